@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Kernel-exact pattern classes and glob matching (see glob.h).
+ *
+ * Two places where the kernel is fragile are pinned down here: a character
+ * class never matches the end of the string (6.1's glob_match() reads past
+ * the terminator for "[!x]" at the end), and a class that is never closed
+ * makes its '[' an ordinary character, as in the kernel.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "glob.h"
+
+void glob_classify(struct glob *g, const char *s, size_t len)
+{
+	g->kind = GLOB_FULL;
+	g->text = s;
+	g->len = len;
+
+	if (len > 0 && isdigit((unsigned char)s[0])) {
+		g->kind = GLOB_INDEX;
+		return;
+	}
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '*') {
+			if (i == 0) {
+				g->kind = GLOB_SUFFIX;
+			} else if (i == len - 1) {
+				g->kind = g->kind == GLOB_SUFFIX ? GLOB_SUBSTR : GLOB_PREFIX;
+				g->len = i;
+				break;
+			} else {
+				g->kind = GLOB_WILD;
+				return;
+			}
+		} else if (s[i] == '?' || s[i] == '[' || s[i] == '\\') {
+			g->kind = GLOB_WILD;
+			g->len = len;
+			return;
+		}
+	}
+
+	/* The literal part of "*foo" and "*foo*" starts after the star. */
+	if (g->kind == GLOB_SUFFIX || g->kind == GLOB_SUBSTR) {
+		g->text++;
+		g->len--;
+	}
+}
+
+static bool has_substring(const char *str, size_t str_len, const char *needle, size_t len)
+{
+	if (len == 0)
+		return true;
+	return str_len >= len && memmem(str, str_len, needle, len) != NULL;
+}
+
+bool glob_matches(const struct glob *g, const char *str, size_t str_len)
+{
+	switch (g->kind) {
+	case GLOB_FULL:
+		return str_len == g->len && memcmp(str, g->text, g->len) == 0;
+	case GLOB_PREFIX:
+		return str_len >= g->len && memcmp(str, g->text, g->len) == 0;
+	case GLOB_SUFFIX:
+		return str_len >= g->len && memcmp(str + str_len - g->len, g->text, g->len) == 0;
+	case GLOB_SUBSTR:
+		return has_substring(str, str_len, g->text, g->len);
+	case GLOB_WILD:
+		return glob_wild_match(g->text, g->len, str);
+	case GLOB_INDEX:
+		break;
+	}
+	return false;
+}
+
+/*
+ * Match the character class that starts at *@pat (just after '[') against
+ * @c. Returns 1 or 0 and moves *@pat past the closing ']', or -1 when the
+ * class is never closed (then *@pat is left alone).
+ */
+static int class_match(const char **pat, const char *end, unsigned char c)
+{
+	const char *p = *pat;
+	bool inverted = p < end && *p == '!';
+	bool match = false;
+	unsigned char lo;
+
+	p += inverted;
+	if (p >= end)
+		return -1;
+	lo = (unsigned char)*p++;
+	for (;;) {
+		unsigned char hi = lo;
+
+		if (p < end && *p == '-' && (p + 1 >= end || p[1] != ']')) {
+			if (p + 1 >= end)
+				return -1;
+			hi = (unsigned char)p[1];
+			p += 2;
+		}
+		match |= lo <= c && c <= hi;
+		if (p >= end)
+			return -1;
+		lo = (unsigned char)*p++;
+		if (lo == ']')
+			break;
+	}
+	*pat = p;
+	return match != inverted;
+}
+
+/*
+ * One pass with a single backtrack point: since '*' matches any run of
+ * characters, retrying from the most recent star is always enough.
+ */
+bool glob_wild_match(const char *pat, size_t pat_len, const char *str)
+{
+	const char *end = pat + pat_len;
+	const char *star_pat = NULL, *star_str = NULL;
+
+	for (;;) {
+		unsigned char c = (unsigned char)*str;
+		unsigned char d = pat < end ? (unsigned char)*pat++ : '\0';
+		bool ok;
+
+		switch (d) {
+		case '*':
+			if (pat == end)
+				return true;
+			star_pat = pat;
+			star_str = str;
+			continue;
+		case '?':
+			ok = c != '\0';
+			break;
+		case '[': {
+			int r = class_match(&pat, end, c);
+
+			ok = r < 0 ? c == '[' : (r == 1 && c != '\0');
+			break;
+		}
+		case '\\':
+			d = pat < end ? (unsigned char)*pat++ : '\0';
+			/* fall through */
+		default:
+			if (c == d && d == '\0')
+				return true;
+			ok = c == d;
+			break;
+		}
+
+		if (ok) {
+			str++;
+			continue;
+		}
+		if (c == '\0' || !star_pat)
+			return false;
+		pat = star_pat;
+		str = ++star_str;
+	}
+}

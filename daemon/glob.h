@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The kernel's pattern language for ftrace filters, reimplemented.
+ *
+ * A pattern is classified the way kernel/trace/trace_events_filter.c's
+ * filter_parse_regex() does it, and a glob matches the way lib/glob.c's
+ * glob_match() does. Patterns are (pointer, length) pairs so that they can
+ * point straight into a request frame or into a larger token.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum glob_kind {
+	GLOB_FULL,   /* "foo": the whole name */
+	GLOB_PREFIX, /* "foo*" */
+	GLOB_SUFFIX, /* "*foo" (and "*", which matches everything) */
+	GLOB_SUBSTR, /* "*foo*" */
+	GLOB_WILD,   /* anything else with '*', '?', '[' or '\\' */
+	GLOB_INDEX,  /* starts with a digit: the kernel reads a line index */
+};
+
+struct glob {
+	enum glob_kind kind;
+	const char *text; /* for WILD the whole pattern, else the literal part */
+	size_t len;
+};
+
+/* Classify @s[0..len), which must not start with '!'. @g points into @s. */
+void glob_classify(struct glob *g, const char *s, size_t len);
+
+/* Whether NUL-terminated @str of length @str_len matches @g (never INDEX). */
+bool glob_matches(const struct glob *g, const char *str, size_t str_len);
+
+/* lib/glob.c semantics for the pattern @pat[0..pat_len) against @str. */
+bool glob_wild_match(const char *pat, size_t pat_len, const char *str);

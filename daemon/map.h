@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The map of available_filter_functions: one entry per line, in line
+ * order, so that entry i is the function the kernel enables for index i+1.
+ * Placeholder lines stay in the map (they occupy indices) but are left out
+ * of the sorted view, so no name lookup ever returns one.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct map;
+
+struct map_stats {
+	uint32_t entries;
+	uint32_t placeholders;
+	uint32_t modules;
+	uint32_t module_entries; /* lines that carry "[module]" */
+	uint32_t distinct_names; /* among resolvable (non-placeholder) lines */
+	uint64_t build_ns;       /* parse and sort, not the read */
+	size_t bytes;            /* everything the map holds, text included */
+	size_t text_bytes;       /* the kernel's text kept as the name arena */
+	bool has_addresses;
+};
+
+/*
+ * Build a map from the text of available_filter_functions (or, with
+ * @has_addrs, of available_filter_functions_addrs: "ADDR NAME [module]").
+ * Takes ownership of @buf (malloc'd, @len bytes) in every case; the map
+ * keeps it as its name arena. Returns 0 or -EBADMSG (a malformed line),
+ * -E2BIG, -ENOMEM. Free the map with map_free().
+ */
+int map_new_from_buffer(struct map **out, char *buf, size_t len, bool has_addrs);
+
+/* Read the tracing directory's map through tracing.h, guarding against a
+ * read torn by a module load (see map.c). Free with map_free(). */
+int map_load(struct map **out);
+
+struct map *map_free(struct map *m);
+
+uint32_t map_size(const struct map *m);
+void map_get_stats(const struct map *m, struct map_stats *st);
+
+/* Accessors take a 1-based index in [1, map_size()]. */
+const char *map_name(const struct map *m, uint32_t index);
+size_t map_name_len(const struct map *m, uint32_t index);
+const char *map_module(const struct map *m, uint32_t index); /* NULL: core */
+bool map_is_placeholder(const struct map *m, uint32_t index);
+uint64_t map_address(const struct map *m, uint32_t index); /* 0: unknown */
+
+/* The module table: 0-based module number, in order of first appearance. */
+uint32_t map_module_count(const struct map *m);
+const char *map_module_name(const struct map *m, uint32_t module);
+uint32_t map_module_of(const struct map *m, uint32_t index); /* 0: core, else module+1 */
+
+/*
+ * The sorted view: every resolvable line, ordered by name (bytewise) then
+ * index. map_sorted_lower_bound() returns the first position whose name is
+ * not below @s[0..len); map_sorted_at() the 1-based index at a position.
+ */
+uint32_t map_sorted_count(const struct map *m);
+uint32_t map_sorted_lower_bound(const struct map *m, const char *s, size_t len);
+uint32_t map_sorted_at(const struct map *m, uint32_t pos);
+uint32_t map_sorted_module_of(const struct map *m, uint32_t pos); /* as map_module_of() */
+size_t map_sorted_name_len(const struct map *m, uint32_t pos);
+
+/*
+ * Exact name lookup through the hash index of distinct names: the run of
+ * the sorted view that carries @s[0..len), as its first position and
+ * length. False when no resolvable line has that name. @hash is
+ * map_hash_name(s, len), so that callers hash each name once.
+ */
+uint32_t map_hash_name(const char *s, size_t len);
+bool map_find_name(const struct map *m, const char *s, size_t len, uint32_t hash, uint32_t *pos,
+		   uint32_t *count);
+
+/*
+ * Start loading what map_find_name() will need for a name of hash @hash:
+ * its slot (@deep false), or, once the slot is in cache, the name's text
+ * and run (@deep true). Only a hint: it changes no result.
+ */
+void map_prefetch_name(const struct map *m, uint32_t hash, bool deep);

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The resolver (see resolve.h).
+ *
+ * Cost: a full name is one probe of the map's name index, O(1); a prefix
+ * is a binary search in the sorted view, O(log m); other globs and ":mod:"
+ * forms without a name scan the m lines once. A ":mod:" part is decided
+ * once per module, not once per line. Outcomes go into two bitmaps of m bits ("touched", "enabled")
+ * so that order, duplicates and removals cost nothing extra, and reading
+ * the bitmaps back yields sorted, de-duplicated sets.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "pattern.h"
+#include "resolve.h"
+
+struct bitmaps {
+	uint64_t *touched;
+	uint64_t *enabled;
+};
+
+static void apply(struct bitmaps *b, const struct pattern *p, uint32_t index, uint32_t *count)
+{
+	uint32_t i = index - 1;
+	uint64_t bit = UINT64_C(1) << (i % 64);
+
+	b->touched[i / 64] |= bit;
+	if (p->remove)
+		b->enabled[i / 64] &= ~bit;
+	else
+		b->enabled[i / 64] |= bit;
+	(*count)++;
+}
+
+/*
+ * Most large batches are exact names, and each costs a few cache misses
+ * (name index slot, text, sorted run). The batch loop hashes each token
+ * once, LOOKAHEAD tokens ahead, and prefetches in two stages so that the
+ * misses of neighbouring tokens overlap instead of adding up.
+ */
+#define LOOKAHEAD 8
+
+struct token_hint {
+	const char *text;
+	size_t len;
+	uint32_t hash;
+};
+
+static void hint_init(struct token_hint *hint, const struct map *m, const char *token)
+{
+	hint->text = token;
+	hint->len = strlen(token);
+	hint->hash = map_hash_name(token, hint->len);
+	map_prefetch_name(m, hint->hash, false);
+}
+
+/*
+ * The kernel's module test (ftrace_match_record()) for module slot @slot
+ * (0: the core kernel).
+ */
+static bool module_slot_matches(const struct map *m, const struct pattern *p, uint32_t slot)
+{
+	const char *mod;
+	bool hit;
+
+	if (!p->has_module)
+		return true;
+	if (p->module.len == 0)
+		return p->module_exclude ? slot == 0 : slot != 0;
+	mod = slot ? map_module_name(m, slot - 1) : NULL;
+	hit = mod && glob_matches(&p->module, mod, strlen(mod));
+	return hit != p->module_exclude;
+}
+
+/* Verdict per module slot, so that each line's test is one load. */
+static int module_verdicts(const struct map *m, const struct pattern *p, bool **out)
+{
+	uint32_t n = map_module_count(m) + 1;
+	bool *v = malloc(n);
+
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t slot = 0; slot < n; slot++)
+		v[slot] = module_slot_matches(m, p, slot);
+	*out = v;
+	return 0;
+}
+
+static void resolve_name(const struct map *m, const struct pattern *p, const bool *mod_ok,
+			 const struct token_hint *hint, struct bitmaps *b, uint32_t *count)
+{
+	const struct glob *g = &p->func;
+	uint32_t pos, n;
+
+	if (g->kind == GLOB_FULL) {
+		/* The hint hashed the whole token: valid when that is the name. */
+		uint32_t h = hint->text == g->text && hint->len == g->len
+				     ? hint->hash
+				     : map_hash_name(g->text, g->len);
+
+		if (!map_find_name(m, g->text, g->len, h, &pos, &n))
+			return;
+		n += pos;
+	} else {
+		pos = map_sorted_lower_bound(m, g->text, g->len);
+		n = map_sorted_count(m);
+	}
+	for (; pos < n; pos++) {
+		uint32_t index = map_sorted_at(m, pos);
+
+		if (g->kind == GLOB_PREFIX && (map_sorted_name_len(m, pos) < g->len ||
+					       memcmp(map_name(m, index), g->text, g->len) != 0))
+			break;
+		if (mod_ok[map_sorted_module_of(m, pos)])
+			apply(b, p, index, count);
+	}
+}
+
+static void resolve_scan(const struct map *m, const struct pattern *p, const bool *mod_ok,
+			 struct bitmaps *b, uint32_t *count)
+{
+	/* With a module, an empty function part means every function. */
+	bool any_name = p->has_module && p->func.len == 0;
+
+	for (uint32_t index = 1; index <= map_size(m); index++) {
+		if (map_is_placeholder(m, index) || !mod_ok[map_module_of(m, index)])
+			continue;
+		if (any_name || glob_matches(&p->func, map_name(m, index), map_name_len(m, index)))
+			apply(b, p, index, count);
+	}
+}
+
+static void resolve_one(const struct map *m, const char *token, const bool *all_ok,
+			const struct token_hint *hint, struct bitmaps *b, struct resolve_item *item)
+{
+	_cleanup_free_ bool *mod_ok = NULL;
+	struct pattern p;
+
+	item->status = pattern_parse(&p, token, &item->why);
+	if (item->status < 0)
+		return;
+
+	if (p.is_index) {
+		if (p.index > map_size(m)) {
+			item->status = -ERANGE;
+			item->why = "index past the last line";
+		} else if (map_is_placeholder(m, p.index)) {
+			item->status = -EPERM;
+			item->why = "placeholder of a discarded weak function, never enabled";
+		} else {
+			apply(b, &p, p.index, &item->matches);
+		}
+		return;
+	}
+
+	if (p.has_module) {
+		if (module_verdicts(m, &p, &mod_ok) < 0) {
+			item->status = -ENOMEM;
+			item->why = "out of memory";
+			return;
+		}
+	}
+	if ((p.func.kind == GLOB_FULL || p.func.kind == GLOB_PREFIX) && p.func.len > 0)
+		resolve_name(m, &p, mod_ok ? mod_ok : all_ok, hint, b, &item->matches);
+	else
+		resolve_scan(m, &p, mod_ok ? mod_ok : all_ok, b, &item->matches);
+
+	if (item->matches == 0) {
+		item->status = -ENOENT;
+		item->why = "matches no function";
+	}
+}
+
+static int collect(const uint64_t *touched, const uint64_t *enabled, bool want, size_t words,
+		   uint32_t **out, size_t *n_out)
+{
+	size_t n = 0;
+	uint32_t *v;
+
+	for (size_t w = 0; w < words; w++)
+		n += (size_t)__builtin_popcountll(touched[w] & (want ? enabled[w] : ~enabled[w]));
+	v = malloc(sizeof(*v) * (n ? n : 1));
+	if (!v)
+		return -ENOMEM;
+	n = 0;
+	for (size_t w = 0; w < words; w++) {
+		uint64_t bits = touched[w] & (want ? enabled[w] : ~enabled[w]);
+
+		while (bits) {
+			v[n++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits) + 1);
+			bits &= bits - 1;
+		}
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+int resolve_batch(const struct map *m, const char *const *tokens, size_t n, struct resolution *out)
+{
+	size_t words = (map_size(m) + 63) / 64 + 1;
+	_cleanup_free_ uint64_t *touched = NULL;
+	_cleanup_free_ uint64_t *enabled = NULL;
+	_cleanup_free_ bool *all_ok = NULL;
+	struct token_hint hints[2 * LOOKAHEAD];
+	struct bitmaps b;
+	int r;
+
+	*out = (struct resolution){ 0 };
+	touched = calloc(words, sizeof(*touched));
+	enabled = calloc(words, sizeof(*enabled));
+	out->items = calloc(n ? n : 1, sizeof(*out->items));
+	/* Tokens without ":mod:" accept every module slot. */
+	all_ok = malloc(map_module_count(m) + 1);
+	if (!touched || !enabled || !out->items || !all_ok)
+		return -ENOMEM;
+	memset(all_ok, true, map_module_count(m) + 1);
+	out->n_items = n;
+	b = (struct bitmaps){ touched, enabled };
+
+	for (size_t i = 0; i < n && i < 2 * LOOKAHEAD; i++)
+		hint_init(&hints[i], m, tokens[i]);
+	for (size_t i = 0; i < n; i++) {
+		struct token_hint *hint = &hints[i % (2 * LOOKAHEAD)];
+
+		if (i + LOOKAHEAD < n)
+			map_prefetch_name(m, hints[(i + LOOKAHEAD) % (2 * LOOKAHEAD)].hash, true);
+		resolve_one(m, tokens[i], all_ok, hint, &b, &out->items[i]);
+		/* This slot is free now: hash the token 2 * LOOKAHEAD ahead. */
+		if (i + 2 * LOOKAHEAD < n)
+			hint_init(hint, m, tokens[i + 2 * LOOKAHEAD]);
+		out->n_failed += out->items[i].status < 0;
+	}
+
+	r = collect(touched, enabled, true, words, &out->enable, &out->n_enable);
+	if (r < 0)
+		return r;
+	return collect(touched, enabled, false, words, &out->disable, &out->n_disable);
+}
+
+void resolution_deinit(struct resolution *r)
+{
+	free(r->items);
+	free(r->enable);
+	free(r->disable);
+	*r = (struct resolution){ 0 };
+}

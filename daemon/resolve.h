@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Batch resolution of filter tokens against a map.
+ *
+ * The batch means what the same tokens mean to the kernel when written to a
+ * filter file in this order: each token adds (or, with '!', removes) every
+ * line it matches, later tokens overriding earlier ones. The outcome is two
+ * sorted, disjoint index sets: lines to enable and lines to disable.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "map.h"
+
+struct resolve_item {
+	int status;      /* 0, or -errno (see pattern.h; -ENOENT: no match) */
+	uint32_t matches; /* lines this token matched */
+	const char *why;  /* static explanation when status < 0 */
+};
+
+struct resolution {
+	struct resolve_item *items; /* one per token */
+	size_t n_items;
+	size_t n_failed;
+	uint32_t *enable; /* sorted ascending, 1-based */
+	size_t n_enable;
+	uint32_t *disable; /* sorted ascending, 1-based */
+	size_t n_disable;
+};
+
+/*
+ * Resolve @n NUL-terminated tokens. Every token is checked, so that one
+ * call reports all the bad ones; @out->n_failed says how many failed, and
+ * then @out's sets must not be used for a write. Returns 0 or -ENOMEM.
+ * Release @out with resolution_deinit() in either case.
+ */
+int resolve_batch(const struct map *m, const char *const *tokens, size_t n, struct resolution *out);
+
+void resolution_deinit(struct resolution *r);

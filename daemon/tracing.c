@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libtracefs adapter (see tracing.h).
+ *
+ * libtracefs keeps the tracing directory in process-global state and, if it
+ * finds no tracefs, tries to mount one. ftidxd must never mount anything on
+ * its own initiative, so tracing_init() always hands libtracefs an explicit
+ * directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <tracefs.h>
+
+#include "macro.h"
+#include "tracing.h"
+
+static struct tracefs_instance *instance_handle(const char *instance, int *r)
+{
+	struct tracefs_instance *ti;
+
+	*r = 0;
+	if (!instance)
+		return NULL;
+	ti = tracefs_instance_alloc(tracefs_tracing_dir(), instance);
+	if (!ti)
+		*r = negative_errno();
+	return ti;
+}
+
+int tracing_init(const char *dir)
+{
+	const char *found = NULL;
+	struct stat st;
+	_cleanup_free_ char *copy = NULL;
+
+	if (!dir) {
+		if (tracefs_tracing_dir_is_mounted(false, &found) != 1 || !found)
+			return -ENOENT;
+		dir = found;
+	}
+	if (stat(dir, &st) < 0)
+		return negative_errno();
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	copy = strdup(dir);
+	if (!copy)
+		return -ENOMEM;
+	if (tracefs_set_tracing_dir(copy) < 0)
+		return negative_errno();
+	return 0;
+}
+
+const char *tracing_dir(void)
+{
+	return tracefs_tracing_dir();
+}
+
+/* Path of @file in @instance (or of the instance itself when @file is NULL).
+ * Free with tracefs_put_tracing_file(). */
+static char *file_path(const char *instance, const char *file, int *r)
+{
+	struct tracefs_instance *ti;
+	char *path;
+
+	ti = instance_handle(instance, r);
+	if (*r < 0)
+		return NULL;
+	if (file)
+		path = ti ? tracefs_instance_get_file(ti, file) : tracefs_get_tracing_file(file);
+	else
+		path = tracefs_instance_get_dir(ti);
+	tracefs_instance_free(ti);
+	if (!path)
+		*r = -ENOMEM;
+	return path;
+}
+
+/*
+ * libtracefs 1.6's tracefs_file_exists() and tracefs_instance_exists()
+ * look at the system's tracefs even after tracefs_set_tracing_dir(), so
+ * existence is checked here on paths built from the directory we set.
+ */
+static bool path_exists(const char *instance, const char *file, bool want_dir)
+{
+	struct stat st;
+	char *path;
+	bool exists;
+	int r;
+
+	path = file_path(instance, file, &r);
+	if (!path)
+		return false;
+	exists = stat(path, &st) == 0 && !S_ISDIR(st.st_mode) == !want_dir;
+	tracefs_put_tracing_file(path);
+	return exists;
+}
+
+bool tracing_file_exists(const char *instance, const char *file)
+{
+	return path_exists(instance, file, false);
+}
+
+bool tracing_instance_exists(const char *instance)
+{
+	return instance && path_exists(instance, NULL, true);
+}
+
+int tracing_read_file(const char *instance, const char *file, char **buf, size_t *len)
+{
+	struct tracefs_instance *ti;
+	int size = 0, r;
+	char *data;
+
+	ti = instance_handle(instance, &r);
+	if (r < 0)
+		return r;
+	errno = 0;
+	data = tracefs_instance_file_read(ti, file, &size);
+	if (!data)
+		r = errno ? -errno : -ENOENT;
+	tracefs_instance_free(ti);
+	if (r < 0)
+		return r;
+	*buf = data;
+	*len = (size_t)size;
+	return 0;
+}
+
+int tracing_read_record_count(unsigned long *count)
+{
+	_cleanup_free_ char *buf = NULL;
+	char *end;
+	size_t len;
+	int r;
+
+	r = tracing_read_file(NULL, TRACING_TOTAL_INFO, &buf, &len);
+	if (r < 0)
+		return r;
+	errno = 0;
+	*count = strtoul(buf, &end, 10);
+	if (errno || end == buf)
+		return -EBADMSG;
+	return 0;
+}
+
+int tracing_open_file(const char *instance, const char *file, int flags)
+{
+	struct tracefs_instance *ti;
+	int fd, r;
+
+	ti = instance_handle(instance, &r);
+	if (r < 0)
+		return r;
+	fd = tracefs_instance_file_open(ti, file, flags | O_CLOEXEC);
+	if (fd < 0)
+		r = negative_errno();
+	tracefs_instance_free(ti);
+	return r < 0 ? r : fd;
+}
+
+int tracing_create_instance(const char *instance)
+{
+	char *path;
+	int r;
+
+	path = file_path(instance, NULL, &r);
+	if (!path)
+		return r;
+	r = mkdir(path, 0750) < 0 ? negative_errno() : 0;
+	tracefs_put_tracing_file(path);
+	return r;
+}

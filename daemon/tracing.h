@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The kernel boundary: the only part of ftidx that calls libtracefs. Every
+ * function returns 0 or a negative errno (libtracefs reports -1 and errno;
+ * the conversion happens here and nowhere else).
+ *
+ * @instance is NULL for the top-level tracing directory, else the name of a
+ * directory under instances/ (callers validate names first).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define TRACING_AFF "available_filter_functions"
+#define TRACING_AFF_ADDRS "available_filter_functions_addrs"
+#define TRACING_TOTAL_INFO "dyn_ftrace_total_info"
+
+/*
+ * Use @dir as the tracing directory, or, when @dir is NULL, the mounted
+ * tracefs (never mounting one). -ENOENT when there is none.
+ */
+int tracing_init(const char *dir);
+const char *tracing_dir(void);
+
+bool tracing_file_exists(const char *instance, const char *file);
+bool tracing_instance_exists(const char *instance);
+
+/* Read a whole file. *@buf is malloc'd and NUL-terminated; free() it. */
+int tracing_read_file(const char *instance, const char *file, char **buf, size_t *len);
+
+/* The record count: the first number of dyn_ftrace_total_info. */
+int tracing_read_record_count(unsigned long *count);
+
+/* Open a file of the tracing directory. Returns an fd (close() it) or -errno. */
+int tracing_open_file(const char *instance, const char *file, int flags);
+
+/* Create instance @instance. Returns 0, or -EEXIST, or another -errno. */
+int tracing_create_instance(const char *instance);

@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Debian packages the scripts need, and how to install the missing ones.
+# Sourced by scripts/test and scripts/demo.
+
+FTIDX_BUILD_PACKAGES=(
+	gcc meson ninja-build pkg-config
+	libtracefs-dev libtraceevent-dev libevent-dev
+)
+
+# Install the packages of "$@" that dpkg does not list as installed.
+install_missing() {
+	local missing=() pkg
+	for pkg in "$@"; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$pkg")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "installing: ${missing[*]}"
+	local sudo=()
+	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+	"${sudo[@]}" apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null
+}

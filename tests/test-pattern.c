@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Token parsing: every accepted form and every refusal, with its errno. */
+#include <errno.h>
+#include <string.h>
+
+#include "pattern.h"
+#include "testlib.h"
+
+static int parse(const char *s, struct pattern *p)
+{
+	const char *why = NULL;
+	int r = pattern_parse(p, s, &why);
+
+	if (r < 0)
+		CHECK(why && why[0]); /* every refusal says why */
+	return r;
+}
+
+static void check_refused(const char *s, int err)
+{
+	struct pattern p;
+
+	CHECK_EQ_INT(parse(s, &p), err);
+}
+
+int main(void)
+{
+	struct pattern p;
+	char big[PATTERN_MAX + 2];
+
+	CHECK_EQ_INT(parse("vfs_read", &p), 0);
+	CHECK(!p.remove && !p.is_index && !p.has_module && p.func.kind == GLOB_FULL);
+
+	CHECK_EQ_INT(parse("!vfs_*", &p), 0);
+	CHECK(p.remove && p.func.kind == GLOB_PREFIX && p.func.len == 4);
+
+	CHECK_EQ_INT(parse("123", &p), 0);
+	CHECK(p.is_index && p.index == 123 && !p.remove);
+	CHECK_EQ_INT(parse("!7", &p), 0);
+	CHECK(p.is_index && p.index == 7 && p.remove);
+	CHECK_EQ_INT(parse("4294967295", &p), 0);
+	CHECK(p.index == 4294967295u);
+
+	CHECK_EQ_INT(parse("lo_*:mod:loop", &p), 0);
+	CHECK(p.has_module && !p.module_exclude && p.func.kind == GLOB_PREFIX);
+	CHECK(p.module.kind == GLOB_FULL && p.module.len == 4);
+	CHECK_EQ_INT(parse(":mod:loop", &p), 0);
+	CHECK(p.has_module && p.func.len == 0);
+	CHECK_EQ_INT(parse("*:mod:lo*", &p), 0);
+	CHECK(p.func.kind == GLOB_SUFFIX && p.func.len == 0 && p.module.kind == GLOB_PREFIX);
+	CHECK_EQ_INT(parse("dummy*:mod:!dummy", &p), 0);
+	CHECK(p.module_exclude && p.module.len == 5);
+	CHECK_EQ_INT(parse("!:mod:loop", &p), 0);
+	CHECK(p.remove && p.has_module);
+	CHECK_EQ_INT(parse("foo:mod:", &p), 0); /* any module */
+	CHECK(p.has_module && p.module.len == 0 && !p.module_exclude);
+
+	/* refusals */
+	check_refused("", -EINVAL);
+	check_refused("!", -EINVAL);
+	check_refused("0", -ERANGE);
+	check_refused("!0", -ERANGE);
+	check_refused("010", -EINVAL);
+	check_refused("0x10", -EINVAL);
+	check_refused("5abc", -EINVAL);
+	check_refused("4294967296", -ERANGE);
+	check_refused("99999999999999999999", -ERANGE);
+	check_refused("5:mod:loop", -EINVAL);
+	check_refused("foo:mod", -EINVAL);
+	check_refused("foo:", -EINVAL);
+	check_refused("foo:traceoff", -EINVAL);
+	check_refused("foo:mod:a:b", -EINVAL);
+	check_refused("foo bar", -EINVAL);
+	check_refused("foo\tbar", -EINVAL);
+	check_refused("foo\x01", -EINVAL);
+	check_refused("__ftrace_invalid_address___32", -EPERM);
+	check_refused("!__ftrace_invalid_address___64", -EPERM);
+	check_refused("__ftrace_invalid_address___32:mod:loop", -EPERM);
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	check_refused(big, -ENAMETOOLONG);
+	big[PATTERN_MAX] = '\0';
+	CHECK_EQ_INT(parse(big, &p), 0);
+
+	return test_finish("test-pattern");
+}

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The resolver against an independent reference, on every fixture.
+ *
+ * The reference shares no code with the daemon: it reads the fixture with
+ * stdio, matches function and module parts with fnmatch(3), and spells out
+ * the kernel's rules itself (placeholders never match a name, an empty
+ * function part with ":mod:" means every function, an empty module means
+ * "in some module", "!" before it means "in no module", tokens apply in
+ * order). Both must agree on every set and every per-token count.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "macro.h"
+#include "map.h"
+#include "resolve.h"
+#include "testlib.h"
+
+struct ref_line {
+	char name[600];
+	char module[128]; /* "" for the core kernel */
+};
+
+struct ref {
+	struct ref_line *lines;
+	size_t n;
+};
+
+static const char *fixtures;
+
+static void ref_load(struct ref *ref, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	size_t cap = 0;
+
+	ref->lines = NULL;
+	ref->n = 0;
+	if (!f)
+		exit(1);
+	while (fgets(line, sizeof(line), f)) {
+		struct ref_line *l;
+
+		if (ref->n == cap) {
+			cap = cap ? cap * 2 : 4096;
+			ref->lines = realloc(ref->lines, sizeof(*ref->lines) * cap);
+			if (!ref->lines)
+				exit(1);
+		}
+		l = &ref->lines[ref->n++];
+		l->module[0] = '\0';
+		if (sscanf(line, "%599s [%127[^]]]", l->name, l->module) < 1)
+			exit(1);
+	}
+	fclose(f);
+}
+
+static bool ref_placeholder(const struct ref_line *l)
+{
+	return strncmp(l->name, "__ftrace_invalid_address___", 27) == 0;
+}
+
+static bool ref_line_matches(const struct ref_line *l, const char *func, const char *module)
+{
+	if (ref_placeholder(l))
+		return false;
+	if (module) {
+		bool exclude = module[0] == '!';
+		const char *mpat = module + exclude;
+		bool in_module = l->module[0] != '\0';
+
+		if (mpat[0] == '\0' || strcmp(mpat, "*") == 0) {
+			if (in_module == exclude)
+				return false;
+		} else if ((in_module && fnmatch(mpat, l->module, 0) == 0) == exclude) {
+			return false;
+		}
+		if (func[0] == '\0' || strcmp(func, "*") == 0)
+			return true;
+	}
+	return fnmatch(func, l->name, 0) == 0;
+}
+
+/* Apply one token; returns how many lines it matched. */
+static size_t ref_apply(const struct ref *ref, const char *token, signed char *state)
+{
+	char buf[1100];
+	bool remove = token[0] == '!';
+	char *module = NULL, *sep;
+	size_t matched = 0;
+
+	snprintf(buf, sizeof(buf), "%s", token + remove);
+	sep = strstr(buf, ":mod:");
+	if (sep) {
+		*sep = '\0';
+		module = sep + 5;
+	}
+	if (isdigit((unsigned char)buf[0])) {
+		size_t idx = strtoul(buf, NULL, 10);
+
+		if (idx < 1 || idx > ref->n || ref_placeholder(&ref->lines[idx - 1]))
+			return 0;
+		state[idx - 1] = remove ? -1 : 1;
+		return 1;
+	}
+	for (size_t i = 0; i < ref->n; i++) {
+		if (ref_line_matches(&ref->lines[i], buf, module)) {
+			state[i] = remove ? -1 : 1;
+			matched++;
+		}
+	}
+	return matched;
+}
+
+/* The tokens, covering every class the resolver knows. Fixture names. */
+static const char *const single[] = {
+	"vfs_read",                 /* full */
+	"type_show",                /* full, 17 static copies */
+	"schedule",                 /* full */
+	"vfs_*",                    /* prefix */
+	"__x64_sys_*",              /* prefix */
+	"loop_*",                   /* prefix, module lines on some fixtures */
+	"dummy*",                   /* prefix, core and module */
+	"*_show",                   /* suffix */
+	"*.isra.0",                 /* suffix with dots */
+	"*alloc*",                  /* substring */
+	"*_rw_*",                   /* substring */
+	"*",                        /* everything but placeholders */
+	"**",                       /* substring of "" */
+	"vfs_rea?",                 /* ? */
+	"vfs_[rw]*",                /* class */
+	"[!a-y]*",                  /* negated class */
+	"*_[0-9]",                  /* class at the end */
+	"security_*_inode",         /* star in the middle */
+	"*lo?_*",                   /* leading star then ? */
+	"??_??",                    /* only ? */
+	"vfs\\_read",               /* backslash escape */
+	"*cpu*idle*",               /* two substrings */
+	"lo_*:mod:loop",            /* prefix in a module */
+	":mod:loop",                /* every function of a module */
+	"*:mod:dummy",              /* the same, spelled with * */
+	"dummy*:mod:dummy",         /* prefix within the module */
+	"dummy*:mod:!dummy",        /* prefix outside the module */
+	"*:mod:!loop",              /* everything but loop */
+	"dummy_xmit:mod:dummy",     /* full name in a module */
+	"*do_show*:mod:lo*",        /* module given as a prefix */
+	"*:mod:*",                  /* every module function */
+	"*_init:mod:",              /* empty module: in some module */
+	"dummy*:mod:!",             /* "!" empty module: core only */
+	"*:mod:[dl]*",              /* module class */
+	"*:mod:nosuchmod",          /* matches nothing */
+	"no_such_function_xyz",     /* matches nothing */
+	"1",                        /* the first line */
+	"38252",                    /* the last core line */
+	"38253",                    /* the first module line, when loaded */
+	"41",                       /* an index somewhere */
+};
+
+/* Ordered batches: removals after adds, adds after removals, repeats. */
+static const char *const batch_a[] = { "vfs_*", "!vfs_read", "type_show", "!*_show:mod:loop" };
+static const char *const batch_b[] = { "!vfs_read", "vfs_*", "vfs_read", "!vfs_write" };
+static const char *const batch_c[] = { ":mod:loop", "!lo_*", "dummy*", "!:mod:!dummy", "100", "!100", "100" };
+static const char *const batch_d[] = { "*", "!*alloc*", "!*free*", "kmalloc" };
+
+static bool same_sets(const struct ref *ref, const signed char *state, const struct resolution *res)
+{
+	size_t ie = 0, id = 0;
+
+	for (size_t i = 0; i < ref->n; i++) {
+		uint32_t idx = (uint32_t)i + 1;
+
+		if (state[i] == 1) {
+			if (ie >= res->n_enable || res->enable[ie++] != idx)
+				return false;
+		} else if (state[i] == -1) {
+			if (id >= res->n_disable || res->disable[id++] != idx)
+				return false;
+		}
+	}
+	return ie == res->n_enable && id == res->n_disable;
+}
+
+static void compare(const struct map *m, const struct ref *ref, const char *const *tokens, size_t n,
+		    const char *fixture)
+{
+	signed char *state = calloc(ref->n, 1);
+	struct resolution res;
+	bool agree = true;
+
+	CHECK_EQ_INT(resolve_batch(m, tokens, n, &res), 0);
+	for (size_t i = 0; i < n; i++) {
+		size_t want = ref_apply(ref, tokens[i], state);
+
+		if (res.items[i].matches != want || (want == 0) != (res.items[i].status < 0)) {
+			fprintf(stderr, "%s: '%s': resolver %u (status %d), reference %zu\n", fixture,
+				tokens[i], res.items[i].matches, res.items[i].status, want);
+			agree = false;
+		}
+	}
+	if (!same_sets(ref, state, &res)) {
+		fprintf(stderr, "%s: sets differ for batch starting '%s'\n", fixture, tokens[0]);
+		agree = false;
+	}
+	CHECK(agree);
+	resolution_deinit(&res);
+	free(state);
+}
+
+static void differential(const char *fixture, size_t min_matching)
+{
+	char path[4096];
+	struct map *m = NULL;
+	struct ref ref;
+	size_t len, total = 0;
+	char *buf;
+
+	snprintf(path, sizeof(path), "%s/%s", fixtures, fixture);
+	ref_load(&ref, path);
+	buf = test_read_file(path, &len);
+	CHECK_EQ_INT(map_new_from_buffer(&m, buf, len, false), 0);
+	CHECK_EQ_INT(map_size(m), ref.n);
+
+	for (size_t i = 0; i < ARRAY_SIZE(single); i++)
+		compare(m, &ref, &single[i], 1, fixture);
+	for (size_t i = 0; i < ARRAY_SIZE(single); i++)
+		compare(m, &ref, &single[i], 1, fixture);
+	compare(m, &ref, single, ARRAY_SIZE(single), fixture);
+	compare(m, &ref, batch_a, ARRAY_SIZE(batch_a), fixture);
+	compare(m, &ref, batch_b, ARRAY_SIZE(batch_b), fixture);
+	compare(m, &ref, batch_c, ARRAY_SIZE(batch_c), fixture);
+	compare(m, &ref, batch_d, ARRAY_SIZE(batch_d), fixture);
+
+	/* the differential must not be vacuous: most tokens match something */
+	for (size_t i = 0; i < ARRAY_SIZE(single); i++) {
+		signed char *state = calloc(ref.n, 1);
+
+		if (ref_apply(&ref, single[i], state) > 0)
+			total++;
+		else
+			printf("%s: '%s' matches nothing\n", fixture, single[i]);
+		free(state);
+	}
+	CHECK(total >= min_matching);
+	printf("%s: %zu tokens, %zu match something\n", fixture, ARRAY_SIZE(single), total);
+
+	map_free(m);
+	free(ref.lines);
+}
+
+static void check_item(const struct map *m, const char *token, int status, uint32_t matches)
+{
+	struct resolution res;
+
+	CHECK_EQ_INT(resolve_batch(m, &token, 1, &res), 0);
+	if (res.items[0].status != status || res.items[0].matches != matches)
+		fprintf(stderr, "token '%s'\n", token);
+	CHECK_EQ_INT(res.items[0].status, status);
+	CHECK_EQ_INT(res.items[0].matches, matches);
+	CHECK_EQ_INT(res.n_failed, status < 0);
+	if (status < 0)
+		CHECK(res.items[0].why != NULL);
+	resolution_deinit(&res);
+}
+
+static void bad_input(void)
+{
+	char path[4096];
+	struct map *m = NULL;
+	uint32_t placeholder = 0;
+	char token[32];
+	size_t len;
+	char *buf;
+
+	snprintf(path, sizeof(path), "%s/debian-6.1-base.txt", fixtures);
+	buf = test_read_file(path, &len);
+	CHECK_EQ_INT(map_new_from_buffer(&m, buf, len, false), 0);
+	for (uint32_t i = 1; i <= map_size(m) && !placeholder; i++)
+		if (map_is_placeholder(m, i))
+			placeholder = i;
+	CHECK(placeholder > 0);
+
+	check_item(m, "type_show", 0, 17);
+	check_item(m, "", -EINVAL, 0);
+	check_item(m, "0", -ERANGE, 0);
+	check_item(m, "38253", -ERANGE, 0);
+	check_item(m, "4294967295", -ERANGE, 0);
+	check_item(m, "010", -EINVAL, 0);
+	check_item(m, "0x10", -EINVAL, 0);
+	check_item(m, "__ftrace_invalid_address___32", -EPERM, 0);
+	check_item(m, "__ftrace_invalid*", -ENOENT, 0);
+	snprintf(token, sizeof(token), "%u", placeholder);
+	check_item(m, token, -EPERM, 0);
+	check_item(m, "foo:mod", -EINVAL, 0);
+	check_item(m, "foo:mod:a:b", -EINVAL, 0);
+	check_item(m, "5:mod:loop", -EINVAL, 0);
+	check_item(m, "vfs_read:mod:loop", -ENOENT, 0);
+
+	/* one bad token among good ones: reported alone, sets still computed */
+	{
+		const char *tokens[] = { "vfs_read", "nosuch_fn", "type_show", "0" };
+		struct resolution res;
+
+		CHECK_EQ_INT(resolve_batch(m, tokens, 4, &res), 0);
+		CHECK_EQ_INT(res.n_failed, 2);
+		CHECK_EQ_INT(res.items[1].status, -ENOENT);
+		CHECK_EQ_INT(res.items[3].status, -ERANGE);
+		CHECK_EQ_INT(res.n_enable, 18);
+		resolution_deinit(&res);
+	}
+	/* an empty batch resolves to nothing */
+	{
+		struct resolution res;
+
+		CHECK_EQ_INT(resolve_batch(m, NULL, 0, &res), 0);
+		CHECK_EQ_INT(res.n_enable + res.n_disable + res.n_failed, 0);
+		resolution_deinit(&res);
+	}
+	map_free(m);
+}
+
+int main(int argc, char **argv)
+{
+	fixtures = argc > 1 ? argv[1] : "tests/fixtures";
+	differential("debian-6.1-base.txt", 28);
+	differential("debian-6.1-loop-dummy.txt", 38);
+	differential("debian-6.1-dummy-only.txt", 35);
+	bad_input();
+	return test_finish("test-resolve");
+}

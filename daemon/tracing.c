@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -119,11 +120,14 @@ int tracing_read_file(const char *instance, const char *file, char **buf, size_t
 		return r;
 	errno = 0;
 	data = tracefs_instance_file_read(ti, file, &size);
-	if (!data)
-		r = errno ? -errno : -ENOENT;
 	tracefs_instance_free(ti);
-	if (r < 0)
-		return r;
+	/* libtracefs returns NULL, errno untouched, for an empty file. */
+	if (!data && errno == 0 && tracing_file_exists(instance, file)) {
+		data = strdup("");
+		size = 0;
+	}
+	if (!data)
+		return errno ? -errno : -ENOENT;
 	*buf = data;
 	*len = (size_t)size;
 	return 0;
@@ -163,13 +167,18 @@ int tracing_open_file(const char *instance, const char *file, int flags)
 
 int tracing_create_instance(const char *instance)
 {
-	char *path;
+	_cleanup_free_ char *path = NULL;
+	char *dir;
 	int r;
 
-	path = file_path(instance, NULL, &r);
-	if (!path)
-		return r;
-	r = mkdir(path, 0750) < 0 ? negative_errno() : 0;
-	tracefs_put_tracing_file(path);
-	return r;
+	/* Not through an instance handle: libtracefs will not make one for
+	 * an instance that does not exist yet. */
+	dir = tracefs_get_tracing_file("instances");
+	if (!dir)
+		return -ENOMEM;
+	r = asprintf(&path, "%s/%s", dir, instance);
+	tracefs_put_tracing_file(dir);
+	if (r < 0)
+		return -ENOMEM;
+	return mkdir(path, 0750) < 0 ? negative_errno() : 0;
 }

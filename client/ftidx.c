@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ftidx: the command-line client of ftidxd, built on libftidx. A table of
+ * commands, each parsing its own options; output as text or --json.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ftidx.h"
+#include "macro.h"
+
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_REFUSED = 1, /* the daemon refused: a pattern matched nothing, ... */
+	EXIT_USAGE = 2,
+	EXIT_DAEMON = 3, /* the daemon cannot be reached, or spoke nonsense */
+};
+
+struct cli {
+	const char *socket;
+	bool json;
+	struct ftidx *c;
+};
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+struct strv {
+	char **v;
+	size_t n, cap;
+};
+
+static int strv_push(struct strv *sv, char *s)
+{
+	if (sv->n == sv->cap) {
+		size_t cap = sv->cap ? sv->cap * 2 : 64;
+		char **v = realloc(sv->v, sizeof(*v) * cap);
+
+		if (!v)
+			return -ENOMEM;
+		sv->v = v;
+		sv->cap = cap;
+	}
+	sv->v[sv->n++] = s;
+	return 0;
+}
+
+static void strv_free(struct strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+}
+
+/* Arguments, with "-" replaced by the lines of standard input (blank
+ * lines and lines starting with '#' skipped). */
+static int collect_patterns(int argc, char **argv, struct strv *out)
+{
+	for (int i = 0; i < argc; i++) {
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t len;
+
+		if (strcmp(argv[i], "-") != 0) {
+			char *dup = strdup(argv[i]);
+
+			if (!dup || strv_push(out, dup) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		while ((len = getline(&line, &cap, stdin)) >= 0) {
+			char *s = line, *dup;
+
+			while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' ' ||
+					   s[len - 1] == '\t' || s[len - 1] == '\r'))
+				s[--len] = '\0';
+			while (*s == ' ' || *s == '\t')
+				s++;
+			if (!*s || *s == '#')
+				continue;
+			dup = strdup(s);
+			if (!dup || strv_push(out, dup) < 0) {
+				free(line);
+				return -ENOMEM;
+			}
+		}
+		free(line);
+	}
+	return 0;
+}
+
+static int connect_daemon(struct cli *cli)
+{
+	int r = ftidx_connect(cli->socket, &cli->c);
+
+	if (r < 0) {
+		fprintf(stderr, "ftidx: cannot reach ftidxd at %s: %s\n",
+			cli->socket ? cli->socket
+				    : (getenv("FTIDX_SOCKET") ? getenv("FTIDX_SOCKET")
+							      : FTIDX_DEFAULT_SOCKET),
+			strerror(-r));
+		return EXIT_DAEMON;
+	}
+	return EXIT_OK;
+}
+
+/* Say why a request failed; returns the exit status for it. */
+static int report_failure(struct cli *cli, int r, const struct ftidx_result *res,
+			  struct strv *tokens)
+{
+	const char *msg = ftidx_error_message(cli->c);
+
+	for (size_t i = 0; res && tokens && i < ftidx_result_token_count(res); i++) {
+		const char *why = "";
+
+		if (ftidx_result_token_error(res, i, &why) < 0)
+			fprintf(stderr, "ftidx: '%s': %s\n", i < tokens->n ? tokens->v[i] : "?",
+				why);
+	}
+	fprintf(stderr, "ftidx: %s\n", msg[0] ? msg : strerror(-r));
+	/* No reply at all means the daemon or the connection failed. */
+	return res || r == -ESTALE || r == -EINVAL || r == -ENOENT || r == -ERANGE ||
+			       r == -ENODATA
+		       ? EXIT_REFUSED
+		       : EXIT_DAEMON;
+}
+
+/* Print the lines of @res as INDEX<TAB>LINE, or as JSON. */
+static void print_lines(struct cli *cli, const struct ftidx_result *res)
+{
+	size_t n = ftidx_result_count(res);
+
+	if (cli->json) {
+		printf("{\"generation\":%" PRIu64 ",\"functions\":[", ftidx_result_generation(res));
+		for (size_t i = 0, k = 0; i < n; i++) {
+			if (ftidx_result_line_error(res, i) < 0)
+				continue;
+			printf("%s{\"index\":%u,\"line\":", k++ ? "," : "", ftidx_result_index(res, i));
+			json_str(ftidx_result_line(res, i) ? ftidx_result_line(res, i) : "");
+			putchar('}');
+		}
+		printf("]}\n");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (ftidx_result_line_error(res, i) == 0)
+			printf("%u\t%s\n", ftidx_result_index(res, i),
+			       ftidx_result_line(res, i) ? ftidx_result_line(res, i) : "");
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+static int cmd_status(struct cli *cli, int argc, char **argv _unused_)
+{
+	struct ftidx_status *st;
+	int r;
+
+	if (argc > 1) {
+		fprintf(stderr, "ftidx status: takes no arguments\n");
+		return EXIT_USAGE;
+	}
+	r = ftidx_status(cli->c, &st);
+	if (r < 0)
+		return report_failure(cli, r, NULL, NULL);
+	if (cli->json) {
+		printf("{\"generation\":%" PRIu64 ",\"entries\":%u,\"placeholders\":%u,"
+		       "\"modules\":%u,\"module_entries\":%u,\"distinct_names\":%u,"
+		       "\"clients\":%u,\"build_ns\":%" PRIu64 ",\"built_at_ns\":%" PRIu64
+		       ",\"has_addresses\":%s,\"is_tracefs\":%s,\"tracing_dir\":",
+		       st->generation, st->entries, st->placeholders, st->modules,
+		       st->module_entries, st->distinct_names, st->clients, st->build_ns,
+		       st->built_at_ns, st->has_addresses ? "true" : "false",
+		       st->is_tracefs ? "true" : "false");
+		json_str(st->tracing_dir);
+		printf(",\"kernel_release\":");
+		json_str(st->kernel_release);
+		printf(",\"daemon_version\":");
+		json_str(st->daemon_version);
+		printf("}\n");
+	} else {
+		printf("generation:      %" PRIu64 "\n"
+		       "functions:       %u lines (%u placeholders, %u distinct names)\n"
+		       "modules:         %u (%u lines)\n"
+		       "map built in:    %.2f ms\n"
+		       "tracing dir:     %s (%s)\n"
+		       "addresses:       %s\n"
+		       "kernel:          %s\n"
+		       "daemon:          ftidxd %s, %u client%s\n",
+		       st->generation, st->entries, st->placeholders, st->distinct_names,
+		       st->modules, st->module_entries, (double)st->build_ns / 1e6, st->tracing_dir,
+		       st->is_tracefs ? "tracefs" : "not a tracefs", st->has_addresses ? "yes" : "no",
+		       st->kernel_release, st->daemon_version, st->clients,
+		       st->clients == 1 ? "" : "s");
+	}
+	ftidx_status_free(st);
+	return EXIT_OK;
+}
+
+static int cmd_resolve(struct cli *cli, int argc, char **argv)
+{
+	struct strv pats = { 0 };
+	struct ftidx_result *res = NULL;
+	int r, status;
+
+	if (argc < 2) {
+		fprintf(stderr, "ftidx resolve: no pattern given\n");
+		return EXIT_USAGE;
+	}
+	if (collect_patterns(argc - 1, argv + 1, &pats) < 0) {
+		strv_free(&pats);
+		return EXIT_DAEMON;
+	}
+	r = ftidx_resolve(cli->c, (const char *const *)pats.v, pats.n, FTIDX_RESOLVE_WITH_LINES,
+			  &res);
+	if (r < 0) {
+		status = report_failure(cli, r, res, &pats);
+	} else {
+		print_lines(cli, res);
+		status = EXIT_OK;
+	}
+	ftidx_result_free(res);
+	strv_free(&pats);
+	return status;
+}
+
+static int cmd_name(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_free_ uint32_t *indices = NULL;
+	struct ftidx_result *res = NULL;
+	int r, status = EXIT_OK;
+
+	if (argc < 2) {
+		fprintf(stderr, "ftidx name: no index given\n");
+		return EXIT_USAGE;
+	}
+	indices = malloc(sizeof(*indices) * (size_t)argc);
+	if (!indices)
+		return EXIT_DAEMON;
+	for (int i = 1; i < argc; i++) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(argv[i], &end, 10);
+		if (errno || *end || end == argv[i] || v > UINT32_MAX || argv[i][0] == '-') {
+			fprintf(stderr, "ftidx name: '%s' is not an index\n", argv[i]);
+			return EXIT_USAGE;
+		}
+		indices[i - 1] = (uint32_t)v;
+	}
+	r = ftidx_names(cli->c, indices, (size_t)argc - 1, &res);
+	if (r < 0 && !res)
+		return report_failure(cli, r, NULL, NULL);
+	for (size_t i = 0; i < ftidx_result_count(res); i++) {
+		if (ftidx_result_line_error(res, i) < 0) {
+			fprintf(stderr, "ftidx: index %u: out of range\n", ftidx_result_index(res, i));
+			status = EXIT_REFUSED;
+		}
+	}
+	print_lines(cli, res);
+	ftidx_result_free(res);
+	return status;
+}
+
+static int cmd_list(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "module", required_argument, NULL, 'm' },
+		{ "placeholders", no_argument, NULL, 'p' },
+		{ 0 },
+	};
+	struct ftidx_result *res = NULL;
+	const char *module = NULL;
+	unsigned flags = 0;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+m:p", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			module = optarg;
+			flags |= FTIDX_LIST_BY_MODULE;
+			break;
+		case 'p':
+			flags |= FTIDX_LIST_WITH_PLACEHOLDERS;
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ftidx list: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	r = ftidx_list(cli->c, flags, module, &res);
+	if (r < 0) {
+		ftidx_result_free(res);
+		return report_failure(cli, r, NULL, NULL);
+	}
+	print_lines(cli, res);
+	ftidx_result_free(res);
+	return EXIT_OK;
+}
+
+static const char *file_name(int file)
+{
+	static const char *const names[] = { "", "set_ftrace_filter", "set_ftrace_notrace",
+					     "set_graph_function", "set_graph_notrace" };
+
+	return names[file];
+}
+
+static int run_filter(struct cli *cli, int op, int argc, char **argv)
+{
+	enum { OPT_GENERATION = 0x100 };
+	static const struct option longopts[] = {
+		{ "instance", required_argument, NULL, 'i' },
+		{ "create", no_argument, NULL, 'c' },
+		{ "notrace", no_argument, NULL, 'n' },
+		{ "graph", no_argument, NULL, 'g' },
+		{ "graph-notrace", no_argument, NULL, 'G' },
+		{ "generation", required_argument, NULL, OPT_GENERATION },
+		{ 0 },
+	};
+	static const char *const verbs[] = { "", "set", "add", "remove", "clear" };
+	struct strv pats = { 0 };
+	struct ftidx_result *res = NULL;
+	const char *instance = NULL;
+	int file = FTIDX_FILTER, c, r, status;
+	uint64_t generation = 0;
+	unsigned flags = 0;
+
+	while ((c = getopt_long(argc, argv, "+i:cngG", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			instance = optarg;
+			break;
+		case 'c':
+			flags |= FTIDX_CREATE_INSTANCE;
+			break;
+		case 'n':
+			file = FTIDX_NOTRACE;
+			break;
+		case 'g':
+			file = FTIDX_GRAPH;
+			break;
+		case 'G':
+			file = FTIDX_GRAPH_NOTRACE;
+			break;
+		case OPT_GENERATION:
+			generation = strtoull(optarg, NULL, 10);
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (op == FTIDX_CLEAR && optind < argc) {
+		fprintf(stderr, "ftidx clear: takes no patterns\n");
+		return EXIT_USAGE;
+	}
+	if (op != FTIDX_CLEAR && optind >= argc) {
+		fprintf(stderr, "ftidx %s: no pattern given\n", verbs[op]);
+		return EXIT_USAGE;
+	}
+	if (collect_patterns(argc - optind, argv + optind, &pats) < 0) {
+		strv_free(&pats);
+		return EXIT_DAEMON;
+	}
+	if (op != FTIDX_CLEAR && pats.n == 0) {
+		fprintf(stderr, "ftidx %s: no pattern on standard input\n", verbs[op]);
+		strv_free(&pats);
+		return EXIT_USAGE;
+	}
+	r = ftidx_filter(cli->c, op, file, instance, flags, generation, (const char *const *)pats.v,
+			 pats.n, &res);
+	if (r < 0) {
+		status = report_failure(cli, r, res, &pats);
+	} else if (cli->json) {
+		printf("{\"op\":\"%s\",\"file\":\"%s\",\"instance\":", verbs[op], file_name(file));
+		json_str(instance ? instance : "");
+		printf(",\"generation\":%" PRIu64 ",\"functions\":%zu,\"removed\":%zu,"
+		       "\"written\":%u}\n",
+		       ftidx_result_generation(res), ftidx_result_count(res),
+		       ftidx_result_removed_count(res), ftidx_result_written(res));
+		status = EXIT_OK;
+	} else {
+		printf("%s: %s%s%s%s ", verbs[op], instance ? "instances/" : "",
+		       instance ? instance : "", instance ? "/" : "", file_name(file));
+		if (op == FTIDX_CLEAR)
+			printf("is empty");
+		else
+			printf("%s %zu function%s", op == FTIDX_REMOVE ? "lost" : "selects",
+			       ftidx_result_count(res), ftidx_result_count(res) == 1 ? "" : "s");
+		printf(", %u token%s written, map generation %" PRIu64 "\n",
+		       ftidx_result_written(res), ftidx_result_written(res) == 1 ? "" : "s",
+		       ftidx_result_generation(res));
+		status = EXIT_OK;
+	}
+	ftidx_result_free(res);
+	strv_free(&pats);
+	return status;
+}
+
+static int cmd_set(struct cli *cli, int argc, char **argv)
+{
+	return run_filter(cli, FTIDX_SET, argc, argv);
+}
+
+static int cmd_add(struct cli *cli, int argc, char **argv)
+{
+	return run_filter(cli, FTIDX_ADD, argc, argv);
+}
+
+static int cmd_remove(struct cli *cli, int argc, char **argv)
+{
+	return run_filter(cli, FTIDX_REMOVE, argc, argv);
+}
+
+static int cmd_clear(struct cli *cli, int argc, char **argv)
+{
+	return run_filter(cli, FTIDX_CLEAR, argc, argv);
+}
+
+static const struct command {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+	const char *args;
+	const char *help;
+} commands[] = {
+	{ "status", cmd_status, "", "show the daemon's map and state" },
+	{ "resolve", cmd_resolve, "PATTERN...", "print what PATTERNs select: INDEX<TAB>LINE" },
+	{ "name", cmd_name, "INDEX...", "print the line of each INDEX" },
+	{ "list", cmd_list, "[--module M] [--placeholders]", "print every line with its index" },
+	{ "set", cmd_set, "PATTERN...", "replace the filter with what PATTERNs select" },
+	{ "add", cmd_add, "PATTERN...", "add to the filter ('!PATTERN' removes)" },
+	{ "remove", cmd_remove, "PATTERN...", "remove what PATTERNs select from the filter" },
+	{ "clear", cmd_clear, "", "empty the filter (the tracer then traces everything)" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: ftidx [--socket PATH] [--json] COMMAND [OPTION]... [ARG]...\n"
+		   "Resolve kernel functions to ftrace indices and change filters through ftidxd.\n"
+		   "\nCommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-8s %-30s %s\n", commands[i].name, commands[i].args,
+			commands[i].help);
+	fprintf(f,
+		"\nPatterns are read as the kernel reads them: foo, foo*, *foo, *foo*, globs with\n"
+		"*, ? and [...], FUNC:mod:MODULE, :mod:MODULE, !PATTERN (removal), or a line\n"
+		"INDEX. A PATTERN of '-' reads patterns from standard input, one per line.\n"
+		"\nOptions of set, add, remove and clear:\n"
+		"  -i, --instance NAME   work on instances/NAME instead of the top level\n"
+		"  -c, --create          create the instance if it does not exist\n"
+		"  -n, --notrace         change set_ftrace_notrace\n"
+		"  -g, --graph           change set_graph_function (names, not indices)\n"
+		"  -G, --graph-notrace   change set_graph_notrace (names, not indices)\n"
+		"      --generation N    refuse if the map changed since generation N\n"
+		"\nGlobal options:\n"
+		"  -s, --socket PATH     the daemon's socket (default: $FTIDX_SOCKET, else\n"
+		"                        " FTIDX_DEFAULT_SOCKET ")\n"
+		"  -j, --json            print JSON\n"
+		"  -h, --help            show this help\n"
+		"  -V, --version         show the version\n"
+		"\nExit status: 0 success; 1 the daemon refused the request (a pattern matched\n"
+		"nothing or was malformed, the map changed, the write failed); 2 bad usage;\n"
+		"3 the daemon could not be reached or answered nonsense.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct cli cli = { 0 };
+	const struct command *cmd = NULL;
+	int c, status;
+
+	while ((c = getopt_long(argc, argv, "+s:jhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			cli.socket = optarg;
+			break;
+		case 'j':
+			cli.json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("ftidx %s\n", FTIDX_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (!cmd) {
+		fprintf(stderr, "ftidx: unknown command '%s' (see ftidx --help)\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	status = connect_daemon(&cli);
+	if (status != EXIT_OK)
+		return status;
+	argv += optind;
+	argc -= optind;
+	optind = 0; /* restart getopt for the command's own options */
+	status = cmd->fn(&cli, argc, argv);
+	ftidx_unref(cli.c);
+	return status;
+}

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ftidxd: the ftidx daemon. Options, set-up, the event loop, teardown in
+ * reverse order; everything else lives in the core library.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "server.h"
+#include "service.h"
+#include "tracing.h"
+
+#define DEFAULT_SOCKET "/run/ftidx/ftidxd.sock"
+
+struct options {
+	const char *socket;
+	const char *tracefs;
+	unsigned mode;
+	struct server_limits limits;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: ftidxd [OPTION]...\n"
+		"Keep a map of the kernel's traceable functions by index and write index-based\n"
+		"ftrace filters for clients of a Unix socket.\n"
+		"\n"
+		"  -s, --socket PATH      listen on PATH (default: $FTIDX_SOCKET, else\n"
+		"                         " DEFAULT_SOCKET ")\n"
+		"  -t, --tracefs DIR      use DIR as the tracing directory (default: the\n"
+		"                         mounted tracefs; ftidxd never mounts one)\n"
+		"  -m, --socket-mode MODE permissions of the socket, octal (default: 0600)\n"
+		"      --max-clients N    refuse connections beyond N (default: %d)\n"
+		"      --idle-timeout S   drop clients silent for S seconds, 0: never\n"
+		"                         (default: %d)\n"
+		"  -v, --verbose          log each request\n"
+		"  -h, --help             show this help and exit\n"
+		"  -V, --version          show the version and exit\n"
+		"\n"
+		"Signals: SIGTERM and SIGINT stop the daemon, SIGHUP rebuilds the map.\n"
+		"Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on bad usage.\n",
+		SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_IDLE_SECONDS);
+}
+
+static int parse_uint(const char *s, int base, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, base);
+	return errno || end == s || *end || *out > max ? -EINVAL : 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_MAX_CLIENTS = 0x100, OPT_IDLE };
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "tracefs", required_argument, NULL, 't' },
+		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	unsigned long v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:t:m:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o->socket = optarg;
+			break;
+		case 't':
+			o->tracefs = optarg;
+			break;
+		case 'm':
+			if (parse_uint(optarg, 8, 0777, &v) < 0) {
+				fprintf(stderr, "ftidxd: bad socket mode '%s'\n", optarg);
+				return 2;
+			}
+			o->mode = (unsigned)v;
+			break;
+		case OPT_MAX_CLIENTS:
+			if (parse_uint(optarg, 10, 65536, &v) < 0 || v == 0) {
+				fprintf(stderr, "ftidxd: bad client limit '%s'\n", optarg);
+				return 2;
+			}
+			o->limits.max_clients = (uint32_t)v;
+			break;
+		case OPT_IDLE:
+			if (parse_uint(optarg, 10, 86400, &v) < 0) {
+				fprintf(stderr, "ftidxd: bad idle timeout '%s'\n", optarg);
+				return 2;
+			}
+			o->limits.idle_seconds = (uint32_t)v;
+			break;
+		case 'v':
+			log_set_level(LOG_LEVEL_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("ftidxd %s\n", FTIDX_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ftidxd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return -1;
+}
+
+static void on_stop(evutil_socket_t sig, short what _unused_, void *ctx)
+{
+	log_info("stopping on signal %d", (int)sig);
+	event_base_loopbreak(ctx);
+}
+
+static void on_reload(evutil_socket_t sig _unused_, short what _unused_, void *ctx)
+{
+	int r = service_refresh(ctx, true);
+
+	if (r < 0)
+		log_error("rebuilding the map failed: %s", strerror(-r));
+	else
+		log_info("map rebuilt on SIGHUP, generation %llu",
+			 (unsigned long long)service_generation(ctx));
+}
+
+/* Create the socket's directory if it is missing (one level, 0755). */
+static void make_parent(const char *path)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {
+		.mode = 0600,
+		.limits = { SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_IDLE_SECONDS,
+			    SERVER_DEFAULT_MAX_PENDING },
+	};
+	struct event_base *base = NULL;
+	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
+	struct service *svc = NULL;
+	struct server *srv = NULL;
+	int r, fd, status = 1;
+
+	r = parse_options(argc, argv, &o);
+	if (r >= 0)
+		return r;
+	if (!o.socket)
+		o.socket = getenv("FTIDX_SOCKET") ? getenv("FTIDX_SOCKET") : DEFAULT_SOCKET;
+	signal(SIGPIPE, SIG_IGN);
+
+	r = tracing_init(o.tracefs);
+	if (r < 0) {
+		log_error("no tracing directory%s%s: %s", o.tracefs ? " at " : " mounted",
+			  o.tracefs ? o.tracefs : "", strerror(-r));
+		goto out;
+	}
+	r = service_new(&svc, NULL);
+	if (r < 0) {
+		log_error("cannot map %s/available_filter_functions: %s", tracing_dir(),
+			  strerror(-r));
+		goto out;
+	}
+	make_parent(o.socket);
+	fd = server_listen_path(o.socket, o.mode);
+	if (fd < 0) {
+		log_error("cannot listen on %s: %s", o.socket,
+			  fd == -EEXIST ? "a file that is not a socket is in the way" : strerror(-fd));
+		goto out;
+	}
+	base = event_base_new();
+	if (!base || server_new(&srv, base, fd, svc, &o.limits) < 0) {
+		log_error("cannot set up the event loop");
+		goto out;
+	}
+	ev_term = evsignal_new(base, SIGTERM, on_stop, base);
+	ev_int = evsignal_new(base, SIGINT, on_stop, base);
+	ev_hup = evsignal_new(base, SIGHUP, on_reload, svc);
+	if (!ev_term || !ev_int || !ev_hup || event_add(ev_term, NULL) < 0 ||
+	    event_add(ev_int, NULL) < 0 || event_add(ev_hup, NULL) < 0) {
+		log_error("cannot set up signal handling");
+		goto out;
+	}
+	log_info("serving %s on %s, map generation %llu", tracing_dir(), o.socket,
+		 (unsigned long long)service_generation(svc));
+	status = event_base_dispatch(base) < 0 ? 1 : 0;
+	unlink(o.socket);
+out:
+	if (ev_hup)
+		event_free(ev_hup);
+	if (ev_int)
+		event_free(ev_int);
+	if (ev_term)
+		event_free(ev_term);
+	server_free(srv);
+	if (base)
+		event_base_free(base);
+	service_free(svc);
+	return status;
+}

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The socket server (see server.h).
+ *
+ * The loop: each client has a bufferevent. When its input holds a whole
+ * frame the frame is checked, decoded and handled right there, and the
+ * reply queued. Requests are handled one at a time, which also keeps
+ * filter writes from interleaving. A frame that cannot be decoded gets an
+ * ERROR reply, after which the connection is closed once the reply is
+ * out; everyone else is unaffected. A client whose replies pile up (it
+ * does not read) is not read from until they drain; a silent client is
+ * dropped after the idle timeout.
+ */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "server.h"
+
+struct client {
+	struct server *srv;
+	struct bufferevent *bev;
+	bool closing; /* close once the output has drained */
+	struct client *prev, *next;
+};
+
+struct server {
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct service *svc;
+	struct server_limits limits;
+	struct client *clients;
+	uint32_t n_clients;
+};
+
+static void client_free(struct client *c)
+{
+	struct server *srv = c->srv;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	bufferevent_free(c->bev);
+	free(c);
+	srv->n_clients--;
+	service_set_clients(srv->svc, srv->n_clients);
+}
+
+static void client_send(struct client *c, struct proto_buf *frame)
+{
+	struct evbuffer *output = bufferevent_get_output(c->bev);
+
+	if (evbuffer_add(output, frame->data, frame->len) < 0)
+		c->closing = true;
+	/* Reading resumes once the client has taken its replies. */
+	if (evbuffer_get_length(output) > c->srv->limits.max_pending_reply)
+		bufferevent_disable(c->bev, EV_READ);
+}
+
+/* Answer and hang up: the stream cannot be trusted past a bad frame. */
+static void client_refuse(struct client *c, uint32_t id, int err, const char *why)
+{
+	struct proto_buf frame;
+
+	proto_buf_init(&frame);
+	if (service_reply_error(c->srv->svc, id, err, why, &frame) == 0)
+		client_send(c, &frame);
+	proto_buf_deinit(&frame);
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+static void client_handle(struct client *c, const struct ftidx_frame_header *h, const void *body)
+{
+	struct proto_request req;
+	struct proto_buf frame;
+	const char *why = NULL;
+	int r;
+
+	proto_buf_init(&frame);
+	r = proto_decode_request(h->type, body, h->length, &req, &why);
+	if (r < 0) {
+		log_warn("client sent a malformed request: %s", why);
+		client_refuse(c, h->id, -r, why);
+		goto done;
+	}
+	r = service_handle(c->srv->svc, &req, h->id, &frame);
+	if (r < 0) {
+		proto_buf_deinit(&frame);
+		r = service_reply_error(c->srv->svc, h->id, -r,
+					r == -EMSGSIZE ? "reply larger than the protocol allows"
+						       : "out of memory",
+					&frame);
+	}
+	if (r == 0)
+		client_send(c, &frame);
+done:
+	proto_request_deinit(&req);
+	proto_buf_deinit(&frame);
+}
+
+static void on_read(struct bufferevent *bev, void *ctx)
+{
+	struct client *c = ctx;
+	struct evbuffer *input = bufferevent_get_input(bev);
+
+	while (!c->closing) {
+		struct ftidx_frame_header h;
+		const char *why;
+		unsigned char *frame;
+		int r;
+
+		if (evbuffer_copyout(input, &h, sizeof(h)) < (ev_ssize_t)sizeof(h))
+			break;
+		if ((h.type & FTIDX_MSG_REPLY) || (r = proto_check_header(&h, &why)) < 0) {
+			if (h.type & FTIDX_MSG_REPLY) {
+				r = -EBADMSG;
+				why = "a client may not send replies";
+			}
+			log_warn("client sent a bad frame header: %s", why);
+			client_refuse(c, h.id, -r, why);
+			break;
+		}
+		if (evbuffer_get_length(input) < sizeof(h) + h.length) {
+			/* Wait for the rest, and only that much. */
+			bufferevent_setwatermark(bev, EV_READ, sizeof(h) + h.length, 0);
+			break;
+		}
+		bufferevent_setwatermark(bev, EV_READ, 0, 0);
+		frame = evbuffer_pullup(input, (ev_ssize_t)(sizeof(h) + h.length));
+		if (!frame) {
+			client_refuse(c, h.id, ENOMEM, "out of memory");
+			break;
+		}
+		client_handle(c, &h, frame + sizeof(h));
+		evbuffer_drain(input, sizeof(h) + h.length);
+	}
+	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		client_free(c);
+}
+
+static void on_write(struct bufferevent *bev, void *ctx)
+{
+	struct client *c = ctx;
+
+	if (c->closing) {
+		client_free(c);
+		return;
+	}
+	/* The output drained below the watermark: read again. */
+	bufferevent_enable(bev, EV_READ);
+}
+
+static void on_event(struct bufferevent *bev _unused_, short what, void *ctx)
+{
+	struct client *c = ctx;
+
+	if (what & BEV_EVENT_TIMEOUT)
+		log_info("dropping a client idle for %u s", c->srv->limits.idle_seconds);
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		client_free(c);
+}
+
+static void on_accept(struct evconnlistener *l _unused_, evutil_socket_t fd,
+		      struct sockaddr *addr _unused_, int len _unused_, void *ctx)
+{
+	struct server *srv = ctx;
+	struct timeval idle = { .tv_sec = srv->limits.idle_seconds };
+	struct client *c;
+
+	if (srv->n_clients >= srv->limits.max_clients) {
+		log_warn("refusing a client: %u connected already", srv->n_clients);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->srv = srv;
+	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev) {
+		close(fd);
+		free(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	/* on_write fires when the output falls to half the reply limit. */
+	bufferevent_setwatermark(c->bev, EV_WRITE, srv->limits.max_pending_reply / 2, 0);
+	if (srv->limits.idle_seconds)
+		bufferevent_set_timeouts(c->bev, &idle, NULL);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+
+	c->next = srv->clients;
+	if (srv->clients)
+		srv->clients->prev = c;
+	srv->clients = c;
+	srv->n_clients++;
+	service_set_clients(srv->svc, srv->n_clients);
+}
+
+int server_new(struct server **out, struct event_base *base, int fd, struct service *svc,
+	       const struct server_limits *limits)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+
+	if (!srv) {
+		close(fd);
+		return -ENOMEM;
+	}
+	srv->base = base;
+	srv->svc = svc;
+	srv->limits = limits ? *limits
+			     : (struct server_limits){ SERVER_DEFAULT_MAX_CLIENTS,
+						       SERVER_DEFAULT_IDLE_SECONDS,
+						       SERVER_DEFAULT_MAX_PENDING };
+	if (evutil_make_socket_nonblocking(fd) < 0) {
+		close(fd);
+		free(srv);
+		return -EIO;
+	}
+	/* Backlog 0: the socket is listening already (ours, or systemd's). */
+	srv->listener = evconnlistener_new(base, on_accept, srv,
+					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (!srv->listener) {
+		close(fd);
+		free(srv);
+		return -EIO;
+	}
+	*out = srv;
+	return 0;
+}
+
+struct server *server_free(struct server *srv)
+{
+	if (!srv)
+		return NULL;
+	while (srv->clients)
+		client_free(srv->clients);
+	evconnlistener_free(srv->listener);
+	free(srv);
+	return NULL;
+}
+
+uint32_t server_clients(const struct server *srv)
+{
+	return srv->n_clients;
+}
+
+int server_listen_path(const char *path, unsigned mode)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
+		if (unlink(path) < 0)
+			return negative_errno();
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return negative_errno();
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return negative_errno();
+	if (chmod(path, mode) < 0 || listen(fd, SOMAXCONN) < 0)
+		return negative_errno();
+	return steal_fd(&fd);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The daemon's state and request handling, without any I/O loop: it owns
+ * the map and its generation, answers decoded requests with encoded
+ * replies, and drives the writer. The server feeds it; tests can too.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "proto.h"
+#include "writer.h"
+
+struct service;
+
+/*
+ * Load the map from the tracing directory (tracing_init() done). @io is
+ * how filters are written (NULL: the tracing directory). Free with
+ * service_free().
+ */
+int service_new(struct service **out, const struct writer_io *io);
+struct service *service_free(struct service *s);
+
+/*
+ * Rebuild the map if the kernel's record count no longer matches it (or
+ * always, with @force). The generation goes up with every rebuild.
+ */
+int service_refresh(struct service *s, bool force);
+uint64_t service_generation(const struct service *s);
+
+/* Connected clients, for STATUS. */
+void service_set_clients(struct service *s, uint32_t n);
+
+/* Answer @req (id @id) with one frame appended to @out. 0 or -ENOMEM. */
+int service_handle(struct service *s, const struct proto_request *req, uint32_t id,
+		   struct proto_buf *out);
+
+/* Answer an undecodable frame: an FTIDX_MSG_ERROR frame with @status, @why. */
+int service_reply_error(struct service *s, uint32_t id, int status, const char *why,
+			struct proto_buf *out);

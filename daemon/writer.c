@@ -1,0 +1,635 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The filter writer (see writer.h).
+ *
+ * What the kernel does, and what follows for us:
+ * - Each write() consumes one whitespace-separated token and returns the
+ *   bytes it took; a refused token fails that write() with the tokens
+ *   before it already applied to the pending filter. So we write in a
+ *   loop, continue short writes, and check every return.
+ * - A last token without trailing whitespace is only handled at close(),
+ *   which drops its error. Every batch ends with a newline.
+ * - The pending filter is committed at close(), failed or not, and an
+ *   O_TRUNC batch whose tokens were all refused leaves an empty filter,
+ *   which traces every function. So before writing we read the filter,
+ *   and after a failure we write the old one back.
+ * - set_graph_function and set_graph_notrace refuse indices: they get the
+ *   distinct names instead, which the kernel matches against every line,
+ *   so for them the sets are widened to whole names before anything else.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "tracing.h"
+#include "writer.h"
+
+#define CHUNK (64 * 1024)
+
+static int tracing_io_open(void *ctx _unused_, const char *instance, const char *file, int flags)
+{
+	return tracing_open_file(instance, file, flags);
+}
+
+static ssize_t tracing_io_write(void *ctx _unused_, int fd, const char *buf, size_t len)
+{
+	ssize_t n = write(fd, buf, len);
+
+	return n < 0 ? negative_errno() : n;
+}
+
+static int tracing_io_close(void *ctx _unused_, int fd)
+{
+	return close(fd) < 0 ? negative_errno() : 0;
+}
+
+static int tracing_io_read(void *ctx _unused_, const char *instance, const char *file, char **buf,
+			   size_t *len)
+{
+	return tracing_read_file(instance, file, buf, len);
+}
+
+const struct writer_io writer_io_tracing = {
+	.open = tracing_io_open,
+	.write = tracing_io_write,
+	.close = tracing_io_close,
+	.read = tracing_io_read,
+	.reads_names = true,
+};
+
+const char *writer_file_name(uint16_t file)
+{
+	switch (file) {
+	case FTIDX_FILE_FILTER:
+		return "set_ftrace_filter";
+	case FTIDX_FILE_NOTRACE:
+		return "set_ftrace_notrace";
+	case FTIDX_FILE_GRAPH:
+		return "set_graph_function";
+	case FTIDX_FILE_GRAPH_NOTRACE:
+		return "set_graph_notrace";
+	}
+	return NULL;
+}
+
+static bool takes_indices(uint16_t file)
+{
+	return file == FTIDX_FILE_FILTER || file == FTIDX_FILE_NOTRACE;
+}
+
+/* ---- text -------------------------------------------------------------- */
+
+struct text {
+	char *data;
+	size_t len, cap;
+	bool oom;
+};
+
+static void text_add(struct text *t, const char *s, size_t n)
+{
+	if (t->oom)
+		return;
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap : 4096;
+		char *d;
+
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		d = realloc(t->data, cap);
+		if (!d) {
+			t->oom = true;
+			return;
+		}
+		t->data = d;
+		t->cap = cap;
+	}
+	memcpy(t->data + t->len, s, n);
+	t->len += n;
+	t->data[t->len] = '\0';
+}
+
+static void text_index(struct text *t, uint32_t index, bool negate)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%s%u ", negate ? "!" : "", index);
+
+	text_add(t, buf, (size_t)n);
+}
+
+/* "name [module]", as available_filter_functions and the filters print it. */
+static void text_line(struct text *t, const struct map *m, uint32_t index)
+{
+	const char *mod = map_module(m, index);
+
+	text_add(t, map_name(m, index), map_name_len(m, index));
+	if (mod) {
+		text_add(t, " [", 2);
+		text_add(t, mod, strlen(mod));
+		text_add(t, "]", 1);
+	}
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Tokens for the lines @v: indices, or for the graph files each distinct
+ * name once. */
+static void text_set(struct text *t, const struct map *m, uint16_t file, const uint32_t *v, size_t n,
+		     bool negate)
+{
+	_cleanup_free_ const char **names = NULL;
+
+	if (takes_indices(file)) {
+		for (size_t i = 0; i < n; i++)
+			text_index(t, v[i], negate);
+		return;
+	}
+	names = malloc(sizeof(*names) * (n ? n : 1));
+	if (!names) {
+		t->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		names[i] = map_name(m, v[i]);
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
+			continue;
+		if (negate)
+			text_add(t, "!", 1);
+		text_add(t, names[i], strlen(names[i]));
+		text_add(t, " ", 1);
+	}
+}
+
+/*
+ * What writing names does: every line that carries a name written, with a
+ * removal winning where a name is in both sets. Returns 0 or -ENOMEM.
+ */
+static int widen_to_names(const struct map *m, const struct resolution *res, struct resolution *out)
+{
+	_cleanup_free_ uint8_t *mark = calloc(map_size(m) + 1, 1);
+	size_t ne = 0, nd = 0;
+
+	*out = (struct resolution){ 0 };
+	if (!mark)
+		return -ENOMEM;
+	for (int pass = 0; pass < 2; pass++) {
+		const uint32_t *v = pass ? res->disable : res->enable;
+		size_t n = pass ? res->n_disable : res->n_enable;
+
+		for (size_t i = 0; i < n; i++) {
+			const char *name = map_name(m, v[i]);
+			size_t len = map_name_len(m, v[i]);
+			uint32_t pos, count;
+
+			if (!map_find_name(m, name, len, map_hash_name(name, len), &pos, &count))
+				continue;
+			for (uint32_t k = 0; k < count; k++)
+				mark[map_sorted_at(m, pos + k)] = (uint8_t)(pass + 1);
+		}
+	}
+	for (uint32_t i = 1; i <= map_size(m); i++) {
+		ne += mark[i] == 1;
+		nd += mark[i] == 2;
+	}
+	out->enable = malloc(sizeof(uint32_t) * (ne ? ne : 1));
+	out->disable = malloc(sizeof(uint32_t) * (nd ? nd : 1));
+	if (!out->enable || !out->disable) {
+		resolution_deinit(out);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 1; i <= map_size(m); i++) {
+		if (mark[i] == 1)
+			out->enable[out->n_enable++] = i;
+		else if (mark[i] == 2)
+			out->disable[out->n_disable++] = i;
+	}
+	return 0;
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+static uint32_t count_tokens(const char *s, size_t len)
+{
+	uint32_t n = 0;
+	bool in = false;
+
+	for (size_t i = 0; i < len; i++) {
+		bool space = s[i] == ' ' || s[i] == '\n' || s[i] == '\t';
+
+		n += !space && !in;
+		in = !space;
+	}
+	return n;
+}
+
+/*
+ * One open, every write checked, short writes continued, one close.
+ * *@accepted counts the tokens the kernel took before any failure.
+ */
+static int write_batch(const struct writer_io *io, const char *instance, const char *file, int flags,
+		       const char *s, size_t len, uint32_t *accepted)
+{
+	size_t done = 0;
+	int fd, r = 0, rc;
+
+	*accepted = 0;
+	fd = io->open(io->ctx, instance, file, O_WRONLY | flags);
+	if (fd < 0)
+		return fd;
+	while (done < len) {
+		ssize_t n = io->write(io->ctx, fd, s + done, MIN(len - done, (size_t)CHUNK));
+
+		if (n == -EINTR || n == -EAGAIN)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? (int)n : -EIO;
+			break;
+		}
+		*accepted += count_tokens(s + done, (size_t)n);
+		done += (size_t)n;
+	}
+	rc = io->close(io->ctx, fd);
+	return r < 0 ? r : rc;
+}
+
+/* Split @buf into its lines in place, skipping comment lines ("#### all
+ * functions enabled ####") and blanks. Returns the count or -ENOMEM. */
+static ssize_t split_lines(char *buf, char ***out)
+{
+	size_t n = 0, cap = 64;
+	char **v = malloc(sizeof(*v) * cap), *save = NULL;
+
+	if (!v)
+		return -ENOMEM;
+	for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (l[0] == '#')
+			continue;
+		if (n == cap) {
+			char **w = realloc(v, sizeof(*v) * (cap *= 2));
+
+			if (!w) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = w;
+		}
+		v[n++] = l;
+	}
+	*out = v;
+	return (ssize_t)n;
+}
+
+/* ---- verification ------------------------------------------------------ */
+
+/*
+ * What the filter should read back as. A filter on tracefs reads back one
+ * line per enabled record, "name [module]". For SET and CLEAR the
+ * expected lines are exact. For ADD and REMOVE the kernel keeps lines we
+ * did not touch, and a name on several lines does not say which copy was
+ * there before, so each line's count is checked against bounds instead:
+ * with T copies in the map, B before, A enabled and R removed,
+ *   ADD:    max(A, B - R) <= after <= min(T - R, B + A)
+ *   REMOVE: max(0, B - R) <= after <= min(B, T - R)
+ */
+struct expect_line {
+	const char *line;
+	uint32_t total, before, added, removed, after;
+};
+
+struct expectation {
+	struct expect_line *v;
+	size_t n;
+	struct text arena;
+};
+
+static int cmp_expect(const void *a, const void *b)
+{
+	return strcmp(((const struct expect_line *)a)->line, ((const struct expect_line *)b)->line);
+}
+
+static struct expect_line *expect_find(struct expectation *e, const char *line)
+{
+	struct expect_line key = { .line = line };
+
+	return bsearch(&key, e->v, e->n, sizeof(*e->v), cmp_expect);
+}
+
+/* The distinct lines of every resolvable record, sorted, with their totals. */
+static int expect_init(struct expectation *e, const struct map *m)
+{
+	_cleanup_free_ size_t *offs = malloc(sizeof(*offs) * (map_size(m) ? map_size(m) : 1));
+	size_t k = 0;
+
+	*e = (struct expectation){ 0 };
+	if (!offs)
+		return -ENOMEM;
+	for (uint32_t index = 1; index <= map_size(m); index++) {
+		if (map_is_placeholder(m, index))
+			continue;
+		offs[k++] = e->arena.len;
+		text_line(&e->arena, m, index);
+		text_add(&e->arena, "", 1);
+		e->arena.len++; /* keep the NUL as the separator */
+	}
+	if (e->arena.oom)
+		return -ENOMEM;
+	e->v = malloc(sizeof(*e->v) * (k ? k : 1));
+	if (!e->v)
+		return -ENOMEM;
+	for (size_t i = 0; i < k; i++)
+		e->v[i] = (struct expect_line){ .line = e->arena.data + offs[i], .total = 1 };
+	qsort(e->v, k, sizeof(*e->v), cmp_expect);
+	for (size_t i = 0; i < k; i++) {
+		if (e->n && strcmp(e->v[e->n - 1].line, e->v[i].line) == 0)
+			e->v[e->n - 1].total++;
+		else
+			e->v[e->n++] = e->v[i];
+	}
+	return 0;
+}
+
+static void expect_deinit(struct expectation *e)
+{
+	free(e->v);
+	free(e->arena.data);
+}
+
+/* Count lines read from a filter; false if one is not in the map. */
+static bool expect_count(struct expectation *e, char **lines, size_t n, bool after)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct expect_line *x = expect_find(e, lines[i]);
+
+		if (!x)
+			return false;
+		if (after)
+			x->after++;
+		else
+			x->before++;
+	}
+	return true;
+}
+
+static int expect_mark(struct expectation *e, const struct map *m, const uint32_t *v, size_t n,
+		       bool removed)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct text line = { 0 };
+		struct expect_line *x;
+
+		text_line(&line, m, v[i]);
+		if (line.oom)
+			return -ENOMEM;
+		x = expect_find(e, line.data);
+		free(line.data);
+		if (x && removed)
+			x->removed++;
+		else if (x)
+			x->added++;
+	}
+	return 0;
+}
+
+static bool within_bounds(const struct expect_line *x, uint16_t op)
+{
+	uint32_t lo, hi;
+
+	switch (op) {
+	case FTIDX_OP_SET:
+		lo = hi = x->added;
+		break;
+	case FTIDX_OP_CLEAR:
+		lo = hi = 0;
+		break;
+	case FTIDX_OP_ADD:
+		lo = MAX(x->added, x->before > x->removed ? x->before - x->removed : 0);
+		hi = MIN(x->total - x->removed, x->before + x->added);
+		break;
+	default: /* FTIDX_OP_REMOVE */
+		lo = x->before > x->removed ? x->before - x->removed : 0;
+		hi = MIN(x->before, x->total - x->removed);
+		break;
+	}
+	return x->after >= lo && x->after <= hi;
+}
+
+static int verify(const struct writer_io *io, const struct map *m, const struct writer_request *wr,
+		  const struct resolution *res, char **before_lines, size_t n_before,
+		  struct writer_result *out)
+{
+	struct expectation e;
+	_cleanup_free_ char *after = NULL;
+	_cleanup_free_ char **after_lines = NULL;
+	size_t after_len;
+	ssize_t n_after;
+	int r;
+
+	r = io->read(io->ctx, wr->instance, writer_file_name(wr->file), &after, &after_len);
+	if (r < 0) {
+		out->why = "written, but the filter could not be read back";
+		return r;
+	}
+	n_after = split_lines(after, &after_lines);
+	if (n_after < 0)
+		return (int)n_after;
+
+	r = expect_init(&e, m);
+	if (r == 0)
+		r = expect_mark(&e, m, res->enable, res->n_enable, wr->op == FTIDX_OP_REMOVE);
+	if (r == 0 && wr->op == FTIDX_OP_ADD)
+		r = expect_mark(&e, m, res->disable, res->n_disable, true);
+	if (r < 0)
+		goto done;
+
+	/* Before SET and CLEAR anything may have been there; before ADD and
+	 * REMOVE, a line the map does not know means the map is stale. */
+	if (!expect_count(&e, before_lines, n_before, false) && wr->op != FTIDX_OP_SET &&
+	    wr->op != FTIDX_OP_CLEAR) {
+		out->why = "the filter held functions the map does not know";
+		r = -EIO;
+		goto done;
+	}
+	if (!expect_count(&e, after_lines, (size_t)n_after, true)) {
+		out->why = "the filter read back holds a function the map does not know";
+		r = -EIO;
+		goto done;
+	}
+	for (size_t i = 0; i < e.n; i++) {
+		if (!within_bounds(&e.v[i], wr->op)) {
+			out->why = "the filter read back differs from what was written";
+			r = -EIO;
+			break;
+		}
+	}
+done:
+	expect_deinit(&e);
+	return r;
+}
+
+/* ---- restoring --------------------------------------------------------- */
+
+static bool in_list(const uint32_t *v, size_t n, uint32_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/*
+ * The tokens that bring back the filter read before the write. A file that
+ * reads back what was written (not a tracefs) is written back verbatim.
+ * A tracefs filter reads back lines: each maps to its records; where a
+ * line is on more records than the filter listed, what ftidx last wrote
+ * decides which ones, and failing that the first ones (said to be
+ * approximate). @lines must be sorted.
+ */
+static int restore_text(const struct map *m, const struct writer_request *wr, bool reads_names,
+			const char *before, size_t before_len, char **lines, size_t n_lines,
+			struct text *t, bool *approximate)
+{
+	struct expectation e;
+	int r;
+
+	if (!reads_names) {
+		text_add(t, before, before_len);
+		if (before_len && before[before_len - 1] != '\n')
+			text_add(t, "\n", 1);
+		return t->oom ? -ENOMEM : 0;
+	}
+	r = expect_init(&e, m);
+	if (r < 0)
+		return r;
+	expect_count(&e, lines, n_lines, false);
+	for (uint32_t index = 1; index <= map_size(m); index++) {
+		struct text line = { 0 };
+		struct expect_line *x;
+
+		if (map_is_placeholder(m, index))
+			continue;
+		text_line(&line, m, index);
+		x = line.data ? expect_find(&e, line.data) : NULL;
+		free(line.data);
+		if (!x || x->before == 0)
+			continue;
+		/* All copies listed, or the ones ftidx wrote, or else the first. */
+		if (x->before < x->total && wr->previous &&
+		    !in_list(wr->previous, wr->n_previous, index))
+			continue;
+		if (x->before < x->total && !wr->previous)
+			*approximate = true;
+		if (x->after < x->before) {
+			text_index(t, index, false);
+			x->after++;
+		}
+	}
+	for (size_t i = 0; i < e.n; i++)
+		*approximate |= e.v[i].after != e.v[i].before;
+	expect_deinit(&e);
+	if (t->len)
+		text_add(t, "\n", 1);
+	return t->oom ? -ENOMEM : 0;
+}
+
+int writer_apply(const struct writer_io *io, const struct map *m, const struct writer_request *wr,
+		 const struct resolution *res, struct writer_result *out)
+{
+	const char *file = writer_file_name(wr->file);
+	_cleanup_free_ char *before = NULL;
+	_cleanup_free_ char *before_copy = NULL;
+	_cleanup_free_ char **before_lines = NULL;
+	struct text t = { 0 }, undo = { 0 };
+	struct resolution widened = { 0 };
+	size_t before_len = 0;
+	ssize_t n_before;
+	uint32_t ignored;
+	int flags, r;
+
+	*out = (struct writer_result){ 0 };
+	if (!file)
+		return out->why = "unknown filter file", -EINVAL;
+	if (!takes_indices(wr->file)) {
+		r = widen_to_names(m, res, &widened);
+		if (r < 0)
+			return out->why = "out of memory", r;
+		res = &widened;
+	}
+
+	switch (wr->op) {
+	case FTIDX_OP_SET:
+		if (res->n_enable == 0) {
+			out->why = "the patterns select no function, and an empty filter traces "
+				   "every function: use clear for that";
+			r = -ENODATA;
+			goto done;
+		}
+		text_set(&t, m, wr->file, res->enable, res->n_enable, false);
+		break;
+	case FTIDX_OP_ADD:
+		text_set(&t, m, wr->file, res->enable, res->n_enable, false);
+		text_set(&t, m, wr->file, res->disable, res->n_disable, true);
+		break;
+	case FTIDX_OP_REMOVE:
+		text_set(&t, m, wr->file, res->enable, res->n_enable, true);
+		break;
+	case FTIDX_OP_CLEAR:
+		break;
+	default:
+		out->why = "unknown filter operation";
+		r = -EINVAL;
+		goto done;
+	}
+	r = -ENOMEM;
+	out->why = "out of memory";
+	if (t.oom)
+		goto done;
+	if (t.len)
+		t.data[t.len - 1] = '\n'; /* the batch ends with whitespace */
+
+	r = io->read(io->ctx, wr->instance, file, &before, &before_len);
+	if (r < 0) {
+		out->why = "cannot read the filter";
+		goto done;
+	}
+	before_copy = strdup(before);
+	n_before = before_copy ? split_lines(before_copy, &before_lines) : -ENOMEM;
+	if (n_before < 0) {
+		r = (int)n_before;
+		goto done;
+	}
+	qsort(before_lines, (size_t)n_before, sizeof(*before_lines), cmp_str);
+	out->why = NULL;
+
+	flags = wr->op == FTIDX_OP_SET || wr->op == FTIDX_OP_CLEAR ? O_TRUNC : O_APPEND;
+	r = write_batch(io, wr->instance, file, flags, t.data ? t.data : "", t.len, &out->written);
+	if (r == 0 && io->reads_names)
+		r = verify(io, m, wr, res, before_lines, (size_t)n_before, out);
+	if (r < 0) {
+		/* Refused midway, or not what was asked for: put the old one back. */
+		const char *failure = out->why ? out->why : "the kernel refused the write";
+		int rr = restore_text(m, wr, io->reads_names, before, before_len, before_lines,
+				      (size_t)n_before, &undo, &out->approximate);
+
+		if (rr == 0)
+			rr = write_batch(io, wr->instance, file, O_TRUNC, undo.data ? undo.data : "",
+					 undo.len, &ignored);
+		out->restored = rr == 0;
+		out->why = failure;
+		if (rr < 0)
+			out->why = "the write failed, and restoring the previous filter failed too";
+	}
+done:
+	free(t.data);
+	free(undo.data);
+	resolution_deinit(&widened);
+	return r;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The filter writer: puts a resolved batch into a filter file, all or
+ * nothing, and checks that the kernel holds what was asked for.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "map.h"
+#include "proto.h"
+#include "resolve.h"
+
+/*
+ * How bytes reach the filter files. The daemon uses writer_io_tracing
+ * (the tracing directory through tracing.h); tests substitute a model of
+ * the kernel that can fail a chosen token. Functions return -errno.
+ */
+struct writer_io {
+	int (*open)(void *ctx, const char *instance, const char *file, int flags);
+	ssize_t (*write)(void *ctx, int fd, const char *buf, size_t len);
+	int (*close)(void *ctx, int fd);
+	int (*read)(void *ctx, const char *instance, const char *file, char **buf, size_t *len);
+	void *ctx;
+	/* Reads back function names (a real tracefs), not what was written. */
+	bool reads_names;
+};
+
+extern const struct writer_io writer_io_tracing;
+
+struct writer_request {
+	const char *instance; /* NULL for the top level */
+	uint16_t file;        /* enum ftidx_filter_file */
+	uint16_t op;          /* enum ftidx_filter_op */
+	/* For ADD and REMOVE, what ftidx itself last wrote to this file, if
+	 * anything: used to restore duplicates exactly. May be NULL. */
+	const uint32_t *previous;
+	size_t n_previous;
+};
+
+struct writer_result {
+	uint32_t written;  /* tokens the kernel accepted */
+	const char *why;   /* static explanation of a failure */
+	bool restored;     /* a failed write was undone */
+	bool approximate;  /* ...but duplicate names made the undo inexact */
+};
+
+/* The file name of enum ftidx_filter_file @file ("set_ftrace_filter", ...). */
+const char *writer_file_name(uint16_t file);
+
+/*
+ * Apply resolution @res (every token valid) to the filter. SET replaces
+ * the filter with @res's enabled lines, ADD also removes its disabled
+ * ones, REMOVE removes its enabled lines, CLEAR empties the filter.
+ * Returns 0, or -errno with @out->why set. When the kernel refused a write
+ * midway, or the filter read back is not what was asked for, the previous
+ * filter is written back first (@out->restored says whether that worked).
+ */
+int writer_apply(const struct writer_io *io, const struct map *m, const struct writer_request *wr,
+		 const struct resolution *res, struct writer_result *out);

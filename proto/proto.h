@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The ftidx wire protocol, defined once for the daemon and the client.
+ * PROTOCOL.md beside this file describes it in prose; this header is the
+ * reference.
+ *
+ * A frame is a 16-byte header and a body of header.length bytes. Integers
+ * are in host byte order (the protocol runs over a Unix socket, so both
+ * ends share a host); strings are NUL-terminated. Every request carries an
+ * id that its reply echoes. A reply's type is its request's type with
+ * FTIDX_MSG_REPLY set; a frame the daemon cannot decode is answered with
+ * FTIDX_MSG_ERROR and the connection is closed.
+ *
+ * Version history:
+ *   1 (ftidx 0.1): STATUS, RESOLVE, NAMES, LIST, FILTER.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FTIDX_PROTO_MAGIC 0x78646966u /* "fidx" in memory on little-endian hosts */
+#define FTIDX_PROTO_VERSION 1
+
+#define FTIDX_FRAME_MAX (16u << 20) /* body bytes, either direction */
+#define FTIDX_BATCH_MAX 1000000u    /* tokens or indices in one request */
+#define FTIDX_TOKEN_MAX 1024u       /* bytes of one token, ":mod:" part included */
+#define FTIDX_INSTANCE_MAX 128u     /* bytes of an instance name */
+
+struct ftidx_frame_header {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type;
+	uint32_t id;
+	uint32_t length;
+};
+_Static_assert(sizeof(struct ftidx_frame_header) == 16, "header layout");
+
+enum ftidx_msg_type {
+	FTIDX_MSG_STATUS = 1,
+	FTIDX_MSG_RESOLVE = 2,
+	FTIDX_MSG_NAMES = 3,
+	FTIDX_MSG_LIST = 4,
+	FTIDX_MSG_FILTER = 5,
+	FTIDX_MSG_ERROR = 0x7fff, /* reply to a frame that could not be decoded */
+	FTIDX_MSG_REPLY = 0x8000, /* flag on every reply type */
+};
+
+/* RESOLVE flags */
+#define FTIDX_RESOLVE_LINES 0x1u /* also return each enabled line's text */
+
+/* LIST flags */
+#define FTIDX_LIST_PLACEHOLDERS 0x1u /* include placeholder lines */
+#define FTIDX_LIST_MODULE 0x2u       /* only the lines of module @module ("": core) */
+
+enum ftidx_filter_op {
+	FTIDX_OP_SET = 1,    /* replace the filter (never with nothing) */
+	FTIDX_OP_ADD = 2,    /* append */
+	FTIDX_OP_REMOVE = 3, /* remove what the tokens match */
+	FTIDX_OP_CLEAR = 4,  /* empty the filter: no tokens */
+};
+
+enum ftidx_filter_file {
+	FTIDX_FILE_FILTER = 1,        /* set_ftrace_filter */
+	FTIDX_FILE_NOTRACE = 2,       /* set_ftrace_notrace */
+	FTIDX_FILE_GRAPH = 3,         /* set_graph_function: names, not indices */
+	FTIDX_FILE_GRAPH_NOTRACE = 4, /* set_graph_notrace: names, not indices */
+};
+
+/* FILTER flags */
+#define FTIDX_FILTER_CREATE_INSTANCE 0x1u
+
+/* STATUS flags */
+#define FTIDX_STATUS_ADDRESSES 0x1u /* the kernel lists addresses (6.5+) */
+#define FTIDX_STATUS_TRACEFS 0x2u   /* the directory is a real tracefs */
+#define FTIDX_STATUS_STALE 0x4u     /* a module change is pending a rebuild */
+
+/* A decoded request; pointers point into the frame body, except @tokens
+ * and @indices, which proto_request_deinit() frees. */
+struct proto_request {
+	uint16_t type;
+	uint32_t flags;
+	uint64_t generation;   /* FILTER: 0, or the map the tokens were resolved on */
+	uint16_t op, file;     /* FILTER */
+	const char *instance;  /* FILTER: "" for the top level */
+	const char *module;    /* LIST */
+	const char **tokens;   /* RESOLVE, FILTER */
+	uint32_t n_tokens;
+	uint32_t *indices;     /* NAMES */
+	uint32_t n_indices;
+};
+
+struct proto_item {
+	int32_t status; /* 0 or an errno value */
+	uint32_t matches;
+};
+_Static_assert(sizeof(struct proto_item) == 8, "item layout");
+
+/* A decoded reply. Arrays are allocated; strings point into the body. */
+struct proto_reply {
+	uint16_t type; /* the request type, without FTIDX_MSG_REPLY */
+	int32_t status; /* 0 or an errno value */
+	uint64_t generation;
+	const char *message; /* "" when there is nothing to say */
+
+	/* STATUS */
+	uint32_t entries, placeholders, modules, module_entries, distinct_names, status_flags;
+	uint32_t clients;
+	uint64_t build_ns, built_at_ns;
+	const char *tracing_dir, *kernel_release, *daemon_version;
+
+	/* RESOLVE and FILTER: per token, the sets, and why tokens failed */
+	struct proto_item *items;
+	uint32_t n_items, n_failed;
+	uint32_t *enable, *disable;
+	uint32_t n_enable, n_disable;
+	const char **reasons; /* n_failed, in token order */
+	uint32_t written;     /* FILTER: tokens written to the kernel */
+
+	/* RESOLVE with FTIDX_RESOLVE_LINES (n_enable), NAMES, LIST (n_lines) */
+	uint32_t *indices; /* LIST */
+	int32_t *line_status; /* NAMES: per index, 0 or an errno value */
+	const char **lines;
+	uint32_t n_lines;
+};
+
+/* A growable frame under construction. */
+struct proto_buf {
+	uint8_t *data;
+	size_t len, cap;
+	size_t open; /* where the frame begun last starts */
+	bool failed; /* out of memory */
+};
+
+void proto_buf_init(struct proto_buf *b);
+void proto_buf_deinit(struct proto_buf *b);
+void proto_buf_begin(struct proto_buf *b, uint16_t type, uint32_t id);
+void proto_put_u16(struct proto_buf *b, uint16_t v);
+void proto_put_u32(struct proto_buf *b, uint32_t v);
+void proto_put_u64(struct proto_buf *b, uint64_t v);
+void proto_put_str(struct proto_buf *b, const char *s);
+void proto_put_bytes(struct proto_buf *b, const void *p, size_t len);
+/* Close the frame begun last: fills in its length. 0, -ENOMEM or -EMSGSIZE. */
+int proto_buf_end(struct proto_buf *b);
+
+/*
+ * Check a frame header. Returns 0, or -EBADMSG (bad magic or type),
+ * -EPROTONOSUPPORT (version), -EMSGSIZE (length over FTIDX_FRAME_MAX).
+ * *@why explains a failure.
+ */
+int proto_check_header(const struct ftidx_frame_header *h, const char **why);
+
+/* Encode @req as a whole frame appended to @b. 0 or -errno. */
+int proto_encode_request(struct proto_buf *b, uint32_t id, const struct proto_request *req);
+
+/*
+ * Decode and validate a request body of @len bytes for message @type.
+ * @req points into @body afterwards. Returns 0, or -EBADMSG with *@why set,
+ * or -ENOMEM. Release @req with proto_request_deinit() in every case.
+ */
+int proto_decode_request(uint16_t type, const void *body, size_t len, struct proto_request *req,
+			 const char **why);
+void proto_request_deinit(struct proto_request *req);
+
+/* Encode @rep (for request type @rep->type, or FTIDX_MSG_ERROR) as a whole
+ * frame. 0 or -errno. */
+int proto_encode_reply(struct proto_buf *b, uint32_t id, const struct proto_reply *rep);
+
+/*
+ * Whether @name is an acceptable instance name: 1 to FTIDX_INSTANCE_MAX
+ * bytes of [A-Za-z0-9_.-], not starting with '.' (so never "." or "..",
+ * never a path). *@why explains a refusal. Both sides check it.
+ */
+bool proto_instance_name_valid(const char *name, const char **why);
+
+/* Decode a reply body for frame type @type. As proto_decode_request(). */
+int proto_decode_reply(uint16_t type, const void *body, size_t len, struct proto_reply *rep,
+		       const char **why);
+void proto_reply_deinit(struct proto_reply *rep);

@@ -1,0 +1,684 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The built ftidxd on a fake tracing directory, driven through libftidx,
+ * through the ftidx binary and with raw frames.
+ *
+ * Expected results are computed here from the fixture text with plain
+ * string tests, and what the daemon wrote is read back from the filter
+ * files and replayed with the kernel's token semantics ("N" adds line N,
+ * "!N" removes it; a truncating write starts from nothing).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "daemon-harness.h"
+#include "ftidx.h"
+#include "macro.h"
+#include "proto.h"
+#include "testlib.h"
+
+static const char *daemon_path, *cli_path, *fixtures;
+
+/* ---- the fixture, independently ---------------------------------------- */
+
+struct line {
+	char text[800]; /* as printed: "name" or "name [module]" */
+	char name[600];
+	char module[64];
+};
+
+static struct line *lines;
+static size_t n_lines;
+
+static void load_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char buf[800];
+	size_t cap = 0;
+
+	n_lines = 0;
+	if (!f)
+		exit(1);
+	while (fgets(buf, sizeof(buf), f)) {
+		struct line *l;
+
+		if (n_lines == cap) {
+			cap = cap ? cap * 2 : 4096;
+			lines = realloc(lines, sizeof(*lines) * cap);
+		}
+		l = &lines[n_lines++];
+		buf[strcspn(buf, "\n")] = '\0';
+		snprintf(l->text, sizeof(l->text), "%s", buf);
+		l->module[0] = '\0';
+		sscanf(buf, "%599s [%63[^]]]", l->name, l->module);
+	}
+	fclose(f);
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* ---- what a filter file holds ------------------------------------------ */
+
+/* Replay the tokens in @file (relative to the tracing dir) from nothing:
+ * marks[i] is true when line i+1 is enabled. Returns how many are. */
+static size_t replay(struct harness *h, const char *file, bool *marks)
+{
+	char path[256], *text, *save = NULL;
+	size_t len, n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", h->dir, file);
+	text = test_read_file(path, &len);
+	memset(marks, 0, n_lines);
+	for (char *tok = strtok_r(text, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		bool neg = tok[0] == '!';
+		unsigned long idx = strtoul(tok + neg, NULL, 10);
+
+		if (idx < 1 || idx > n_lines) {
+			fprintf(stderr, "%s: token '%s' out of range\n", file, tok);
+			CHECK(!"token out of range");
+			continue;
+		}
+		CHECK(!starts(lines[idx - 1].name, "__ftrace_invalid_address___"));
+		marks[idx - 1] = !neg;
+	}
+	for (size_t i = 0; i < n_lines; i++)
+		n += marks[i];
+	free(text);
+	return n;
+}
+
+static char *file_bytes(struct harness *h, const char *file)
+{
+	char path[256];
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/%s", h->dir, file);
+	return test_read_file(path, &len);
+}
+
+/* The filter in @file enables exactly the lines @want(line) says. */
+static void check_filter(struct harness *h, const char *file, bool (*want)(const struct line *),
+			 size_t expect_count)
+{
+	bool *marks = malloc(n_lines);
+	size_t n = replay(h, file, marks), wrong = 0, count = 0;
+
+	for (size_t i = 0; i < n_lines; i++) {
+		bool w = want(&lines[i]);
+
+		count += w;
+		wrong += marks[i] != w;
+	}
+	if (wrong)
+		fprintf(stderr, "%s: %zu lines differ from what was asked\n", file, wrong);
+	CHECK_EQ_INT(wrong, 0);
+	CHECK_EQ_INT(n, count);
+	CHECK_EQ_INT(count, expect_count);
+	free(marks);
+}
+
+static bool want_vfs_or_type_show(const struct line *l)
+{
+	return starts(l->name, "vfs_") || strcmp(l->name, "type_show") == 0;
+}
+
+static bool want_after_add(const struct line *l)
+{
+	if (strcmp(l->name, "vfs_read") == 0)
+		return false;
+	return want_vfs_or_type_show(l) || strcmp(l->text, "dummy_xmit [dummy]") == 0;
+}
+
+static bool want_after_remove(const struct line *l)
+{
+	return want_after_add(l) && strcmp(l->name, "type_show") != 0;
+}
+
+static bool want_nothing(const struct line *l _unused_)
+{
+	return false;
+}
+
+static bool want_loop_module(const struct line *l)
+{
+	return strcmp(l->module, "loop") == 0;
+}
+
+static bool want_vfs_read(const struct line *l)
+{
+	return strcmp(l->name, "vfs_read") == 0;
+}
+
+static size_t count_where(bool (*want)(const struct line *))
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < n_lines; i++)
+		n += want(&lines[i]);
+	return n;
+}
+
+/* ---- libftidx ---------------------------------------------------------- */
+
+static struct ftidx *connect_or_die(struct harness *h)
+{
+	struct ftidx *c = NULL;
+
+	if (ftidx_connect(h->socket, &c) < 0) {
+		fprintf(stderr, "cannot connect to %s\n", h->socket);
+		exit(1);
+	}
+	return c;
+}
+
+static void test_status(struct harness *h)
+{
+	struct ftidx *c = connect_or_die(h);
+	struct ftidx_status *st;
+
+	CHECK_EQ_INT(ftidx_status(c, &st), 0);
+	CHECK_EQ_INT(st->entries, 38303);
+	CHECK_EQ_INT(st->placeholders, 597);
+	CHECK_EQ_INT(st->modules, 2);
+	CHECK_EQ_INT(st->module_entries, 51);
+	CHECK_EQ_INT(st->generation, 1);
+	CHECK(!st->is_tracefs);
+	CHECK_EQ_STR(st->tracing_dir, h->dir);
+	CHECK_EQ_STR(st->daemon_version, FTIDX_VERSION);
+	ftidx_status_free(st);
+	ftidx_unref(c);
+}
+
+static void test_resolve(struct harness *h)
+{
+	const char *pats[] = { "type_show", "lo_*:mod:loop" };
+	const char *bad[] = { "vfs_read", "nosuch_fn", "0", "010", "__ftrace_invalid_address___32",
+			      "38304", "foo:mod" };
+	const int bad_err[] = { 0, -ENOENT, -ERANGE, -EINVAL, -EPERM, -ERANGE, -EINVAL };
+	struct ftidx *c = connect_or_die(h);
+	struct ftidx_result *r = NULL;
+	size_t lo = 0;
+
+	for (size_t i = 0; i < n_lines; i++)
+		lo += starts(lines[i].name, "lo_") && strcmp(lines[i].module, "loop") == 0;
+	CHECK(lo > 5);
+
+	CHECK_EQ_INT(ftidx_resolve(c, pats, 2, FTIDX_RESOLVE_WITH_LINES, &r), 0);
+	CHECK_EQ_INT(ftidx_result_count(r), 17 + lo);
+	CHECK_EQ_INT(ftidx_result_token_matches(r, 0), 17);
+	CHECK_EQ_INT(ftidx_result_token_matches(r, 1), lo);
+	CHECK_EQ_INT(ftidx_result_generation(r), 1);
+	for (size_t i = 0; i < ftidx_result_count(r); i++) {
+		uint32_t idx = ftidx_result_index(r, i);
+
+		CHECK(idx >= 1 && idx <= n_lines);
+		CHECK_EQ_STR(ftidx_result_line(r, i), lines[idx - 1].text);
+		if (i)
+			CHECK(idx > ftidx_result_index(r, i - 1));
+	}
+	r = ftidx_result_free(r);
+
+	CHECK_EQ_INT(ftidx_resolve(c, bad, ARRAY_SIZE(bad), 0, &r), -EINVAL);
+	CHECK(r != NULL);
+	CHECK_EQ_INT(ftidx_result_token_count(r), ARRAY_SIZE(bad));
+	for (size_t i = 0; r && i < ARRAY_SIZE(bad); i++) {
+		const char *why = NULL;
+
+		CHECK_EQ_INT(ftidx_result_token_error(r, i, &why), bad_err[i]);
+		if (bad_err[i])
+			CHECK(why && why[0]);
+	}
+	CHECK(strstr(ftidx_error_message(c), "6 of 7") != NULL);
+	ftidx_result_free(r);
+	ftidx_unref(c);
+}
+
+static void test_names_and_list(struct harness *h)
+{
+	const uint32_t idx[] = { 1, 38303, 999999 };
+	struct ftidx *c = connect_or_die(h);
+	struct ftidx_result *r = NULL;
+
+	CHECK_EQ_INT(ftidx_names(c, idx, 3, &r), -ERANGE);
+	CHECK(r != NULL);
+	if (r) {
+		CHECK_EQ_STR(ftidx_result_line(r, 0), lines[0].text);
+		CHECK_EQ_STR(ftidx_result_line(r, 1), lines[38302].text);
+		CHECK_EQ_INT(ftidx_result_line_error(r, 2), -ERANGE);
+		CHECK_EQ_INT(ftidx_result_index(r, 1), 38303);
+	}
+	r = ftidx_result_free(r);
+
+	CHECK_EQ_INT(ftidx_list(c, FTIDX_LIST_BY_MODULE, "dummy", &r), 0);
+	CHECK_EQ_INT(ftidx_result_count(r), 9);
+	CHECK(strstr(ftidx_result_line(r, 0), "[dummy]") != NULL);
+	r = ftidx_result_free(r);
+	CHECK_EQ_INT(ftidx_list(c, 0, NULL, &r), 0);
+	CHECK_EQ_INT(ftidx_result_count(r), 38303 - 597);
+	r = ftidx_result_free(r);
+	CHECK_EQ_INT(ftidx_list(c, FTIDX_LIST_WITH_PLACEHOLDERS, NULL, &r), 0);
+	CHECK_EQ_INT(ftidx_result_count(r), 38303);
+	r = ftidx_result_free(r);
+	CHECK_EQ_INT(ftidx_list(c, FTIDX_LIST_BY_MODULE, "nosuchmod", &r), -ENOENT);
+	ftidx_result_free(r);
+	ftidx_unref(c);
+}
+
+/* set, add, remove, clear on one file, checked by replaying the file. */
+static void filter_cycle(struct harness *h, int file, const char *instance, const char *path)
+{
+	const char *set[] = { "vfs_*", "type_show" };
+	const char *add[] = { "!vfs_read", "dummy_xmit" };
+	const char *rm[] = { "type_show" };
+	struct ftidx *c = connect_or_die(h);
+	struct ftidx_result *r = NULL;
+	size_t base = count_where(want_vfs_or_type_show);
+
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, file, instance, 0, 0, set, 2, &r), 0);
+	CHECK_EQ_INT(ftidx_result_count(r), base);
+	CHECK_EQ_INT(ftidx_result_written(r), base);
+	r = ftidx_result_free(r);
+	check_filter(h, path, want_vfs_or_type_show, base);
+
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_ADD, file, instance, 0, 0, add, 2, &r), 0);
+	CHECK_EQ_INT(ftidx_result_removed_count(r), 1);
+	r = ftidx_result_free(r);
+	check_filter(h, path, want_after_add, count_where(want_after_add));
+
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_REMOVE, file, instance, 0, 0, rm, 1, &r), 0);
+	CHECK_EQ_INT(ftidx_result_count(r), 17);
+	r = ftidx_result_free(r);
+	check_filter(h, path, want_after_remove, count_where(want_after_remove));
+
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_CLEAR, file, instance, 0, 0, NULL, 0, NULL), 0);
+	check_filter(h, path, want_nothing, 0);
+	ftidx_unref(c);
+}
+
+/* Requests that must change nothing. */
+static void test_refusals(struct harness *h)
+{
+	const char *set[] = { ":mod:loop" };
+	const char *bad[] = { "vfs_read", "nosuch_fn" };
+	const char *empty[] = { "!vfs_read" };
+	const char *bang[] = { "!vfs_read" };
+	const char *one[] = { "vfs_read" };
+	struct ftidx *c = connect_or_die(h);
+	struct ftidx_result *r = NULL;
+	char *before;
+
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, set, 1, NULL), 0);
+	check_filter(h, "set_ftrace_filter", want_loop_module, count_where(want_loop_module));
+	before = file_bytes(h, "set_ftrace_filter");
+
+	/* one bad pattern: nothing written */
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, bad, 2, &r), -EINVAL);
+	CHECK(r && ftidx_result_written(r) == 0);
+	r = ftidx_result_free(r);
+	/* a set that selects nothing would trace everything: refused */
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, empty, 1, NULL), -ENODATA);
+	CHECK(strstr(ftidx_error_message(c), "clear") != NULL);
+	/* remove with '!' is contradictory */
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_REMOVE, FTIDX_FILTER, NULL, 0, 0, bang, 1, NULL), -EINVAL);
+	/* no such instance, unless asked to create it */
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, "nope", 0, 0, one, 1, NULL), -ENOENT);
+	/* hostile names never reach the daemon through libftidx */
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, "../x", 0, 0, one, 1, NULL), -EINVAL);
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, "a/b", 0, 0, one, 1, NULL), -EINVAL);
+	/* a wrong generation */
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 7777, one, 1, NULL), -ESTALE);
+
+	{
+		char *after = file_bytes(h, "set_ftrace_filter");
+
+		CHECK_EQ_STR(after, before);
+		free(after);
+	}
+	free(before);
+
+	/* created on request */
+	{
+		char path[256];
+		struct stat st;
+
+		CHECK_EQ_INT(ftidx_filter(c, FTIDX_CLEAR, FTIDX_FILTER, "made", FTIDX_CREATE_INSTANCE,
+					  0, NULL, 0, NULL),
+			     -ENOENT); /* the fake instance has no filter file */
+		snprintf(path, sizeof(path), "%s/instances/made", h->dir);
+		CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+	}
+	ftidx_unref(c);
+}
+
+/* ---- raw frames -------------------------------------------------------- */
+
+static void send_bytes(int fd, const void *p, size_t len)
+{
+	if (send(fd, p, len, MSG_NOSIGNAL) != (ssize_t)len)
+		CHECK(!"send failed");
+}
+
+/* Read one reply; returns its status, or -1 if none came. */
+static int read_error_reply(int fd, uint16_t *type)
+{
+	struct ftidx_frame_header hdr;
+	uint8_t body[4096];
+	int32_t status;
+
+	if (recv(fd, &hdr, sizeof(hdr), MSG_WAITALL) != sizeof(hdr) || hdr.length > sizeof(body) ||
+	    recv(fd, body, hdr.length, MSG_WAITALL) != (ssize_t)hdr.length || hdr.length < 4)
+		return -1;
+	*type = hdr.type;
+	memcpy(&status, body, sizeof(status));
+	return status;
+}
+
+static bool closed_by_peer(int fd)
+{
+	char b;
+	struct timeval tv = { 5, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return recv(fd, &b, 1, 0) == 0;
+}
+
+static void frame(struct proto_buf *b, uint32_t magic, uint16_t version, uint16_t type,
+		  uint32_t length, const void *body, size_t body_len)
+{
+	struct ftidx_frame_header hdr = { magic, version, type, 7, length };
+
+	proto_buf_init(b);
+	proto_put_bytes(b, &hdr, sizeof(hdr));
+	proto_put_bytes(b, body, body_len);
+}
+
+static void expect_refused(struct harness *h, const char *what, uint32_t magic, uint16_t version,
+			   uint16_t type, uint32_t length, const void *body, size_t body_len,
+			   int want)
+{
+	struct proto_buf b;
+	uint16_t rtype = 0;
+	int fd = harness_connect(h), status;
+
+	frame(&b, magic, version, type, length, body, body_len);
+	send_bytes(fd, b.data, b.len);
+	proto_buf_deinit(&b);
+	status = read_error_reply(fd, &rtype);
+	if (status != want)
+		fprintf(stderr, "%s: status %d, expected %d\n", what, status, want);
+	CHECK_EQ_INT(status, want);
+	CHECK_EQ_INT(rtype, FTIDX_MSG_ERROR | FTIDX_MSG_REPLY);
+	CHECK(closed_by_peer(fd));
+	close(fd);
+}
+
+static void test_bad_frames(struct harness *h)
+{
+	uint8_t body[64] = { 0 };
+	uint32_t count5[2] = { 0, 5 };
+	char before_path[] = "set_ftrace_filter";
+	char *before = file_bytes(h, before_path);
+	struct proto_buf b;
+	int fd;
+
+	expect_refused(h, "bad magic", 0xdeadbeef, 1, FTIDX_MSG_STATUS, 0, NULL, 0, EBADMSG);
+	expect_refused(h, "version", FTIDX_PROTO_MAGIC, 99, FTIDX_MSG_STATUS, 0, NULL, 0,
+		       EPROTONOSUPPORT);
+	expect_refused(h, "oversized", FTIDX_PROTO_MAGIC, 1, FTIDX_MSG_RESOLVE, FTIDX_FRAME_MAX + 1,
+		       NULL, 0, EMSGSIZE);
+	expect_refused(h, "unknown type", FTIDX_PROTO_MAGIC, 1, 42, 0, NULL, 0, EBADMSG);
+	expect_refused(h, "a reply", FTIDX_PROTO_MAGIC, 1, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, 0,
+		       NULL, 0, EBADMSG);
+	expect_refused(h, "status with a body", FTIDX_PROTO_MAGIC, 1, FTIDX_MSG_STATUS, 4, body, 4,
+		       EBADMSG);
+	expect_refused(h, "count past the body", FTIDX_PROTO_MAGIC, 1, FTIDX_MSG_RESOLVE, 8, count5,
+		       8, EBADMSG);
+	{
+		/* a string that never ends */
+		uint8_t unterminated[12] = { 0, 0, 0, 0, 1, 0, 0, 0, 'a', 'b', 'c', 'd' };
+
+		expect_refused(h, "unterminated", FTIDX_PROTO_MAGIC, 1, FTIDX_MSG_RESOLVE, 12,
+			       unterminated, 12, EBADMSG);
+	}
+	{
+		/* a hostile instance name, straight on the wire */
+		struct proto_request req = {
+			.type = FTIDX_MSG_FILTER, .op = FTIDX_OP_SET, .file = FTIDX_FILE_FILTER,
+			.instance = "../x", .tokens = (const char *[]){ "vfs_read" }, .n_tokens = 1,
+		};
+		uint16_t rtype;
+
+		for (int i = 0; i < 2; i++) {
+			proto_buf_init(&b);
+			req.instance = i ? "a/b" : "../x";
+			CHECK_EQ_INT(proto_encode_request(&b, 9, &req), 0);
+			fd = harness_connect(h);
+			send_bytes(fd, b.data, b.len);
+			CHECK_EQ_INT(read_error_reply(fd, &rtype), EBADMSG);
+			CHECK(closed_by_peer(fd));
+			close(fd);
+			proto_buf_deinit(&b);
+		}
+	}
+
+	/* clients that vanish: mid-header, mid-body */
+	fd = harness_connect(h);
+	send_bytes(fd, "\x66\x69", 2);
+	close(fd);
+	{
+		struct ftidx_frame_header hdr = { FTIDX_PROTO_MAGIC, 1, FTIDX_MSG_RESOLVE, 1, 1000 };
+
+		fd = harness_connect(h);
+		send_bytes(fd, &hdr, sizeof(hdr));
+		send_bytes(fd, body, 10);
+		close(fd);
+	}
+
+	/* the daemon still serves, and the filter is as it was */
+	CHECK(harness_alive(h));
+	test_status(h);
+	{
+		char *after = file_bytes(h, before_path);
+
+		CHECK_EQ_STR(after, before);
+		free(after);
+	}
+	free(before);
+}
+
+/* ---- stale maps -------------------------------------------------------- */
+
+static void test_stale(struct harness *h)
+{
+	const char *pats[] = { "dummy_xmit" };
+	struct ftidx *c = connect_or_die(h);
+	struct ftidx_result *r = NULL;
+	uint32_t idx;
+	uint64_t gen;
+	char path[4096], *data, *before;
+	size_t len;
+
+	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0, &r), 0);
+	gen = ftidx_result_generation(r);
+	idx = ftidx_result_index(r, 0);
+	r = ftidx_result_free(r);
+
+	/* rmmod loop: dummy's lines move down by loop's 42 */
+	snprintf(path, sizeof(path), "%s/debian-6.1-dummy-only.txt", fixtures);
+	data = test_read_file(path, &len);
+	fake_write(h->dir, "available_filter_functions", data, len);
+	fake_write(h->dir, "dyn_ftrace_total_info", "38261 pages:152 groups: 3\n", 26);
+	before = file_bytes(h, "set_ftrace_filter");
+
+	CHECK_EQ_INT(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, gen, &idx, 1, &r),
+		     -ESTALE);
+	CHECK(strstr(ftidx_error_message(c), "resolve again") != NULL);
+	r = ftidx_result_free(r);
+	{
+		char *after = file_bytes(h, "set_ftrace_filter");
+
+		CHECK_EQ_STR(after, before);
+		free(after);
+	}
+
+	/* resolved again on the new map: the new index, and it writes */
+	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0, &r), 0);
+	CHECK_EQ_INT(ftidx_result_generation(r), gen + 1);
+	CHECK_EQ_INT(ftidx_result_index(r, 0), idx - 42);
+	CHECK_EQ_INT(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, gen + 1,
+					  ftidx_result_indices(r), 1, NULL),
+		     0);
+	r = ftidx_result_free(r);
+	load_lines(path);
+	{
+		bool *marks = malloc(n_lines);
+
+		CHECK_EQ_INT(replay(h, "set_ftrace_filter", marks), 1);
+		CHECK(marks[idx - 43] && strcmp(lines[idx - 43].text, "dummy_xmit [dummy]") == 0);
+		free(marks);
+	}
+	free(before);
+	free(data);
+	ftidx_unref(c);
+}
+
+/* ---- the CLI ----------------------------------------------------------- */
+
+/* Run the ftidx binary with @args; its stdout in @out; returns its exit. */
+static int run_cli(struct harness *h, const char *args, const char *input, char *out, size_t size)
+{
+	char cmd[1024];
+	size_t n;
+	FILE *p;
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "%s%s%s%s -s %s %s 2>/dev/null", input ? "printf '" : "",
+		 input ? input : "", input ? "' | " : "", cli_path, h->socket, args);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_cli(struct harness *h)
+{
+	static char out[1 << 20];
+	size_t n = 0;
+
+	CHECK_EQ_INT(run_cli(h, "resolve type_show", NULL, out, sizeof(out)), 0);
+	for (char *l = out; *l; l = strchr(l, '\n') + 1) {
+		char *tab = strchr(l, '\t');
+
+		CHECK(tab && strncmp(tab, "\ttype_show\n", 11) == 0);
+		n++;
+		if (!strchr(l, '\n'))
+			break;
+	}
+	CHECK_EQ_INT(n, 17);
+	CHECK_EQ_INT(run_cli(h, "resolve nosuch_fn", NULL, out, sizeof(out)), 1);
+	CHECK_EQ_INT(run_cli(h, "resolve -", "vfs_read\\n\\n# comment\\ndummy_xmit\\n", out,
+			     sizeof(out)),
+		     0);
+	CHECK(strstr(out, "\tvfs_read\n") && strstr(out, "\tdummy_xmit [dummy]\n"));
+	CHECK_EQ_INT(run_cli(h, "--json status", NULL, out, sizeof(out)), 0);
+	CHECK(strstr(out, "\"entries\":") && out[0] == '{');
+	CHECK_EQ_INT(run_cli(h, "set --notrace vfs_read", NULL, out, sizeof(out)), 0);
+	check_filter(h, "set_ftrace_notrace", want_vfs_read, count_where(want_vfs_read));
+	CHECK_EQ_INT(run_cli(h, "clear --notrace", NULL, out, sizeof(out)), 0);
+	CHECK_EQ_INT(run_cli(h, "name 1 99999999", NULL, out, sizeof(out)), 1);
+	CHECK_EQ_INT(run_cli(h, "bogus", NULL, out, sizeof(out)), 2);
+	CHECK_EQ_INT(run_cli(h, "set", NULL, out, sizeof(out)), 2);
+	CHECK_EQ_INT(run_cli(h, "--help", NULL, out, sizeof(out)), 0);
+	CHECK(strstr(out, "Exit status") != NULL);
+}
+
+/* ---- many clients ------------------------------------------------------ */
+
+#define CLIENTS 32
+
+static void test_many_clients(struct harness *h)
+{
+	pid_t pids[CLIENTS];
+	int ok = 0;
+
+	for (int i = 0; i < CLIENTS; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			const char *pats[] = { "type_show", "vfs_*" };
+			struct ftidx *c;
+			int bad = 0;
+
+			if (ftidx_connect(h->socket, &c) < 0)
+				_exit(1);
+			for (int k = 0; k < 20; k++) {
+				struct ftidx_result *r = NULL;
+
+				bad += ftidx_resolve(c, pats, 2, 0, &r) != 0 ||
+				       ftidx_result_token_matches(r, 0) != 17;
+				ftidx_result_free(r);
+			}
+			ftidx_unref(c);
+			_exit(bad ? 1 : 0);
+		}
+	}
+	for (int i = 0; i < CLIENTS; i++) {
+		int status;
+
+		waitpid(pids[i], &status, 0);
+		ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	}
+	CHECK_EQ_INT(ok, CLIENTS);
+}
+
+int main(int argc, char **argv)
+{
+	struct harness h;
+	char path[4096], *data;
+	size_t len;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: test-integration FTIDXD FTIDX FIXTURES\n");
+		return 2;
+	}
+	daemon_path = argv[1];
+	cli_path = argv[2];
+	fixtures = argv[3];
+	snprintf(path, sizeof(path), "%s/debian-6.1-loop-dummy.txt", fixtures);
+	load_lines(path);
+	data = test_read_file(path, &len);
+	harness_tracefs(&h, data, len);
+	free(data);
+	harness_start(&h, daemon_path, NULL);
+
+	test_status(&h);
+	test_resolve(&h);
+	test_names_and_list(&h);
+	filter_cycle(&h, FTIDX_FILTER, NULL, "set_ftrace_filter");
+	filter_cycle(&h, FTIDX_NOTRACE, NULL, "set_ftrace_notrace");
+	filter_cycle(&h, FTIDX_FILTER, "inst", "instances/inst/set_ftrace_filter");
+	filter_cycle(&h, FTIDX_NOTRACE, "inst", "instances/inst/set_ftrace_notrace");
+	test_refusals(&h);
+	test_bad_frames(&h);
+	test_cli(&h);
+	test_many_clients(&h);
+	test_stale(&h); /* last: it changes the map */
+
+	CHECK(harness_alive(&h));
+	CHECK_EQ_INT(harness_stop(&h), 0);
+	{
+		struct stat st;
+
+		CHECK(stat(h.socket, &st) < 0); /* removed on exit */
+	}
+	harness_cleanup(&h);
+	free(lines);
+	return test_finish("test-integration");
+}

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The codec: every message survives a round trip, every truncation of a
+ * valid body is refused (and never read past), and corrupted fields are
+ * refused with a reason.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "macro.h"
+#include "proto.h"
+#include "testlib.h"
+
+static const char *tokens[] = { "vfs_*", "!type_show", "lo_*:mod:loop", "123" };
+static uint32_t indices[] = { 1, 7, 38303 };
+
+static struct proto_request requests[] = {
+	{ .type = FTIDX_MSG_STATUS },
+	{ .type = FTIDX_MSG_RESOLVE, .flags = FTIDX_RESOLVE_LINES, .tokens = tokens, .n_tokens = 4 },
+	{ .type = FTIDX_MSG_NAMES, .indices = indices, .n_indices = 3 },
+	{ .type = FTIDX_MSG_LIST, .flags = FTIDX_LIST_MODULE, .module = "loop" },
+	{ .type = FTIDX_MSG_FILTER, .generation = 9, .op = FTIDX_OP_ADD, .file = FTIDX_FILE_NOTRACE,
+	  .flags = FTIDX_FILTER_CREATE_INSTANCE, .instance = "inst", .tokens = tokens,
+	  .n_tokens = 4 },
+};
+
+static void check_truncations_refused(uint16_t type, const uint8_t *body, size_t len, bool reply)
+{
+	/* Each prefix is copied to a buffer of exactly its size, so that
+	 * AddressSanitizer catches any read past it. */
+	for (size_t cut = 0; cut < len; cut++) {
+		uint8_t *copy = malloc(cut ? cut : 1);
+		const char *why = NULL;
+		int r;
+
+		memcpy(copy, body, cut);
+		if (reply) {
+			struct proto_reply rep;
+
+			r = proto_decode_reply(type, copy, cut, &rep, &why);
+			proto_reply_deinit(&rep);
+		} else {
+			struct proto_request req;
+
+			r = proto_decode_request(type, copy, cut, &req, &why);
+			proto_request_deinit(&req);
+		}
+		/* STATUS requests are empty: only the full body is valid */
+		if (r == 0 && cut != len) {
+			fprintf(stderr, "type %u: a body cut at %zu of %zu was accepted\n", type, cut,
+				len);
+			CHECK(!"truncated body accepted");
+		}
+		if (r < 0)
+			CHECK(why && why[0]);
+		free(copy);
+	}
+}
+
+static void test_requests(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(requests); i++) {
+		const struct proto_request *in = &requests[i];
+		struct ftidx_frame_header h;
+		struct proto_request out;
+		struct proto_buf b;
+		const char *why = NULL;
+
+		proto_buf_init(&b);
+		CHECK_EQ_INT(proto_encode_request(&b, 77, in), 0);
+		memcpy(&h, b.data, sizeof(h));
+		CHECK_EQ_INT(proto_check_header(&h, &why), 0);
+		CHECK_EQ_INT(h.id, 77);
+		CHECK_EQ_INT(h.length, b.len - sizeof(h));
+		CHECK_EQ_INT(proto_decode_request(h.type, b.data + sizeof(h), h.length, &out, &why), 0);
+		CHECK_EQ_INT(out.type, in->type);
+		CHECK_EQ_INT(out.flags, in->flags);
+		CHECK_EQ_INT(out.generation, in->generation);
+		CHECK_EQ_INT(out.n_tokens, in->n_tokens);
+		for (uint32_t k = 0; k < out.n_tokens; k++)
+			CHECK_EQ_STR(out.tokens[k], in->tokens[k]);
+		CHECK_EQ_INT(out.n_indices, in->n_indices);
+		for (uint32_t k = 0; k < out.n_indices; k++)
+			CHECK_EQ_INT(out.indices[k], in->indices[k]);
+		if (in->type == FTIDX_MSG_FILTER) {
+			CHECK_EQ_INT(out.op, in->op);
+			CHECK_EQ_INT(out.file, in->file);
+			CHECK_EQ_STR(out.instance, in->instance);
+		}
+		if (in->type == FTIDX_MSG_LIST)
+			CHECK_EQ_STR(out.module, in->module);
+		proto_request_deinit(&out);
+		check_truncations_refused(h.type, b.data + sizeof(h), h.length, false);
+		proto_buf_deinit(&b);
+	}
+}
+
+static void test_bad_requests(void)
+{
+	const char *why;
+	struct proto_request req;
+	uint8_t buf[64];
+	uint32_t v;
+
+	/* unknown RESOLVE flag */
+	v = 0x80;
+	memcpy(buf, &v, 4);
+	v = 0;
+	memcpy(buf + 4, &v, 4);
+	CHECK_EQ_INT(proto_decode_request(FTIDX_MSG_RESOLVE, buf, 8, &req, &why), -EBADMSG);
+	proto_request_deinit(&req);
+	/* a count far beyond the body is refused before any allocation */
+	v = 0;
+	memcpy(buf, &v, 4);
+	v = 999999;
+	memcpy(buf + 4, &v, 4);
+	CHECK_EQ_INT(proto_decode_request(FTIDX_MSG_RESOLVE, buf, 8, &req, &why), -EBADMSG);
+	proto_request_deinit(&req);
+	v = 0xffffffff;
+	memcpy(buf, &v, 4);
+	CHECK_EQ_INT(proto_decode_request(FTIDX_MSG_NAMES, buf, 4, &req, &why), -EBADMSG);
+	proto_request_deinit(&req);
+
+	/* FILTER: bad op, bad file, CLEAR with tokens, SET without, bad instance */
+	{
+		struct proto_request f = requests[4];
+		const struct {
+			uint16_t op, file;
+			uint32_t n;
+			const char *instance;
+		} bad[] = {
+			{ 9, FTIDX_FILE_FILTER, 1, "" },
+			{ FTIDX_OP_SET, 9, 1, "" },
+			{ FTIDX_OP_CLEAR, FTIDX_FILE_FILTER, 1, "" },
+			{ FTIDX_OP_SET, FTIDX_FILE_FILTER, 0, "" },
+			{ FTIDX_OP_SET, FTIDX_FILE_FILTER, 1, ".." },
+			{ FTIDX_OP_SET, FTIDX_FILE_FILTER, 1, "a/b" },
+			{ FTIDX_OP_SET, FTIDX_FILE_FILTER, 1, "a b" },
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+			struct proto_buf b;
+
+			f.op = bad[i].op;
+			f.file = bad[i].file;
+			f.n_tokens = bad[i].n;
+			f.instance = bad[i].instance;
+			proto_buf_init(&b);
+			CHECK_EQ_INT(proto_encode_request(&b, 1, &f), 0);
+			CHECK_EQ_INT(proto_decode_request(FTIDX_MSG_FILTER, b.data + 16, b.len - 16, &req,
+							  &why),
+				     -EBADMSG);
+			proto_request_deinit(&req);
+			proto_buf_deinit(&b);
+		}
+	}
+
+	/* tokens longer than the limit */
+	{
+		char *big = malloc(FTIDX_TOKEN_MAX + 2);
+		const char *one[] = { big };
+		struct proto_request r = { .type = FTIDX_MSG_RESOLVE, .tokens = one, .n_tokens = 1 };
+		struct proto_buf b;
+
+		memset(big, 'a', FTIDX_TOKEN_MAX + 1);
+		big[FTIDX_TOKEN_MAX + 1] = '\0';
+		proto_buf_init(&b);
+		CHECK_EQ_INT(proto_encode_request(&b, 1, &r), 0);
+		CHECK_EQ_INT(proto_decode_request(FTIDX_MSG_RESOLVE, b.data + 16, b.len - 16, &req,
+						  &why),
+			     -EBADMSG);
+		proto_request_deinit(&req);
+		proto_buf_deinit(&b);
+		free(big);
+	}
+
+	/* headers */
+	{
+		struct ftidx_frame_header h = { FTIDX_PROTO_MAGIC, FTIDX_PROTO_VERSION,
+						FTIDX_MSG_STATUS, 1, 0 };
+
+		CHECK_EQ_INT(proto_check_header(&h, &why), 0);
+		h.length = FTIDX_FRAME_MAX + 1;
+		CHECK_EQ_INT(proto_check_header(&h, &why), -EMSGSIZE);
+		h.length = 0;
+		h.version = 2;
+		CHECK_EQ_INT(proto_check_header(&h, &why), -EPROTONOSUPPORT);
+		h.version = 1;
+		h.magic = 0;
+		CHECK_EQ_INT(proto_check_header(&h, &why), -EBADMSG);
+		h.magic = FTIDX_PROTO_MAGIC;
+		h.type = 0;
+		CHECK_EQ_INT(proto_check_header(&h, &why), -EBADMSG);
+	}
+}
+
+static void test_replies(void)
+{
+	struct proto_item items[] = { { 0, 17 }, { ENOENT, 0 }, { 0, 3 } };
+	uint32_t enable[] = { 4, 9, 11 }, disable[] = { 5 };
+	const char *reasons[] = { "matches no function" };
+	const char *lines[] = { "a", "b [m]", "c" };
+	int32_t line_status[] = { 0, 0, ERANGE };
+	struct proto_reply in[] = {
+		{ .type = FTIDX_MSG_STATUS, .generation = 3, .message = "", .entries = 38252,
+		  .placeholders = 597, .tracing_dir = "/sys/kernel/tracing",
+		  .kernel_release = "6.1.0", .daemon_version = "0.1.0" },
+		{ .type = FTIDX_MSG_RESOLVE, .status = EINVAL, .generation = 3, .message = "1 of 3",
+		  .items = items, .n_items = 3, .n_failed = 1, .enable = enable, .n_enable = 3,
+		  .disable = disable, .n_disable = 1, .reasons = reasons, .lines = lines,
+		  .n_lines = 3 },
+		{ .type = FTIDX_MSG_FILTER, .generation = 3, .message = "", .items = items,
+		  .n_items = 3, .n_failed = 1, .enable = enable, .n_enable = 3, .reasons = reasons,
+		  .written = 3 },
+		{ .type = FTIDX_MSG_NAMES, .message = "", .line_status = line_status, .lines = lines,
+		  .n_lines = 3 },
+		{ .type = FTIDX_MSG_LIST, .message = "", .indices = enable, .lines = lines,
+		  .n_lines = 3 },
+		{ .type = FTIDX_MSG_ERROR, .status = EBADMSG, .message = "bad magic" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
+		struct proto_reply out;
+		struct proto_buf b;
+		struct ftidx_frame_header h;
+		const char *why;
+
+		proto_buf_init(&b);
+		CHECK_EQ_INT(proto_encode_reply(&b, 5, &in[i]), 0);
+		memcpy(&h, b.data, sizeof(h));
+		CHECK_EQ_INT(proto_check_header(&h, &why), 0);
+		CHECK_EQ_INT(proto_decode_reply(h.type, b.data + 16, h.length, &out, &why), 0);
+		CHECK_EQ_INT(out.type, in[i].type);
+		CHECK_EQ_INT(out.status, in[i].status);
+		CHECK_EQ_INT(out.generation, in[i].generation);
+		CHECK_EQ_STR(out.message, in[i].message);
+		CHECK_EQ_INT(out.n_items, in[i].n_items);
+		CHECK_EQ_INT(out.n_enable, in[i].n_enable);
+		CHECK_EQ_INT(out.n_lines, in[i].n_lines);
+		CHECK_EQ_INT(out.written, in[i].written);
+		for (uint32_t k = 0; k < out.n_lines; k++)
+			CHECK_EQ_STR(out.lines[k], in[i].lines[k]);
+		if (out.n_failed)
+			CHECK_EQ_STR(out.reasons[0], "matches no function");
+		if (in[i].type == FTIDX_MSG_STATUS) {
+			CHECK_EQ_INT(out.entries, 38252);
+			CHECK_EQ_STR(out.tracing_dir, "/sys/kernel/tracing");
+		}
+		proto_reply_deinit(&out);
+		if (in[i].type != FTIDX_MSG_ERROR)
+			check_truncations_refused(h.type, b.data + 16, h.length, true);
+		proto_buf_deinit(&b);
+	}
+}
+
+int main(void)
+{
+	test_requests();
+	test_bad_requests();
+	test_replies();
+	return test_finish("test-proto");
+}

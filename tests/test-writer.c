@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The writer against a model of the kernel's filter files: each write()
+ * takes one token and a refused token fails it with the earlier ones kept
+ * pending, close() commits whatever is pending, and a read lists the
+ * committed lines as "name [module]" (or the "all functions" comment).
+ * The model can refuse a chosen token and can play another writer that
+ * changes the filter behind our back.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+#include "macro.h"
+#include "map.h"
+#include "resolve.h"
+#include "testlib.h"
+#include "writer.h"
+
+struct kernel {
+	const struct map *m;
+	bool *committed, *pending;
+	bool graph; /* the file takes names, not indices */
+	uint32_t poison; /* refuse this index token (0: none) */
+	uint32_t intruder; /* another writer enables this at close (0: none) */
+	unsigned writes, opens;
+};
+
+static int k_open(void *ctx, const char *instance _unused_, const char *file _unused_, int flags)
+{
+	struct kernel *k = ctx;
+
+	k->opens++;
+	if (flags & O_TRUNC)
+		memset(k->pending, 0, map_size(k->m) + 1);
+	else
+		memcpy(k->pending, k->committed, map_size(k->m) + 1);
+	return 42;
+}
+
+static void apply_name(struct kernel *k, const char *name, size_t len, bool on)
+{
+	for (uint32_t i = 1; i <= map_size(k->m); i++)
+		if (!map_is_placeholder(k->m, i) && map_name_len(k->m, i) == len &&
+		    memcmp(map_name(k->m, i), name, len) == 0)
+			k->pending[i] = on;
+}
+
+static ssize_t k_write(void *ctx, int fd, const char *buf, size_t len)
+{
+	struct kernel *k = ctx;
+	size_t i = 0, start, end;
+	bool neg;
+
+	CHECK_EQ_INT(fd, 42);
+	k->writes++;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\n'))
+		i++;
+	start = i;
+	while (i < len && buf[i] != ' ' && buf[i] != '\n')
+		i++;
+	end = i;
+	/* a token that ends the buffer without whitespace waits for close() */
+	CHECK(end < len);
+	while (i < len && (buf[i] == ' ' || buf[i] == '\n'))
+		i++;
+	neg = buf[start] == '!';
+	start += neg;
+	if (k->graph) {
+		apply_name(k, buf + start, end - start, !neg);
+	} else {
+		unsigned long idx = strtoul(buf + start, NULL, 10);
+
+		if (idx == 0 || idx > map_size(k->m) || idx == k->poison)
+			return -EINVAL;
+		k->pending[idx] = !neg;
+	}
+	return (ssize_t)i;
+}
+
+static int k_close(void *ctx, int fd _unused_)
+{
+	struct kernel *k = ctx;
+
+	memcpy(k->committed, k->pending, map_size(k->m) + 1);
+	if (k->intruder)
+		k->committed[k->intruder] = true;
+	return 0;
+}
+
+static int k_read(void *ctx, const char *instance _unused_, const char *file _unused_, char **buf,
+		  size_t *len)
+{
+	struct kernel *k = ctx;
+	size_t cap = 64, n = 0;
+	char *s = malloc(cap);
+	bool any = false;
+
+	s[0] = '\0';
+	for (uint32_t i = 1; i <= map_size(k->m); i++) {
+		char line[700];
+		int l;
+
+		if (!k->committed[i])
+			continue;
+		any = true;
+		l = snprintf(line, sizeof(line), "%s%s%s%s\n", map_name(k->m, i),
+			     map_module(k->m, i) ? " [" : "",
+			     map_module(k->m, i) ? map_module(k->m, i) : "",
+			     map_module(k->m, i) ? "]" : "");
+		while (n + (size_t)l + 1 > cap)
+			s = realloc(s, cap *= 2);
+		memcpy(s + n, line, (size_t)l + 1);
+		n += (size_t)l;
+	}
+	if (!any) {
+		free(s);
+		s = strdup("#### all functions enabled ####\n");
+		n = strlen(s);
+	}
+	*buf = s;
+	*len = n;
+	return 0;
+}
+
+static struct kernel model;
+static const struct writer_io model_io = {
+	.open = k_open, .write = k_write, .close = k_close, .read = k_read,
+	.ctx = &model, .reads_names = true,
+};
+
+static void reset(const struct map *m)
+{
+	free(model.committed);
+	free(model.pending);
+	model = (struct kernel){ .m = m };
+	model.committed = calloc(map_size(m) + 1, 1);
+	model.pending = calloc(map_size(m) + 1, 1);
+}
+
+static size_t enabled(void)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 1; i <= map_size(model.m); i++)
+		n += model.committed[i];
+	return n;
+}
+
+static int apply(const struct map *m, uint16_t op, uint16_t file, const char *const *tokens,
+		 size_t n, struct writer_result *out, const uint32_t *prev, size_t n_prev)
+{
+	struct resolution res;
+	int r;
+
+	CHECK_EQ_INT(resolve_batch(m, tokens, n, &res), 0);
+	CHECK_EQ_INT(res.n_failed, 0);
+	r = writer_apply(&model_io, m,
+			 &(struct writer_request){ .file = file, .op = op, .previous = prev,
+						   .n_previous = n_prev },
+			 &res, out);
+	resolution_deinit(&res);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	const char *fixtures = argc > 1 ? argv[1] : "tests/fixtures";
+	const char *vfs[] = { "vfs_*" }, *ts[] = { "type_show" }, *rd[] = { "vfs_read", "!vfs_write" };
+	char path[4096];
+	struct writer_result wr;
+	struct map *m = NULL;
+	bool *snapshot;
+	size_t len, n_vfs;
+	char *buf;
+
+	snprintf(path, sizeof(path), "%s/debian-6.1-loop-dummy.txt", fixtures);
+	buf = test_read_file(path, &len);
+	CHECK_EQ_INT(map_new_from_buffer(&m, buf, len, false), 0);
+	reset(m);
+
+	/* a SET is written in one open, token by token, and verified */
+	CHECK_EQ_INT(apply(m, FTIDX_OP_SET, FTIDX_FILE_FILTER, vfs, 1, &wr, NULL, 0), 0);
+	n_vfs = enabled();
+	CHECK(n_vfs > 50);
+	CHECK_EQ_INT(wr.written, n_vfs);
+	CHECK_EQ_INT(model.opens, 1);
+	CHECK_EQ_INT(model.writes, n_vfs); /* the kernel takes one token per write() */
+
+	/* ADD with a removal, then REMOVE: bounds-verified */
+	CHECK_EQ_INT(apply(m, FTIDX_OP_ADD, FTIDX_FILE_FILTER, ts, 1, &wr, NULL, 0), 0);
+	CHECK_EQ_INT(enabled(), n_vfs + 17);
+	CHECK_EQ_INT(apply(m, FTIDX_OP_ADD, FTIDX_FILE_FILTER, rd, 2, &wr, NULL, 0), 0);
+	CHECK_EQ_INT(enabled(), n_vfs + 17 - 1);
+	CHECK_EQ_INT(apply(m, FTIDX_OP_REMOVE, FTIDX_FILE_FILTER, ts, 1, &wr, NULL, 0), 0);
+	CHECK_EQ_INT(enabled(), n_vfs - 1);
+
+	/* the kernel refuses a token midway: the old filter comes back */
+	snapshot = malloc(map_size(m) + 1);
+	memcpy(snapshot, model.committed, map_size(m) + 1);
+	{
+		struct resolution res;
+		const char *all[] = { "*alloc*" };
+
+		CHECK_EQ_INT(resolve_batch(m, all, 1, &res), 0);
+		model.poison = res.enable[res.n_enable / 2];
+		resolution_deinit(&res);
+	}
+	{
+		const char *all[] = { "*alloc*" };
+
+		CHECK(apply(m, FTIDX_OP_SET, FTIDX_FILE_FILTER, all, 1, &wr, NULL, 0) == -EINVAL);
+		CHECK(wr.restored);
+		CHECK(wr.written > 0); /* some went in before the refusal */
+		CHECK(memcmp(snapshot, model.committed, map_size(m) + 1) == 0);
+		CHECK(apply(m, FTIDX_OP_ADD, FTIDX_FILE_FILTER, all, 1, &wr, NULL, 0) == -EINVAL);
+		CHECK(wr.restored);
+		CHECK(memcmp(snapshot, model.committed, map_size(m) + 1) == 0);
+	}
+	model.poison = 0;
+
+	/* another writer changes the filter behind our back: caught, undone */
+	{
+		uint32_t pos, count;
+
+		CHECK(map_find_name(m, "schedule", 8, map_hash_name("schedule", 8), &pos, &count));
+		model.intruder = map_sorted_at(m, pos);
+	}
+	CHECK_EQ_INT(apply(m, FTIDX_OP_SET, FTIDX_FILE_FILTER, ts, 1, &wr, NULL, 0), -EIO);
+	CHECK(wr.why && strstr(wr.why, "differs"));
+	CHECK(wr.restored);
+	model.committed[model.intruder] = false; /* the intruder struck on restore too */
+	model.intruder = 0;
+	CHECK(memcmp(snapshot, model.committed, map_size(m) + 1) == 0);
+
+	/* duplicates: 3 of 17 type_show copies, written by ftidx, restored exactly */
+	{
+		struct resolution res;
+		uint32_t three[3];
+		char t0[16], t1[16], t2[16];
+		const char *toks[] = { t0, t1, t2 };
+		const char *all[] = { "*alloc*" };
+
+		CHECK_EQ_INT(resolve_batch(m, ts, 1, &res), 0);
+		memcpy(three, res.enable + 5, sizeof(three));
+		resolution_deinit(&res);
+		snprintf(t0, sizeof(t0), "%u", three[0]);
+		snprintf(t1, sizeof(t1), "%u", three[1]);
+		snprintf(t2, sizeof(t2), "%u", three[2]);
+		CHECK_EQ_INT(apply(m, FTIDX_OP_SET, FTIDX_FILE_FILTER, toks, 3, &wr, NULL, 0), 0);
+		memcpy(snapshot, model.committed, map_size(m) + 1);
+		CHECK_EQ_INT(resolve_batch(m, all, 1, &res), 0);
+		model.poison = res.enable[3];
+		resolution_deinit(&res);
+		CHECK(apply(m, FTIDX_OP_ADD, FTIDX_FILE_FILTER, all, 1, &wr, three, 3) == -EINVAL);
+		CHECK(wr.restored && !wr.approximate);
+		CHECK(memcmp(snapshot, model.committed, map_size(m) + 1) == 0);
+		/* without the record, the restore is said to be approximate */
+		CHECK(apply(m, FTIDX_OP_ADD, FTIDX_FILE_FILTER, all, 1, &wr, NULL, 0) == -EINVAL);
+		CHECK(wr.restored && wr.approximate);
+		model.poison = 0;
+	}
+
+	/* SET to nothing is refused before any write; CLEAR empties */
+	model.opens = 0;
+	{
+		struct resolution empty = { 0 };
+
+		CHECK_EQ_INT(writer_apply(&model_io, m,
+					  &(struct writer_request){ .file = FTIDX_FILE_FILTER,
+								    .op = FTIDX_OP_SET },
+					  &empty, &wr),
+			     -ENODATA);
+		CHECK_EQ_INT(model.opens, 0);
+		CHECK_EQ_INT(writer_apply(&model_io, m,
+					  &(struct writer_request){ .file = FTIDX_FILE_FILTER,
+								    .op = FTIDX_OP_CLEAR },
+					  &empty, &wr),
+			     0);
+		CHECK_EQ_INT(enabled(), 0);
+	}
+
+	/* graph files take names: "type_show:mod:..." still selects all 17 */
+	reset(m);
+	model.graph = true;
+	{
+		const char *one[] = { "type_show" };
+
+		CHECK_EQ_INT(apply(m, FTIDX_OP_SET, FTIDX_FILE_GRAPH, one, 1, &wr, NULL, 0), 0);
+		CHECK_EQ_INT(wr.written, 1);
+		CHECK_EQ_INT(enabled(), 17);
+	}
+
+	free(snapshot);
+	free(model.committed);
+	free(model.pending);
+	map_free(m);
+	return test_finish("test-writer");
+}

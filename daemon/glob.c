@@ -2,10 +2,16 @@
 /*
  * Kernel-exact pattern classes and glob matching (see glob.h).
  *
- * Two places where the kernel is fragile are pinned down here: a character
- * class never matches the end of the string (6.1's glob_match() reads past
- * the terminator for "[!x]" at the end), and a class that is never closed
- * makes its '[' an ordinary character, as in the kernel.
+ * Where the kernel is fragile, ftidx follows it as far as its answer is
+ * determined:
+ * - A class that is never closed makes its '[' an ordinary character.
+ * - A negated class "[!...]" compared with the end of the name matches the
+ *   terminating NUL (6.1's glob_match() has no end check there) and the
+ *   kernel carries on past the name: if all that is left of the pattern is
+ *   one '*', the answer is a match ("*[!a-z]*" matches every name). If
+ *   anything else is left, the kernel goes on to read stack memory past
+ *   the name and its answer is not determined: GLOB_UNDEFINED, which the
+ *   resolver refuses rather than guess.
  */
 #include <ctype.h>
 #include <string.h>
@@ -56,7 +62,7 @@ static bool has_substring(const char *str, size_t str_len, const char *needle, s
 	return str_len >= len && memmem(str, str_len, needle, len) != NULL;
 }
 
-bool glob_matches(const struct glob *g, const char *str, size_t str_len)
+int glob_matches(const struct glob *g, const char *str, size_t str_len)
 {
 	switch (g->kind) {
 	case GLOB_FULL:
@@ -115,7 +121,7 @@ static int class_match(const char **pat, const char *end, unsigned char c)
  * One pass with a single backtrack point: since '*' matches any run of
  * characters, retrying from the most recent star is always enough.
  */
-bool glob_wild_match(const char *pat, size_t pat_len, const char *str)
+int glob_wild_match(const char *pat, size_t pat_len, const char *str)
 {
 	const char *end = pat + pat_len;
 	const char *star_pat = NULL, *star_str = NULL;
@@ -128,7 +134,7 @@ bool glob_wild_match(const char *pat, size_t pat_len, const char *str)
 		switch (d) {
 		case '*':
 			if (pat == end)
-				return true;
+				return GLOB_MATCH;
 			star_pat = pat;
 			star_str = str;
 			continue;
@@ -138,7 +144,9 @@ bool glob_wild_match(const char *pat, size_t pat_len, const char *str)
 		case '[': {
 			int r = class_match(&pat, end, c);
 
-			ok = r < 0 ? c == '[' : (r == 1 && c != '\0');
+			if (r == 1 && c == '\0') /* a negated class took the NUL */
+				return end - pat == 1 && *pat == '*' ? GLOB_MATCH : GLOB_UNDEFINED;
+			ok = r < 0 ? c == '[' : r == 1;
 			break;
 		}
 		case '\\':
@@ -146,7 +154,7 @@ bool glob_wild_match(const char *pat, size_t pat_len, const char *str)
 			/* fall through */
 		default:
 			if (c == d && d == '\0')
-				return true;
+				return GLOB_MATCH;
 			ok = c == d;
 			break;
 		}
@@ -156,7 +164,7 @@ bool glob_wild_match(const char *pat, size_t pat_len, const char *str)
 			continue;
 		}
 		if (c == '\0' || !star_pat)
-			return false;
+			return GLOB_NO_MATCH;
 		pat = star_pat;
 		str = ++star_str;
 	}

@@ -30,8 +30,13 @@ struct glob {
 /* Classify @s[0..len), which must not start with '!'. @g points into @s. */
 void glob_classify(struct glob *g, const char *s, size_t len);
 
+/* glob_matches() and glob_wild_match() results */
+#define GLOB_NO_MATCH 0
+#define GLOB_MATCH 1
+#define GLOB_UNDEFINED (-1) /* the kernel's answer depends on memory past the name */
+
 /* Whether NUL-terminated @str of length @str_len matches @g (never INDEX). */
-bool glob_matches(const struct glob *g, const char *str, size_t str_len);
+int glob_matches(const struct glob *g, const char *str, size_t str_len);
 
 /* lib/glob.c semantics for the pattern @pat[0..pat_len) against @str. */
-bool glob_wild_match(const char *pat, size_t pat_len, const char *str);
+int glob_wild_match(const char *pat, size_t pat_len, const char *str);

@@ -62,21 +62,25 @@ static void hint_init(struct token_hint *hint, const struct map *m, const char *
  * The kernel's module test (ftrace_match_record()) for module slot @slot
  * (0: the core kernel).
  */
-static bool module_slot_matches(const struct map *m, const struct pattern *p, uint32_t slot)
+static int module_slot_matches(const struct map *m, const struct pattern *p, uint32_t slot)
 {
 	const char *mod;
-	bool hit;
+	int hit;
 
 	if (!p->has_module)
-		return true;
+		return GLOB_MATCH;
 	if (p->module.len == 0)
 		return p->module_exclude ? slot == 0 : slot != 0;
 	mod = slot ? map_module_name(m, slot - 1) : NULL;
-	hit = mod && glob_matches(&p->module, mod, strlen(mod));
+	hit = mod ? glob_matches(&p->module, mod, strlen(mod)) : GLOB_NO_MATCH;
+	if (hit == GLOB_UNDEFINED)
+		return hit;
 	return hit != p->module_exclude;
 }
 
-/* Verdict per module slot, so that each line's test is one load. */
+/* Verdict per module slot, so that each line's test is one load. Returns
+ * 0, -ENOMEM, or -EDOM when the kernel's answer for a module is not
+ * determined (see glob.c). */
 static int module_verdicts(const struct map *m, const struct pattern *p, bool **out)
 {
 	uint32_t n = map_module_count(m) + 1;
@@ -84,8 +88,15 @@ static int module_verdicts(const struct map *m, const struct pattern *p, bool **
 
 	if (!v)
 		return -ENOMEM;
-	for (uint32_t slot = 0; slot < n; slot++)
-		v[slot] = module_slot_matches(m, p, slot);
+	for (uint32_t slot = 0; slot < n; slot++) {
+		int hit = module_slot_matches(m, p, slot);
+
+		if (hit == GLOB_UNDEFINED) {
+			free(v);
+			return -EDOM;
+		}
+		v[slot] = hit;
+	}
 	*out = v;
 	return 0;
 }
@@ -120,18 +131,34 @@ static void resolve_name(const struct map *m, const struct pattern *p, const boo
 	}
 }
 
-static void resolve_scan(const struct map *m, const struct pattern *p, const bool *mod_ok,
-			 struct bitmaps *b, uint32_t *count)
+/* Scan every line. Returns -EDOM, applying nothing, if the kernel's answer
+ * for some line is not determined (see glob.c). */
+static int resolve_scan(const struct map *m, const struct pattern *p, const bool *mod_ok,
+			struct bitmaps *b, uint32_t *count)
 {
 	/* With a module, an empty function part means every function. */
 	bool any_name = p->has_module && p->func.len == 0;
+	_cleanup_free_ uint32_t *hits = NULL;
+	uint32_t n = 0;
 
 	for (uint32_t index = 1; index <= map_size(m); index++) {
+		int hit;
+
 		if (map_is_placeholder(m, index) || !mod_ok[map_module_of(m, index)])
 			continue;
-		if (any_name || glob_matches(&p->func, map_name(m, index), map_name_len(m, index)))
-			apply(b, p, index, count);
+		hit = any_name ? GLOB_MATCH
+			       : glob_matches(&p->func, map_name(m, index), map_name_len(m, index));
+		if (hit == GLOB_UNDEFINED)
+			return -EDOM;
+		if (hit == GLOB_MATCH) {
+			if (!hits && !(hits = malloc(sizeof(*hits) * map_size(m))))
+				return -ENOMEM;
+			hits[n++] = index;
+		}
 	}
+	for (uint32_t i = 0; i < n; i++)
+		apply(b, p, hits[i], count);
+	return 0;
 }
 
 static void resolve_one(const struct map *m, const char *token, const bool *all_ok,
@@ -139,6 +166,7 @@ static void resolve_one(const struct map *m, const char *token, const bool *all_
 {
 	_cleanup_free_ bool *mod_ok = NULL;
 	struct pattern p;
+	int r;
 
 	item->status = pattern_parse(&p, token, &item->why);
 	if (item->status < 0)
@@ -157,17 +185,20 @@ static void resolve_one(const struct map *m, const char *token, const bool *all_
 		return;
 	}
 
-	if (p.has_module) {
-		if (module_verdicts(m, &p, &mod_ok) < 0) {
-			item->status = -ENOMEM;
-			item->why = "out of memory";
-			return;
-		}
-	}
-	if ((p.func.kind == GLOB_FULL || p.func.kind == GLOB_PREFIX) && p.func.len > 0)
+	r = p.has_module ? module_verdicts(m, &p, &mod_ok) : 0;
+	if (r == 0 && (p.func.kind == GLOB_FULL || p.func.kind == GLOB_PREFIX) && p.func.len > 0)
 		resolve_name(m, &p, mod_ok ? mod_ok : all_ok, hint, b, &item->matches);
-	else
-		resolve_scan(m, &p, mod_ok ? mod_ok : all_ok, b, &item->matches);
+	else if (r == 0)
+		r = resolve_scan(m, &p, mod_ok ? mod_ok : all_ok, b, &item->matches);
+	if (r < 0) {
+		item->status = r == -EDOM ? -EINVAL : r;
+		item->why = r == -EDOM ? "the kernel's answer for this glob is not determined: a "
+					 "negated class [!...] can meet the end of a name, where "
+					 "the kernel reads past it; end the pattern with '*' after "
+					 "the class, or avoid '!'"
+				       : "out of memory";
+		return;
+	}
 
 	if (item->matches == 0) {
 		item->status = -ENOENT;

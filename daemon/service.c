@@ -17,6 +17,7 @@
 #include <sys/vfs.h>
 #include <time.h>
 
+#include "log.h"
 #include "macro.h"
 #include "map.h"
 #include "resolve.h"
@@ -46,6 +47,14 @@ struct service {
 	char release[128];
 	struct written *written;
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static uint64_t realtime_ns(void)
 {
@@ -450,6 +459,7 @@ static int reply_filter(struct service *s, const struct proto_request *req, uint
 	struct resolution res = { 0 };
 	struct writer_result wres;
 	struct written *prev;
+	uint64_t t0, t_resolve;
 	const char *why = "";
 	char msg[320] = "";
 	int r;
@@ -471,7 +481,9 @@ static int reply_filter(struct service *s, const struct proto_request *req, uint
 						   "remove takes patterns without '!'", out);
 	}
 
+	t0 = now_ns();
 	r = resolve_batch(s->map, req->tokens, req->n_tokens, &res);
+	t_resolve = now_ns() - t0;
 	if (r < 0)
 		goto done;
 	r = fill_items(&rep, &res);
@@ -497,6 +509,10 @@ static int reply_filter(struct service *s, const struct proto_request *req, uint
 			 },
 			 &res, &wres);
 	rep.written = wres.written;
+	log_debug("filter %s: %u tokens; resolve %.1f ms, read %.1f ms, write %.1f ms, verify "
+		  "%.1f ms (reading back %.1f ms)",
+		  writer_file_name(req->file), wres.written, t_resolve / 1e6, wres.read_ns / 1e6,
+		  wres.write_ns / 1e6, wres.verify_ns / 1e6, wres.readback_ns / 1e6);
 	if (r < 0) {
 		rep.status = -r;
 		snprintf(msg, sizeof(msg), "%s%s%s%s: %s (%s)%s", req->instance[0] ? "instances/" : "",

@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -30,6 +32,14 @@
 #include "writer.h"
 
 #define CHUNK (64 * 1024)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static int tracing_io_open(void *ctx _unused_, const char *instance, const char *file, int flags)
 {
@@ -308,7 +318,7 @@ struct expect_line {
 struct expectation {
 	struct expect_line *v;
 	size_t n;
-	struct text arena;
+	struct text arena; /* the text of lines made from indices */
 };
 
 static int cmp_expect(const void *a, const void *b)
@@ -323,36 +333,86 @@ static struct expect_line *expect_find(struct expectation *e, const char *line)
 	return bsearch(&key, e->v, e->n, sizeof(*e->v), cmp_expect);
 }
 
-/* The distinct lines of every resolvable record, sorted, with their totals. */
-static int expect_init(struct expectation *e, const struct map *m)
+/*
+ * The lines that carry @line ("name" or "name [module]"), ascending, in
+ * *@out (malloc'd). Returns how many, or -ENOMEM.
+ */
+static ssize_t line_indices(const struct map *m, const char *line, uint32_t **out)
 {
-	_cleanup_free_ size_t *offs = malloc(sizeof(*offs) * (map_size(m) ? map_size(m) : 1));
-	size_t k = 0;
+	const char *sp = strchr(line, ' '), *mod = NULL;
+	size_t len = sp ? (size_t)(sp - line) : strlen(line), mod_len = 0, n = 0;
+	uint32_t pos, count;
+	uint32_t *v;
+
+	*out = NULL;
+	if (sp) {
+		if (sp[1] != '[' || line[strlen(line) - 1] != ']')
+			return 0;
+		mod = sp + 2;
+		mod_len = strlen(mod) - 1;
+	}
+	if (!map_find_name(m, line, len, map_hash_name(line, len), &pos, &count))
+		return 0;
+	v = malloc(sizeof(*v) * count);
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < count; k++) {
+		uint32_t index = map_sorted_at(m, pos + k);
+		const char *imod = map_module(m, index);
+
+		if (mod ? imod && strlen(imod) == mod_len && memcmp(imod, mod, mod_len) == 0 : !imod)
+			v[n++] = index;
+	}
+	*out = v;
+	return (ssize_t)n;
+}
+
+/*
+ * The expectation over every line the write touches or the filter held:
+ * the lines of @res's sets, and @before and @after as read. Totals come
+ * from the map's name index, so the cost follows the lines involved, not
+ * the size of the map.
+ */
+static int expect_init(struct expectation *e, const struct map *m, const struct resolution *res,
+		       bool with_disable, char **before, size_t n_before, char **after,
+		       size_t n_after)
+{
+	size_t n_idx = res->n_enable + (with_disable ? res->n_disable : 0);
+	size_t k = 0, total_n = n_idx + n_before + n_after;
+	_cleanup_free_ size_t *offs = malloc(sizeof(*offs) * (n_idx ? n_idx : 1));
 
 	*e = (struct expectation){ 0 };
 	if (!offs)
 		return -ENOMEM;
-	for (uint32_t index = 1; index <= map_size(m); index++) {
-		if (map_is_placeholder(m, index))
-			continue;
-		offs[k++] = e->arena.len;
+	for (size_t i = 0; i < n_idx; i++) {
+		uint32_t index = i < res->n_enable ? res->enable[i] : res->disable[i - res->n_enable];
+
+		offs[i] = e->arena.len;
 		text_line(&e->arena, m, index);
 		text_add(&e->arena, "", 1);
 		e->arena.len++; /* keep the NUL as the separator */
 	}
-	if (e->arena.oom)
+	e->v = calloc(total_n ? total_n : 1, sizeof(*e->v));
+	if (e->arena.oom || !e->v)
 		return -ENOMEM;
-	e->v = malloc(sizeof(*e->v) * (k ? k : 1));
-	if (!e->v)
-		return -ENOMEM;
-	for (size_t i = 0; i < k; i++)
-		e->v[i] = (struct expect_line){ .line = e->arena.data + offs[i], .total = 1 };
+	for (size_t i = 0; i < n_idx; i++)
+		e->v[k++].line = e->arena.data + offs[i];
+	for (size_t i = 0; i < n_before; i++)
+		e->v[k++].line = before[i];
+	for (size_t i = 0; i < n_after; i++)
+		e->v[k++].line = after[i];
 	qsort(e->v, k, sizeof(*e->v), cmp_expect);
-	for (size_t i = 0; i < k; i++) {
-		if (e->n && strcmp(e->v[e->n - 1].line, e->v[i].line) == 0)
-			e->v[e->n - 1].total++;
-		else
+	for (size_t i = 0; i < k; i++)
+		if (e->n == 0 || strcmp(e->v[e->n - 1].line, e->v[i].line) != 0)
 			e->v[e->n++] = e->v[i];
+	for (size_t i = 0; i < e->n; i++) {
+		uint32_t *v;
+		ssize_t t = line_indices(m, e->v[i].line, &v);
+
+		if (t < 0)
+			return (int)t;
+		e->v[i].total = (uint32_t)t;
+		free(v);
 	}
 	return 0;
 }
@@ -363,20 +423,16 @@ static void expect_deinit(struct expectation *e)
 	free(e->arena.data);
 }
 
-/* Count lines read from a filter; false if one is not in the map. */
-static bool expect_count(struct expectation *e, char **lines, size_t n, bool after)
+static void expect_count(struct expectation *e, char **lines, size_t n, bool after)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct expect_line *x = expect_find(e, lines[i]);
 
-		if (!x)
-			return false;
 		if (after)
 			x->after++;
 		else
 			x->before++;
 	}
-	return true;
 }
 
 static int expect_mark(struct expectation *e, const struct map *m, const uint32_t *v, size_t n,
@@ -391,9 +447,9 @@ static int expect_mark(struct expectation *e, const struct map *m, const uint32_
 			return -ENOMEM;
 		x = expect_find(e, line.data);
 		free(line.data);
-		if (x && removed)
+		if (removed)
 			x->removed++;
-		else if (x)
+		else
 			x->added++;
 	}
 	return 0;
@@ -429,11 +485,14 @@ static int verify(const struct writer_io *io, const struct map *m, const struct 
 	struct expectation e;
 	_cleanup_free_ char *after = NULL;
 	_cleanup_free_ char **after_lines = NULL;
+	bool keeps_before = wr->op == FTIDX_OP_ADD || wr->op == FTIDX_OP_REMOVE;
 	size_t after_len;
 	ssize_t n_after;
 	int r;
 
+	uint64_t t0 = now_ns();
 	r = io->read(io->ctx, wr->instance, writer_file_name(wr->file), &after, &after_len);
+	out->readback_ns = now_ns() - t0;
 	if (r < 0) {
 		out->why = "written, but the filter could not be read back";
 		return r;
@@ -442,28 +501,27 @@ static int verify(const struct writer_io *io, const struct map *m, const struct 
 	if (n_after < 0)
 		return (int)n_after;
 
-	r = expect_init(&e, m);
+	r = expect_init(&e, m, res, wr->op == FTIDX_OP_ADD, before_lines,
+			keeps_before ? n_before : 0, after_lines, (size_t)n_after);
 	if (r == 0)
 		r = expect_mark(&e, m, res->enable, res->n_enable, wr->op == FTIDX_OP_REMOVE);
 	if (r == 0 && wr->op == FTIDX_OP_ADD)
 		r = expect_mark(&e, m, res->disable, res->n_disable, true);
 	if (r < 0)
 		goto done;
+	if (keeps_before)
+		expect_count(&e, before_lines, n_before, false);
+	expect_count(&e, after_lines, (size_t)n_after, true);
 
-	/* Before SET and CLEAR anything may have been there; before ADD and
-	 * REMOVE, a line the map does not know means the map is stale. */
-	if (!expect_count(&e, before_lines, n_before, false) && wr->op != FTIDX_OP_SET &&
-	    wr->op != FTIDX_OP_CLEAR) {
-		out->why = "the filter held functions the map does not know";
-		r = -EIO;
-		goto done;
-	}
-	if (!expect_count(&e, after_lines, (size_t)n_after, true)) {
-		out->why = "the filter read back holds a function the map does not know";
-		r = -EIO;
-		goto done;
-	}
 	for (size_t i = 0; i < e.n; i++) {
+		/* A line the map does not carry: another writer, or a stale map. */
+		if (e.v[i].total == 0) {
+			out->why = keeps_before && e.v[i].before
+					   ? "the filter held functions the map does not know"
+					   : "the filter read back holds a function the map does not know";
+			r = -EIO;
+			break;
+		}
 		if (!within_bounds(&e.v[i], wr->op)) {
 			out->why = "the filter read back differs from what was written";
 			r = -EIO;
@@ -491,50 +549,46 @@ static bool in_list(const uint32_t *v, size_t n, uint32_t x)
  * A tracefs filter reads back lines: each maps to its records; where a
  * line is on more records than the filter listed, what ftidx last wrote
  * decides which ones, and failing that the first ones (said to be
- * approximate). @lines must be sorted.
+ * approximate). @lines must be sorted, so that copies are adjacent.
  */
 static int restore_text(const struct map *m, const struct writer_request *wr, bool reads_names,
 			const char *before, size_t before_len, char **lines, size_t n_lines,
 			struct text *t, bool *approximate)
 {
-	struct expectation e;
-	int r;
-
 	if (!reads_names) {
 		text_add(t, before, before_len);
 		if (before_len && before[before_len - 1] != '\n')
 			text_add(t, "\n", 1);
 		return t->oom ? -ENOMEM : 0;
 	}
-	r = expect_init(&e, m);
-	if (r < 0)
-		return r;
-	expect_count(&e, lines, n_lines, false);
-	for (uint32_t index = 1; index <= map_size(m); index++) {
-		struct text line = { 0 };
-		struct expect_line *x;
+	for (size_t i = 0; i < n_lines;) {
+		_cleanup_free_ uint32_t *v = NULL;
+		size_t want = 1, got = 0;
+		ssize_t total;
 
-		if (map_is_placeholder(m, index))
-			continue;
-		text_line(&line, m, index);
-		x = line.data ? expect_find(&e, line.data) : NULL;
-		free(line.data);
-		if (!x || x->before == 0)
-			continue;
-		/* All copies listed, or the ones ftidx wrote, or else the first. */
-		if (x->before < x->total && wr->previous &&
-		    !in_list(wr->previous, wr->n_previous, index))
-			continue;
-		if (x->before < x->total && !wr->previous)
+		while (i + want < n_lines && strcmp(lines[i + want], lines[i]) == 0)
+			want++;
+		total = line_indices(m, lines[i], &v);
+		i += want;
+		if (total < 0)
+			return (int)total;
+		if ((size_t)total > want && !wr->previous)
 			*approximate = true;
-		if (x->after < x->before) {
-			text_index(t, index, false);
-			x->after++;
+		/* First the copies ftidx wrote, then, if short, the first others. */
+		for (int pass = 0; pass < 2; pass++) {
+			for (ssize_t k = 0; k < total && got < want; k++) {
+				bool prev = !wr->previous || (size_t)total <= want ||
+					    in_list(wr->previous, wr->n_previous, v[k]);
+
+				if (prev == (pass == 0) && v[k]) {
+					text_index(t, v[k], false);
+					v[k] = 0;
+					got++;
+				}
+			}
 		}
+		*approximate |= got != want;
 	}
-	for (size_t i = 0; i < e.n; i++)
-		*approximate |= e.v[i].after != e.v[i].before;
-	expect_deinit(&e);
 	if (t->len)
 		text_add(t, "\n", 1);
 	return t->oom ? -ENOMEM : 0;
@@ -552,6 +606,7 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 	size_t before_len = 0;
 	ssize_t n_before;
 	uint32_t ignored;
+	uint64_t t0;
 	int flags, r;
 
 	*out = (struct writer_result){ 0 };
@@ -595,7 +650,9 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 	if (t.len)
 		t.data[t.len - 1] = '\n'; /* the batch ends with whitespace */
 
+	t0 = now_ns();
 	r = io->read(io->ctx, wr->instance, file, &before, &before_len);
+	out->read_ns = now_ns() - t0;
 	if (r < 0) {
 		out->why = "cannot read the filter";
 		goto done;
@@ -610,9 +667,13 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 	out->why = NULL;
 
 	flags = wr->op == FTIDX_OP_SET || wr->op == FTIDX_OP_CLEAR ? O_TRUNC : O_APPEND;
+	t0 = now_ns();
 	r = write_batch(io, wr->instance, file, flags, t.data ? t.data : "", t.len, &out->written);
+	out->write_ns = now_ns() - t0;
+	t0 = now_ns();
 	if (r == 0 && io->reads_names)
 		r = verify(io, m, wr, res, before_lines, (size_t)n_before, out);
+	out->verify_ns = now_ns() - t0;
 	if (r < 0) {
 		/* Refused midway, or not what was asked for: put the old one back. */
 		const char *failure = out->why ? out->why : "the kernel refused the write";

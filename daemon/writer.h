@@ -43,6 +43,7 @@ struct writer_request {
 
 struct writer_result {
 	uint32_t written;  /* tokens the kernel accepted */
+	uint64_t read_ns, write_ns, verify_ns, readback_ns; /* where the time went */
 	const char *why;   /* static explanation of a failure */
 	bool restored;     /* a failed write was undone */
 	bool approximate;  /* ...but duplicate names made the undo inexact */

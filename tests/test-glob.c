@@ -19,6 +19,11 @@ static void check_class(const char *pat, enum glob_kind kind, const char *litera
 
 static bool wild(const char *pat, const char *str)
 {
+	return glob_wild_match(pat, strlen(pat), str) == GLOB_MATCH;
+}
+
+static int wild3(const char *pat, const char *str)
+{
 	return glob_wild_match(pat, strlen(pat), str);
 }
 
@@ -60,6 +65,7 @@ int main(void)
 	CHECK(matches("*alloc*", "kmalloc_trace"));
 	CHECK(matches("*", "anything"));
 	CHECK(matches("**", "anything"));
+	CHECK(matches("*[!a-z]*", "anything"));
 	CHECK(!matches("12", "12"));
 
 	/* lib/glob.c semantics */
@@ -82,7 +88,16 @@ int main(void)
 	CHECK(wild("a\\*", "a*"));
 	CHECK(!wild("a\\*", "ab"));
 	CHECK(wild("a\\", "a"));         /* trailing backslash meets the end */
-	CHECK(!wild("x[!a]", "x"));      /* a class never matches the end */
+	/* 6.1: a negated class takes the terminating NUL; a lone trailing '*'
+	 * then matches, anything else reads past the name */
+	CHECK_EQ_INT(wild3("*[!a-z0-9_.]*", "vfs_read"), GLOB_MATCH);
+	CHECK_EQ_INT(wild3("*[!a-z]*", "abc"), GLOB_MATCH);
+	CHECK_EQ_INT(wild3("x[!a]", "x"), GLOB_UNDEFINED);
+	CHECK_EQ_INT(wild3("*[!x]", "abc"), GLOB_MATCH);     /* decided at 'c' */
+	CHECK_EQ_INT(wild3("*[!x]", "abx"), GLOB_UNDEFINED); /* only the NUL is left */
+	CHECK_EQ_INT(wild3("*[!ab]", "ab"), GLOB_UNDEFINED);
+	CHECK_EQ_INT(wild3("x[a]", "x"), GLOB_NO_MATCH); /* a plain class never takes it */
+	CHECK_EQ_INT(wild3("[!a-y]*", "zap"), GLOB_MATCH);
 	CHECK(wild("*[0-9]", "isra.0"));
 	CHECK(wild("*.isra.?", "lo_rw_aio.isra.0"));
 	CHECK(!wild("?", ""));

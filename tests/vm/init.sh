@@ -1,0 +1,37 @@
+#!/bin/busybox sh
+# /init of the ftidx test guest: mount what the kernel offers, start
+# ftidxd, run the mode named on the kernel command line (ftidx.mode=test,
+# speed or demo), say how it ended, power off.
+/bin/busybox --install -s /bin
+export PATH=/bin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tracefs tracefs /sys/kernel/tracing
+mkdir -p /run/ftidx /tmp
+mode=$(sed -n 's/.*ftidx\.mode=\([a-z]*\).*/\1/p' /proc/cmdline)
+echo "VM: kernel $(uname -r), mode ${mode:-none}"
+
+# The speed run logs where each request's time goes.
+verbose=
+[ "$mode" = speed ] && verbose=--verbose
+ftidxd $verbose 2>/tmp/ftidxd.log &
+i=0
+while [ ! -S /run/ftidx/ftidxd.sock ] && [ $i -lt 600 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+
+case "$mode" in
+test) ftidx-vm test; status=$? ;;
+speed) ftidx-vm speed; status=$? ;;
+demo) sh /demo.sh; status=$? ;;
+*) echo "VM: FAIL unknown mode"; status=1 ;;
+esac
+
+kill %1 2>/dev/null
+wait
+echo "VM: ftidxd log:"
+sed 's/^/VM:   /' /tmp/ftidxd.log
+echo "VM-EXIT: $status"
+poweroff -f

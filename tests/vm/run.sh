@@ -1,0 +1,100 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Boot Debian's kernel in qemu (TCG: KVM hangs on these machines, and the
+# host's own tracefs is never touched) with an initramfs holding busybox,
+# the built ftidxd, ftidx and ftidx-vm with the libraries ldd lists, and a
+# few modules; run MODE inside; judge from the serial console.
+#
+#   run.sh MODE BUILD_DIR     MODE: test, speed or demo
+#
+# Fails on a failed check, a kernel panic, a missing summary or a timeout
+# (FTIDX_VM_TIMEOUT seconds, default 1500). Exits 77 (skip) only when qemu,
+# busybox or a kernel image is not installed and FTIDX_VM_REQUIRED is not 1.
+set -euo pipefail
+
+mode=${1:?mode}
+build=$(cd "${2:?build dir}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+timeout_s=${FTIDX_VM_TIMEOUT:-1500}
+
+skip() {
+	echo "vm: $*" >&2
+	[ "${FTIDX_VM_REQUIRED:-0}" = 1 ] && exit 1
+	exit 77
+}
+
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
+command -v cpio >/dev/null || skip "cpio is not installed"
+[ -x /bin/busybox ] || skip "busybox-static is not installed"
+kernel=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1 || true)
+[ -n "$kernel" ] || skip "no kernel image in /boot (install linux-image-amd64)"
+kver=${kernel#/boot/vmlinuz-}
+moddir=/lib/modules/$kver/kernel
+[ -r "$kernel" ] || skip "$kernel is not readable (run as root)"
+[ -d "$moddir" ] || skip "no modules for $kver"
+
+work=$build/vm/$mode
+rm -rf "$work"
+mkdir -p "$work/root"/{bin,usr/bin,usr/sbin,lib64,modules,proc,sys,dev,run,tmp,etc}
+root=$work/root
+
+cp /bin/busybox "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+cp "$build/daemon/ftidxd" "$root/usr/sbin/"
+cp "$build/client/ftidx" "$root/usr/bin/"
+cp "$build/tests/vm/ftidx-vm" "$root/usr/bin/"
+# The libraries ldd lists for the built binaries: system ones at their own
+# paths, the build tree's (libftidx) in the guest's system directory.
+for bin in "$build/daemon/ftidxd" "$build/client/ftidx" "$build/tests/vm/ftidx-vm"; do
+	ldd "$bin" | awk '/=> \// {print $3}' | while read -r lib; do
+		case "$lib" in
+		"$build"/*) dest=/lib/x86_64-linux-gnu/$(basename "$lib") ;;
+		*) dest=$lib ;;
+		esac
+		mkdir -p "$root$(dirname "$dest")"
+		cp -L "$lib" "$root$dest"
+	done
+done
+cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
+for m in drivers/block/loop drivers/net/dummy fs/fat/fat fs/fat/vfat; do
+	f=$(ls "$moddir/$m".ko* | head -n 1)
+	case "$f" in
+	*.xz) xz -dc "$f" >"$root/modules/$(basename "$m").ko" ;;
+	*.zst) zstd -qdc "$f" >"$root/modules/$(basename "$m").ko" ;;
+	*) cp "$f" "$root/modules/$(basename "$m").ko" ;;
+	esac
+done
+install -m 0755 "$here/init.sh" "$root/init"
+install -m 0755 "$here/demo.sh" "$root/demo.sh"
+
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.img"
+
+log=$work/console.log
+echo "vm: booting $kernel (TCG), mode $mode; console in $log"
+set +e
+timeout --foreground "$timeout_s" qemu-system-x86_64 \
+	-accel tcg -cpu max -m 1024 -smp 1 -nographic -no-reboot \
+	-kernel "$kernel" -initrd "$work/initramfs.img" \
+	-append "console=ttyS0 quiet panic=-1 ftidx.mode=$mode" </dev/null 2>&1 |
+	tr -d '\r' | tee "$log"
+qemu_status=${PIPESTATUS[0]}
+set -e
+
+if [ "$qemu_status" = 124 ]; then
+	echo "vm: FAIL: timed out after ${timeout_s}s"
+	exit 1
+fi
+if grep -q "Kernel panic" "$log"; then
+	echo "vm: FAIL: kernel panic"
+	exit 1
+fi
+if ! grep -q "^VM-EXIT: 0$" "$log"; then
+	echo "vm: FAIL: the guest's run did not succeed"
+	exit 1
+fi
+if [ "$mode" != demo ] && ! grep -qE "^VM-SUMMARY: [0-9]+ passed, 0 failed$" "$log"; then
+	echo "vm: FAIL: no clean summary"
+	exit 1
+fi
+echo "vm: $mode passed"

@@ -1,0 +1,618 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The judge, run inside a qemu guest on Debian's real kernel, with ftidxd
+ * already serving /sys/kernel/tracing. "ftidx-vm test" checks ftidx
+ * against what the kernel itself does; "ftidx-vm speed" prints the speed
+ * table. Results go to the serial console: "VM: ok ...", "VM: FAIL ...",
+ * and a closing "VM-SUMMARY: N passed, N failed".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <tracefs.h>
+#include <unistd.h>
+
+#include "ftidx.h"
+
+#define T "/sys/kernel/tracing"
+#define INSTANCE "vmtest"
+
+static unsigned passed, failed;
+static struct ftidx *c;
+
+static void result(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("VM: %s ", ok ? "ok" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	ok ? passed++ : failed++;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---- tracefs, the way a shell or a tool would use it ------------------- */
+
+/* Write @text as echo does: one open, short writes continued. Returns 0 or
+ * the -errno of the first refused write. */
+static int kwrite(const char *path, const char *text, bool trunc)
+{
+	size_t len = strlen(text), done = 0;
+	int fd = open(path, O_WRONLY | (trunc ? O_TRUNC : O_APPEND)), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	return r;
+}
+
+static void kclear(const char *path)
+{
+	kwrite(path, "", true);
+}
+
+struct lines {
+	char **v;
+	size_t n;
+	char *buf;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	int fd = open(path, O_RDONLY);
+	ssize_t k;
+
+	if (fd < 0) {
+		buf[0] = '\0';
+		*len = 0;
+		return buf;
+	}
+	while ((k = read(fd, buf + n, cap - n - 1)) > 0) {
+		n += (size_t)k;
+		if (cap - n < 4096)
+			buf = realloc(buf, cap *= 2);
+	}
+	close(fd);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* The filter as a sorted multiset of lines (comments skipped). */
+static struct lines kread(const char *path)
+{
+	struct lines l = { 0 };
+	size_t len, cap = 1024;
+	char *save = NULL;
+
+	l.buf = slurp(path, &len);
+	l.v = malloc(sizeof(*l.v) * cap);
+	for (char *s = strtok_r(l.buf, "\n", &save); s; s = strtok_r(NULL, "\n", &save)) {
+		if (s[0] == '#')
+			continue;
+		if (l.n == cap)
+			l.v = realloc(l.v, sizeof(*l.v) * (cap *= 2));
+		l.v[l.n++] = s;
+	}
+	qsort(l.v, l.n, sizeof(*l.v), cmp_str);
+	return l;
+}
+
+static void lines_free(struct lines *l)
+{
+	free(l->v);
+	free(l->buf);
+}
+
+static bool lines_equal(const struct lines *a, const struct lines *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return false;
+	return true;
+}
+
+/* ---- ftidx ------------------------------------------------------------- */
+
+/* Split @batch on spaces into tokens (pointers into a copy). */
+static size_t split(const char *batch, char **copy, const char **tokens, size_t max)
+{
+	size_t n = 0;
+	char *save = NULL;
+
+	*copy = strdup(batch);
+	for (char *s = strtok_r(*copy, " ", &save); s && n < max; s = strtok_r(NULL, " ", &save))
+		tokens[n++] = s;
+	return n;
+}
+
+static int ftidx_set_batch(const char *batch, int file, const char *instance)
+{
+	const char *tokens[16];
+	char *copy;
+	size_t n = split(batch, &copy, tokens, 16);
+	int r = ftidx_filter(c, FTIDX_SET, file, instance, 0, 0, tokens, n, NULL);
+
+	free(copy);
+	return r;
+}
+
+/* ---- equivalence ------------------------------------------------------- */
+
+static const char *const patterns[] = {
+	"vfs_read", "schedule", "type_show", "vfs_*", "__x64_sys_read*", "loop_*", "dummy*",
+	"fat_*", "*_show", "*.isra.0", "*_store", "*alloc*", "*_rw_*", "*", "**", "vfs_rea?",
+	"vfs_[rw]*", "[!a-y]*", "*_[0-9]", "security_*_inode", "??_??", "vfs\\_read",
+	"*cpu*idle*", "*lo?_*", "lo_*:mod:loop", ":mod:loop", "*:mod:dummy", "dummy*:mod:dummy",
+	"dummy*:mod:!dummy", "*:mod:!loop", "dummy_xmit:mod:dummy", "*do_show*:mod:lo*",
+	"*:mod:*", "fat_*:mod:", "dummy*:mod:!", "*:mod:[fv]at", "vfat_*:mod:vfat",
+	"vfs_* !vfs_read", "*:mod:fat !fat_*", "type_show !*:mod:!", "no_such_function_xyz",
+	"*[!a-z0-9_.]*", "[!a-z_]*", "*[A-Z]*",
+};
+
+static void equivalence(const char *what, const char *path, int file, const char *instance,
+			size_t limit)
+{
+	size_t agree = 0, n = 0;
+
+	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]) && n < limit; i++, n++) {
+		const char *p = patterns[i];
+		char text[256];
+		struct lines k, x;
+		int rk, rx;
+
+		snprintf(text, sizeof(text), "%s\n", p);
+		kclear(path);
+		rk = kwrite(path, text, true);
+		k = kread(path);
+		kclear(path);
+		rx = ftidx_set_batch(p, file, instance);
+		x = kread(path);
+		kclear(path);
+
+		if (rk == 0 && k.n == 0) {
+			/* The kernel took it and left an empty filter, which traces
+			 * every function: ftidx refuses that by design. */
+			bool ok = rx == -ENODATA && x.n == 0;
+
+			result(ok, "%s '%s': the kernel leaves an empty filter (everything); ftidx "
+				   "refuses: %s",
+			       what, p, rx == -ENODATA ? "yes" : "NO");
+			agree += ok;
+		} else if (rk < 0 || rx < 0) {
+			/* The kernel refused (nothing matched): ftidx must refuse too. */
+			bool ok = rk < 0 && rx < 0 && x.n == 0;
+
+			result(ok, "%s '%s': kernel %s, ftidx %s", what, p, rk < 0 ? "refused" : "took it",
+			       rx < 0 ? "refused" : "took it");
+			agree += ok;
+		} else {
+			bool ok = lines_equal(&k, &x);
+
+			result(ok, "%s '%s': kernel %zu lines, ftidx %zu lines%s", what, p, k.n, x.n,
+			       ok ? ", same multiset" : ", DIFFERENT");
+			agree += ok;
+		}
+		lines_free(&k);
+		lines_free(&x);
+	}
+	printf("VM: %s equivalence: %zu of %zu patterns agree\n", what, agree, n);
+}
+
+/* ---- placeholders ------------------------------------------------------ */
+
+static void placeholders(void)
+{
+	size_t len;
+	char *aff = slurp(T "/available_filter_functions", &len), *save = NULL;
+	uint32_t index = 0, i = 0;
+	char name[128] = "";
+	struct lines before, after;
+	const char *tok[1];
+	char idx[16];
+
+	for (char *l = strtok_r(aff, "\n", &save); l && !index; l = strtok_r(NULL, "\n", &save)) {
+		i++;
+		if (strncmp(l, "__ftrace_invalid_address___", 27) == 0) {
+			index = i;
+			snprintf(name, sizeof(name), "%s", l);
+		}
+	}
+	free(aff);
+	result(index > 0, "placeholder found: line %u, %s", index, name);
+
+	ftidx_set_batch("schedule", FTIDX_FILTER, NULL);
+	before = kread(T "/set_ftrace_filter");
+	for (int by_index = 0; by_index < 2; by_index++) {
+		struct ftidx_result *r = NULL;
+		const char *why = "";
+		int rc, per_token;
+
+		snprintf(idx, sizeof(idx), "%u", index);
+		tok[0] = by_index ? idx : name;
+		rc = ftidx_filter(c, by_index ? FTIDX_ADD : FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, tok, 1,
+				  &r);
+		per_token = r ? ftidx_result_token_error(r, 0, &why) : 0;
+		result(rc == -EINVAL && per_token == -EPERM, "placeholder by %s refused: %s",
+		       by_index ? "index" : "name", why);
+		ftidx_result_free(r);
+	}
+	after = kread(T "/set_ftrace_filter");
+	result(lines_equal(&before, &after) && after.n == 1, "filter unchanged (%s)",
+	       after.n ? after.v[0] : "empty");
+	/* what the kernel would have done with that index */
+	kwrite(T "/set_ftrace_filter", idx, true);
+	kwrite(T "/set_ftrace_filter", "\n", false);
+	{
+		struct lines k = kread(T "/set_ftrace_filter");
+
+		printf("VM: info: the kernel itself accepts placeholder index %u and enables %zu "
+		       "line(s): %s\n",
+		       index, k.n, k.n ? k.v[0] : "-");
+		lines_free(&k);
+	}
+	kclear(T "/set_ftrace_filter");
+	lines_free(&before);
+	lines_free(&after);
+}
+
+/* ---- modules ----------------------------------------------------------- */
+
+static unsigned long aff_lines(void)
+{
+	size_t len;
+	char *s = slurp(T "/available_filter_functions", &len);
+	unsigned long n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += s[i] == '\n';
+	free(s);
+	return n;
+}
+
+static uint64_t status_generation(uint32_t *entries)
+{
+	struct ftidx_status *st;
+	uint64_t g = 0;
+
+	if (ftidx_status(c, &st) == 0) {
+		g = st->generation;
+		*entries = st->entries;
+		ftidx_status_free(st);
+	}
+	return g;
+}
+
+static int resolve_one(const char *pattern, struct ftidx_result **r)
+{
+	return ftidx_resolve(c, &pattern, 1, FTIDX_RESOLVE_WITH_LINES, r);
+}
+
+static bool filter_is_only(const char *suffix, const char *prefix, size_t n)
+{
+	struct lines l = kread(T "/set_ftrace_filter");
+	bool ok = l.n == n;
+
+	for (size_t i = 0; i < l.n && ok; i++) {
+		size_t len = strlen(l.v[i]);
+
+		ok = strncmp(l.v[i], prefix, strlen(prefix)) == 0 && len >= strlen(suffix) &&
+		     strcmp(l.v[i] + len - strlen(suffix), suffix) == 0;
+	}
+	lines_free(&l);
+	return ok;
+}
+
+static void modules(void)
+{
+	struct ftidx_result *r = NULL;
+	uint64_t g0, g1, g2;
+	uint32_t entries, idx_loop, idx_dummy, idx_after;
+	size_t n_loop;
+	int rc;
+
+	g0 = status_generation(&entries);
+	result(entries == aff_lines(), "map follows the kernel at start: %u lines, generation %llu",
+	       entries, (unsigned long long)g0);
+
+	rc = system("insmod /modules/loop.ko");
+	rc = resolve_one("loop_*:mod:loop", &r);
+	g1 = r ? ftidx_result_generation(r) : 0;
+	n_loop = r ? ftidx_result_count(r) : 0;
+	idx_loop = n_loop ? ftidx_result_index(r, 0) : 0;
+	result(rc == 0 && g1 > g0 && n_loop > 5, "insmod loop: map rebuilt (generation %llu), %zu loop_* lines",
+	       (unsigned long long)g1, n_loop);
+	result(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, g1, ftidx_result_indices(r),
+				    n_loop, NULL) == 0 &&
+		       filter_is_only(" [loop]", "loop_", n_loop),
+	       "set by index at generation %llu: exactly the %zu loop_* functions of loop, by name",
+	       (unsigned long long)g1, n_loop);
+	r = ftidx_result_free(r);
+
+	rc = system("insmod /modules/dummy.ko");
+	result(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, g1, &idx_loop, 1, NULL) ==
+		       -ESTALE &&
+		       filter_is_only(" [loop]", "loop_", n_loop),
+	       "insmod dummy: a write at generation %llu is refused as stale, filter unchanged",
+	       (unsigned long long)g1);
+
+	rc = resolve_one("dummy_xmit", &r);
+	g2 = r ? ftidx_result_generation(r) : 0;
+	idx_dummy = rc == 0 ? ftidx_result_index(r, 0) : 0;
+	r = ftidx_result_free(r);
+	rc = system("rmmod loop");
+	result(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, g2, &idx_dummy, 1, NULL) ==
+		       -ESTALE,
+	       "rmmod loop: index %u of generation %llu refused as stale", idx_dummy,
+	       (unsigned long long)g2);
+	rc = resolve_one("dummy_xmit", &r);
+	idx_after = rc == 0 ? ftidx_result_index(r, 0) : 0;
+	result(rc == 0 && idx_after < idx_dummy &&
+		       ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0,
+					    ftidx_result_generation(r), &idx_after, 1, NULL) == 0 &&
+		       filter_is_only("dummy_xmit [dummy]", "dummy_xmit", 1),
+	       "dummy_xmit moved from %u to %u; set enables exactly dummy_xmit [dummy]", idx_dummy,
+	       idx_after);
+	r = ftidx_result_free(r);
+	status_generation(&entries);
+	result(entries == aff_lines(), "map follows the kernel after churn: %u lines", entries);
+	kclear(T "/set_ftrace_filter");
+}
+
+/* ---- all or nothing ---------------------------------------------------- */
+
+static void half_failing(void)
+{
+	const char *batch = "vfs_read nosuch_function_xyz vfs_write";
+	struct lines before, after, k;
+	int rk, rx;
+
+	ftidx_set_batch("schedule", FTIDX_FILTER, NULL);
+	rk = kwrite(T "/set_ftrace_filter", "vfs_read nosuch_function_xyz vfs_write\n", true);
+	k = kread(T "/set_ftrace_filter");
+	printf("VM: info: the kernel by name: write %s, filter left with %zu line(s)%s%s\n",
+	       rk < 0 ? "refused" : "accepted", k.n, k.n ? ": " : "", k.n ? k.v[0] : "");
+	ftidx_set_batch("schedule", FTIDX_FILTER, NULL);
+	before = kread(T "/set_ftrace_filter");
+	rx = ftidx_set_batch(batch, FTIDX_FILTER, NULL);
+	after = kread(T "/set_ftrace_filter");
+	result(rx == -EINVAL && lines_equal(&before, &after),
+	       "a batch the kernel half-applies is refused whole by ftidx; filter unchanged (%s)",
+	       after.n ? after.v[0] : "empty");
+	lines_free(&before);
+	lines_free(&after);
+	lines_free(&k);
+	kclear(T "/set_ftrace_filter");
+}
+
+static int run_tests(void)
+{
+	modules();
+	placeholders();
+	half_failing();
+	if (system("insmod /modules/loop.ko; insmod /modules/fat.ko; insmod /modules/vfat.ko") != 0)
+		result(false, "loading modules for the equivalence test");
+	mkdir(T "/instances/" INSTANCE, 0750);
+	equivalence("filter", T "/set_ftrace_filter", FTIDX_FILTER, NULL, 1000);
+	equivalence("notrace", T "/set_ftrace_notrace", FTIDX_NOTRACE, NULL, 1000);
+	equivalence("instance", T "/instances/" INSTANCE "/set_ftrace_filter", FTIDX_FILTER, INSTANCE,
+		    1000);
+	rmdir(T "/instances/" INSTANCE);
+	return 0;
+}
+
+/* ---- the speed table --------------------------------------------------- */
+
+/* Names on exactly one line of the core kernel, in line order. */
+static size_t unique_names(char ***names, uint32_t **indices, size_t want)
+{
+	struct ftidx_result *all = NULL;
+	size_t n = 0;
+
+	if (ftidx_list(c, FTIDX_LIST_BY_MODULE, "", &all) < 0)
+		return 0;
+	*names = malloc(sizeof(**names) * want);
+	*indices = malloc(sizeof(**indices) * want);
+	{
+		size_t total = ftidx_result_count(all);
+		const char **sorted = malloc(sizeof(*sorted) * total);
+
+		for (size_t i = 0; i < total; i++)
+			sorted[i] = ftidx_result_line(all, i);
+		qsort(sorted, total, sizeof(*sorted), cmp_str);
+		for (size_t i = 0; i < total && n < want; i++) {
+			const char *line = ftidx_result_line(all, i);
+			const char **hit = bsearch(&line, sorted, total, sizeof(*sorted), cmp_str);
+			size_t copies = 1;
+
+			for (const char **p = hit + 1; p < sorted + total && !strcmp(*p, line); p++)
+				copies++;
+			for (const char **p = hit - 1; p >= sorted && !strcmp(*p, line); p--)
+				copies++;
+			if (copies == 1 && strchr(line, '.') == NULL) {
+				(*names)[n] = strdup(line);
+				(*indices)[n++] = ftidx_result_index(all, i);
+			}
+		}
+		free(sorted);
+	}
+	ftidx_result_free(all);
+	return n;
+}
+
+static char *join(char **v, size_t n, bool indices, const uint32_t *idx)
+{
+	size_t cap = 64 + n * 80, at = 0;
+	char *s = malloc(cap);
+
+	for (size_t i = 0; i < n; i++)
+		at += indices ? (size_t)sprintf(s + at, "%u ", idx[i])
+			      : (size_t)sprintf(s + at, "%s ", v[i]);
+	s[at ? at - 1 : 0] = '\n';
+	s[at] = '\0';
+	return s;
+}
+
+static double time_kernel(char *text)
+{
+	double t0;
+	int r;
+
+	kclear(T "/set_ftrace_filter");
+	t0 = now_ms();
+	r = kwrite(T "/set_ftrace_filter", text, true);
+	t0 = now_ms() - t0;
+	if (r < 0)
+		printf("VM: info: write refused: %s\n", strerror(-r));
+	return t0;
+}
+
+static double time_tracefs(char **names, size_t n)
+{
+	double t0;
+
+	kclear(T "/set_ftrace_filter");
+	t0 = now_ms();
+	for (size_t i = 0; i < n; i++)
+		tracefs_function_filter(NULL, names[i], NULL,
+					(i == 0 ? TRACEFS_FL_RESET : 0) |
+						(i + 1 < n ? TRACEFS_FL_CONTINUE : 0));
+	return now_ms() - t0;
+}
+
+static double time_ftidx(char **names, size_t n, bool check)
+{
+	double t0;
+	int r;
+
+	kclear(T "/set_ftrace_filter");
+	t0 = now_ms();
+	r = ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, (const char *const *)names, n,
+			 NULL);
+	t0 = now_ms() - t0;
+	if (check) {
+		struct lines l = kread(T "/set_ftrace_filter");
+
+		result(r == 0 && l.n == n, "ftidx set of %zu names: %zu lines enabled", n, l.n);
+		lines_free(&l);
+	}
+	return t0;
+}
+
+static double time_cli(char **names, size_t n)
+{
+	FILE *f = fopen("/tmp/names.txt", "w");
+	double t0;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s\n", names[i]);
+	fclose(f);
+	kclear(T "/set_ftrace_filter");
+	t0 = now_ms();
+	r = system("ftidx set - < /tmp/names.txt > /dev/null");
+	t0 = now_ms() - t0;
+	if (r != 0)
+		printf("VM: info: ftidx CLI failed\n");
+	return t0;
+}
+
+static int run_speed(void)
+{
+	static const char *const rows[] = {
+		"kernel, names in one write (10k: 1k scaled)",
+		"libtracefs per name, as trace-cmd (scaled)",
+		"raw write of the indices (the floor)",
+		"ftidx set (libftidx, names)",
+		"ftidx set - (the CLI, names on stdin)",
+	};
+	const size_t sizes[2] = { 1000, 10000 };
+	double t[5][2];
+	char **names = NULL;
+	uint32_t *idx = NULL;
+	size_t n = unique_names(&names, &idx, 10000);
+	char *text;
+
+	result(n == 10000, "found %zu core functions with unique names", n);
+	if (n < 10000)
+		return 1;
+	text = join(names, 1000, false, NULL);
+	t[0][0] = time_kernel(text);
+	t[0][1] = t[0][0] * 10;
+	free(text);
+	t[1][0] = time_tracefs(names, 30) * 1000 / 30;
+	t[1][1] = t[1][0] * 10;
+	for (int s = 0; s < 2; s++) {
+		text = join(names, sizes[s], true, idx);
+		t[2][s] = time_kernel(text);
+		free(text);
+		t[3][s] = time_ftidx(names, sizes[s], true);
+		t[4][s] = time_cli(names, sizes[s]);
+	}
+	kclear(T "/set_ftrace_filter");
+
+	printf("VM-SPEED: %-44s %10s %9s %10s %9s\n", "method", "1,000", "x floor", "10,000",
+	       "x floor");
+	for (int row = 0; row < 5; row++)
+		printf("VM-SPEED: %-44s %7.0f ms %8.2fx %7.0f ms %8.2fx\n", rows[row], t[row][0],
+		       t[row][0] / t[2][0], t[row][1], t[row][1] / t[2][1]);
+	printf("VM-SPEED: ftidx set vs the kernel by name: %.0fx faster (1,000), %.0fx (10,000); "
+	       "targets: at most 1.5x the floor, at least 1000x faster than by name\n",
+	       t[0][0] / t[3][0], t[0][1] / t[3][1]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "test";
+	int r;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (ftidx_connect(NULL, &c) < 0) {
+		printf("VM: FAIL cannot connect to ftidxd\nVM-SUMMARY: 0 passed, 1 failed\n");
+		return 1;
+	}
+	ftidx_set_timeout(c, 0);
+	if (strcmp(mode, "speed") == 0)
+		r = run_speed();
+	else
+		r = run_tests();
+	ftidx_unref(c);
+	printf("VM-SUMMARY: %u passed, %u failed\n", passed, failed);
+	return r || failed ? 1 : 0;
+}

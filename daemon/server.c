@@ -22,11 +22,20 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "macro.h"
 #include "server.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 struct client {
 	struct server *srv;
@@ -89,6 +98,7 @@ static void client_handle(struct client *c, const struct ftidx_frame_header *h, 
 	struct proto_request req;
 	struct proto_buf frame;
 	const char *why = NULL;
+	uint64_t t0;
 	int r;
 
 	proto_buf_init(&frame);
@@ -98,7 +108,10 @@ static void client_handle(struct client *c, const struct ftidx_frame_header *h, 
 		client_refuse(c, h->id, -r, why);
 		goto done;
 	}
+	t0 = now_ns();
 	r = service_handle(c->srv->svc, &req, h->id, &frame);
+	log_debug("request type %u, %u tokens: handled in %.1f ms", h->type, req.n_tokens,
+		  (double)(now_ns() - t0) / 1e6);
 	if (r < 0) {
 		proto_buf_deinit(&frame);
 		r = service_reply_error(c->srv->svc, h->id, -r,

@@ -385,35 +385,64 @@ static int reply_plain(struct service *s, uint16_t type, uint32_t id, int status
 	return proto_encode_reply(out, id, &rep);
 }
 
+/*
+ * Merge sorted @a with sorted @add, leaving out sorted @drop: the state a
+ * write leaves, from the one before. O(na + nadd + ndrop).
+ */
+static uint32_t *merge_sets(const uint32_t *a, size_t na, const uint32_t *add, size_t nadd,
+			    const uint32_t *drop, size_t ndrop, size_t *n_out)
+{
+	uint32_t *v = malloc(sizeof(*v) * (na + nadd + 1));
+	size_t i = 0, j = 0, k = 0, n = 0;
+
+	if (!v)
+		return NULL;
+	while (i < na || j < nadd) {
+		uint32_t x;
+
+		if (j >= nadd || (i < na && a[i] < add[j]))
+			x = a[i++];
+		else if (i >= na || add[j] < a[i])
+			x = add[j++];
+		else
+			x = a[i++], j++;
+		while (k < ndrop && drop[k] < x)
+			k++;
+		if (k < ndrop && drop[k] == x)
+			continue;
+		v[n++] = x;
+	}
+	*n_out = n;
+	return v;
+}
+
 /* Remember the state ftidx left in a filter file. */
 static void record_written(struct service *s, const char *instance, uint16_t file, uint16_t op,
 			   const struct resolution *res)
 {
 	struct written *w = written_find(s, instance, file);
-	_cleanup_free_ uint8_t *on = calloc(map_size(s->map) + 1, 1);
-	size_t n = 0;
+	bool keeps = w && (op == FTIDX_OP_ADD || op == FTIDX_OP_REMOVE);
+	const uint32_t *prev = keeps ? w->indices : NULL;
+	size_t n_prev = keeps ? w->n : 0, n = 0;
 	uint32_t *v;
 
-	if (!on)
-		return;
-	if (w && op != FTIDX_OP_SET && op != FTIDX_OP_CLEAR)
-		for (size_t i = 0; i < w->n; i++)
-			on[w->indices[i]] = 1;
-	for (size_t i = 0; i < res->n_enable; i++)
-		on[res->enable[i]] = op != FTIDX_OP_REMOVE;
-	for (size_t i = 0; op == FTIDX_OP_ADD && i < res->n_disable; i++)
-		on[res->disable[i]] = 0;
-	if (op == FTIDX_OP_CLEAR)
-		memset(on, 0, map_size(s->map) + 1);
-	for (uint32_t i = 1; i <= map_size(s->map); i++)
-		n += on[i];
-	v = malloc(sizeof(*v) * (n ? n : 1));
+	switch (op) {
+	case FTIDX_OP_SET:
+		v = merge_sets(NULL, 0, res->enable, res->n_enable, NULL, 0, &n);
+		break;
+	case FTIDX_OP_ADD:
+		v = merge_sets(prev, n_prev, res->enable, res->n_enable, res->disable,
+			       res->n_disable, &n);
+		break;
+	case FTIDX_OP_REMOVE:
+		v = merge_sets(prev, n_prev, NULL, 0, res->enable, res->n_enable, &n);
+		break;
+	default: /* CLEAR */
+		v = merge_sets(NULL, 0, NULL, 0, NULL, 0, &n);
+		break;
+	}
 	if (!v)
 		return;
-	n = 0;
-	for (uint32_t i = 1; i <= map_size(s->map); i++)
-		if (on[i])
-			v[n++] = i;
 	if (!w) {
 		w = calloc(1, sizeof(*w));
 		if (!w || !(w->instance = strdup(instance))) {

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "readback.h"
 #include "tracing.h"
 #include "writer.h"
 
@@ -129,19 +130,6 @@ static void text_index(struct text *t, uint32_t index, bool negate)
 	int n = snprintf(buf, sizeof(buf), "%s%u ", negate ? "!" : "", index);
 
 	text_add(t, buf, (size_t)n);
-}
-
-/* "name [module]", as available_filter_functions and the filters print it. */
-static void text_line(struct text *t, const struct map *m, uint32_t index)
-{
-	const char *mod = map_module(m, index);
-
-	text_add(t, map_name(m, index), map_name_len(m, index));
-	if (mod) {
-		text_add(t, " [", 2);
-		text_add(t, mod, strlen(mod));
-		text_add(t, "]", 1);
-	}
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -298,241 +286,6 @@ static ssize_t split_lines(char *buf, char ***out)
 	return (ssize_t)n;
 }
 
-/* ---- verification ------------------------------------------------------ */
-
-/*
- * What the filter should read back as. A filter on tracefs reads back one
- * line per enabled record, "name [module]". For SET and CLEAR the
- * expected lines are exact. For ADD and REMOVE the kernel keeps lines we
- * did not touch, and a name on several lines does not say which copy was
- * there before, so each line's count is checked against bounds instead:
- * with T copies in the map, B before, A enabled and R removed,
- *   ADD:    max(A, B - R) <= after <= min(T - R, B + A)
- *   REMOVE: max(0, B - R) <= after <= min(B, T - R)
- */
-struct expect_line {
-	const char *line;
-	uint32_t total, before, added, removed, after;
-};
-
-struct expectation {
-	struct expect_line *v;
-	size_t n;
-	struct text arena; /* the text of lines made from indices */
-};
-
-static int cmp_expect(const void *a, const void *b)
-{
-	return strcmp(((const struct expect_line *)a)->line, ((const struct expect_line *)b)->line);
-}
-
-static struct expect_line *expect_find(struct expectation *e, const char *line)
-{
-	struct expect_line key = { .line = line };
-
-	return bsearch(&key, e->v, e->n, sizeof(*e->v), cmp_expect);
-}
-
-/*
- * The lines that carry @line ("name" or "name [module]"), ascending, in
- * *@out (malloc'd). Returns how many, or -ENOMEM.
- */
-static ssize_t line_indices(const struct map *m, const char *line, uint32_t **out)
-{
-	const char *sp = strchr(line, ' '), *mod = NULL;
-	size_t len = sp ? (size_t)(sp - line) : strlen(line), mod_len = 0, n = 0;
-	uint32_t pos, count;
-	uint32_t *v;
-
-	*out = NULL;
-	if (sp) {
-		if (sp[1] != '[' || line[strlen(line) - 1] != ']')
-			return 0;
-		mod = sp + 2;
-		mod_len = strlen(mod) - 1;
-	}
-	if (!map_find_name(m, line, len, map_hash_name(line, len), &pos, &count))
-		return 0;
-	v = malloc(sizeof(*v) * count);
-	if (!v)
-		return -ENOMEM;
-	for (uint32_t k = 0; k < count; k++) {
-		uint32_t index = map_sorted_at(m, pos + k);
-		const char *imod = map_module(m, index);
-
-		if (mod ? imod && strlen(imod) == mod_len && memcmp(imod, mod, mod_len) == 0 : !imod)
-			v[n++] = index;
-	}
-	*out = v;
-	return (ssize_t)n;
-}
-
-/*
- * The expectation over every line the write touches or the filter held:
- * the lines of @res's sets, and @before and @after as read. Totals come
- * from the map's name index, so the cost follows the lines involved, not
- * the size of the map.
- */
-static int expect_init(struct expectation *e, const struct map *m, const struct resolution *res,
-		       bool with_disable, char **before, size_t n_before, char **after,
-		       size_t n_after)
-{
-	size_t n_idx = res->n_enable + (with_disable ? res->n_disable : 0);
-	size_t k = 0, total_n = n_idx + n_before + n_after;
-	_cleanup_free_ size_t *offs = malloc(sizeof(*offs) * (n_idx ? n_idx : 1));
-
-	*e = (struct expectation){ 0 };
-	if (!offs)
-		return -ENOMEM;
-	for (size_t i = 0; i < n_idx; i++) {
-		uint32_t index = i < res->n_enable ? res->enable[i] : res->disable[i - res->n_enable];
-
-		offs[i] = e->arena.len;
-		text_line(&e->arena, m, index);
-		text_add(&e->arena, "", 1);
-		e->arena.len++; /* keep the NUL as the separator */
-	}
-	e->v = calloc(total_n ? total_n : 1, sizeof(*e->v));
-	if (e->arena.oom || !e->v)
-		return -ENOMEM;
-	for (size_t i = 0; i < n_idx; i++)
-		e->v[k++].line = e->arena.data + offs[i];
-	for (size_t i = 0; i < n_before; i++)
-		e->v[k++].line = before[i];
-	for (size_t i = 0; i < n_after; i++)
-		e->v[k++].line = after[i];
-	qsort(e->v, k, sizeof(*e->v), cmp_expect);
-	for (size_t i = 0; i < k; i++)
-		if (e->n == 0 || strcmp(e->v[e->n - 1].line, e->v[i].line) != 0)
-			e->v[e->n++] = e->v[i];
-	for (size_t i = 0; i < e->n; i++) {
-		uint32_t *v;
-		ssize_t t = line_indices(m, e->v[i].line, &v);
-
-		if (t < 0)
-			return (int)t;
-		e->v[i].total = (uint32_t)t;
-		free(v);
-	}
-	return 0;
-}
-
-static void expect_deinit(struct expectation *e)
-{
-	free(e->v);
-	free(e->arena.data);
-}
-
-static void expect_count(struct expectation *e, char **lines, size_t n, bool after)
-{
-	for (size_t i = 0; i < n; i++) {
-		struct expect_line *x = expect_find(e, lines[i]);
-
-		if (after)
-			x->after++;
-		else
-			x->before++;
-	}
-}
-
-static int expect_mark(struct expectation *e, const struct map *m, const uint32_t *v, size_t n,
-		       bool removed)
-{
-	for (size_t i = 0; i < n; i++) {
-		struct text line = { 0 };
-		struct expect_line *x;
-
-		text_line(&line, m, v[i]);
-		if (line.oom)
-			return -ENOMEM;
-		x = expect_find(e, line.data);
-		free(line.data);
-		if (removed)
-			x->removed++;
-		else
-			x->added++;
-	}
-	return 0;
-}
-
-static bool within_bounds(const struct expect_line *x, uint16_t op)
-{
-	uint32_t lo, hi;
-
-	switch (op) {
-	case FTIDX_OP_SET:
-		lo = hi = x->added;
-		break;
-	case FTIDX_OP_CLEAR:
-		lo = hi = 0;
-		break;
-	case FTIDX_OP_ADD:
-		lo = MAX(x->added, x->before > x->removed ? x->before - x->removed : 0);
-		hi = MIN(x->total - x->removed, x->before + x->added);
-		break;
-	default: /* FTIDX_OP_REMOVE */
-		lo = x->before > x->removed ? x->before - x->removed : 0;
-		hi = MIN(x->before, x->total - x->removed);
-		break;
-	}
-	return x->after >= lo && x->after <= hi;
-}
-
-static int verify(const struct writer_io *io, const struct map *m, const struct writer_request *wr,
-		  const struct resolution *res, char **before_lines, size_t n_before,
-		  struct writer_result *out)
-{
-	struct expectation e;
-	_cleanup_free_ char *after = NULL;
-	_cleanup_free_ char **after_lines = NULL;
-	bool keeps_before = wr->op == FTIDX_OP_ADD || wr->op == FTIDX_OP_REMOVE;
-	size_t after_len;
-	ssize_t n_after;
-	int r;
-
-	uint64_t t0 = now_ns();
-	r = io->read(io->ctx, wr->instance, writer_file_name(wr->file), &after, &after_len);
-	out->readback_ns = now_ns() - t0;
-	if (r < 0) {
-		out->why = "written, but the filter could not be read back";
-		return r;
-	}
-	n_after = split_lines(after, &after_lines);
-	if (n_after < 0)
-		return (int)n_after;
-
-	r = expect_init(&e, m, res, wr->op == FTIDX_OP_ADD, before_lines,
-			keeps_before ? n_before : 0, after_lines, (size_t)n_after);
-	if (r == 0)
-		r = expect_mark(&e, m, res->enable, res->n_enable, wr->op == FTIDX_OP_REMOVE);
-	if (r == 0 && wr->op == FTIDX_OP_ADD)
-		r = expect_mark(&e, m, res->disable, res->n_disable, true);
-	if (r < 0)
-		goto done;
-	if (keeps_before)
-		expect_count(&e, before_lines, n_before, false);
-	expect_count(&e, after_lines, (size_t)n_after, true);
-
-	for (size_t i = 0; i < e.n; i++) {
-		/* A line the map does not carry: another writer, or a stale map. */
-		if (e.v[i].total == 0) {
-			out->why = keeps_before && e.v[i].before
-					   ? "the filter held functions the map does not know"
-					   : "the filter read back holds a function the map does not know";
-			r = -EIO;
-			break;
-		}
-		if (!within_bounds(&e.v[i], wr->op)) {
-			out->why = "the filter read back differs from what was written";
-			r = -EIO;
-			break;
-		}
-	}
-done:
-	expect_deinit(&e);
-	return r;
-}
-
 /* ---- restoring --------------------------------------------------------- */
 
 static bool in_list(const uint32_t *v, size_t n, uint32_t x)
@@ -568,7 +321,7 @@ static int restore_text(const struct map *m, const struct writer_request *wr, bo
 
 		while (i + want < n_lines && strcmp(lines[i + want], lines[i]) == 0)
 			want++;
-		total = line_indices(m, lines[i], &v);
+		total = readback_line_indices(m, lines[i], strlen(lines[i]), &v);
 		i += want;
 		if (total < 0)
 			return (int)total;
@@ -671,8 +424,17 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 	r = write_batch(io, wr->instance, file, flags, t.data ? t.data : "", t.len, &out->written);
 	out->write_ns = now_ns() - t0;
 	t0 = now_ns();
-	if (r == 0 && io->reads_names)
-		r = verify(io, m, wr, res, before_lines, (size_t)n_before, out);
+	if (r == 0 && io->reads_names) {
+		_cleanup_free_ char *after = NULL;
+		size_t after_len;
+
+		r = io->read(io->ctx, wr->instance, file, &after, &after_len);
+		out->readback_ns = now_ns() - t0;
+		if (r < 0)
+			out->why = "written, but the filter could not be read back";
+		else
+			r = readback_verify(m, wr->op, res, before, after, &out->why);
+	}
 	out->verify_ns = now_ns() - t0;
 	if (r < 0) {
 		/* Refused midway, or not what was asked for: put the old one back. */

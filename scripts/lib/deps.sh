@@ -7,6 +7,11 @@ FTIDX_BUILD_PACKAGES=(
 	libtracefs-dev libtraceevent-dev libevent-dev
 )
 
+# What the real-kernel (qemu) suite and the demo need besides.
+FTIDX_VM_PACKAGES=(
+	qemu-system-x86 busybox-static linux-image-amd64 cpio
+)
+
 # Install the packages of "$@" that dpkg does not list as installed.
 install_missing() {
 	local missing=() pkg

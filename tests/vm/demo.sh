@@ -15,9 +15,10 @@ step "ftidxd maps available_filter_functions by index"
 run ftidx status
 
 step "Resolving names and patterns, as the kernel reads them"
-run ftidx resolve vfs_read type_show | head -n 5
-echo "   ... type_show is on $(ftidx resolve type_show | wc -l) lines"
-run ftidx resolve 'vfs_rea?' '*_show:mod:*' 'schedule'
+run ftidx resolve vfs_read schedule 'vfs_[rw]*'
+echo "\$ ftidx resolve type_show     # a static name on many lines"
+ftidx resolve type_show | head -n 3
+echo "   ... $(ftidx resolve type_show | wc -l) lines in all"
 
 step "Refusals say why"
 run ftidx resolve no_such_function __ftrace_invalid_address___32 010
@@ -40,10 +41,12 @@ echo "   after ftidx: $(grep -v '^#' $T/set_ftrace_filter | tr '\n' ' ')"
 
 step "A module comes and goes; the map follows"
 run insmod /modules/loop.ko
-run ftidx status | grep -E 'generation|modules'
-run ftidx resolve 'lo_*:mod:loop' | head -n 3
+echo "\$ ftidx status"
+ftidx status | grep -E 'generation|modules'
+run ftidx resolve 'lo_*:mod:loop'
 run rmmod loop
-run ftidx status | grep -E 'generation|modules'
+echo "\$ ftidx status"
+ftidx status | grep -E 'generation|modules'
 
 step "The speed table: the same names, every way there is"
 ftidx-vm speed | grep '^VM-SPEED' | sed 's/^VM-SPEED: //'

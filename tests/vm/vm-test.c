@@ -502,6 +502,22 @@ static double time_kernel(char *text)
 	return t0;
 }
 
+/* The floor for a verified write: the raw write, then one read back. */
+static double time_kernel_verified(char *text)
+{
+	double t0;
+	size_t len;
+	char *back;
+
+	kclear(T "/set_ftrace_filter");
+	t0 = now_ms();
+	kwrite(T "/set_ftrace_filter", text, true);
+	back = slurp(T "/set_ftrace_filter", &len);
+	t0 = now_ms() - t0;
+	free(back);
+	return t0;
+}
+
 static double time_tracefs(char **names, size_t n)
 {
 	double t0;
@@ -558,11 +574,12 @@ static int run_speed(void)
 		"kernel, names in one write (10k: 1k scaled)",
 		"libtracefs per name, as trace-cmd (scaled)",
 		"raw write of the indices (the floor)",
+		"raw write + reading the filter back",
 		"ftidx set (libftidx, names)",
 		"ftidx set - (the CLI, names on stdin)",
 	};
 	const size_t sizes[2] = { 1000, 10000 };
-	double t[5][2];
+	double t[6][2];
 	char **names = NULL;
 	uint32_t *idx = NULL;
 	size_t n = unique_names(&names, &idx, 10000);
@@ -580,20 +597,27 @@ static int run_speed(void)
 	for (int s = 0; s < 2; s++) {
 		text = join(names, sizes[s], true, idx);
 		t[2][s] = time_kernel(text);
+		t[3][s] = time_kernel_verified(text);
 		free(text);
-		t[3][s] = time_ftidx(names, sizes[s], true);
-		t[4][s] = time_cli(names, sizes[s]);
+		t[4][s] = time_ftidx(names, sizes[s], true);
+		t[5][s] = time_cli(names, sizes[s]);
 	}
 	kclear(T "/set_ftrace_filter");
 
 	printf("VM-SPEED: %-44s %10s %9s %10s %9s\n", "method", "1,000", "x floor", "10,000",
 	       "x floor");
-	for (int row = 0; row < 5; row++)
+	for (int row = 0; row < 6; row++)
 		printf("VM-SPEED: %-44s %7.0f ms %8.2fx %7.0f ms %8.2fx\n", rows[row], t[row][0],
 		       t[row][0] / t[2][0], t[row][1], t[row][1] / t[2][1]);
 	printf("VM-SPEED: ftidx set vs the kernel by name: %.0fx faster (1,000), %.0fx (10,000); "
-	       "targets: at most 1.5x the floor, at least 1000x faster than by name\n",
-	       t[0][0] / t[3][0], t[0][1] / t[3][1]);
+	       "target: at least 1000x\n",
+	       t[0][0] / t[4][0], t[0][1] / t[4][1]);
+	printf("VM-SPEED: ftidx set vs the floor: %.2fx (1,000), %.2fx (10,000); target: at most "
+	       "1.5x. ftidx verifies every write by reading the filter back, and that read alone "
+	       "costs the kernel %.2fx (10,000) of the floor: against a verified raw write, ftidx "
+	       "is %.2fx (1,000), %.2fx (10,000)\n",
+	       t[4][0] / t[2][0], t[4][1] / t[2][1], (t[3][1] - t[2][1]) / t[2][1],
+	       t[4][0] / t[3][0], t[4][1] / t[3][1]);
 	return 0;
 }
 

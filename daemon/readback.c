@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Read-back checks (see readback.h).
+ *
+ * Cost: every line, read back or written, is one probe of the map's name
+ * index plus a walk of that name's few copies; counts live in arrays
+ * indexed by canonical index. No strings are built or sorted, so checking
+ * a write costs about what reading the filter back costs the kernel.
+ *
+ * Bounds, per line, with T copies in the map, B before, A enabled and R
+ * removed:
+ *   SET:    after = A                CLEAR: after = 0
+ *   ADD:    max(A, B - R) <= after <= min(T - R, B + A)
+ *   REMOVE: max(0, B - R) <= after <= min(B, T - R)
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "proto.h"
+#include "readback.h"
+
+struct counts {
+	uint32_t total, before, added, removed, after;
+};
+
+struct tally {
+	const struct map *m;
+	struct counts *c;  /* by canonical index */
+	uint32_t *touched; /* canonical indices with counts */
+	size_t n_touched;
+	uint32_t last_slot; /* module slot cache for parsed lines */
+};
+
+/* The canonical index of (name, module slot), and on first sight its total. */
+static uint32_t canonical(struct tally *t, const char *name, size_t len, uint32_t slot)
+{
+	uint32_t pos, count, first = 0, total = 0;
+
+	if (!map_find_name(t->m, name, len, map_hash_name(name, len), &pos, &count))
+		return 0;
+	for (uint32_t k = 0; k < count; k++) {
+		if (map_sorted_module_of(t->m, pos + k) != slot)
+			continue;
+		if (!first)
+			first = map_sorted_at(t->m, pos + k);
+		total++;
+	}
+	if (first && t->c[first].total == 0) {
+		t->c[first].total = total;
+		t->touched[t->n_touched++] = first;
+	}
+	return first;
+}
+
+/* Module slot of @mod[0..len) (0: the core kernel), or UINT32_MAX. */
+static uint32_t module_slot(struct tally *t, const char *mod, size_t len)
+{
+	uint32_t n = map_module_count(t->m);
+
+	if (t->last_slot && strlen(map_module_name(t->m, t->last_slot - 1)) == len &&
+	    memcmp(map_module_name(t->m, t->last_slot - 1), mod, len) == 0)
+		return t->last_slot;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *name = map_module_name(t->m, i);
+
+		if (strlen(name) == len && memcmp(name, mod, len) == 0)
+			return t->last_slot = i + 1;
+	}
+	return UINT32_MAX;
+}
+
+static uint32_t canonical_line(struct tally *t, const char *line, size_t len)
+{
+	const char *sp = memchr(line, ' ', len);
+	uint32_t slot = 0;
+
+	if (sp) {
+		const char *mod = sp + 2;
+
+		if (sp + 3 > line + len || sp[1] != '[' || line[len - 1] != ']')
+			return 0;
+		slot = module_slot(t, mod, (size_t)(line + len - 1 - mod));
+		if (slot == UINT32_MAX)
+			return 0;
+	}
+	return canonical(t, line, sp ? (size_t)(sp - line) : len, slot);
+}
+
+static uint32_t canonical_index(struct tally *t, uint32_t index)
+{
+	return canonical(t, map_name(t->m, index), map_name_len(t->m, index),
+			 map_module_of(t->m, index));
+}
+
+/* Count each line of @text into the field at @offset; false when a line
+ * is not in the map. Comment lines ("#### all functions enabled ####") and
+ * blank ones are skipped. */
+static bool tally_text(struct tally *t, const char *text, size_t offset)
+{
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (len && p[0] != '#') {
+			uint32_t id = canonical_line(t, p, len);
+
+			if (!id)
+				return false;
+			(*(uint32_t *)((char *)&t->c[id] + offset))++;
+		}
+		p += len + (nl != NULL);
+	}
+	return true;
+}
+
+static void tally_set(struct tally *t, const uint32_t *v, size_t n, bool removed)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t id = canonical_index(t, v[i]);
+
+		if (removed)
+			t->c[id].removed++;
+		else
+			t->c[id].added++;
+	}
+}
+
+static bool within_bounds(const struct counts *x, uint16_t op)
+{
+	uint32_t lo, hi;
+
+	switch (op) {
+	case FTIDX_OP_SET:
+		lo = hi = x->added;
+		break;
+	case FTIDX_OP_CLEAR:
+		lo = hi = 0;
+		break;
+	case FTIDX_OP_ADD:
+		lo = MAX(x->added, x->before > x->removed ? x->before - x->removed : 0);
+		hi = MIN(x->total - x->removed, x->before + x->added);
+		break;
+	default: /* FTIDX_OP_REMOVE */
+		lo = x->before > x->removed ? x->before - x->removed : 0;
+		hi = MIN(x->before, x->total - x->removed);
+		break;
+	}
+	return x->after >= lo && x->after <= hi;
+}
+
+int readback_verify(const struct map *m, uint16_t op, const struct resolution *res,
+		    const char *before, const char *after, const char **why)
+{
+	bool keeps_before = op == FTIDX_OP_ADD || op == FTIDX_OP_REMOVE;
+	struct tally t = { .m = m };
+	int r = 0;
+
+	/* Every canonical index is touched at most once. */
+	t.c = calloc(map_size(m) + 1, sizeof(*t.c));
+	t.touched = malloc(sizeof(*t.touched) * (map_size(m) + 1));
+	if (!t.c || !t.touched) {
+		r = -ENOMEM;
+		goto done;
+	}
+	tally_set(&t, res->enable, res->n_enable, op == FTIDX_OP_REMOVE);
+	if (op == FTIDX_OP_ADD)
+		tally_set(&t, res->disable, res->n_disable, true);
+	/* A line the map does not carry means another writer or a stale map. */
+	if (keeps_before && !tally_text(&t, before, offsetof(struct counts, before))) {
+		*why = "the filter held functions the map does not know";
+		r = -EIO;
+		goto done;
+	}
+	if (!tally_text(&t, after, offsetof(struct counts, after))) {
+		*why = "the filter read back holds a function the map does not know";
+		r = -EIO;
+		goto done;
+	}
+	for (size_t i = 0; i < t.n_touched; i++) {
+		if (!within_bounds(&t.c[t.touched[i]], op)) {
+			*why = "the filter read back differs from what was written";
+			r = -EIO;
+			break;
+		}
+	}
+done:
+	free(t.c);
+	free(t.touched);
+	return r;
+}
+
+ssize_t readback_line_indices(const struct map *m, const char *line, size_t len, uint32_t **out)
+{
+	struct tally t = { .m = m };
+	const char *sp = memchr(line, ' ', len);
+	size_t name_len = sp ? (size_t)(sp - line) : len;
+	uint32_t slot = 0, pos, count, *v;
+	size_t n = 0;
+
+	*out = NULL;
+	if (sp) {
+		if (sp + 3 > line + len || sp[1] != '[' || line[len - 1] != ']')
+			return 0;
+		slot = module_slot(&t, sp + 2, (size_t)(line + len - 1 - (sp + 2)));
+		if (slot == UINT32_MAX)
+			return 0;
+	}
+	if (!map_find_name(m, line, name_len, map_hash_name(line, name_len), &pos, &count))
+		return 0;
+	v = malloc(sizeof(*v) * count);
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < count; k++)
+		if (map_sorted_module_of(m, pos + k) == slot)
+			v[n++] = map_sorted_at(m, pos + k);
+	*out = v;
+	return (ssize_t)n;
+}

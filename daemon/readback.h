@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What a filter file reads back, mapped onto the map: checking a write,
+ * and turning a filter's lines back into indices.
+ *
+ * A filter on tracefs reads back one line per enabled record, "name" or
+ * "name [module]". A line is identified by its canonical index: the first
+ * index that carries the same name in the same module.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "map.h"
+#include "resolve.h"
+
+/*
+ * Check that @after (the filter read back, NUL-terminated) is what
+ * operation @op (enum ftidx_filter_op) with resolution @res makes of
+ * @before (the filter read before the write). For SET and CLEAR the
+ * check is exact. For ADD and REMOVE, lines the write did not touch stay
+ * as they were, and a name on several lines does not say which copy was
+ * there before, so each line's count is held to bounds instead.
+ * Returns 0, -EIO with *@why set, or -ENOMEM.
+ */
+int readback_verify(const struct map *m, uint16_t op, const struct resolution *res,
+		    const char *before, const char *after, const char **why);
+
+/*
+ * The indices that carry @line ("name" or "name [module]", @len bytes),
+ * ascending, in *@out (malloc'd; free it). Returns how many (0 when the
+ * map has no such line) or -ENOMEM.
+ */
+ssize_t readback_line_indices(const struct map *m, const char *line, size_t len, uint32_t **out);

@@ -192,6 +192,25 @@ done:
 	return r;
 }
 
+int readback_verify_count(uint16_t op, const struct resolution *res, const char *after,
+			  const char **why)
+{
+	size_t n = 0;
+
+	for (const char *p = after; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		n += len && p[0] != '#';
+		p += len + (nl != NULL);
+	}
+	if ((op == FTIDX_OP_SET && n != res->n_enable) || (op == FTIDX_OP_CLEAR && n != 0)) {
+		*why = "the filter read back holds another number of functions than was written";
+		return -EIO;
+	}
+	return 0;
+}
+
 ssize_t readback_line_indices(const struct map *m, const char *line, size_t len, uint32_t **out)
 {
 	struct tally t = { .m = m };

@@ -28,6 +28,15 @@ int readback_verify(const struct map *m, uint16_t op, const struct resolution *r
 		    const char *before, const char *after, const char **why);
 
 /*
+ * The weaker check, for a read-back whose lines cannot be trusted but
+ * whose count can: after SET the filter holds as many lines as @res
+ * enables, after CLEAR none. ADD and REMOVE cannot be checked this way
+ * (the lines before are as untrustworthy) and pass. 0 or -EIO with *@why.
+ */
+int readback_verify_count(uint16_t op, const struct resolution *res, const char *after,
+			  const char **why);
+
+/*
  * The indices that carry @line ("name" or "name [module]", @len bytes),
  * ascending, in *@out (malloc'd; free it). Returns how many (0 when the
  * map has no such line) or -ENOMEM.

@@ -503,11 +503,15 @@ static int reply_filter(struct service *s, const struct proto_request *req, uint
 	r = check_instance(req, &why);
 	if (r < 0)
 		return reply_plain(s, FTIDX_MSG_FILTER, id, -r, why, out);
-	if (req->op == FTIDX_OP_REMOVE) {
-		for (uint32_t i = 0; i < req->n_tokens; i++)
-			if (req->tokens[i][0] == '!')
-				return reply_plain(s, FTIDX_MSG_FILTER, id, EINVAL,
-						   "remove takes patterns without '!'", out);
+	for (uint32_t i = 0; i < req->n_tokens; i++) {
+		if (req->op == FTIDX_OP_REMOVE && req->tokens[i][0] == '!')
+			return reply_plain(s, FTIDX_MSG_FILTER, id, EINVAL,
+					   "remove takes patterns without '!'", out);
+		/* The graph files take patterns as written, and do not parse :mod:. */
+		if ((req->file == FTIDX_FILE_GRAPH || req->file == FTIDX_FILE_GRAPH_NOTRACE) &&
+		    strchr(req->tokens[i], ':'))
+			return reply_plain(s, FTIDX_MSG_FILTER, id, EINVAL,
+					   "the graph files do not understand FUNC:mod:MODULE", out);
 	}
 
 	t0 = now_ns();
@@ -535,13 +539,16 @@ static int reply_filter(struct service *s, const struct proto_request *req, uint
 				 .op = req->op,
 				 .previous = prev ? prev->indices : NULL,
 				 .n_previous = prev ? prev->n : 0,
+				 .tokens = req->tokens,
+				 .n_tokens = req->n_tokens,
 			 },
 			 &res, &wres);
 	rep.written = wres.written;
 	log_debug("filter %s: %u tokens; resolve %.1f ms, read %.1f ms, write %.1f ms, verify "
-		  "%.1f ms (reading back %.1f ms)",
+		  "%.1f ms (reading back %.1f ms)%s",
 		  writer_file_name(req->file), wres.written, t_resolve / 1e6, wres.read_ns / 1e6,
-		  wres.write_ns / 1e6, wres.verify_ns / 1e6, wres.readback_ns / 1e6);
+		  wres.write_ns / 1e6, wres.verify_ns / 1e6, wres.readback_ns / 1e6,
+		  wres.count_only ? "; the kernel's read-back was only good for the count" : "");
 	if (r < 0) {
 		rep.status = -r;
 		snprintf(msg, sizeof(msg), "%s%s%s%s: %s (%s)%s", req->instance[0] ? "instances/" : "",

@@ -39,6 +39,11 @@ struct writer_request {
 	 * anything: used to restore duplicates exactly. May be NULL. */
 	const uint32_t *previous;
 	size_t n_previous;
+	/* The request's tokens: the graph files, which do not take indices,
+	 * get them as written (an index as its name), so that the kernel
+	 * makes one pass per pattern instead of one per function. */
+	const char *const *tokens;
+	size_t n_tokens;
 };
 
 struct writer_result {
@@ -46,6 +51,7 @@ struct writer_result {
 	uint64_t read_ns, write_ns, verify_ns, readback_ns; /* where the time went */
 	const char *why;   /* static explanation of a failure */
 	bool restored;     /* a failed write was undone */
+	bool count_only;   /* the kernel's read-back could only be trusted for the count */
 	bool approximate;  /* ...but duplicate names made the undo inexact */
 };
 

@@ -157,7 +157,8 @@ static int apply(const struct map *m, uint16_t op, uint16_t file, const char *co
 	CHECK_EQ_INT(res.n_failed, 0);
 	r = writer_apply(&model_io, m,
 			 &(struct writer_request){ .file = file, .op = op, .previous = prev,
-						   .n_previous = n_prev },
+						   .n_previous = n_prev, .tokens = tokens,
+						   .n_tokens = n },
 			 &res, out);
 	resolution_deinit(&res);
 	return r;
@@ -280,14 +281,26 @@ int main(int argc, char **argv)
 		CHECK_EQ_INT(enabled(), 0);
 	}
 
-	/* graph files take names: "type_show:mod:..." still selects all 17 */
+	/* graph files take the patterns as written, an index as its name: a
+	 * name selects every line that carries it */
 	reset(m);
 	model.graph = true;
 	{
+		struct resolution res;
 		const char *one[] = { "type_show" };
+		char idx[16];
+		const char *by_index[] = { idx };
 
 		CHECK_EQ_INT(apply(m, FTIDX_OP_SET, FTIDX_FILE_GRAPH, one, 1, &wr, NULL, 0), 0);
 		CHECK_EQ_INT(wr.written, 1);
+		CHECK_EQ_INT(enabled(), 17);
+		CHECK_EQ_INT(resolve_batch(m, ts, 1, &res), 0);
+		snprintf(idx, sizeof(idx), "%u", res.enable[3]);
+		resolution_deinit(&res);
+		CHECK_EQ_INT(apply(m, FTIDX_OP_CLEAR, FTIDX_FILE_GRAPH, NULL, 0, &wr, NULL, 0), 0);
+		CHECK_EQ_INT(enabled(), 0);
+		/* one copy asked for by index: the kernel takes the name, all 17 */
+		CHECK_EQ_INT(apply(m, FTIDX_OP_SET, FTIDX_FILE_GRAPH, by_index, 1, &wr, NULL, 0), 0);
 		CHECK_EQ_INT(enabled(), 17);
 	}
 

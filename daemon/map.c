@@ -16,8 +16,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "macro.h"
 #include "map.h"
 #include "pattern.h"
@@ -69,14 +69,6 @@ struct map {
 	uint32_t n_modules;
 	struct map_stats stats;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* A multiplicative hash, 8 bytes a step (names average some 25 bytes),
  * folded to 32 bits and never 0 (0 marks an empty slot). */

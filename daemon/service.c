@@ -15,9 +15,9 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <sys/vfs.h>
-#include <time.h>
 
 #include "log.h"
+#include "clock.h"
 #include "macro.h"
 #include "map.h"
 #include "resolve.h"
@@ -47,22 +47,6 @@ struct service {
 	char release[128];
 	struct written *written;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void written_free_all(struct service *s)
 {
@@ -103,7 +87,7 @@ int service_refresh(struct service *s, bool force)
 	map_free(s->map);
 	s->map = m;
 	s->generation++;
-	s->built_at_ns = realtime_ns();
+	s->built_at_ns = clock_ns(CLOCK_REALTIME);
 	/* Indices of the old map mean nothing in the new one. */
 	written_free_all(s);
 	return 0;
@@ -236,6 +220,20 @@ static int fill_items(struct proto_reply *rep, const struct resolution *res)
 	return 0;
 }
 
+/* Resolve @req's tokens into @res and @rep's per-token results; a refused
+ * token makes @rep's status EINVAL. 0 or -ENOMEM. */
+static int resolve_request(struct service *s, const struct proto_request *req,
+			   struct resolution *res, struct proto_reply *rep)
+{
+	int r = resolve_batch(s->map, req->tokens, req->n_tokens, res);
+
+	if (r == 0)
+		r = fill_items(rep, res);
+	if (r == 0 && res->n_failed)
+		rep->status = EINVAL;
+	return r;
+}
+
 static void free_items(struct proto_reply *rep)
 {
 	free(rep->items);
@@ -254,14 +252,10 @@ static int reply_resolve(struct service *s, const struct proto_request *req, uin
 	int r;
 
 	proto_buf_init(&arena);
-	r = resolve_batch(s->map, req->tokens, req->n_tokens, &res);
-	if (r < 0)
-		goto done;
-	r = fill_items(&rep, &res);
+	r = resolve_request(s, req, &res, &rep);
 	if (r < 0)
 		goto done;
 	if (res.n_failed) {
-		rep.status = EINVAL;
 		snprintf(msg, sizeof(msg), "%zu of %zu patterns refused", res.n_failed, res.n_items);
 	} else if (req->flags & FTIDX_RESOLVE_LINES) {
 		offs = malloc(sizeof(*offs) * (res.n_enable ? res.n_enable : 1));
@@ -515,15 +509,11 @@ static int reply_filter(struct service *s, const struct proto_request *req, uint
 	}
 
 	t0 = now_ns();
-	r = resolve_batch(s->map, req->tokens, req->n_tokens, &res);
+	r = resolve_request(s, req, &res, &rep);
 	t_resolve = now_ns() - t0;
 	if (r < 0)
 		goto done;
-	r = fill_items(&rep, &res);
-	if (r < 0)
-		goto done;
 	if (res.n_failed) {
-		rep.status = EINVAL;
 		snprintf(msg, sizeof(msg), "%zu of %zu patterns refused; nothing was written",
 			 res.n_failed, res.n_items);
 		rep.message = msg;

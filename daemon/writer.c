@@ -25,9 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "macro.h"
 #include "readback.h"
 #include "tracing.h"
@@ -43,14 +43,6 @@
  * of them repeats). Beyond that size only the count can be checked.
  */
 #define GRAPH_READ_RELIABLE 4096
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int tracing_io_open(void *ctx _unused_, const char *instance, const char *file, int flags)
 {

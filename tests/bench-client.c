@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "daemon-harness.h"
 #include "ftidx.h"
 #include "map.h"
@@ -17,27 +18,6 @@
 #include "testlib.h"
 
 #define RUNS 9
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double best(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[0];
-}
 
 int main(int argc, char **argv)
 {
@@ -48,6 +28,7 @@ int main(int argc, char **argv)
 	struct map *m = NULL;
 	struct ftidx *c;
 	double t_rt[RUNS], t_local[RUNS], t_single, t_batch;
+	struct figure tr, tl;
 	uint64_t x = 0x2545f4914f6cdd1dull;
 	size_t len, at = 0;
 
@@ -94,11 +75,13 @@ int main(int argc, char **argv)
 		t_local[r] = now_ms() - t0;
 		resolution_deinit(&local);
 	}
+	tr = summarize(t_rt, RUNS);
+	tl = summarize(t_local, RUNS);
 	printf("resolve %zu names through libftidx: best %.2f ms; target <= 60 ms: %s\n", count,
-	       best(t_rt, RUNS), best(t_rt, RUNS) <= 60 ? "met" : "MISSED");
+	       tr.best, tr.best <= 60 ? "met" : "MISSED");
 	printf("  baseline, the same batch resolved in process: best %.2f ms; the protocol and "
 	       "socket add %.2fx\n",
-	       best(t_local, RUNS), best(t_rt, RUNS) / best(t_local, RUNS));
+	       tl.best, tr.best / tl.best);
 
 	{
 		double t0 = now_ms();

@@ -17,39 +17,10 @@
 
 #include "map.h"
 #include "resolve.h"
+#include "bench.h"
 #include "testlib.h"
 
-/*
- * These machines are shared VMs: a neighbour can slow one run by a third.
- * Each figure is the best and the median of RUNS runs; the best is the
- * cost of the code, the median what a caller may see.
- */
 #define RUNS 15
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-struct figure {
-	double best, median;
-};
-
-static struct figure summarize(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return (struct figure){ v[0], v[n / 2] };
-}
 
 /* Build time over RUNS builds of @text. */
 static struct figure time_build(const char *text, size_t len, struct map_stats *st)

@@ -139,7 +139,7 @@ static int report_failure(struct cli *cli, int r, const struct ftidx_result *res
 	}
 	fprintf(stderr, "ftidx: %s\n", msg[0] ? msg : strerror(-r));
 	/* No reply at all means the daemon or the connection failed. */
-	return res || r == -ESTALE || r == -EINVAL || r == -ENOENT || r == -ERANGE ||
+	return res || r == -ESTALE || r == -EINVAL || r == -ENOENT || r == -ERANGE || r == -EACCES ||
 			       r == -ENODATA
 		       ? EXIT_REFUSED
 		       : EXIT_DAEMON;

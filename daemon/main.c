@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,12 @@ static void usage(FILE *f)
 		"                         " DEFAULT_SOCKET ")\n"
 		"  -t, --tracefs DIR      use DIR as the tracing directory (default: the\n"
 		"                         mounted tracefs; ftidxd never mounts one)\n"
-		"  -m, --socket-mode MODE permissions of the socket, octal (default: 0600)\n"
+		"  -m, --socket-mode MODE permissions of the socket, octal (default: 0666;\n"
+		"                         who may do what is checked per client)\n"
+		"  -g, --write-group GROUP members of GROUP may change filters too\n"
+		"                         (root and ftidxd's own user always may)\n"
+		"      --others read|deny everyone else may resolve and list (default),\n"
+		"                         or is refused\n"
 		"      --max-clients N    refuse connections beyond N (default: %d)\n"
 		"      --idle-timeout S   drop clients silent for S seconds, 0: never\n"
 		"                         (default: %d)\n"
@@ -63,13 +69,15 @@ static int parse_uint(const char *s, int base, unsigned long max, unsigned long 
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_MAX_CLIENTS = 0x100, OPT_IDLE };
+	enum { OPT_MAX_CLIENTS = 0x100, OPT_IDLE, OPT_OTHERS };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "tracefs", required_argument, NULL, 't' },
 		{ "socket-mode", required_argument, NULL, 'm' },
 		{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "write-group", required_argument, NULL, 'g' },
+		{ "others", required_argument, NULL, OPT_OTHERS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -78,7 +86,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	unsigned long v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:t:m:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:t:m:g:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o->socket = optarg;
@@ -106,6 +114,25 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return 2;
 			}
 			o->limits.idle_seconds = (uint32_t)v;
+			break;
+		case 'g': {
+			/* Looked up once, at start: no NSS per client. */
+			struct group *g = getgrnam(optarg);
+
+			if (!g && parse_uint(optarg, 10, UINT32_MAX - 1, &v) < 0) {
+				fprintf(stderr, "ftidxd: no group '%s'\n", optarg);
+				return 2;
+			}
+			o->limits.access.has_write_group = true;
+			o->limits.access.write_group = g ? g->gr_gid : (gid_t)v;
+			break;
+		}
+		case OPT_OTHERS:
+			if (strcmp(optarg, "read") != 0 && strcmp(optarg, "deny") != 0) {
+				fprintf(stderr, "ftidxd: --others takes read or deny\n");
+				return 2;
+			}
+			o->limits.access.others_denied = strcmp(optarg, "deny") == 0;
 			break;
 		case 'v':
 			log_set_level(LOG_LEVEL_DEBUG);
@@ -160,9 +187,9 @@ static void make_parent(const char *path)
 int main(int argc, char **argv)
 {
 	struct options o = {
-		.mode = 0600,
+		.mode = 0666,
 		.limits = { SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_IDLE_SECONDS,
-			    SERVER_DEFAULT_MAX_PENDING },
+			    SERVER_DEFAULT_MAX_PENDING, { .daemon_uid = geteuid() } },
 	};
 	struct event_base *base = NULL;
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;

@@ -33,6 +33,7 @@ struct client {
 	struct server *srv;
 	struct bufferevent *bev;
 	bool closing; /* close once the output has drained */
+	enum access_role role;
 	struct client *prev, *next;
 };
 
@@ -67,9 +68,6 @@ static void client_send(struct client *c, struct proto_buf *frame)
 
 	if (evbuffer_add(output, frame->data, frame->len) < 0)
 		c->closing = true;
-	/* Reading resumes once the client has taken its replies. */
-	if (evbuffer_get_length(output) > c->srv->limits.max_pending_reply)
-		bufferevent_disable(c->bev, EV_READ);
 }
 
 /* Answer and hang up: the stream cannot be trusted past a bad frame. */
@@ -98,6 +96,19 @@ static void client_handle(struct client *c, const struct ftidx_frame_header *h, 
 	if (r < 0) {
 		log_warn("client sent a malformed request: %s", why);
 		client_refuse(c, h->id, -r, why);
+		goto done;
+	}
+	if (!access_allows(c->role, h->type)) {
+		r = service_reply_error(c->srv->svc, h->id, EACCES,
+					c->role == ACCESS_DENIED
+						? "this daemon serves root and its write group only"
+						: "changing filters needs root or the daemon's write group",
+					&frame);
+		if (r == 0)
+			client_send(c, &frame);
+		/* The ERROR reply ends the conversation, as for a bad frame. */
+		c->closing = true;
+		bufferevent_disable(c->bev, EV_READ);
 		goto done;
 	}
 	t0 = now_ns();
@@ -129,6 +140,12 @@ static void on_read(struct bufferevent *bev, void *ctx)
 		unsigned char *frame;
 		int r;
 
+		/* Requests already buffered wait while the replies pile up. */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) >
+		    c->srv->limits.max_pending_reply) {
+			bufferevent_disable(bev, EV_READ);
+			break;
+		}
 		if (evbuffer_copyout(input, &h, sizeof(h)) < (ev_ssize_t)sizeof(h))
 			break;
 		if ((h.type & FTIDX_MSG_REPLY) || (r = proto_check_header(&h, &why)) < 0) {
@@ -166,8 +183,12 @@ static void on_write(struct bufferevent *bev, void *ctx)
 		client_free(c);
 		return;
 	}
-	/* The output drained below the watermark: read again. */
-	bufferevent_enable(bev, EV_READ);
+	/* The output drained below the watermark: read again, starting with
+	 * the requests that were left waiting in the input. */
+	if (!(bufferevent_get_enabled(bev) & EV_READ)) {
+		bufferevent_enable(bev, EV_READ);
+		on_read(bev, ctx);
+	}
 }
 
 static void on_event(struct bufferevent *bev _unused_, short what, void *ctx)
@@ -198,6 +219,7 @@ static void on_accept(struct evconnlistener *l _unused_, evutil_socket_t fd,
 		return;
 	}
 	c->srv = srv;
+	c->role = access_role_of_peer(&srv->limits.access, fd);
 	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev) {
 		close(fd);
@@ -233,7 +255,8 @@ int server_new(struct server **out, struct event_base *base, int fd, struct serv
 	srv->limits = limits ? *limits
 			     : (struct server_limits){ SERVER_DEFAULT_MAX_CLIENTS,
 						       SERVER_DEFAULT_IDLE_SECONDS,
-						       SERVER_DEFAULT_MAX_PENDING };
+						       SERVER_DEFAULT_MAX_PENDING,
+						       { .daemon_uid = geteuid() } };
 	if (evutil_make_socket_nonblocking(fd) < 0) {
 		close(fd);
 		free(srv);

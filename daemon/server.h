@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "access.h"
 #include "service.h"
 
 struct event_base;
@@ -17,6 +18,7 @@ struct server_limits {
 	uint32_t max_clients;     /* connections refused beyond this */
 	uint32_t idle_seconds;    /* a client silent this long is dropped (0: never) */
 	size_t max_pending_reply; /* stop reading a client whose replies pile up */
+	struct access_policy access;
 };
 
 #define SERVER_DEFAULT_MAX_CLIENTS 256

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "daemon-harness.h"
 #include "ftidx.h"
@@ -638,6 +639,176 @@ static void test_many_clients(struct harness *h)
 	CHECK_EQ_INT(ok, CLIENTS);
 }
 
+/* ---- hostile and heavy clients ---------------------------------------- */
+
+static long daemon_rss_kb(struct harness *h)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)h->pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* A frame that arrives one byte at a time is still answered. */
+static void test_byte_by_byte(struct harness *h)
+{
+	struct proto_request req = { .type = FTIDX_MSG_STATUS };
+	struct ftidx_frame_header hdr;
+	struct proto_buf b;
+	int fd = harness_connect(h);
+
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_request(&b, 3, &req), 0);
+	for (size_t i = 0; i < b.len; i++) {
+		send_bytes(fd, b.data + i, 1);
+		harness_sleep_ms(2);
+	}
+	CHECK(recv(fd, &hdr, sizeof(hdr), MSG_WAITALL) == sizeof(hdr));
+	CHECK_EQ_INT(hdr.type, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY);
+	CHECK_EQ_INT(hdr.id, 3);
+	proto_buf_deinit(&b);
+	close(fd);
+}
+
+/* A client that asks and never reads cannot stall the others, and the
+ * replies piling up for it stay bounded. */
+static void test_stalling_client(struct harness *h)
+{
+	struct proto_request req = { .type = FTIDX_MSG_LIST, .flags = FTIDX_LIST_PLACEHOLDERS };
+	struct proto_buf b;
+	long before = daemon_rss_kb(h), during;
+	int fd = harness_connect(h), sent = 0;
+	struct timeval tv = { 0, 200000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_request(&b, 1, &req), 0);
+	/* each reply is ~1 MiB; ask for 300 of them and read none */
+	for (int i = 0; i < 300; i++)
+		sent += send(fd, b.data, b.len, MSG_NOSIGNAL) == (ssize_t)b.len;
+	proto_buf_deinit(&b);
+	harness_sleep_ms(500);
+	test_status(h); /* everyone else is still served */
+	during = daemon_rss_kb(h);
+	printf("stalling client: %d requests sent, daemon RSS %ld -> %ld KiB\n", sent, before,
+	       during);
+	/* the reply limit is 64 MiB, plus a frame or two in flight */
+	CHECK(during - before < 150 * 1024);
+	close(fd);
+	harness_sleep_ms(200);
+	CHECK(harness_alive(h));
+}
+
+/* A client that falls behind and then reads gets every reply, in order:
+ * the requests held back while its replies piled up are not lost. */
+static void test_slow_reader(struct harness *h)
+{
+	struct proto_request req = { .type = FTIDX_MSG_LIST, .flags = FTIDX_LIST_PLACEHOLDERS };
+	const int n = 120;
+	struct proto_buf b;
+	int fd = harness_connect(h), got = 0;
+	uint8_t *body = malloc(FTIDX_FRAME_MAX);
+
+	proto_buf_init(&b);
+	for (int i = 0; i < n; i++)
+		CHECK_EQ_INT(proto_encode_request(&b, (uint32_t)i + 1, &req), 0);
+	send_bytes(fd, b.data, b.len);
+	proto_buf_deinit(&b);
+	harness_sleep_ms(300);
+	for (int i = 0; i < n; i++) {
+		struct ftidx_frame_header hdr;
+
+		if (recv(fd, &hdr, sizeof(hdr), MSG_WAITALL) != sizeof(hdr) ||
+		    hdr.length > FTIDX_FRAME_MAX ||
+		    recv(fd, body, hdr.length, MSG_WAITALL) != (ssize_t)hdr.length)
+			break;
+		got += hdr.id == (uint32_t)i + 1 && hdr.type == (FTIDX_MSG_LIST | FTIDX_MSG_REPLY);
+	}
+	printf("slow reader: %d of %d replies, in order\n", got, n);
+	CHECK_EQ_INT(got, n);
+	free(body);
+	close(fd);
+}
+
+/* A silent client is dropped after --idle-timeout. */
+static void test_idle_timeout(const char *fixture_text, size_t len)
+{
+	const char *extra[] = { "--idle-timeout", "1", NULL };
+	struct harness h2;
+	char b;
+	int fd;
+	struct timeval tv = { 5, 0 };
+	double t0;
+
+	harness_tracefs(&h2, fixture_text, len);
+	harness_start(&h2, daemon_path, extra);
+	fd = harness_connect(&h2);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	t0 = (double)time(NULL);
+	CHECK(recv(fd, &b, 1, 0) == 0); /* closed by the daemon */
+	CHECK((double)time(NULL) - t0 < 4);
+	close(fd);
+	CHECK_EQ_INT(harness_stop(&h2), 0);
+	harness_cleanup(&h2);
+}
+
+#define LOAD_CLIENTS 64
+#define LOAD_REQUESTS 1000
+
+/* 64 clients making 1,000 requests each: no error, memory stable. */
+static void test_load(struct harness *h)
+{
+	pid_t pids[LOAD_CLIENTS];
+	long before, after;
+	int ok = 0;
+
+	/* warm up allocations before measuring */
+	test_many_clients(h);
+	before = daemon_rss_kb(h);
+	for (int i = 0; i < LOAD_CLIENTS; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			const char *pat[1];
+			struct ftidx *cl;
+			int bad = 0;
+
+			if (ftidx_connect(h->socket, &cl) < 0)
+				_exit(1);
+			for (int k = 0; k < LOAD_REQUESTS; k++) {
+				struct ftidx_result *r = NULL;
+
+				pat[0] = lines[(size_t)(i * LOAD_REQUESTS + k) % 30000].name;
+				if (starts(pat[0], "__ftrace_invalid_address___"))
+					pat[0] = "vfs_read";
+				bad += ftidx_resolve(cl, pat, 1, 0, &r) != 0;
+				ftidx_result_free(r);
+			}
+			ftidx_unref(cl);
+			_exit(bad ? 1 : 0);
+		}
+	}
+	for (int i = 0; i < LOAD_CLIENTS; i++) {
+		int status;
+
+		waitpid(pids[i], &status, 0);
+		ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	}
+	after = daemon_rss_kb(h);
+	printf("load: %d of %d clients made %d requests each without error; daemon RSS %ld -> %ld "
+	       "KiB\n",
+	       ok, LOAD_CLIENTS, LOAD_REQUESTS, before, after);
+	CHECK_EQ_INT(ok, LOAD_CLIENTS);
+	CHECK(after - before < 16 * 1024);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -669,10 +840,20 @@ int main(int argc, char **argv)
 	test_bad_frames(&h);
 	test_cli(&h);
 	test_many_clients(&h);
+	test_byte_by_byte(&h);
+	test_stalling_client(&h);
+	test_slow_reader(&h);
+	test_load(&h);
 	test_stale(&h); /* last: it changes the map */
 
 	CHECK(harness_alive(&h));
 	CHECK_EQ_INT(harness_stop(&h), 0);
+	{
+		char *text = test_read_file(path, &len);
+
+		test_idle_timeout(text, len);
+		free(text);
+	}
 	{
 		struct stat st;
 

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Writes a seed corpus of valid bodies for fuzz-proto: fuzz-seeds DIR. */
+#include <stdio.h>
+#include <string.h>
+
+#include "proto.h"
+
+static int save(const char *dir, const char *name, uint8_t type_index, const uint8_t *body,
+		size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f)
+		return 1;
+	fputc(type_index, f);
+	fwrite(body, 1, len, f);
+	return fclose(f) != 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *tokens[] = { "vfs_*", "!type_show", "lo_*:mod:loop", "123" };
+	uint32_t indices[] = { 1, 7, 38303 };
+	struct proto_item items[] = { { 0, 17 }, { 2, 0 } };
+	const char *lines[] = { "a", "b [m]" };
+	const char *reasons[] = { "matches no function" };
+	int32_t line_status[] = { 0, 34 };
+	struct proto_request reqs[] = {
+		{ .type = FTIDX_MSG_RESOLVE, .flags = 1, .tokens = tokens, .n_tokens = 4 },
+		{ .type = FTIDX_MSG_NAMES, .indices = indices, .n_indices = 3 },
+		{ .type = FTIDX_MSG_LIST, .flags = 2, .module = "loop" },
+		{ .type = FTIDX_MSG_FILTER, .generation = 3, .op = 2, .file = 1, .flags = 1,
+		  .instance = "inst", .tokens = tokens, .n_tokens = 4 },
+	};
+	struct proto_reply reps[] = {
+		{ .type = FTIDX_MSG_STATUS, .message = "", .tracing_dir = "/t", .kernel_release = "6",
+		  .daemon_version = "0" },
+		{ .type = FTIDX_MSG_RESOLVE, .status = 22, .message = "x", .items = items,
+		  .n_items = 2, .n_failed = 1, .enable = indices, .n_enable = 2, .reasons = reasons,
+		  .lines = lines, .n_lines = 2 },
+		{ .type = FTIDX_MSG_NAMES, .message = "", .line_status = line_status, .lines = lines,
+		  .n_lines = 2 },
+		{ .type = FTIDX_MSG_LIST, .message = "", .indices = indices, .lines = lines,
+		  .n_lines = 2 },
+	};
+	int bad = 0;
+
+	if (argc < 2)
+		return 2;
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		struct proto_buf b;
+		char name[32];
+
+		proto_buf_init(&b);
+		proto_encode_request(&b, 1, &reqs[i]);
+		snprintf(name, sizeof(name), "seed-request-%u", reqs[i].type);
+		bad |= save(argv[1], name, (uint8_t)(reqs[i].type - 1), b.data + 16, b.len - 16);
+		proto_buf_deinit(&b);
+	}
+	for (size_t i = 0; i < sizeof(reps) / sizeof(reps[0]); i++) {
+		struct proto_buf b;
+		char name[32];
+
+		proto_buf_init(&b);
+		proto_encode_reply(&b, 1, &reps[i]);
+		snprintf(name, sizeof(name), "seed-reply-%u", reps[i].type);
+		bad |= save(argv[1], name, (uint8_t)(reps[i].type - 1), b.data + 16, b.len - 16);
+		proto_buf_deinit(&b);
+	}
+	return bad;
+}

@@ -170,6 +170,15 @@ static void print_lines(struct cli *cli, const struct ftidx_result *res)
 
 /* ---- commands ---------------------------------------------------------- */
 
+static const char *file_name(int file)
+{
+	static const char *const names[] = { "", "set_ftrace_filter", "set_ftrace_notrace",
+					     "set_graph_function", "set_graph_notrace" };
+
+	return names[file];
+}
+
+
 static int cmd_status(struct cli *cli, int argc, char **argv _unused_)
 {
 	struct ftidx_status *st;
@@ -196,7 +205,16 @@ static int cmd_status(struct cli *cli, int argc, char **argv _unused_)
 		json_str(st->kernel_release);
 		printf(",\"daemon_version\":");
 		json_str(st->daemon_version);
-		printf("}\n");
+		printf(",\"is_stale\":%s,\"filters\":[", st->is_stale ? "true" : "false");
+		for (size_t i = 0; i < st->n_filters; i++) {
+			printf("%s{\"instance\":", i ? "," : "");
+			json_str(st->filters[i].instance);
+			printf(",\"file\":\"%s\",\"functions\":%u,\"holds\":%s}",
+			       file_name(st->filters[i].file), st->filters[i].functions,
+			       st->filters[i].holds < 0 ? "null"
+						       : st->filters[i].holds ? "true" : "false");
+		}
+		printf("]}\n");
 	} else {
 		printf("generation:      %" PRIu64 "\n"
 		       "functions:       %u lines (%u placeholders, %u distinct names)\n"
@@ -211,6 +229,16 @@ static int cmd_status(struct cli *cli, int argc, char **argv _unused_)
 		       st->is_tracefs ? "tracefs" : "not a tracefs", st->has_addresses ? "yes" : "no",
 		       st->kernel_release, st->daemon_version, st->clients,
 		       st->clients == 1 ? "" : "s");
+		if (st->is_stale)
+			printf("map:             stale: a module came or went, rebuilding\n");
+		for (size_t i = 0; i < st->n_filters; i++)
+			printf("filter:          %s%s%s%s: %u function%s written by ftidx, %s\n",
+			       st->filters[i].instance[0] ? "instances/" : "", st->filters[i].instance,
+			       st->filters[i].instance[0] ? "/" : "", file_name(st->filters[i].file),
+			       st->filters[i].functions, st->filters[i].functions == 1 ? "" : "s",
+			       st->filters[i].holds < 0  ? "cannot tell if it still holds (not a tracefs)"
+			       : st->filters[i].holds ? "still holds"
+						      : "CHANGED by another writer");
 	}
 	ftidx_status_free(st);
 	return EXIT_OK;
@@ -319,14 +347,6 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 	print_lines(cli, res);
 	ftidx_result_free(res);
 	return EXIT_OK;
-}
-
-static const char *file_name(int file)
-{
-	static const char *const names[] = { "", "set_ftrace_filter", "set_ftrace_notrace",
-					     "set_graph_function", "set_graph_notrace" };
-
-	return names[file];
 }
 
 static int run_filter(struct cli *cli, int op, int argc, char **argv)

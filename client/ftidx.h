@@ -182,6 +182,14 @@ uint32_t ftidx_result_token_matches(const struct ftidx_result *r, size_t i);
 /* Filter: how many tokens the kernel accepted. Since: 0.1 */
 uint32_t ftidx_result_written(const struct ftidx_result *r);
 
+/* A filter ftidx wrote, and whether it still holds that. Since: 0.1 */
+struct ftidx_filter_state {
+	const char *instance; /* "" for the top level */
+	int file;             /* enum ftidx_file */
+	int holds;            /* 1: yes, 0: another writer changed it, -1: cannot tell */
+	uint32_t functions;   /* how many ftidx left enabled */
+};
+
 /* The daemon's state. Free with ftidx_status_free(). Fields may be added
  * at the end in later versions. Since: 0.1 */
 struct ftidx_status {
@@ -196,9 +204,12 @@ struct ftidx_status {
 	uint64_t built_at_ns; /* CLOCK_REALTIME of the last build */
 	int has_addresses;    /* available_filter_functions_addrs was read */
 	int is_tracefs;       /* the tracing directory is a real tracefs */
+	int is_stale;         /* a module came or went; the map is being rebuilt */
 	const char *tracing_dir;
 	const char *kernel_release;
 	const char *daemon_version;
+	const struct ftidx_filter_state *filters; /* n_filters of them */
+	size_t n_filters;
 };
 
 int ftidx_status(struct ftidx *c, struct ftidx_status **out);

@@ -458,6 +458,7 @@ _public_ uint32_t ftidx_result_written(const struct ftidx_result *r)
 struct status_box {
 	struct ftidx_status st;
 	struct ftidx_result *res; /* owns the strings */
+	struct ftidx_filter_state *filters;
 };
 
 _public_ int ftidx_status(struct ftidx *c, struct ftidx_status **out)
@@ -479,6 +480,21 @@ _public_ int ftidx_status(struct ftidx *c, struct ftidx_status **out)
 		return -ENOMEM;
 	}
 	box->res = res;
+	box->filters = calloc(res->rep.n_filters ? res->rep.n_filters : 1, sizeof(*box->filters));
+	if (!box->filters) {
+		ftidx_result_free(res);
+		free(box);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < res->rep.n_filters; i++)
+		box->filters[i] = (struct ftidx_filter_state){
+			.instance = res->rep.filters[i].instance,
+			.file = res->rep.filters[i].file,
+			.holds = res->rep.filters[i].holds == FTIDX_HOLDS_UNKNOWN
+					 ? -1
+					 : res->rep.filters[i].holds,
+			.functions = res->rep.filters[i].functions,
+		};
 	box->st = (struct ftidx_status){
 		.generation = res->rep.generation,
 		.entries = res->rep.entries,
@@ -491,9 +507,12 @@ _public_ int ftidx_status(struct ftidx *c, struct ftidx_status **out)
 		.built_at_ns = res->rep.built_at_ns,
 		.has_addresses = !!(res->rep.status_flags & FTIDX_STATUS_ADDRESSES),
 		.is_tracefs = !!(res->rep.status_flags & FTIDX_STATUS_TRACEFS),
+		.is_stale = !!(res->rep.status_flags & FTIDX_STATUS_STALE),
 		.tracing_dir = res->rep.tracing_dir,
 		.kernel_release = res->rep.kernel_release,
 		.daemon_version = res->rep.daemon_version,
+		.filters = box->filters,
+		.n_filters = res->rep.n_filters,
 	};
 	*out = &box->st;
 	return 0;
@@ -505,6 +524,7 @@ _public_ struct ftidx_status *ftidx_status_free(struct ftidx_status *st)
 
 	if (box) {
 		ftidx_result_free(box->res);
+		free(box->filters);
 		free(box);
 	}
 	return NULL;

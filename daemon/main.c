@@ -19,6 +19,7 @@
 #include "server.h"
 #include "service.h"
 #include "tracing.h"
+#include "uevent.h"
 
 #define DEFAULT_SOCKET "/run/ftidx/ftidxd.sock"
 
@@ -195,6 +196,7 @@ int main(int argc, char **argv)
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
 	struct service *svc = NULL;
 	struct server *srv = NULL;
+	struct uevent_watch *watch = NULL;
 	int r, fd, status = 1;
 
 	r = parse_options(argc, argv, &o);
@@ -236,11 +238,16 @@ int main(int argc, char **argv)
 		log_error("cannot set up signal handling");
 		goto out;
 	}
+	r = uevent_watch_new(&watch, base, svc);
+	if (r < 0)
+		log_warn("no module uevents (%s): module changes are seen at the next request",
+			 strerror(-r));
 	log_info("serving %s on %s, map generation %llu", tracing_dir(), o.socket,
 		 (unsigned long long)service_generation(svc));
 	status = event_base_dispatch(base) < 0 ? 1 : 0;
 	unlink(o.socket);
 out:
+	uevent_watch_free(watch);
 	if (ev_hup)
 		event_free(ev_hup);
 	if (ev_int)

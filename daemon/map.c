@@ -471,6 +471,12 @@ int map_load(struct map **out)
 	return -EAGAIN;
 }
 
+bool map_same(const struct map *a, const struct map *b)
+{
+	return a->n_entries == b->n_entries && a->buf_len == b->buf_len &&
+	       memcmp(a->buf, b->buf, a->buf_len) == 0;
+}
+
 uint32_t map_size(const struct map *m)
 {
 	return m->n_entries;

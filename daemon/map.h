@@ -40,6 +40,10 @@ int map_load(struct map **out);
 
 struct map *map_free(struct map *m);
 
+/* Whether @a and @b were read from the same text: the same lines, in the
+ * same order, so that every index means the same function in both. */
+bool map_same(const struct map *a, const struct map *b);
+
 uint32_t map_size(const struct map *m);
 void map_get_stats(const struct map *m, struct map_stats *st);
 

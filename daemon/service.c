@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "macro.h"
 #include "map.h"
+#include "readback.h"
 #include "resolve.h"
 #include "service.h"
 #include "tracing.h"
@@ -43,6 +44,7 @@ struct service {
 	const struct writer_io *io;
 	struct writer_io tracing_io; /* writer_io_tracing, told what it reads back */
 	bool real_tracefs;
+	bool stale;
 	uint32_t clients;
 	char release[128];
 	struct written *written;
@@ -84,6 +86,10 @@ int service_refresh(struct service *s, bool force)
 	r = map_load(&m);
 	if (r < 0)
 		return r;
+	if (s->map && map_same(s->map, m)) {
+		map_free(m);
+		return 0;
+	}
 	map_free(s->map);
 	s->map = m;
 	s->generation++;
@@ -135,6 +141,16 @@ uint64_t service_generation(const struct service *s)
 	return s->generation;
 }
 
+void service_set_stale(struct service *s, bool stale)
+{
+	s->stale = stale;
+}
+
+bool service_stale(const struct service *s)
+{
+	return s->stale;
+}
+
 void service_set_clients(struct service *s, uint32_t n)
 {
 	s->clients = n;
@@ -173,10 +189,51 @@ static const char **arena_strings(struct proto_buf *arena, const size_t *offs, s
 	return v;
 }
 
+/* Whether the filter @w still holds what ftidx wrote (FTIDX_HOLDS_*). */
+static uint16_t filter_holds(struct service *s, const struct written *w)
+{
+	struct resolution expected = { .enable = w->indices, .n_enable = w->n };
+	_cleanup_free_ char *text = NULL;
+	const char *why;
+	size_t len;
+	int r;
+
+	if (!s->io->reads_names)
+		return FTIDX_HOLDS_UNKNOWN;
+	if (s->io->read(s->io->ctx, w->instance[0] ? w->instance : NULL,
+			writer_file_name(w->file), &text, &len) < 0)
+		return FTIDX_HOLDS_NO;
+	/* Graph files read back reliably only within a page (see writer.c). */
+	if ((w->file == FTIDX_FILE_GRAPH || w->file == FTIDX_FILE_GRAPH_NOTRACE) && len > 4096)
+		r = readback_verify_count(FTIDX_OP_SET, &expected, text, &why);
+	else
+		r = w->n ? readback_verify(s->map, FTIDX_OP_SET, &expected, "", text, &why)
+			 : readback_verify(s->map, FTIDX_OP_CLEAR, &expected, "", text, &why);
+	return r == 0 ? FTIDX_HOLDS_YES : FTIDX_HOLDS_NO;
+}
+
 static int reply_status(struct service *s, uint32_t id, struct proto_buf *out)
 {
 	struct map_stats st;
 	struct proto_reply rep = { .type = FTIDX_MSG_STATUS, .generation = s->generation };
+	_cleanup_free_ struct proto_filter_state *filters = NULL;
+	uint32_t n = 0;
+
+	for (struct written *w = s->written; w; w = w->next)
+		n++;
+	filters = calloc(n ? n : 1, sizeof(*filters));
+	if (!filters)
+		return -ENOMEM;
+	n = 0;
+	for (struct written *w = s->written; w; w = w->next)
+		filters[n++] = (struct proto_filter_state){
+			.instance = w->instance,
+			.file = w->file,
+			.holds = filter_holds(s, w),
+			.functions = (uint32_t)w->n,
+		};
+	rep.filters = filters;
+	rep.n_filters = n;
 
 	map_get_stats(s->map, &st);
 	rep.message = "";
@@ -186,7 +243,8 @@ static int reply_status(struct service *s, uint32_t id, struct proto_buf *out)
 	rep.module_entries = st.module_entries;
 	rep.distinct_names = st.distinct_names;
 	rep.status_flags = (st.has_addresses ? FTIDX_STATUS_ADDRESSES : 0) |
-			   (s->real_tracefs ? FTIDX_STATUS_TRACEFS : 0);
+			   (s->real_tracefs ? FTIDX_STATUS_TRACEFS : 0) |
+			   (s->stale ? FTIDX_STATUS_STALE : 0);
 	rep.clients = s->clients;
 	rep.build_ns = st.build_ns;
 	rep.built_at_ns = s->built_at_ns;
@@ -453,6 +511,28 @@ static void record_written(struct service *s, const char *instance, uint16_t fil
 	w->n = n;
 }
 
+/*
+ * Put back the filter a failed write found, on a map brought up to date
+ * first: if a module came or went, the old indices mean other functions.
+ * A restore that does not read back right is tried once more.
+ */
+static void restore(struct service *s, const struct writer_request *wr, struct writer_result *wres)
+{
+	int r = -EIO;
+
+	for (int attempt = 0; attempt < 2 && r < 0; attempt++) {
+		r = service_refresh(s, true);
+		if (r == 0)
+			r = writer_restore(s->io, s->map, wr, wres);
+	}
+	wres->restored = r == 0;
+	if (r < 0) {
+		log_error("restoring %s after a failed write failed: %s", writer_file_name(wr->file),
+			  strerror(-r));
+		wres->why = "the write failed, and restoring the previous filter failed too";
+	}
+}
+
 static int check_instance(const struct proto_request *req, const char **why)
 {
 	int r;
@@ -480,7 +560,8 @@ static int reply_filter(struct service *s, const struct proto_request *req, uint
 {
 	struct proto_reply rep = { .type = FTIDX_MSG_FILTER, .generation = s->generation };
 	struct resolution res = { 0 };
-	struct writer_result wres;
+	struct writer_result wres = { 0 };
+	struct writer_request wreq;
 	struct written *prev;
 	uint64_t t0, t_resolve;
 	const char *why = "";
@@ -508,43 +589,90 @@ static int reply_filter(struct service *s, const struct proto_request *req, uint
 					   "the graph files do not understand FUNC:mod:MODULE", out);
 	}
 
-	t0 = now_ns();
-	r = resolve_request(s, req, &res, &rep);
-	t_resolve = now_ns() - t0;
-	if (r < 0)
-		goto done;
-	if (res.n_failed) {
-		snprintf(msg, sizeof(msg), "%zu of %zu patterns refused; nothing was written",
-			 res.n_failed, res.n_items);
-		rep.message = msg;
-		r = proto_encode_reply(out, id, &rep);
-		goto done;
-	}
+	/*
+	 * Resolve, check that the map is still the kernel's right before the
+	 * write, write. If the map changed meanwhile, or the filter read back
+	 * is not what was written (the writer has put the old one back) and a
+	 * re-read shows the map changed, resolve and write once more, unless
+	 * the client pinned a generation: then it must resolve again itself.
+	 */
+	for (int attempt = 0;; attempt++) {
+		uint64_t generation = s->generation;
 
-	prev = written_find(s, req->instance, req->file);
-	r = writer_apply(s->io, s->map,
-			 &(struct writer_request){
-				 .instance = req->instance[0] ? req->instance : NULL,
-				 .file = req->file,
-				 .op = req->op,
-				 .previous = prev ? prev->indices : NULL,
-				 .n_previous = prev ? prev->n : 0,
-				 .tokens = req->tokens,
-				 .n_tokens = req->n_tokens,
-			 },
-			 &res, &wres);
+		t0 = now_ns();
+		r = resolve_request(s, req, &res, &rep);
+		t_resolve = now_ns() - t0;
+		if (r < 0)
+			goto done;
+		if (res.n_failed) {
+			snprintf(msg, sizeof(msg), "%zu of %zu patterns refused; nothing was written",
+				 res.n_failed, res.n_items);
+			rep.message = msg;
+			r = proto_encode_reply(out, id, &rep);
+			goto done;
+		}
+		r = service_refresh(s, false);
+		if (r < 0) {
+			rep.status = -r;
+			rep.message = "cannot read the kernel's function list";
+			r = proto_encode_reply(out, id, &rep);
+			goto done;
+		}
+		if (s->generation == generation) {
+			prev = written_find(s, req->instance, req->file);
+			wreq = (struct writer_request){
+				.instance = req->instance[0] ? req->instance : NULL,
+				.file = req->file,
+				.op = req->op,
+				.previous = prev ? prev->indices : NULL,
+				.n_previous = prev ? prev->n : 0,
+				.tokens = req->tokens,
+				.n_tokens = req->n_tokens,
+			};
+			writer_result_deinit(&wres);
+			r = writer_apply(s->io, s->map, &wreq, &res, &wres);
+			if (r < 0 && wres.before)
+				restore(s, &wreq, &wres);
+			log_debug("filter %s: %u tokens; resolve %.1f ms, read %.1f ms, write %.1f "
+				  "ms, verify %.1f ms (reading back %.1f ms)%s",
+				  writer_file_name(req->file), wres.written, t_resolve / 1e6,
+				  wres.read_ns / 1e6, wres.write_ns / 1e6, wres.verify_ns / 1e6,
+				  wres.readback_ns / 1e6,
+				  wres.count_only ? "; the kernel's read-back was only good for "
+						    "the count"
+						  : "");
+			/* restore() re-read the map: did a module come or go? */
+			if (r != -EIO || attempt > 0 || s->generation == generation)
+				break;
+			log_info("the filter read back did not match and the kernel's function "
+				 "list has changed: generation %llu",
+				 (unsigned long long)s->generation);
+		}
+		/* The map changed under this request. */
+		if (req->generation || attempt > 0) {
+			rep.status = ESTALE;
+			rep.generation = s->generation;
+			rep.written = 0;
+			snprintf(msg, sizeof(msg),
+				 "stale: a module came or went while the request was handled; "
+				 "the map is now generation %llu; resolve again",
+				 (unsigned long long)s->generation);
+			rep.message = msg;
+			r = proto_encode_reply(out, id, &rep);
+			goto done;
+		}
+		free_items(&rep);
+		resolution_deinit(&res);
+		rep = (struct proto_reply){ .type = FTIDX_MSG_FILTER, .generation = s->generation };
+	}
 	rep.written = wres.written;
-	log_debug("filter %s: %u tokens; resolve %.1f ms, read %.1f ms, write %.1f ms, verify "
-		  "%.1f ms (reading back %.1f ms)%s",
-		  writer_file_name(req->file), wres.written, t_resolve / 1e6, wres.read_ns / 1e6,
-		  wres.write_ns / 1e6, wres.verify_ns / 1e6, wres.readback_ns / 1e6,
-		  wres.count_only ? "; the kernel's read-back was only good for the count" : "");
 	if (r < 0) {
 		rep.status = -r;
-		snprintf(msg, sizeof(msg), "%s%s%s%s: %s (%s)%s", req->instance[0] ? "instances/" : "",
+		snprintf(msg, sizeof(msg), "%s%s%s%s: %s (%s)%s%s", req->instance[0] ? "instances/" : "",
 			 req->instance, req->instance[0] ? "/" : "", writer_file_name(req->file),
 			 wres.why ? wres.why : "write failed", strerror(-r),
-			 wres.approximate ? "; duplicate names made the restore approximate" : "");
+			 wres.restored ? "; the previous filter was put back" : "",
+			 wres.approximate ? " (duplicate names made that approximate)" : "");
 	} else {
 		record_written(s, req->instance, req->file, req->op, &res);
 	}
@@ -553,14 +681,18 @@ static int reply_filter(struct service *s, const struct proto_request *req, uint
 done:
 	free_items(&rep);
 	resolution_deinit(&res);
+	writer_result_deinit(&wres);
 	return r;
 }
 
 int service_handle(struct service *s, const struct proto_request *req, uint32_t id,
 		   struct proto_buf *out)
 {
-	int r = service_refresh(s, false);
+	/* A module changed and the map is not rebuilt yet: re-read it now. */
+	int r = service_refresh(s, s->stale);
 
+	if (r == 0)
+		s->stale = false;
 	if (r < 0)
 		return reply_plain(s, req->type, id, -r, "cannot read the kernel's function list",
 				   out);

@@ -22,11 +22,17 @@ int service_new(struct service **out, const struct writer_io *io);
 struct service *service_free(struct service *s);
 
 /*
- * Rebuild the map if the kernel's record count no longer matches it (or
- * always, with @force). The generation goes up with every rebuild.
+ * Re-read the map if the kernel's record count no longer matches it, or
+ * always with @force. The generation goes up when what was read differs
+ * from the map: a forced re-read of an unchanged kernel keeps it.
  */
 int service_refresh(struct service *s, bool force);
 uint64_t service_generation(const struct service *s);
+
+/* A module change is pending: the map may be out of date until it is
+ * rebuilt. Requests rebuild first while it is set; STATUS reports it. */
+void service_set_stale(struct service *s, bool stale);
+bool service_stale(const struct service *s);
 
 /* Connected clients, for STATUS. */
 void service_set_clients(struct service *s, uint32_t n);

@@ -385,11 +385,10 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 	_cleanup_free_ char *before = NULL;
 	_cleanup_free_ char *before_copy = NULL;
 	_cleanup_free_ char **before_lines = NULL;
-	struct text t = { 0 }, undo = { 0 };
+	struct text t = { 0 };
 	struct resolution widened = { 0 };
 	size_t before_len = 0;
 	ssize_t n_before;
-	uint32_t ignored;
 	uint64_t t0;
 	int flags, r;
 
@@ -482,22 +481,88 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 	}
 	out->verify_ns = now_ns() - t0;
 	if (r < 0) {
-		/* Refused midway, or not what was asked for: put the old one back. */
-		const char *failure = out->why ? out->why : "the kernel refused the write";
-		int rr = restore_text(m, wr, io->reads_names, before, before_len, before_lines,
-				      (size_t)n_before, &undo, &out->approximate);
-
-		if (rr == 0)
-			rr = write_batch(io, wr->instance, file, O_TRUNC, undo.data ? undo.data : "",
-					 undo.len, &ignored);
-		out->restored = rr == 0;
-		out->why = failure;
-		if (rr < 0)
-			out->why = "the write failed, and restoring the previous filter failed too";
+		/* Refused midway, or not what was asked for: the caller puts the old
+		 * filter back with writer_restore(), on a map it knows is current. */
+		if (!out->why)
+			out->why = "the kernel refused the write";
+		out->before = steal_ptr(&before);
+		out->before_len = before_len;
 	}
 done:
 	free(t.data);
-	free(undo.data);
 	resolution_deinit(&widened);
 	return r;
+}
+
+void writer_result_deinit(struct writer_result *r)
+{
+	free(r->before);
+	r->before = NULL;
+}
+
+/* @text's lines that the map still carries, sorted: what a restore of
+ * @text can bring back (a module that went took its lines with it). */
+static ssize_t restorable_lines(const struct map *m, bool reads_names, char *text, char ***out)
+{
+	ssize_t n = split_lines(text, out), k = 0;
+
+	if (n < 0)
+		return n;
+	for (ssize_t i = 0; i < n; i++) {
+		uint32_t *v = NULL;
+		ssize_t c = reads_names ? readback_line_indices(m, (*out)[i], strlen((*out)[i]), &v)
+					: 1;
+
+		free(v);
+		if (c < 0)
+			return c;
+		if (c > 0)
+			(*out)[k++] = (*out)[i];
+	}
+	qsort(*out, (size_t)k, sizeof(**out), cmp_str);
+	return k;
+}
+
+int writer_restore(const struct writer_io *io, const struct map *m, const struct writer_request *wr,
+		   struct writer_result *res)
+{
+	const char *file = writer_file_name(wr->file);
+	_cleanup_free_ char *want_text = NULL, *after = NULL;
+	_cleanup_free_ char **want = NULL, **got = NULL;
+	struct text undo = { 0 };
+	ssize_t n_want, n_got;
+	size_t after_len;
+	uint32_t ignored;
+	int r;
+
+	if (!res->before)
+		return -EINVAL;
+	want_text = strdup(res->before);
+	if (!want_text)
+		return -ENOMEM;
+	n_want = restorable_lines(m, io->reads_names, want_text, &want);
+	if (n_want < 0)
+		return (int)n_want;
+	r = restore_text(m, wr, io->reads_names, res->before, res->before_len, want,
+			 (size_t)n_want, &undo, &res->approximate);
+	if (r == 0)
+		r = write_batch(io, wr->instance, file, O_TRUNC, undo.data ? undo.data : "", undo.len,
+				&ignored);
+	free(undo.data);
+	if (r < 0)
+		return r;
+	/* The restore is checked like any write: the same lines as before. */
+	r = io->read(io->ctx, wr->instance, file, &after, &after_len);
+	if (r < 0)
+		return r;
+	n_got = restorable_lines(m, io->reads_names, after, &got);
+	if (n_got < 0)
+		return (int)n_got;
+	if (n_got != n_want)
+		return -EIO;
+	if (!(!takes_indices(wr->file) && after_len > GRAPH_READ_RELIABLE))
+		for (ssize_t i = 0; i < n_got; i++)
+			if (strcmp(got[i], want[i]) != 0)
+				return -EIO;
+	return 0;
 }

@@ -50,7 +50,9 @@ struct writer_result {
 	uint32_t written;  /* tokens the kernel accepted */
 	uint64_t read_ns, write_ns, verify_ns, readback_ns; /* where the time went */
 	const char *why;   /* static explanation of a failure */
-	bool restored;     /* a failed write was undone */
+	bool restored;     /* a failed write was undone (set by the caller) */
+	char *before;      /* after a failure: the filter read before the write */
+	size_t before_len;
 	bool count_only;   /* the kernel's read-back could only be trusted for the count */
 	bool approximate;  /* ...but duplicate names made the undo inexact */
 };
@@ -63,8 +65,21 @@ const char *writer_file_name(uint16_t file);
  * the filter with @res's enabled lines, ADD also removes its disabled
  * ones, REMOVE removes its enabled lines, CLEAR empties the filter.
  * Returns 0, or -errno with @out->why set. When the kernel refused a write
- * midway, or the filter read back is not what was asked for, the previous
- * filter is written back first (@out->restored says whether that worked).
+ * midway, or the filter read back is not what was asked for, @out->before
+ * holds the filter as it was, for writer_restore(). Release @out with
+ * writer_result_deinit() in every case.
  */
 int writer_apply(const struct writer_io *io, const struct map *m, const struct writer_request *wr,
 		 const struct resolution *res, struct writer_result *out);
+
+/*
+ * Put back the filter @res->before after a failed writer_apply(). @m must
+ * be current: if a module came or went, the old indices mean other
+ * functions, so the caller re-reads the map first. The restore is checked
+ * by reading the filter back: the same lines as before (less those of
+ * modules that have gone). Returns 0, -EIO if the check fails, or -errno.
+ */
+int writer_restore(const struct writer_io *io, const struct map *m, const struct writer_request *wr,
+		   struct writer_result *res);
+
+void writer_result_deinit(struct writer_result *r);

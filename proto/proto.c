@@ -427,6 +427,13 @@ int proto_encode_reply(struct proto_buf *b, uint32_t id, const struct proto_repl
 		proto_put_str(b, rep->tracing_dir);
 		proto_put_str(b, rep->kernel_release);
 		proto_put_str(b, rep->daemon_version);
+		proto_put_u32(b, rep->n_filters);
+		for (uint32_t i = 0; i < rep->n_filters; i++) {
+			proto_put_u16(b, rep->filters[i].file);
+			proto_put_u16(b, rep->filters[i].holds);
+			proto_put_u32(b, rep->filters[i].functions);
+			proto_put_str(b, rep->filters[i].instance);
+		}
 		break;
 	case FTIDX_MSG_RESOLVE:
 	case FTIDX_MSG_FILTER:
@@ -538,6 +545,21 @@ int proto_decode_reply(uint16_t type, const void *body, size_t len, struct proto
 		rep->tracing_dir = get_str(&r, 4096);
 		rep->kernel_release = get_str(&r, 4096);
 		rep->daemon_version = get_str(&r, 4096);
+		rep->n_filters = get_count(&r, 9, FTIDX_BATCH_MAX);
+		if (!r.why) {
+			rep->filters = calloc(rep->n_filters ? rep->n_filters : 1,
+					      sizeof(*rep->filters));
+			if (!rep->filters)
+				err = -ENOMEM;
+		}
+		for (uint32_t i = 0; rep->filters && i < rep->n_filters && !r.why; i++) {
+			rep->filters[i].file = get_u16(&r);
+			rep->filters[i].holds = get_u16(&r);
+			rep->filters[i].functions = get_u32(&r);
+			rep->filters[i].instance = get_str(&r, FTIDX_INSTANCE_MAX);
+			if (rep->filters[i].holds > FTIDX_HOLDS_UNKNOWN)
+				fail(&r, "unknown filter state");
+		}
 		break;
 	case FTIDX_MSG_RESOLVE:
 	case FTIDX_MSG_FILTER:
@@ -569,5 +591,6 @@ void proto_reply_deinit(struct proto_reply *rep)
 	free(rep->indices);
 	free(rep->line_status);
 	free(rep->lines);
+	free(rep->filters);
 	*rep = (struct proto_reply){ 0 };
 }

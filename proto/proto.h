@@ -91,6 +91,18 @@ struct proto_request {
 	uint32_t n_indices;
 };
 
+/* STATUS: a filter ftidx wrote, and whether it still holds that. */
+struct proto_filter_state {
+	const char *instance; /* "" for the top level */
+	uint16_t file;        /* enum ftidx_filter_file */
+	uint16_t holds;       /* FTIDX_HOLDS_* */
+	uint32_t functions;   /* lines ftidx left enabled */
+};
+
+#define FTIDX_HOLDS_NO 0      /* another writer changed it */
+#define FTIDX_HOLDS_YES 1
+#define FTIDX_HOLDS_UNKNOWN 2 /* not a tracefs: the file cannot say */
+
 struct proto_item {
 	int32_t status; /* 0 or an errno value */
 	uint32_t matches;
@@ -109,6 +121,8 @@ struct proto_reply {
 	uint32_t clients;
 	uint64_t build_ns, built_at_ns;
 	const char *tracing_dir, *kernel_release, *daemon_version;
+	struct proto_filter_state *filters;
+	uint32_t n_filters;
 
 	/* RESOLVE and FILTER: per token, the sets, and why tokens failed */
 	struct proto_item *items;

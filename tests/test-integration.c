@@ -316,6 +316,22 @@ static void test_refusals(struct harness *h)
 	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, set, 1, NULL), 0);
 	check_filter(h, "set_ftrace_filter", want_loop_module, count_where(want_loop_module));
 	before = file_bytes(h, "set_ftrace_filter");
+	{
+		/* status lists what ftidx wrote; a plain directory cannot say if it holds */
+		struct ftidx_status *st = NULL;
+		bool seen = false;
+
+		CHECK_EQ_INT(ftidx_status(c, &st), 0);
+		for (size_t i = 0; st && i < st->n_filters; i++) {
+			if (st->filters[i].file == FTIDX_FILTER && !st->filters[i].instance[0]) {
+				seen = true;
+				CHECK_EQ_INT(st->filters[i].functions, count_where(want_loop_module));
+				CHECK_EQ_INT(st->filters[i].holds, -1);
+			}
+		}
+		CHECK(seen);
+		ftidx_status_free(st);
+	}
 
 	/* one bad pattern: nothing written */
 	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, bad, 2, &r), -EINVAL);

@@ -23,6 +23,7 @@ struct kernel {
 	bool graph; /* the file takes names, not indices */
 	uint32_t poison; /* refuse this index token (0: none) */
 	uint32_t intruder; /* another writer enables this at close (0: none) */
+	bool intrude_once;  /* ...at the next close only */
 	unsigned writes, opens;
 };
 
@@ -85,6 +86,8 @@ static int k_close(void *ctx, int fd _unused_)
 	memcpy(k->committed, k->pending, map_size(k->m) + 1);
 	if (k->intruder)
 		k->committed[k->intruder] = true;
+	if (k->intrude_once)
+		k->intruder = 0;
 	return 0;
 }
 
@@ -155,11 +158,16 @@ static int apply(const struct map *m, uint16_t op, uint16_t file, const char *co
 
 	CHECK_EQ_INT(resolve_batch(m, tokens, n, &res), 0);
 	CHECK_EQ_INT(res.n_failed, 0);
-	r = writer_apply(&model_io, m,
-			 &(struct writer_request){ .file = file, .op = op, .previous = prev,
-						   .n_previous = n_prev, .tokens = tokens,
-						   .n_tokens = n },
-			 &res, out);
+	{
+		struct writer_request wr = { .file = file, .op = op, .previous = prev,
+					     .n_previous = n_prev, .tokens = tokens, .n_tokens = n };
+
+		r = writer_apply(&model_io, m, &wr, &res, out);
+		/* as the service does: a failed write is put back */
+		if (r < 0 && out->before)
+			out->restored = writer_restore(&model_io, m, &wr, out) == 0;
+		writer_result_deinit(out);
+	}
 	resolution_deinit(&res);
 	return r;
 }
@@ -227,10 +235,23 @@ int main(int argc, char **argv)
 		CHECK(map_find_name(m, "schedule", 8, map_hash_name("schedule", 8), &pos, &count));
 		model.intruder = map_sorted_at(m, pos);
 	}
+	/* ...once: the write is caught and the restore reads back right */
+	model.intrude_once = true;
 	CHECK_EQ_INT(apply(m, FTIDX_OP_SET, FTIDX_FILE_FILTER, ts, 1, &wr, NULL, 0), -EIO);
 	CHECK(wr.why && strstr(wr.why, "differs"));
 	CHECK(wr.restored);
-	model.committed[model.intruder] = false; /* the intruder struck on restore too */
+	CHECK(memcmp(snapshot, model.committed, map_size(m) + 1) == 0);
+	/* ...at every close: the restore's own check catches it too */
+	{
+		uint32_t pos, count;
+
+		CHECK(map_find_name(m, "schedule", 8, map_hash_name("schedule", 8), &pos, &count));
+		model.intruder = map_sorted_at(m, pos);
+	}
+	model.intrude_once = false;
+	CHECK_EQ_INT(apply(m, FTIDX_OP_SET, FTIDX_FILE_FILTER, ts, 1, &wr, NULL, 0), -EIO);
+	CHECK(!wr.restored);
+	model.committed[model.intruder] = false;
 	model.intruder = 0;
 	CHECK(memcmp(snapshot, model.committed, map_size(m) + 1) == 0);
 

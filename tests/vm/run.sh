@@ -77,7 +77,7 @@ timeout --foreground "$timeout_s" qemu-system-x86_64 \
 	-accel tcg -cpu max -m 1024 -smp 1 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$work/initramfs.img" \
 	-append "console=ttyS0 quiet panic=-1 ftidx.mode=$mode" </dev/null 2>&1 |
-	tr -d '\r' | tee "$log"
+	stdbuf -oL tr -d '\r' | tee "$log"
 qemu_status=${PIPESTATUS[0]}
 set -e
 

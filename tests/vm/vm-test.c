@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <tracefs.h>
 #include <unistd.h>
@@ -395,6 +397,168 @@ static void modules(void)
 	kclear(T "/set_ftrace_filter");
 }
 
+/* ---- another writer, uevents ------------------------------------------- */
+
+static int filter_holds(void)
+{
+	struct ftidx_status *st = NULL;
+	int holds = -2;
+
+	if (ftidx_status(c, &st) == 0) {
+		for (size_t i = 0; i < st->n_filters; i++)
+			if (st->filters[i].file == FTIDX_FILTER && !st->filters[i].instance[0])
+				holds = st->filters[i].holds;
+		ftidx_status_free(st);
+	}
+	return holds;
+}
+
+static void other_writer(void)
+{
+	ftidx_set_batch("vfs_read vfs_write", FTIDX_FILTER, NULL);
+	result(filter_holds() == 1, "status: the filter ftidx wrote still holds");
+	kwrite(T "/set_ftrace_filter", "schedule\n", false);
+	result(filter_holds() == 0, "status: another writer's echo >> is noticed");
+	kclear(T "/set_ftrace_filter");
+}
+
+static bool log_mentions(const char *what)
+{
+	size_t len;
+	char *log = slurp("/tmp/ftidxd.log", &len);
+	bool found = strstr(log, what) != NULL;
+
+	free(log);
+	return found;
+}
+
+static void uevents(void)
+{
+	struct ftidx_status *st = NULL;
+	uint64_t before = 0, after = 0;
+
+	if (ftidx_status(c, &st) == 0)
+		before = st->generation;
+	st = ftidx_status_free(st);
+	if (system("insmod /modules/loop.ko") != 0)
+		result(false, "insmod loop");
+	usleep(1500 * 1000); /* no request meanwhile: only the uevent can tell */
+	result(log_mentions("module loop: add") && log_mentions("map settled"),
+	       "the daemon heard the module's uevent and rebuilt the map by itself");
+	if (ftidx_status(c, &st) == 0)
+		after = st->generation;
+	result(after > before && st && !st->is_stale,
+	       "generation %llu -> %llu, the map not stale any more", (unsigned long long)before,
+	       (unsigned long long)after);
+	ftidx_status_free(st);
+	if (system("rmmod loop") != 0)
+		result(false, "rmmod loop");
+}
+
+/* ---- churn: modules come and go while filters are written ------------- */
+
+/* Every line in the filter is one of @want (names, with module suffix). */
+static bool filter_only(const char *const *want, size_t n, size_t *lines)
+{
+	struct lines l = kread(T "/set_ftrace_filter");
+	bool ok = true;
+
+	*lines = l.n;
+	for (size_t i = 0; i < l.n && ok; i++) {
+		bool known = false;
+
+		for (size_t k = 0; k < n && !known; k++)
+			known = strcmp(l.v[i], want[k]) == 0;
+		ok = known;
+		if (!ok)
+			printf("VM: info: unexpected line in the filter: %s\n", l.v[i]);
+	}
+	lines_free(&l);
+	return ok;
+}
+
+static void churn(unsigned requests)
+{
+	static const char *const targets[][2] = {
+		{ "dummy_xmit", "dummy_xmit [dummy]" },
+		{ "lo_release", "lo_release [loop]" },
+		{ "vfs_read", "vfs_read" },
+		{ "fat_get_cluster", "fat_get_cluster [fat]" },
+	};
+	unsigned done = 0, stale = 0, refused = 0, wrong = 0;
+	pid_t churner = fork();
+
+	if (churner == 0) {
+		/* its own process group, so that its shells die with it */
+		setpgid(0, 0);
+		for (;;) {
+			/* paced: under TCG each change costs the daemon a re-read */
+			int rc = system("insmod /modules/dummy.ko; sleep 1; insmod /modules/loop.ko; "
+					"sleep 1; insmod /modules/fat.ko; sleep 1; rmmod loop; "
+					"sleep 1; rmmod dummy; sleep 1; insmod /modules/loop.ko; "
+					"sleep 1; rmmod fat; sleep 1; rmmod loop; sleep 1");
+
+			(void)rc;
+		}
+	}
+	for (unsigned i = 0; i < requests; i++) {
+		const char *const *t = targets[i % 4];
+		const char *all[4] = { targets[0][1], targets[1][1], targets[2][1], targets[3][1] };
+		const char *want[1] = { t[1] };
+		bool add = i % 6 == 0;
+		struct ftidx_result *r = NULL;
+		struct lines before = kread(T "/set_ftrace_filter"), after;
+		size_t lines;
+		int rc;
+
+		if (i % 3 == 0) {
+			/* by name: the daemon resolves on the map it checks */
+			const char *tok[1] = { t[0] };
+
+			rc = ftidx_filter(c, add ? FTIDX_ADD : FTIDX_SET, FTIDX_FILTER, NULL, 0, 0,
+					  tok, 1, NULL);
+		} else if (resolve_one(t[0], &r) == 0) {
+			/* by index, pinned to the generation it was resolved on */
+			rc = ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0,
+						  ftidx_result_generation(r), ftidx_result_indices(r),
+						  1, NULL);
+		} else {
+			rc = -ENOENT; /* the module is not loaded right now */
+		}
+		ftidx_result_free(r);
+		done++;
+		stale += rc == -ESTALE;
+		refused += rc < 0 && rc != -ESTALE;
+		if (rc == 0) {
+			/* only what was asked: this function, or after ADD, targets */
+			wrong += !filter_only(add ? all : want, add ? 4 : 1, &lines);
+		} else {
+			/* refused: unchanged, but for lines of a module that went */
+			after = kread(T "/set_ftrace_filter");
+			wrong += !filter_only(all, 4, &lines) || after.n > before.n;
+			lines_free(&after);
+		}
+		lines_free(&before);
+		if (i % 50 == 49)
+			kclear(T "/set_ftrace_filter");
+		if (i % 100 == 99)
+			printf("VM: churn: %u requests, %u stale, %u refused, %u wrong\n", done, stale,
+			       refused, wrong);
+	}
+	kill(-churner, SIGKILL);
+	kill(churner, SIGKILL);
+	waitpid(churner, NULL, 0);
+	usleep(200 * 1000);
+	if (system("rmmod loop 2>/dev/null; rmmod dummy 2>/dev/null; rmmod fat 2>/dev/null")) {
+	}
+	printf("VM-CHURN: %u requests while modules came and went: %u written, %u refused as "
+	       "stale, %u refused otherwise (module not loaded), %u wrong\n",
+	       done, done - stale - refused, stale, refused, wrong);
+	result(wrong == 0 && done >= 1000 && done - stale - refused > 0,
+	       "churn: %u requests, %u wrong functions enabled", done, wrong);
+	kclear(T "/set_ftrace_filter");
+}
+
 /* ---- all or nothing ---------------------------------------------------- */
 
 static void half_failing(void)
@@ -424,9 +588,13 @@ static void half_failing(void)
 static int run_tests(void)
 {
 	modules();
+	uevents();
+	other_writer();
+	churn(1000);
 	placeholders();
 	half_failing();
-	if (system("insmod /modules/loop.ko; insmod /modules/fat.ko; insmod /modules/vfat.ko") != 0)
+	if (system("insmod /modules/loop.ko; insmod /modules/dummy.ko; insmod /modules/fat.ko; "
+		   "insmod /modules/vfat.ko") != 0)
 		result(false, "loading modules for the equivalence test");
 	mkdir(T "/instances/" INSTANCE, 0750);
 	equivalence("filter", T "/set_ftrace_filter", FTIDX_FILTER, NULL, 1000);

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Module uevents (see uevent.h).
+ *
+ * Timing: the kernel sends a module's "add" after its init has run but
+ * before it frees the module's __init code, whose ftrace records then go,
+ * shifting indices a second time; "remove" comes after the records are
+ * gone. So an event marks the map stale at once, and the rebuild waits
+ * until the record count has held still for one settle period.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <linux/netlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "tracing.h"
+#include "uevent.h"
+
+#define SETTLE_MS 50
+#define SETTLE_TRIES 100 /* give up waiting after 5 s and rebuild anyway */
+
+struct uevent_watch {
+	int fd;
+	struct event *readable, *settle;
+	struct service *svc;
+	unsigned long last_count;
+	unsigned tries;
+};
+
+bool uevent_parse_module(const char *buf, size_t len, const char **action, const char **module)
+{
+	const char *subsystem = NULL, *devpath = NULL;
+
+	*action = *module = NULL;
+	/* "ACTION@DEVPATH\0KEY=VALUE\0...", each field NUL-terminated */
+	for (size_t at = 0; at < len;) {
+		const char *field = buf + at;
+		size_t n = strnlen(field, len - at);
+
+		if (at + n == len) /* unterminated: ignore */
+			break;
+		if (strncmp(field, "ACTION=", 7) == 0)
+			*action = field + 7;
+		else if (strncmp(field, "SUBSYSTEM=", 10) == 0)
+			subsystem = field + 10;
+		else if (strncmp(field, "DEVPATH=", 8) == 0)
+			devpath = field + 8;
+		at += n + 1;
+	}
+	if (!subsystem || strcmp(subsystem, "module") != 0 || !*action || !devpath ||
+	    strncmp(devpath, "/module/", 8) != 0 || !devpath[8])
+		return false;
+	if (strcmp(*action, "add") != 0 && strcmp(*action, "remove") != 0)
+		return false;
+	*module = devpath + 8;
+	return true;
+}
+
+static void schedule_settle(struct uevent_watch *w)
+{
+	struct timeval tv = { 0, SETTLE_MS * 1000 };
+
+	evtimer_add(w->settle, &tv);
+}
+
+static void on_settle(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
+{
+	struct uevent_watch *w = ctx;
+	unsigned long count = 0;
+	int r;
+
+	if (tracing_read_record_count(&count) == 0 && count != w->last_count &&
+	    ++w->tries < SETTLE_TRIES) {
+		w->last_count = count;
+		schedule_settle(w);
+		return;
+	}
+	/* A request may have rebuilt the map meanwhile: re-read only if the
+	 * count says the kernel has moved on since (or nobody has yet). */
+	r = service_refresh(w->svc, service_stale(w->svc));
+	if (r < 0) {
+		log_error("rebuilding the map after a module change failed: %s", strerror(-r));
+		return;
+	}
+	service_set_stale(w->svc, false);
+	log_info("map settled after a module change: %lu records, generation %llu", count,
+		 (unsigned long long)service_generation(w->svc));
+}
+
+static void on_readable(evutil_socket_t fd, short what _unused_, void *ctx)
+{
+	struct uevent_watch *w = ctx;
+	char buf[8192];
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		const char *action, *module;
+
+		if (!uevent_parse_module(buf, (size_t)n, &action, &module))
+			continue;
+		log_info("module %s: %s; the map is stale until the kernel settles", module, action);
+		service_set_stale(w->svc, true);
+		w->last_count = 0;
+		w->tries = 0;
+		schedule_settle(w);
+	}
+}
+
+int uevent_watch_new(struct uevent_watch **out, struct event_base *base, struct service *svc)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 /* kernel events */ };
+	struct uevent_watch *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	w->svc = svc;
+	w->fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		       NETLINK_KOBJECT_UEVENT);
+	if (w->fd < 0 || bind(w->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = negative_errno();
+		goto fail;
+	}
+	w->readable = event_new(base, w->fd, EV_READ | EV_PERSIST, on_readable, w);
+	w->settle = evtimer_new(base, on_settle, w);
+	if (!w->readable || !w->settle || event_add(w->readable, NULL) < 0) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	*out = w;
+	return 0;
+fail:
+	uevent_watch_free(w);
+	return r;
+}
+
+struct uevent_watch *uevent_watch_free(struct uevent_watch *w)
+{
+	if (!w)
+		return NULL;
+	if (w->readable)
+		event_free(w->readable);
+	if (w->settle)
+		event_free(w->settle);
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w);
+	return NULL;
+}

@@ -44,7 +44,8 @@ static void usage(FILE *f)
 		"  -m, --socket-mode MODE permissions of the socket, octal (default: 0666;\n"
 		"                         who may do what is checked per client)\n"
 		"  -g, --write-group GROUP members of GROUP may change filters too\n"
-		"                         (root and ftidxd's own user always may)\n"
+		"                         (root and ftidxd's own user always may); the\n"
+		"                         socket is given to GROUP\n"
 		"      --others read|deny everyone else may resolve and list (default),\n"
 		"                         or is refused\n"
 		"      --max-clients N    refuse connections beyond N (default: %d)\n"
@@ -219,7 +220,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	make_parent(o.socket);
-	fd = server_listen_path(o.socket, o.mode);
+	/* The socket belongs to the write group, so that a mode such as 0660
+	 * can keep everyone else out before the per-client check. */
+	fd = server_listen_path(o.socket, o.mode,
+				o.limits.access.has_write_group ? o.limits.access.write_group
+								: (gid_t)-1);
 	if (fd < 0) {
 		log_error("cannot listen on %s: %s", o.socket,
 			  fd == -EEXIST ? "a file that is not a socket is in the way" : strerror(-fd));

@@ -209,7 +209,15 @@ static void on_accept(struct evconnlistener *l _unused_, evutil_socket_t fd,
 	struct client *c;
 
 	if (srv->n_clients >= srv->limits.max_clients) {
+		struct proto_buf frame;
+
 		log_warn("refusing a client: %u connected already", srv->n_clients);
+		/* Say why before hanging up; a frame this small fits the socket. */
+		proto_buf_init(&frame);
+		if (service_reply_error(srv->svc, 0, EUSERS, "too many clients connected to ftidxd",
+					&frame) == 0)
+			(void)!send(fd, frame.data, frame.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		proto_buf_deinit(&frame);
 		close(fd);
 		return;
 	}
@@ -290,7 +298,7 @@ uint32_t server_clients(const struct server *srv)
 	return srv->n_clients;
 }
 
-int server_listen_path(const char *path, unsigned mode)
+int server_listen_path(const char *path, unsigned mode, gid_t group)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_close_ int fd = -1;
@@ -311,6 +319,8 @@ int server_listen_path(const char *path, unsigned mode)
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return negative_errno();
 	if (chmod(path, mode) < 0 || listen(fd, SOMAXCONN) < 0)
+		return negative_errno();
+	if (group != (gid_t)-1 && chown(path, (uid_t)-1, group) < 0)
 		return negative_errno();
 	return steal_fd(&fd);
 }

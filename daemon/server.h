@@ -37,7 +37,8 @@ uint32_t server_clients(const struct server *srv);
 
 /*
  * Create, bind and listen on a Unix stream socket at @path with mode
- * @mode. An existing socket at @path is replaced; any other file is left
- * alone (-EEXIST). Returns the fd or -errno.
+ * @mode and group @group ((gid_t)-1: unchanged). An existing socket at
+ * @path is replaced; any other file is left alone (-EEXIST). Returns the
+ * fd or -errno.
  */
-int server_listen_path(const char *path, unsigned mode);
+int server_listen_path(const char *path, unsigned mode, gid_t group);

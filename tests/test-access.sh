@@ -48,6 +48,7 @@ member() { setpriv --reuid=65534 --regid=65534 --groups=4242 "$@"; }
 primary() { setpriv --reuid=65534 --regid=4242 --clear-groups "$@"; }
 
 start "$dir/open.sock" --write-group 4242
+check "the socket belongs to the write group" [ "$(stat -c %g "$dir/open.sock")" = 4242 ]
 
 out=$(nobody "$cli" -s "$dir/open.sock" resolve vfs_read 2>&1)
 check "an ordinary user may resolve" [ "$?" = 0 ]

@@ -8,6 +8,7 @@
  * files and replayed with the kernel's token semantics ("N" adds line N,
  * "!N" removes it; a truncating write starts from nothing).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -657,6 +658,22 @@ static void test_many_clients(struct harness *h)
 
 /* ---- hostile and heavy clients ---------------------------------------- */
 
+static int daemon_fds(struct harness *h)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)h->pid);
+	d = opendir(path);
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
 static long daemon_rss_kb(struct harness *h)
 {
 	char path[64], line[256];
@@ -754,6 +771,31 @@ static void test_slow_reader(struct harness *h)
 	close(fd);
 }
 
+/* Past --max-clients a client is told why, and the others are served. */
+static void test_max_clients(const char *fixture_text, size_t len)
+{
+	const char *extra[] = { "--max-clients", "2", NULL };
+	struct harness h3;
+	uint16_t type = 0;
+	int a, b, c3;
+
+	harness_tracefs(&h3, fixture_text, len);
+	harness_start(&h3, daemon_path, extra);
+	a = harness_connect(&h3);
+	b = harness_connect(&h3);
+	harness_sleep_ms(100);
+	c3 = harness_connect(&h3);
+	CHECK_EQ_INT(read_error_reply(c3, &type), EUSERS);
+	CHECK(closed_by_peer(c3));
+	close(c3);
+	close(a);
+	harness_sleep_ms(100);
+	test_status(&h3); /* a place came free */
+	close(b);
+	CHECK_EQ_INT(harness_stop(&h3), 0);
+	harness_cleanup(&h3);
+}
+
 /* A silent client is dropped after --idle-timeout. */
 static void test_idle_timeout(const char *fixture_text, size_t len)
 {
@@ -786,9 +828,12 @@ static void test_load(struct harness *h)
 	long before, after;
 	int ok = 0;
 
+	int fds_before, fds_after;
+
 	/* warm up allocations before measuring */
 	test_many_clients(h);
 	before = daemon_rss_kb(h);
+	fds_before = daemon_fds(h);
 	for (int i = 0; i < LOAD_CLIENTS; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0) {
@@ -818,11 +863,14 @@ static void test_load(struct harness *h)
 		ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	}
 	after = daemon_rss_kb(h);
+	harness_sleep_ms(100); /* let the daemon see the last hang-ups */
+	fds_after = daemon_fds(h);
 	printf("load: %d of %d clients made %d requests each without error; daemon RSS %ld -> %ld "
-	       "KiB\n",
-	       ok, LOAD_CLIENTS, LOAD_REQUESTS, before, after);
+	       "KiB, open fds %d -> %d\n",
+	       ok, LOAD_CLIENTS, LOAD_REQUESTS, before, after, fds_before, fds_after);
 	CHECK_EQ_INT(ok, LOAD_CLIENTS);
 	CHECK(after - before < 16 * 1024);
+	CHECK_EQ_INT(fds_after, fds_before);
 }
 
 int main(int argc, char **argv)
@@ -868,6 +916,7 @@ int main(int argc, char **argv)
 		char *text = test_read_file(path, &len);
 
 		test_idle_timeout(text, len);
+		test_max_clients(text, len);
 		free(text);
 	}
 	{

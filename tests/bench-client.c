@@ -29,8 +29,7 @@ int main(int argc, char **argv)
 	struct ftidx *c;
 	double t_rt[RUNS], t_local[RUNS], t_single, t_batch;
 	struct figure tr, tl;
-	uint64_t x = 0x2545f4914f6cdd1dull;
-	size_t len, at = 0;
+	size_t len;
 
 	if (argc < 3)
 		return 2;
@@ -40,22 +39,7 @@ int main(int argc, char **argv)
 	if (map_new_from_buffer(&m, text, len, false) < 0)
 		return 1;
 
-	/* random resolvable names, packed as a caller would hold them */
-	names = malloc(sizeof(*names) * count);
-	arena = malloc(count * 520);
-	for (size_t i = 0; i < count; i++) {
-		uint32_t idx;
-
-		do {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			idx = (uint32_t)(x % map_size(m)) + 1;
-		} while (map_is_placeholder(m, idx));
-		names[i] = arena + at;
-		memcpy(arena + at, map_name(m, idx), map_name_len(m, idx) + 1);
-		at += map_name_len(m, idx) + 1;
-	}
+	names = pick_names(m, count, 0x2545f4914f6cdd1dull, &arena);
 
 	harness_start(&h, argv[1], NULL);
 	if (ftidx_connect(h.socket, &c) < 0)

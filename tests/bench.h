@@ -7,8 +7,12 @@
  */
 #pragma once
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+#include "map.h"
 
 struct figure {
 	double best, median;
@@ -34,4 +38,33 @@ static inline struct figure summarize(double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof(*v), cmp_double);
 	return (struct figure){ v[0], v[n / 2] };
+}
+
+/*
+ * @count names of random resolvable lines of @m (xorshift from @seed, so
+ * runs are comparable), packed one after another as a request frame or a
+ * caller would hold them; *@arena is the packed text (free it).
+ */
+static inline const char **pick_names(const struct map *m, size_t count, uint64_t seed,
+				      char **arena)
+{
+	const char **names = malloc(sizeof(*names) * count);
+	uint64_t x = seed;
+	size_t pos = 0;
+
+	*arena = malloc(count * 520);
+	for (size_t i = 0; i < count; i++) {
+		uint32_t idx;
+
+		do {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			idx = (uint32_t)(x % map_size(m)) + 1;
+		} while (map_is_placeholder(m, idx));
+		names[i] = *arena + pos;
+		memcpy(*arena + pos, map_name(m, idx), map_name_len(m, idx) + 1);
+		pos += map_name_len(m, idx) + 1;
+	}
+	return names;
 }

@@ -23,6 +23,17 @@
 
 static const char *daemon_path, *cli_path, *fixtures;
 
+/*
+ * Under AddressSanitizer freed memory sits in quarantine and RSS says
+ * nothing about leaks (LeakSanitizer checks those at the daemon's exit):
+ * the memory bounds hold only in the plain build.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define CHECK_RSS(cond) ((void)0)
+#else
+#define CHECK_RSS(cond) CHECK(cond)
+#endif
+
 /* ---- the fixture, independently ---------------------------------------- */
 
 struct line {
@@ -734,7 +745,7 @@ static void test_stalling_client(struct harness *h)
 	printf("stalling client: %d requests sent, daemon RSS %ld -> %ld KiB\n", sent, before,
 	       during);
 	/* the reply limit is 64 MiB, plus a frame or two in flight */
-	CHECK(during - before < 150 * 1024);
+	CHECK_RSS(during - before < 150 * 1024);
 	close(fd);
 	harness_sleep_ms(200);
 	CHECK(harness_alive(h));
@@ -869,7 +880,7 @@ static void test_load(struct harness *h)
 	       "KiB, open fds %d -> %d\n",
 	       ok, LOAD_CLIENTS, LOAD_REQUESTS, before, after, fds_before, fds_after);
 	CHECK_EQ_INT(ok, LOAD_CLIENTS);
-	CHECK(after - before < 16 * 1024);
+	CHECK_RSS(after - before < 16 * 1024);
 	CHECK_EQ_INT(fds_after, fds_before);
 }
 

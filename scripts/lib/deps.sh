@@ -5,6 +5,7 @@
 FTIDX_BUILD_PACKAGES=(
 	gcc meson ninja-build pkg-config
 	libtracefs-dev libtraceevent-dev libevent-dev
+	scdoc
 )
 
 # What the real-kernel (qemu) suite and the demo need besides.

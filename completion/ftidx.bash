@@ -1,0 +1,46 @@
+# bash completion for ftidx(1)
+_ftidx()
+{
+	local cur prev words cword cmd i
+	_init_completion || return
+
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		-s | --socket) ((i++)) ;;
+		-*) ;;
+		*)
+			cmd=${words[i]}
+			break
+			;;
+		esac
+	done
+
+	case $prev in
+	-s | --socket)
+		_filedir
+		return
+		;;
+	-i | --instance)
+		COMPREPLY=($(compgen -W "$(ls /sys/kernel/tracing/instances 2>/dev/null)" -- "$cur"))
+		return
+		;;
+	-m | --module | --generation)
+		return
+		;;
+	esac
+
+	if [[ -z $cmd ]]; then
+		COMPREPLY=($(compgen -W 'status resolve name list set add remove clear
+			--socket --json --help --version' -- "$cur"))
+		return
+	fi
+	case $cmd in
+	set | add | remove | clear)
+		[[ $cur == -* ]] && COMPREPLY=($(compgen -W '--instance --create --notrace
+			--graph --graph-notrace --generation' -- "$cur"))
+		;;
+	list)
+		COMPREPLY=($(compgen -W '--module --placeholders' -- "$cur"))
+		;;
+	esac
+} && complete -F _ftidx ftidx

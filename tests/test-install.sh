@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# meson install into a staging directory puts everything in place, and a
+# program builds and runs against the installed library with nothing but
+# pkg-config: the SONAME, the 25 public symbols and no others, the header,
+# the pkg-config file, the man pages, the completion.
+#
+#   test-install.sh BUILD_DIR
+set -u
+build=$1
+stage=$(mktemp -d /tmp/ftidx-stage-XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+passed=0 failed=0
+check() {
+	local what=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "FAIL: $what"
+	fi
+}
+
+if ! meson install -C "$build" --destdir "$stage" --no-rebuild >"$stage.log" 2>&1; then
+	cat "$stage.log"
+	echo "test-install: meson install failed"
+	exit 1
+fi
+rm -f "$stage.log"
+prefix=$(meson introspect "$build" --buildoptions |
+	python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"][0])')
+root=$stage$prefix
+lib=$(find "$root" -name 'libftidx.so.0' | head -n 1)
+pc=$(find "$root" -name 'libftidx.pc' | head -n 1)
+
+check "ftidxd installed" test -x "$root/sbin/ftidxd"
+check "ftidx installed" test -x "$root/bin/ftidx"
+check "libftidx.so.0 installed" test -n "$lib"
+check "the SONAME is libftidx.so.0" sh -c "readelf -d '$lib' | grep -q 'SONAME.*libftidx.so.0'"
+exported=$(nm -D --defined-only "$lib" | awk '$2 == "T" {print $3}' | sed 's/@.*//' | sort)
+check "25 public symbols exported" [ "$(echo "$exported" | grep -c '^ftidx_')" = 25 ]
+check "nothing else exported (the codec stays inside)" [ "$(echo "$exported" | grep -vc '^ftidx_')" = 0 ]
+check "the header installed" test -f "$root/include/ftidx.h"
+check "the pkg-config file installed" test -n "$pc"
+if command -v scdoc >/dev/null; then # the man pages are built when scdoc is there
+	check "ftidx(1) installed" test -f "$root/share/man/man1/ftidx.1"
+	check "ftidxd(8) installed" test -f "$root/share/man/man8/ftidxd.8"
+	check "libftidx(3) installed" test -f "$root/share/man/man3/libftidx.3"
+fi
+check "bash completion installed" test -f "$root/share/bash-completion/completions/ftidx"
+
+# A program that knows only what pkg-config says.
+cat >"$stage/prog.c" <<'PROG'
+#include <errno.h>
+#include <ftidx.h>
+#include <stdio.h>
+int main(void)
+{
+	struct ftidx *c = NULL;
+	int r = ftidx_connect("/nonexistent/ftidx.sock", &c);
+
+	printf("%d\n", r);
+	return r == -ENOENT ? 0 : 1;
+}
+PROG
+export PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$stage
+flags=$(pkg-config --cflags --libs libftidx)
+check "pkg-config knows libftidx" test -n "$flags"
+check "a program builds against the installed library" \
+	cc -o "$stage/prog" "$stage/prog.c" $flags
+check "... and runs with it" env LD_LIBRARY_PATH="$(dirname "$lib")" "$stage/prog"
+
+echo "test-install: $passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -72,21 +72,32 @@ static uint32_t module_slot(struct tally *t, const char *mod, size_t len)
 	return UINT32_MAX;
 }
 
-static uint32_t canonical_line(struct tally *t, const char *line, size_t len)
+/* Split "name" or "name [module]" (@len bytes): the name's length and the
+ * module's slot. False for a line that is not of that form or names a
+ * module the map does not carry. */
+static bool parse_line(struct tally *t, const char *line, size_t len, size_t *name_len,
+		       uint32_t *slot)
 {
 	const char *sp = memchr(line, ' ', len);
-	uint32_t slot = 0;
 
-	if (sp) {
-		const char *mod = sp + 2;
+	*name_len = sp ? (size_t)(sp - line) : len;
+	*slot = 0;
+	if (!sp)
+		return true;
+	if (sp + 3 > line + len || sp[1] != '[' || line[len - 1] != ']')
+		return false;
+	*slot = module_slot(t, sp + 2, (size_t)(line + len - 1 - (sp + 2)));
+	return *slot != UINT32_MAX;
+}
 
-		if (sp + 3 > line + len || sp[1] != '[' || line[len - 1] != ']')
-			return 0;
-		slot = module_slot(t, mod, (size_t)(line + len - 1 - mod));
-		if (slot == UINT32_MAX)
-			return 0;
-	}
-	return canonical(t, line, sp ? (size_t)(sp - line) : len, slot);
+static uint32_t canonical_line(struct tally *t, const char *line, size_t len)
+{
+	size_t name_len;
+	uint32_t slot;
+
+	if (!parse_line(t, line, len, &name_len, &slot))
+		return 0;
+	return canonical(t, line, name_len, slot);
 }
 
 static uint32_t canonical_index(struct tally *t, uint32_t index)
@@ -214,20 +225,12 @@ int readback_verify_count(uint16_t op, const struct resolution *res, const char 
 ssize_t readback_line_indices(const struct map *m, const char *line, size_t len, uint32_t **out)
 {
 	struct tally t = { .m = m };
-	const char *sp = memchr(line, ' ', len);
-	size_t name_len = sp ? (size_t)(sp - line) : len;
-	uint32_t slot = 0, pos, count, *v;
-	size_t n = 0;
+	uint32_t slot, pos, count, *v;
+	size_t name_len, n = 0;
 
 	*out = NULL;
-	if (sp) {
-		if (sp + 3 > line + len || sp[1] != '[' || line[len - 1] != ']')
-			return 0;
-		slot = module_slot(&t, sp + 2, (size_t)(line + len - 1 - (sp + 2)));
-		if (slot == UINT32_MAX)
-			return 0;
-	}
-	if (!map_find_name(m, line, name_len, map_hash_name(line, name_len), &pos, &count))
+	if (!parse_line(&t, line, len, &name_len, &slot) ||
+	    !map_find_name(m, line, name_len, map_hash_name(line, name_len), &pos, &count))
 		return 0;
 	v = malloc(sizeof(*v) * count);
 	if (!v)

@@ -312,12 +312,17 @@ static ssize_t split_lines(char *buf, char ***out)
 
 /* ---- restoring --------------------------------------------------------- */
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Whether ascending @v holds @x. */
 static bool in_list(const uint32_t *v, size_t n, uint32_t x)
 {
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == x)
-			return true;
-	return false;
+	return n && bsearch(&x, v, n, sizeof(*v), cmp_u32) != NULL;
 }
 
 /*

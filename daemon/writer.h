@@ -35,8 +35,8 @@ struct writer_request {
 	const char *instance; /* NULL for the top level */
 	uint16_t file;        /* enum ftidx_filter_file */
 	uint16_t op;          /* enum ftidx_filter_op */
-	/* For ADD and REMOVE, what ftidx itself last wrote to this file, if
-	 * anything: used to restore duplicates exactly. May be NULL. */
+	/* What ftidx itself last wrote to this file, ascending, if anything:
+	 * used to restore duplicate names exactly. May be NULL. */
 	const uint32_t *previous;
 	size_t n_previous;
 	/* The request's tokens: the graph files, which do not take indices,

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "macro.h"
 #include "server.h"
 #include "service.h"
+#include "systemd.h"
 #include "tracing.h"
 #include "uevent.h"
 
@@ -157,21 +159,38 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return -1;
 }
 
+/* Tell the service manager (if any); its absence is normal, a failure to
+ * reach it is only worth a log line. */
+static void notify_ready(struct service *svc, const char *extra)
+{
+	int r = systemd_notifyf("%sREADY=1\nSTATUS=%u lines mapped, generation %llu", extra,
+				service_map_size(svc),
+				(unsigned long long)service_generation(svc));
+
+	if (r < 0)
+		log_warn("cannot notify the service manager: %s", strerror(-r));
+}
+
 static void on_stop(evutil_socket_t sig, short what _unused_, void *ctx)
 {
 	log_info("stopping on signal %d", (int)sig);
+	systemd_notify("STOPPING=1");
 	event_base_loopbreak(ctx);
 }
 
 static void on_reload(evutil_socket_t sig _unused_, short what _unused_, void *ctx)
 {
-	int r = service_refresh(ctx, true);
+	int r;
 
+	systemd_notify("RELOADING=1");
+	r = service_refresh(ctx, true);
 	if (r < 0)
 		log_error("rebuilding the map failed: %s", strerror(-r));
 	else
 		log_info("map rebuilt on SIGHUP, generation %llu",
 			 (unsigned long long)service_generation(ctx));
+	/* The old map stays in service after a failure: still ready. */
+	notify_ready(ctx, "");
 }
 
 /* Create the socket's directory if it is missing (one level, 0755). */
@@ -198,6 +217,7 @@ int main(int argc, char **argv)
 	struct service *svc = NULL;
 	struct server *srv = NULL;
 	struct uevent_watch *watch = NULL;
+	bool activated = false;
 	int r, fd, status = 1;
 
 	r = parse_options(argc, argv, &o);
@@ -219,12 +239,25 @@ int main(int argc, char **argv)
 			  strerror(-r));
 		goto out;
 	}
-	make_parent(o.socket);
-	/* The socket belongs to the write group, so that a mode such as 0660
-	 * can keep everyone else out before the per-client check. */
-	fd = server_listen_path(o.socket, o.mode,
-				o.limits.access.has_write_group ? o.limits.access.write_group
-								: (gid_t)-1);
+	fd = systemd_listen_fd();
+	if (fd < 0) {
+		log_error("cannot use the socket passed by the service manager: %s",
+			  fd == -E2BIG ? "ftidxd takes exactly one" : strerror(-fd));
+		goto out;
+	}
+	if (fd > 0) {
+		/* The .socket unit owns the path, its mode and its group. */
+		activated = true;
+		o.socket = "the socket passed by the service manager";
+	} else {
+		make_parent(o.socket);
+		/* The socket belongs to the write group, so that a mode such as
+		 * 0660 can keep everyone else out before the per-client check. */
+		fd = server_listen_path(o.socket, o.mode,
+					o.limits.access.has_write_group
+						? o.limits.access.write_group
+						: (gid_t)-1);
+	}
 	if (fd < 0) {
 		log_error("cannot listen on %s: %s", o.socket,
 			  fd == -EEXIST ? "a file that is not a socket is in the way" : strerror(-fd));
@@ -249,8 +282,12 @@ int main(int argc, char **argv)
 			 strerror(-r));
 	log_info("serving %s on %s, map generation %llu", tracing_dir(), o.socket,
 		 (unsigned long long)service_generation(svc));
+	notify_ready(svc, "");
 	status = event_base_dispatch(base) < 0 ? 1 : 0;
-	unlink(o.socket);
+	/* An activated socket outlives us: systemd queues clients on it and
+	 * starts the next instance. */
+	if (!activated)
+		unlink(o.socket);
 out:
 	uevent_watch_free(watch);
 	if (ev_hup)

@@ -141,6 +141,11 @@ uint64_t service_generation(const struct service *s)
 	return s->generation;
 }
 
+uint32_t service_map_size(const struct service *s)
+{
+	return map_size(s->map);
+}
+
 void service_set_stale(struct service *s, bool stale)
 {
 	s->stale = stale;

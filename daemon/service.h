@@ -28,6 +28,8 @@ struct service *service_free(struct service *s);
  */
 int service_refresh(struct service *s, bool force);
 uint64_t service_generation(const struct service *s);
+/* Lines in the current map, placeholders included. */
+uint32_t service_map_size(const struct service *s);
 
 /* A module change is pending: the map may be out of date until it is
  * rebuilt. Requests rebuild first while it is set; STATUS reports it. */

@@ -4,7 +4,8 @@
 # meson install into a staging directory puts everything in place, and a
 # program builds and runs against the installed library with nothing but
 # pkg-config: the SONAME, the 25 public symbols and no others, the header,
-# the pkg-config file, the man pages, the completion.
+# the pkg-config file, the man pages, the completion, and systemd units that
+# systemd-analyze accepts without a word and scores "OK" or better.
 #
 #   test-install.sh BUILD_DIR
 set -u
@@ -50,6 +51,26 @@ if command -v scdoc >/dev/null; then # the man pages are built when scdoc is the
 	check "libftidx(3) installed" test -f "$root/share/man/man3/libftidx.3"
 fi
 check "bash completion installed" test -f "$root/share/bash-completion/completions/ftidx"
+
+service=$(find "$stage" -name ftidxd.service | head -n 1)
+socket=$(find "$stage" -name ftidxd.socket | head -n 1)
+check "ftidxd.service installed" test -n "$service"
+check "ftidxd.socket installed" test -n "$socket"
+check "the service runs the installed ftidxd" grep -qx "ExecStart=$prefix/sbin/ftidxd" "$service"
+if command -v systemd-analyze >/dev/null && [ -n "$service" ] && [ -n "$socket" ]; then
+	# verify wants ExecStart= to exist: point it into the staging directory.
+	mkdir "$stage/units"
+	sed "s|^ExecStart=$prefix|ExecStart=$root|" "$service" >"$stage/units/ftidxd.service"
+	cp "$socket" "$stage/units/"
+	# It exits 0 even on unknown keys: any output at all is a failure.
+	out=$(cd "$stage/units" && systemd-analyze verify --man=no ftidxd.service ftidxd.socket 2>&1)
+	[ -z "$out" ] || echo "$out"
+	check "systemd-analyze verify says nothing about the units" [ -z "$out" ]
+	score=$(cd "$stage/units" && systemd-analyze security --offline=true ftidxd.service 2>&1 |
+		sed -n 's/^→ Overall exposure level for ftidxd.service: //p')
+	echo "systemd-analyze security (offline): $score"
+	check "security exposure is OK or better" sh -c "echo '$score' | grep -Eq ' (OK|SAFE|PERFECT)'"
+fi
 
 # A program that knows only what pkg-config says.
 cat >"$stage/prog.c" <<'PROG'

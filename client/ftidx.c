@@ -140,7 +140,7 @@ static int report_failure(struct cli *cli, int r, const struct ftidx_result *res
 	fprintf(stderr, "ftidx: %s\n", msg[0] ? msg : strerror(-r));
 	/* No reply at all means the daemon or the connection failed. */
 	return res || r == -ESTALE || r == -EINVAL || r == -ENOENT || r == -ERANGE || r == -EACCES ||
-			       r == -ENODATA
+			       r == -ENODATA || r == -EBUSY || r == -EPERM
 		       ? EXIT_REFUSED
 		       : EXIT_DAEMON;
 }
@@ -460,6 +460,69 @@ static int cmd_clear(struct cli *cli, int argc, char **argv)
 	return run_filter(cli, FTIDX_CLEAR, argc, argv);
 }
 
+static int cmd_hits(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "instance", required_argument, NULL, 'i' },
+		{ "seconds", required_argument, NULL, 't' },
+		{ 0 },
+	};
+	const char *instance = NULL;
+	struct ftidx_hits *h = NULL;
+	unsigned long seconds = 5;
+	char *end;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "i:t:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			instance = optarg;
+			break;
+		case 't':
+			errno = 0;
+			seconds = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || seconds < 1 || seconds > 3600) {
+				fprintf(stderr, "ftidx hits: --seconds takes 1 to 3600\n");
+				return EXIT_USAGE;
+			}
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ftidx hits: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	r = ftidx_hits(cli->c, instance, (unsigned)seconds, &h);
+	if (r < 0)
+		return report_failure(cli, r, NULL, NULL);
+	if (cli->json) {
+		printf("{\"seconds\":%lu,\"enabled\":%u,\"calls\":%" PRIu64 ",\"lost\":%" PRIu64
+		       ",\"functions\":[",
+		       seconds, h->enabled, h->events, h->lost);
+		for (size_t i = 0; i < h->n; i++) {
+			printf("%s{\"index\":%u,\"calls\":%" PRIu64 ",\"line\":", i ? "," : "",
+			       h->indices[i], h->counts[i]);
+			json_str(h->lines[i]);
+			putchar('}');
+		}
+		printf("]}\n");
+	} else {
+		for (size_t i = 0; i < h->n; i++)
+			printf("%" PRIu64 "\t%u\t%s\n", h->counts[i], h->indices[i], h->lines[i]);
+		/* The summary goes beside the table, so that pipes get the table. */
+		fprintf(stderr, "%zu of %u functions fired in %lu s, %" PRIu64 " calls%s",
+			h->n, h->enabled, seconds, h->events, h->lost ? "" : "\n");
+		if (h->lost)
+			fprintf(stderr, "; the kernel's buffer lost %" PRIu64
+					" more, so the counts are short\n",
+				h->lost);
+	}
+	ftidx_hits_free(h);
+	return EXIT_OK;
+}
+
 static const struct command {
 	const char *name;
 	int (*fn)(struct cli *cli, int argc, char **argv);
@@ -474,6 +537,8 @@ static const struct command {
 	{ "add", cmd_add, "PATTERN...", "add to the filter ('!PATTERN' removes)" },
 	{ "remove", cmd_remove, "PATTERN...", "remove what PATTERNs select from the filter" },
 	{ "clear", cmd_clear, "", "empty the filter (the tracer then traces everything)" },
+	{ "hits", cmd_hits, "[--instance N] [--seconds S]",
+	  "count calls to the filter's functions for S s (5)" },
 };
 
 static void usage(FILE *f)
@@ -495,6 +560,11 @@ static void usage(FILE *f)
 		"  -g, --graph           change set_graph_function (names, not indices)\n"
 		"  -G, --graph-notrace   change set_graph_notrace (names, not indices)\n"
 		"      --generation N    refuse if the map changed since generation N\n"
+		"\nhits runs the function tracer in an instance of its own over what the\n"
+		"filter enables (less notrace), and prints CALLS<TAB>INDEX<TAB>LINE for each\n"
+		"function that fired, most calls first (INDEX 0: the name is on several lines):\n"
+		"  -i, --instance NAME   count the filter of instances/NAME\n"
+		"  -t, --seconds S       count for S seconds, 1 to 3600 (default: 5)\n"
 		"\nGlobal options:\n"
 		"  -s, --socket PATH     the daemon's socket (default: $FTIDX_SOCKET, else\n"
 		"                        " FTIDX_DEFAULT_SOCKET ")\n"

@@ -215,6 +215,26 @@ struct ftidx_status {
 int ftidx_status(struct ftidx *c, struct ftidx_status **out);
 struct ftidx_status *ftidx_status_free(struct ftidx_status *st);
 
+/*
+ * Which functions of a filter fire, and how often: ftidxd runs the function
+ * tracer for @seconds (1 to 3600) in an instance of its own, over what the
+ * filter of @instance (NULL: the top level) enables less its notrace
+ * filter, and counts the calls. The call blocks for @seconds. Needs the
+ * right to change filters. Free with ftidx_hits_free(). Since: 0.1
+ */
+struct ftidx_hits {
+	uint32_t enabled; /* functions traced */
+	uint64_t events;  /* calls counted */
+	uint64_t lost;    /* calls the kernel's buffer dropped: counts may be short */
+	size_t n;         /* functions that fired, most calls first: */
+	const uint32_t *indices;  /* index, or 0 when the name is on several lines */
+	const uint64_t *counts;   /* calls */
+	const char *const *lines; /* "name" or "name [module]" */
+};
+
+int ftidx_hits(struct ftidx *c, const char *instance, unsigned seconds, struct ftidx_hits **out);
+struct ftidx_hits *ftidx_hits_free(struct ftidx_hits *h);
+
 #ifdef __cplusplus
 }
 #endif

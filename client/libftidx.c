@@ -173,14 +173,16 @@ static int recv_all(struct ftidx *c, void *buf, size_t len, int64_t deadline)
  * the daemon agreed) with *@out set whenever a reply was decoded, or a
  * transport or protocol error with *@out NULL.
  */
-static int transact(struct ftidx *c, const struct proto_request *req, struct ftidx_result **out)
+/* One request and its reply, which may take @extra_ms beyond the timeout. */
+static int transact_within(struct ftidx *c, const struct proto_request *req, int64_t extra_ms,
+			   struct ftidx_result **out)
 {
 	struct proto_buf frame;
 	struct ftidx_frame_header h;
 	struct ftidx_result *res = NULL;
 	const char *why = NULL;
 	uint32_t id = c->next_id++;
-	int64_t deadline = now_ms() + c->timeout_ms;
+	int64_t deadline = now_ms() + c->timeout_ms + extra_ms;
 	int r;
 
 	*out = NULL;
@@ -241,6 +243,11 @@ static int transact(struct ftidx *c, const struct proto_request *req, struct fti
 	r = -res->rep.status;
 	*out = res;
 	return r;
+}
+
+static int transact(struct ftidx *c, const struct proto_request *req, struct ftidx_result **out)
+{
+	return transact_within(c, req, 0, out);
 }
 
 /* Keep the result only when it has something to offer the caller. */
@@ -525,6 +532,60 @@ _public_ struct ftidx_status *ftidx_status_free(struct ftidx_status *st)
 	if (box) {
 		ftidx_result_free(box->res);
 		free(box->filters);
+		free(box);
+	}
+	return NULL;
+}
+
+struct hits_box {
+	struct ftidx_hits hits; /* first: the caller's pointer is the box's */
+	struct ftidx_result *res;
+};
+
+_public_ int ftidx_hits(struct ftidx *c, const char *instance, unsigned seconds,
+			struct ftidx_hits **out)
+{
+	struct proto_request req = { .type = FTIDX_MSG_HITS, .seconds = seconds,
+				     .instance = instance ? instance : "" };
+	struct ftidx_result *res;
+	struct hits_box *box;
+	int r;
+
+	*out = NULL;
+	if (seconds < 1 || seconds > FTIDX_HITS_MAX_SECONDS) {
+		set_error(c, "a hit count runs for 1 to 3600 seconds");
+		return -EINVAL;
+	}
+	r = transact_within(c, &req, (int64_t)seconds * 1000, &res);
+	if (r < 0) {
+		ftidx_result_free(res);
+		return r;
+	}
+	box = calloc(1, sizeof(*box));
+	if (!box) {
+		ftidx_result_free(res);
+		return -ENOMEM;
+	}
+	box->res = res;
+	box->hits = (struct ftidx_hits){
+		.enabled = res->rep.enabled,
+		.events = res->rep.events,
+		.lost = res->rep.lost,
+		.n = res->rep.n_lines,
+		.indices = res->rep.indices,
+		.counts = res->rep.counts,
+		.lines = res->rep.lines,
+	};
+	*out = &box->hits;
+	return 0;
+}
+
+_public_ struct ftidx_hits *ftidx_hits_free(struct ftidx_hits *h)
+{
+	struct hits_box *box = (struct hits_box *)h;
+
+	if (box) {
+		ftidx_result_free(box->res);
 		free(box);
 	}
 	return NULL;

@@ -61,5 +61,6 @@ bool access_allows(enum access_role role, unsigned type)
 {
 	if (role == ACCESS_DENIED)
 		return false;
-	return type != FTIDX_MSG_FILTER || role == ACCESS_WRITE;
+	/* A hit count changes tracing too: it runs the function tracer. */
+	return (type != FTIDX_MSG_FILTER && type != FTIDX_MSG_HITS) || role == ACCESS_WRITE;
 }

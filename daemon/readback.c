@@ -241,3 +241,59 @@ ssize_t readback_line_indices(const struct map *m, const char *line, size_t len,
 	*out = v;
 	return (ssize_t)n;
 }
+
+/* The first index past @after that carries this line, or 0. */
+static uint32_t next_index_of_line(struct tally *t, const char *line, size_t len, uint32_t after)
+{
+	uint32_t slot, pos, count, best = 0;
+	size_t name_len;
+
+	if (!parse_line(t, line, len, &name_len, &slot) ||
+	    !map_find_name(t->m, line, name_len, map_hash_name(line, name_len), &pos, &count))
+		return 0;
+	for (uint32_t k = 0; k < count; k++) {
+		uint32_t index = map_sorted_at(t->m, pos + k);
+
+		if (map_sorted_module_of(t->m, pos + k) == slot && index > after &&
+		    (!best || index < best))
+			best = index;
+	}
+	return best;
+}
+
+ssize_t readback_filter_indices(const struct map *m, const char *text, uint32_t **out,
+				size_t *unmatched)
+{
+	struct tally t = { .m = m };
+	size_t n = 0, cap = 0;
+	uint32_t last = 0, *v = NULL;
+	const char *line = text;
+
+	*out = NULL;
+	*unmatched = 0;
+	while (*line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		uint32_t index = 0;
+
+		if (len && line[0] != '#')
+			index = next_index_of_line(&t, line, len, last);
+		if (index) {
+			if (n == cap) {
+				uint32_t *grown = realloc(v, sizeof(*v) * (cap = cap ? cap * 2 : 256));
+
+				if (!grown) {
+					free(v);
+					return -ENOMEM;
+				}
+				v = grown;
+			}
+			v[n++] = last = index;
+		} else if (len && line[0] != '#') {
+			(*unmatched)++;
+		}
+		line += len + (nl ? 1 : 0);
+	}
+	*out = v;
+	return (ssize_t)n;
+}

@@ -42,3 +42,15 @@ int readback_verify_count(uint16_t op, const struct resolution *res, const char 
  * map has no such line) or -ENOMEM.
  */
 ssize_t readback_line_indices(const struct map *m, const char *line, size_t len, uint32_t **out);
+
+/*
+ * The indices a filter's text stands for. The kernel lists enabled records
+ * in record order, so the k-th line is matched to the first index after
+ * the previous line's that carries its name and module: exact even for
+ * names on several lines. Lines that are no function ("#### all functions
+ * enabled ####", "func:probe" commands) or not in the map are counted in
+ * *@unmatched. Returns how many indices (ascending, in *@out, malloc'd) or
+ * -ENOMEM.
+ */
+ssize_t readback_filter_indices(const struct map *m, const char *text, uint32_t **out,
+				size_t *unmatched);

@@ -10,6 +10,10 @@
  * out; everyone else is unaffected. A client whose replies pile up (it
  * does not read) is not read from until they drain; a silent client is
  * dropped after the idle timeout.
+ *
+ * A HITS request takes seconds: the client's later requests wait (replies
+ * stay in order) while a timer drains the run's ring buffer and, at the
+ * deadline, sends the reply. Everyone else is served meanwhile.
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -44,12 +48,26 @@ struct server {
 	struct server_limits limits;
 	struct client *clients;
 	uint32_t n_clients;
+	/* the HITS run in progress */
+	struct client *hits_client;
+	uint32_t hits_id;
+	uint64_t hits_deadline_ns;
+	struct event *hits_timer;
 };
+
+#define HITS_DRAIN_MS 200
+
+static void on_read(struct bufferevent *bev, void *ctx);
 
 static void client_free(struct client *c)
 {
 	struct server *srv = c->srv;
 
+	if (srv->hits_client == c) {
+		event_del(srv->hits_timer);
+		srv->hits_client = NULL;
+		service_hits_cancel(srv->svc);
+	}
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -83,6 +101,66 @@ static void client_refuse(struct client *c, uint32_t id, int err, const char *wh
 	bufferevent_disable(c->bev, EV_READ);
 }
 
+static void on_hits_timer(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
+{
+	struct server *srv = ctx;
+	struct client *c = srv->hits_client;
+	struct proto_buf frame;
+
+	if (now_ns() < srv->hits_deadline_ns) {
+		service_hits_drain(srv->svc);
+		return;
+	}
+	event_del(srv->hits_timer);
+	srv->hits_client = NULL;
+	proto_buf_init(&frame);
+	if (service_hits_end(srv->svc, srv->hits_id, &frame) == 0)
+		client_send(c, &frame);
+	else
+		client_refuse(c, srv->hits_id, ENOMEM, "out of memory");
+	proto_buf_deinit(&frame);
+	/* Now the requests that waited behind it. */
+	if (srv->limits.idle_seconds) {
+		struct timeval idle = { .tv_sec = srv->limits.idle_seconds };
+
+		bufferevent_set_timeouts(c->bev, &idle, NULL);
+	}
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	on_read(c->bev, c);
+}
+
+static void client_begin_hits(struct client *c, const struct proto_request *req, uint32_t id,
+			      struct proto_buf *frame)
+{
+	struct server *srv = c->srv;
+	struct timeval tick = { 0, HITS_DRAIN_MS * 1000 };
+	int r;
+
+	r = service_hits_begin(srv->svc, req, id, frame);
+	if (r == 0) {
+		client_send(c, frame);
+		return;
+	}
+	if (r < 0) {
+		client_refuse(c, id, ENOMEM, "out of memory");
+		return;
+	}
+	if (!srv->hits_timer)
+		srv->hits_timer = event_new(srv->base, -1, EV_PERSIST, on_hits_timer, srv);
+	if (!srv->hits_timer || event_add(srv->hits_timer, &tick) < 0) {
+		service_hits_cancel(srv->svc);
+		client_refuse(c, id, ENOMEM, "cannot set up a timer");
+		return;
+	}
+	srv->hits_client = c;
+	srv->hits_id = id;
+	srv->hits_deadline_ns = now_ns() + (uint64_t)req->seconds * 1000000000ull;
+	/* Keep noticing a hang-up, but buffer little of what it sends
+	 * meanwhile; a client waiting for its answer is not idle. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 64 * 1024);
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+}
+
 static void client_handle(struct client *c, const struct ftidx_frame_header *h, const void *body)
 {
 	struct proto_request req;
@@ -111,6 +189,10 @@ static void client_handle(struct client *c, const struct ftidx_frame_header *h, 
 		bufferevent_disable(c->bev, EV_READ);
 		goto done;
 	}
+	if (req.type == FTIDX_MSG_HITS) {
+		client_begin_hits(c, &req, h->id, &frame);
+		goto done;
+	}
 	t0 = now_ns();
 	r = service_handle(c->srv->svc, &req, h->id, &frame);
 	log_debug("request type %u, %u tokens: handled in %.1f ms", h->type, req.n_tokens,
@@ -134,7 +216,7 @@ static void on_read(struct bufferevent *bev, void *ctx)
 	struct client *c = ctx;
 	struct evbuffer *input = bufferevent_get_input(bev);
 
-	while (!c->closing) {
+	while (!c->closing && c->srv->hits_client != c) {
 		struct ftidx_frame_header h;
 		const char *why;
 		unsigned char *frame;
@@ -289,6 +371,8 @@ struct server *server_free(struct server *srv)
 	while (srv->clients)
 		client_free(srv->clients);
 	evconnlistener_free(srv->listener);
+	if (srv->hits_timer)
+		event_free(srv->hits_timer);
 	free(srv);
 	return NULL;
 }

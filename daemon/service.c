@@ -23,32 +23,11 @@
 #include "readback.h"
 #include "resolve.h"
 #include "service.h"
+#include "service-internal.h"
 #include "tracing.h"
 
 #define TRACEFS_MAGIC 0x74726163
 #define DEBUGFS_MAGIC 0x64626720
-
-/* What ftidx last wrote to one filter file, as the state it left. */
-struct written {
-	char *instance; /* "" for the top level */
-	uint16_t file;
-	uint32_t *indices;
-	size_t n;
-	struct written *next;
-};
-
-struct service {
-	struct map *map;
-	uint64_t generation;
-	uint64_t built_at_ns;
-	const struct writer_io *io;
-	struct writer_io tracing_io; /* writer_io_tracing, told what it reads back */
-	bool real_tracefs;
-	bool stale;
-	uint32_t clients;
-	char release[128];
-	struct written *written;
-};
 
 static void written_free_all(struct service *s)
 {
@@ -130,6 +109,7 @@ struct service *service_free(struct service *s)
 {
 	if (!s)
 		return NULL;
+	s->hits = hits_free(s->hits);
 	written_free_all(s);
 	map_free(s->map);
 	free(s);
@@ -432,8 +412,8 @@ done:
 
 /* ---- FILTER ------------------------------------------------------------ */
 
-static int reply_plain(struct service *s, uint16_t type, uint32_t id, int status, const char *why,
-		       struct proto_buf *out)
+int service_reply_plain(struct service *s, uint16_t type, uint32_t id, int status, const char *why,
+			struct proto_buf *out)
 {
 	struct proto_reply rep = {
 		.type = type, .status = status, .generation = s->generation, .message = why,
@@ -578,19 +558,19 @@ static int reply_filter(struct service *s, const struct proto_request *req, uint
 			 "stale: the tokens were resolved on map generation %llu, the map is now "
 			 "generation %llu; resolve again",
 			 (unsigned long long)req->generation, (unsigned long long)s->generation);
-		return reply_plain(s, FTIDX_MSG_FILTER, id, ESTALE, msg, out);
+		return service_reply_plain(s, FTIDX_MSG_FILTER, id, ESTALE, msg, out);
 	}
 	r = check_instance(req, &why);
 	if (r < 0)
-		return reply_plain(s, FTIDX_MSG_FILTER, id, -r, why, out);
+		return service_reply_plain(s, FTIDX_MSG_FILTER, id, -r, why, out);
 	for (uint32_t i = 0; i < req->n_tokens; i++) {
 		if (req->op == FTIDX_OP_REMOVE && req->tokens[i][0] == '!')
-			return reply_plain(s, FTIDX_MSG_FILTER, id, EINVAL,
+			return service_reply_plain(s, FTIDX_MSG_FILTER, id, EINVAL,
 					   "remove takes patterns without '!'", out);
 		/* The graph files take patterns as written, and do not parse :mod:. */
 		if ((req->file == FTIDX_FILE_GRAPH || req->file == FTIDX_FILE_GRAPH_NOTRACE) &&
 		    strchr(req->tokens[i], ':'))
-			return reply_plain(s, FTIDX_MSG_FILTER, id, EINVAL,
+			return service_reply_plain(s, FTIDX_MSG_FILTER, id, EINVAL,
 					   "the graph files do not understand FUNC:mod:MODULE", out);
 	}
 
@@ -699,7 +679,7 @@ int service_handle(struct service *s, const struct proto_request *req, uint32_t 
 	if (r == 0)
 		s->stale = false;
 	if (r < 0)
-		return reply_plain(s, req->type, id, -r, "cannot read the kernel's function list",
+		return service_reply_plain(s, req->type, id, -r, "cannot read the kernel's function list",
 				   out);
 	switch (req->type) {
 	case FTIDX_MSG_STATUS:
@@ -713,11 +693,11 @@ int service_handle(struct service *s, const struct proto_request *req, uint32_t 
 	case FTIDX_MSG_FILTER:
 		return reply_filter(s, req, id, out);
 	}
-	return reply_plain(s, FTIDX_MSG_ERROR, id, EBADMSG, "unknown request", out);
+	return service_reply_plain(s, FTIDX_MSG_ERROR, id, EBADMSG, "unknown request", out);
 }
 
 int service_reply_error(struct service *s, uint32_t id, int status, const char *why,
 			struct proto_buf *out)
 {
-	return reply_plain(s, FTIDX_MSG_ERROR, id, status, why, out);
+	return service_reply_plain(s, FTIDX_MSG_ERROR, id, status, why, out);
 }

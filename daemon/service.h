@@ -43,6 +43,19 @@ void service_set_clients(struct service *s, uint32_t n);
 int service_handle(struct service *s, const struct proto_request *req, uint32_t id,
 		   struct proto_buf *out);
 
+/*
+ * HITS, which takes time: service_hits_begin() starts the run and returns
+ * 1 with nothing in @out, or answers at once (an error) and returns 0, or
+ * -ENOMEM. While it runs, call service_hits_drain() every few hundred ms;
+ * service_hits_end() stops it and appends the reply. One run at a time;
+ * service_hits_cancel() drops it (its client went away).
+ */
+int service_hits_begin(struct service *s, const struct proto_request *req, uint32_t id,
+		       struct proto_buf *out);
+void service_hits_drain(struct service *s);
+int service_hits_end(struct service *s, uint32_t id, struct proto_buf *out);
+void service_hits_cancel(struct service *s);
+
 /* Answer an undecodable frame: an FTIDX_MSG_ERROR frame with @status, @why. */
 int service_reply_error(struct service *s, uint32_t id, int status, const char *why,
 			struct proto_buf *out);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <tracefs.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "tracing.h"
@@ -181,4 +182,61 @@ int tracing_create_instance(const char *instance)
 	if (r < 0)
 		return -ENOMEM;
 	return mkdir(path, 0750) < 0 ? negative_errno() : 0;
+}
+
+int tracing_remove_instance(const char *instance)
+{
+	char *path;
+	int r;
+
+	path = file_path(instance, NULL, &r);
+	if (!path)
+		return r;
+	r = rmdir(path) < 0 ? negative_errno() : 0;
+	tracefs_put_tracing_file(path);
+	return r;
+}
+
+int tracing_write_file(const char *instance, const char *file, const char *text)
+{
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(text);
+	ssize_t n;
+
+	fd = tracing_open_file(instance, file, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return fd;
+	n = write(fd, text, len);
+	if (n < 0)
+		return negative_errno();
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+int tracing_load_events(const char *system, struct tep_handle **out)
+{
+	const char *systems[] = { system, NULL };
+
+	errno = 0;
+	*out = tracefs_local_events_system(tracefs_tracing_dir(), systems);
+	return *out ? 0 : errno ? -errno : -ENOENT;
+}
+
+int tracing_consume_events(const char *instance, struct tep_handle *tep,
+			   int (*callback)(struct tep_event *, struct tep_record *, int, void *),
+			   void *ctx)
+{
+	struct tracefs_instance *ti;
+	int r;
+
+	ti = instance_handle(instance, &r);
+	if (r < 0)
+		return r;
+	/* Reads trace_pipe_raw of every CPU: what is read is gone from the
+	 * buffer, making room for what comes next. */
+	errno = 0;
+	r = tracefs_iterate_raw_events(tep, ti, NULL, 0, callback, ctx);
+	if (r < 0)
+		r = errno ? -errno : -EIO;
+	tracefs_instance_free(ti);
+	return r;
 }

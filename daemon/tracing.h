@@ -38,3 +38,25 @@ int tracing_open_file(const char *instance, const char *file, int flags);
 
 /* Create instance @instance. Returns 0, or -EEXIST, or another -errno. */
 int tracing_create_instance(const char *instance);
+
+/* Remove instance @instance (its ring buffer goes with it). 0 or -errno. */
+int tracing_remove_instance(const char *instance);
+
+/* Write @text to a file of the tracing directory, truncating it. */
+int tracing_write_file(const char *instance, const char *file, const char *text);
+
+struct tep_handle;
+struct tep_event;
+struct tep_record;
+
+/* The event formats of event system @system (for example "ftrace"),
+ * parsed. Free with tep_free(). */
+int tracing_load_events(const char *system, struct tep_handle **out);
+
+/*
+ * Consume what the ring buffer of @instance holds now, calling @callback
+ * for every record (it returns 0 to go on). Returns 0 or -errno.
+ */
+int tracing_consume_events(const char *instance, struct tep_handle *tep,
+			   int (*callback)(struct tep_event *, struct tep_record *, int, void *),
+			   void *ctx);

@@ -220,19 +220,30 @@ static const char **get_strs(struct reader *r, uint32_t n, size_t max, int *err)
 	return v;
 }
 
-static uint32_t *get_u32s(struct reader *r, uint32_t n, int *err)
+/* @n fixed-size integers in host order, copied out (the body may be unaligned). */
+static void *get_array(struct reader *r, uint32_t n, size_t size, int *err)
 {
-	uint32_t *v;
+	void *v;
 
 	if (r->why)
 		return NULL;
-	v = malloc(sizeof(*v) * (n ? n : 1));
+	v = malloc(size * (n ? n : 1));
 	if (!v) {
 		*err = -ENOMEM;
 		return NULL;
 	}
-	get_bytes(r, v, sizeof(*v) * n);
+	get_bytes(r, v, size * n);
 	return v;
+}
+
+static uint32_t *get_u32s(struct reader *r, uint32_t n, int *err)
+{
+	return get_array(r, n, sizeof(uint32_t), err);
+}
+
+static uint64_t *get_u64s(struct reader *r, uint32_t n, int *err)
+{
+	return get_array(r, n, sizeof(uint64_t), err);
 }
 
 static int finish(struct reader *r, int err, const char **why)
@@ -266,7 +277,7 @@ int proto_check_header(const struct ftidx_frame_header *h, const char **why)
 		*why = "frame larger than the protocol's maximum (16 MiB)";
 		return -EMSGSIZE;
 	}
-	if ((type < FTIDX_MSG_STATUS || type > FTIDX_MSG_FILTER) &&
+	if ((type < FTIDX_MSG_STATUS || type > FTIDX_MSG_HITS) &&
 	    h->type != (FTIDX_MSG_ERROR | FTIDX_MSG_REPLY)) {
 		*why = "unknown message type";
 		return -EBADMSG;
@@ -330,6 +341,11 @@ int proto_encode_request(struct proto_buf *b, uint32_t id, const struct proto_re
 		for (uint32_t i = 0; i < req->n_tokens; i++)
 			proto_put_str(b, req->tokens[i]);
 		break;
+	case FTIDX_MSG_HITS:
+		proto_put_u32(b, req->seconds);
+		proto_put_u32(b, req->flags);
+		proto_put_str(b, req->instance);
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -381,6 +397,17 @@ int proto_decode_request(uint16_t type, const void *body, size_t len, struct pro
 			fail(&r, "CLEAR takes no tokens");
 		if (req->op != FTIDX_OP_CLEAR && !req->n_tokens)
 			fail(&r, "no tokens given");
+		if (req->instance[0] && !proto_instance_name_valid(req->instance, why))
+			fail(&r, *why);
+		break;
+	case FTIDX_MSG_HITS:
+		req->seconds = get_u32(&r);
+		req->flags = get_u32(&r);
+		req->instance = get_str(&r, FTIDX_INSTANCE_MAX);
+		if (!r.why && (req->seconds < 1 || req->seconds > FTIDX_HITS_MAX_SECONDS))
+			fail(&r, "a hit count runs for 1 to 3600 seconds");
+		if (req->flags)
+			fail(&r, "unknown HITS flags");
 		if (req->instance[0] && !proto_instance_name_valid(req->instance, why))
 			fail(&r, *why);
 		break;
@@ -460,6 +487,16 @@ int proto_encode_reply(struct proto_buf *b, uint32_t id, const struct proto_repl
 	case FTIDX_MSG_LIST:
 		proto_put_u32(b, rep->n_lines);
 		proto_put_bytes(b, rep->indices, sizeof(*rep->indices) * rep->n_lines);
+		for (uint32_t i = 0; i < rep->n_lines; i++)
+			proto_put_str(b, rep->lines[i]);
+		break;
+	case FTIDX_MSG_HITS:
+		proto_put_u32(b, rep->enabled);
+		proto_put_u32(b, rep->n_lines);
+		proto_put_u64(b, rep->events);
+		proto_put_u64(b, rep->lost);
+		proto_put_bytes(b, rep->indices, sizeof(*rep->indices) * rep->n_lines);
+		proto_put_bytes(b, rep->counts, sizeof(*rep->counts) * rep->n_lines);
 		for (uint32_t i = 0; i < rep->n_lines; i++)
 			proto_put_str(b, rep->lines[i]);
 		break;
@@ -575,6 +612,16 @@ int proto_decode_reply(uint16_t type, const void *body, size_t len, struct proto
 		rep->indices = get_u32s(&r, rep->n_lines, &err);
 		rep->lines = get_strs(&r, rep->n_lines, FTIDX_FRAME_MAX, &err);
 		break;
+	case FTIDX_MSG_HITS:
+		rep->enabled = get_u32(&r);
+		rep->n_lines = get_count(&r, sizeof(uint32_t) + sizeof(uint64_t) + 1,
+					 FTIDX_FRAME_MAX);
+		rep->events = get_u64(&r);
+		rep->lost = get_u64(&r);
+		rep->indices = get_u32s(&r, rep->n_lines, &err);
+		rep->counts = get_u64s(&r, rep->n_lines, &err);
+		rep->lines = get_strs(&r, rep->n_lines, FTIDX_FRAME_MAX, &err);
+		break;
 	default:
 		fail(&r, "unknown reply type");
 		break;
@@ -592,5 +639,6 @@ void proto_reply_deinit(struct proto_reply *rep)
 	free(rep->line_status);
 	free(rep->lines);
 	free(rep->filters);
+	free(rep->counts);
 	*rep = (struct proto_reply){ 0 };
 }

@@ -12,7 +12,7 @@
  * FTIDX_MSG_ERROR and the connection is closed.
  *
  * Version history:
- *   1 (ftidx 0.1): STATUS, RESOLVE, NAMES, LIST, FILTER.
+ *   1 (ftidx 0.1): STATUS, RESOLVE, NAMES, LIST, FILTER, HITS.
  */
 #pragma once
 
@@ -27,6 +27,7 @@
 #define FTIDX_BATCH_MAX 1000000u    /* tokens or indices in one request */
 #define FTIDX_TOKEN_MAX 1024u       /* bytes of one token, ":mod:" part included */
 #define FTIDX_INSTANCE_MAX 128u     /* bytes of an instance name */
+#define FTIDX_HITS_MAX_SECONDS 3600u /* longest HITS run */
 
 struct ftidx_frame_header {
 	uint32_t magic;
@@ -43,6 +44,7 @@ enum ftidx_msg_type {
 	FTIDX_MSG_NAMES = 3,
 	FTIDX_MSG_LIST = 4,
 	FTIDX_MSG_FILTER = 5,
+	FTIDX_MSG_HITS = 6,
 	FTIDX_MSG_ERROR = 0x7fff, /* reply to a frame that could not be decoded */
 	FTIDX_MSG_REPLY = 0x8000, /* flag on every reply type */
 };
@@ -83,12 +85,13 @@ struct proto_request {
 	uint32_t flags;
 	uint64_t generation;   /* FILTER: 0, or the map the tokens were resolved on */
 	uint16_t op, file;     /* FILTER */
-	const char *instance;  /* FILTER: "" for the top level */
+	const char *instance;  /* FILTER, HITS: "" for the top level */
 	const char *module;    /* LIST */
 	const char **tokens;   /* RESOLVE, FILTER */
 	uint32_t n_tokens;
 	uint32_t *indices;     /* NAMES */
 	uint32_t n_indices;
+	uint32_t seconds;      /* HITS: how long to count, 1..FTIDX_HITS_MAX_SECONDS */
 };
 
 /* STATUS: a filter ftidx wrote, and whether it still holds that. */
@@ -132,8 +135,14 @@ struct proto_reply {
 	const char **reasons; /* n_failed, in token order */
 	uint32_t written;     /* FILTER: tokens written to the kernel */
 
-	/* RESOLVE with FTIDX_RESOLVE_LINES (n_enable), NAMES, LIST (n_lines) */
-	uint32_t *indices; /* LIST */
+	/* HITS: functions traced, records counted, records the kernel lost;
+	 * per function that fired: indices (0: ambiguous), counts, lines */
+	uint32_t enabled;
+	uint64_t events, lost;
+	uint64_t *counts;
+
+	/* RESOLVE with FTIDX_RESOLVE_LINES (n_enable), NAMES, LIST, HITS (n_lines) */
+	uint32_t *indices; /* LIST, HITS */
 	int32_t *line_status; /* NAMES: per index, 0 or an errno value */
 	const char **lines;
 	uint32_t n_lines;

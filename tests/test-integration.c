@@ -314,6 +314,39 @@ static void filter_cycle(struct harness *h, int file, const char *instance, cons
 }
 
 /* Requests that must change nothing. */
+/* ftidx hits where no function tracer exists: every refusal is clean, and
+ * nothing is left behind. (It runs on the real kernel in the systemd suite.) */
+static void test_hits(struct harness *h)
+{
+	struct ftidx *c = connect_or_die(h);
+	struct ftidx_status *st = NULL;
+	struct ftidx_hits *hits = NULL;
+	char path[256];
+	struct stat sb;
+
+	CHECK_EQ_INT(ftidx_hits(c, NULL, 0, &hits), -EINVAL);
+	CHECK_EQ_INT(ftidx_hits(c, NULL, FTIDX_HITS_MAX_SECONDS + 1, &hits), -EINVAL);
+	fake_write(h->dir, "set_ftrace_filter", "", 0);
+	CHECK_EQ_INT(ftidx_hits(c, NULL, 1, &hits), -ENODATA);
+	CHECK(strstr(ftidx_error_message(c), "set one first") != NULL);
+	CHECK_EQ_INT(ftidx_hits(c, "nope", 1, &hits), -ENOENT);
+	/* What the kernel reads back, less notrace: then the run needs the
+	 * function tracer's event format, which this directory lacks. */
+	fake_write(h->dir, "set_ftrace_filter", "vfs_read\nlo_release [loop]\n", 28);
+	fake_write(h->dir, "set_ftrace_notrace", "vfs_read\n", 9);
+	CHECK_EQ_INT(ftidx_hits(c, NULL, 1, &hits), -ENOENT);
+	CHECK(strstr(ftidx_error_message(c), "event format") != NULL);
+	CHECK(hits == NULL);
+	snprintf(path, sizeof(path), "%s/instances/ftidx-hits-%d", h->dir, (int)h->pid);
+	CHECK(stat(path, &sb) < 0);
+	/* still serving, on the same connection */
+	CHECK_EQ_INT(ftidx_status(c, &st), 0);
+	ftidx_status_free(st);
+	fake_write(h->dir, "set_ftrace_filter", "", 0);
+	fake_write(h->dir, "set_ftrace_notrace", "", 0);
+	ftidx_unref(c);
+}
+
 static void test_refusals(struct harness *h)
 {
 	const char *set[] = { ":mod:loop" };
@@ -912,6 +945,7 @@ int main(int argc, char **argv)
 	filter_cycle(&h, FTIDX_FILTER, "inst", "instances/inst/set_ftrace_filter");
 	filter_cycle(&h, FTIDX_NOTRACE, "inst", "instances/inst/set_ftrace_notrace");
 	test_refusals(&h);
+	test_hits(&h);
 	test_bad_frames(&h);
 	test_cli(&h);
 	test_many_clients(&h);

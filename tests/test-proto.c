@@ -22,6 +22,7 @@ static struct proto_request requests[] = {
 	{ .type = FTIDX_MSG_FILTER, .generation = 9, .op = FTIDX_OP_ADD, .file = FTIDX_FILE_NOTRACE,
 	  .flags = FTIDX_FILTER_CREATE_INSTANCE, .instance = "inst", .tokens = tokens,
 	  .n_tokens = 4 },
+	{ .type = FTIDX_MSG_HITS, .seconds = 30, .instance = "inst" },
 };
 
 static void check_truncations_refused(uint16_t type, const uint8_t *body, size_t len, bool reply)
@@ -89,6 +90,10 @@ static void test_requests(void)
 		}
 		if (in->type == FTIDX_MSG_LIST)
 			CHECK_EQ_STR(out.module, in->module);
+		if (in->type == FTIDX_MSG_HITS) {
+			CHECK_EQ_INT(out.seconds, in->seconds);
+			CHECK_EQ_STR(out.instance, in->instance);
+		}
 		proto_request_deinit(&out);
 		check_truncations_refused(h.type, b.data + sizeof(h), h.length, false);
 		proto_buf_deinit(&b);
@@ -120,6 +125,32 @@ static void test_bad_requests(void)
 	memcpy(buf, &v, 4);
 	CHECK_EQ_INT(proto_decode_request(FTIDX_MSG_NAMES, buf, 4, &req, &why), -EBADMSG);
 	proto_request_deinit(&req);
+
+	/* HITS: 0 or too many seconds, unknown flags, a hostile instance name */
+	{
+		const struct {
+			uint32_t seconds, flags;
+			const char *instance;
+		} bad[] = { { 0, 0, "" }, { FTIDX_HITS_MAX_SECONDS + 1, 0, "" }, { 5, 1, "" },
+			    { 5, 0, "../../x" }, { 5, 0, ".hidden" } };
+
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+			struct proto_request hreq = { .type = FTIDX_MSG_HITS, .seconds = bad[i].seconds,
+						      .flags = bad[i].flags,
+						      .instance = bad[i].instance };
+			struct proto_buf b;
+
+			proto_buf_init(&b);
+			CHECK_EQ_INT(proto_encode_request(&b, 1, &hreq), 0);
+			why = NULL;
+			CHECK_EQ_INT(proto_decode_request(FTIDX_MSG_HITS, b.data + 16, b.len - 16,
+							  &req, &why),
+				     -EBADMSG);
+			CHECK(why && why[0]);
+			proto_request_deinit(&req);
+			proto_buf_deinit(&b);
+		}
+	}
 
 	/* FILTER: bad op, bad file, CLEAR with tokens, SET without, bad instance */
 	{
@@ -201,6 +232,7 @@ static void test_replies(void)
 	const char *reasons[] = { "matches no function" };
 	const char *lines[] = { "a", "b [m]", "c" };
 	int32_t line_status[] = { 0, 0, ERANGE };
+	uint64_t counts[] = { 5000, 11, 1 };
 	struct proto_reply in[] = {
 		{ .type = FTIDX_MSG_STATUS, .generation = 3, .message = "", .entries = 38252,
 		  .placeholders = 597, .tracing_dir = "/sys/kernel/tracing",
@@ -216,6 +248,8 @@ static void test_replies(void)
 		  .n_lines = 3 },
 		{ .type = FTIDX_MSG_LIST, .message = "", .indices = enable, .lines = lines,
 		  .n_lines = 3 },
+		{ .type = FTIDX_MSG_HITS, .message = "", .enabled = 4, .events = 5012,
+		  .lost = 7, .indices = enable, .counts = counts, .lines = lines, .n_lines = 3 },
 		{ .type = FTIDX_MSG_ERROR, .status = EBADMSG, .message = "bad magic" },
 	};
 
@@ -242,6 +276,15 @@ static void test_replies(void)
 			CHECK_EQ_STR(out.lines[k], in[i].lines[k]);
 		if (out.n_failed)
 			CHECK_EQ_STR(out.reasons[0], "matches no function");
+		if (in[i].type == FTIDX_MSG_HITS) {
+			CHECK_EQ_INT(out.enabled, 4);
+			CHECK_EQ_INT(out.events, 5012);
+			CHECK_EQ_INT(out.lost, 7);
+			for (uint32_t k = 0; k < out.n_lines; k++) {
+				CHECK_EQ_INT(out.indices[k], enable[k]);
+				CHECK_EQ_INT(out.counts[k], counts[k]);
+			}
+		}
 		if (in[i].type == FTIDX_MSG_STATUS) {
 			CHECK_EQ_INT(out.entries, 38252);
 			CHECK_EQ_STR(out.tracing_dir, "/sys/kernel/tracing");

@@ -6,11 +6,13 @@ FTIDX_BUILD_PACKAGES=(
 	gcc meson ninja-build pkg-config
 	libtracefs-dev libtraceevent-dev libevent-dev
 	scdoc
+	systemd # systemd-analyze and systemd-socket-activate, for the unit tests
 )
 
 # What the real-kernel (qemu) suite and the demo need besides.
 FTIDX_VM_PACKAGES=(
 	qemu-system-x86 busybox-static linux-image-amd64 cpio
+	debootstrap # the booted-systemd test's root filesystem
 )
 
 # Install the packages of "$@" that dpkg does not list as installed.

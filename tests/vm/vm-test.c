@@ -806,6 +806,7 @@ int main(int argc, char **argv)
 	ftidx_set_timeout(c, 0);
 	if (strcmp(mode, "speed") == 0)
 		r = run_speed();
+
 	else
 		r = run_tests();
 	ftidx_unref(c);

@@ -1,0 +1,93 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Inside the booted guest, as a systemd unit: ftidx installed as a package
+# with ftidxd.socket enabled and the service not yet started. Each check
+# prints "BOOT: ok|FAIL what"; the last lines are the verdict, then the
+# guest powers off.
+set -u
+passed=0 failed=0
+T=/sys/kernel/tracing
+check() {
+	local what=$1
+	shift
+	if "$@" >/tmp/check.out 2>&1; then
+		passed=$((passed + 1))
+		echo "BOOT: ok $what"
+	else
+		failed=$((failed + 1))
+		echo "BOOT: FAIL $what"
+		sed 's/^/BOOT:   /' /tmp/check.out
+	fi
+}
+state() { systemctl is-active "$1" 2>/dev/null; }
+is() {
+	[ "$1" = "$2" ] && return 0
+	printf 'got:      %s\nexpected: %s\n' "$1" "$2"
+	return 1
+}
+
+echo "BOOT: kernel $(uname -r), systemd $(systemctl --version | head -n 1 | cut -d' ' -f2)"
+check "ftidxd.socket is listening" is "$(state ftidxd.socket)" active
+check "ftidxd.service waits for its first client" is "$(state ftidxd.service)" inactive
+
+check "ftidx status through the socket" ftidx status
+check "...which started ftidxd.service" is "$(state ftidxd.service)" active
+check "the service said READY=1 with its status" \
+	sh -c 'systemctl show -p StatusText --value ftidxd.service | grep -q "lines mapped"'
+check "it runs as root with no capability but CAP_SYSLOG" \
+	sh -c 'grep -q "^CapBnd:.0000000400000000" /proc/$(systemctl show -p MainPID --value ftidxd.service)/status'
+
+check "a filter write under the hardening" ftidx set vfs_read ksys_read
+check "...is in the kernel" is "$(cat $T/set_ftrace_filter | tr '\n' ' ')" "vfs_read ksys_read "
+check "an instance is created and filtered" ftidx set --instance boot --create 'vfs_rea*'
+check "...is in the kernel" is "$(cat $T/instances/boot/set_ftrace_filter)" \
+	"$(ftidx resolve 'vfs_rea*' | cut -f2)"
+# ftidx hits on calls made here, counted exactly: bash's umask builtin is
+# one umask(2) each. They start once the run's instance exists.
+check "a filter for the hit count" ftidx set vfs_read __x64_sys_umask
+before=$(cat $T/set_ftrace_filter)
+caller() {
+	while ! ls $T/instances | grep -q ftidx-hits; do sleep 0.1; done
+	sleep 1
+	for _ in $(seq 2000); do umask 022; done
+	for _ in $(seq 300); do cat /proc/version >/dev/null; done
+}
+caller &
+check "ftidx hits under the hardening" sh -c 'ftidx hits --seconds 6 >/tmp/hits.txt'
+wait
+sed 's/^/BOOT:   hits: /' /tmp/hits.txt
+column() { awk -F'\t' -v f="$1" -v c="$2" '$3 == f {print $c}' /tmp/hits.txt; }
+check "...counted each of 2,000 umask calls" [ "$(column __x64_sys_umask 1)" -ge 2000 ]
+check "...counted vfs_read for 300 reads" [ "$(column vfs_read 1)" -ge 300 ]
+check "...with the map's indices" is "$(column __x64_sys_umask 2)" \
+	"$(ftidx resolve __x64_sys_umask | cut -f1)"
+check "...and nothing outside the filter" [ "$(cut -f3 /tmp/hits.txt | sort -u | tr '\n' ' ')" = \
+	"__x64_sys_umask vfs_read " ]
+check "...left the filter as it was" is "$(cat $T/set_ftrace_filter)" "$before"
+check "...and removed its instance" sh -c "! ls $T/instances | grep -q ftidx-hits"
+check "a hit count of an empty filter is refused" sh -c 'ftidx clear && ! ftidx hits -t 1'
+
+gen=$(ftidx --json status | sed 's/.*"generation":\([0-9]*\).*/\1/')
+check "a module load reaches the service (uevent netlink, private network)" insmod /root/loop.ko
+sleep 3
+check "...and its log says the map went stale and settled" \
+	sh -c 'journalctl -u ftidxd.service --no-pager | grep -q "module loop: add"'
+check "...and the map was rebuilt" \
+	sh -c "[ \$(ftidx --json status | sed 's/.*\"generation\":\\([0-9]*\\).*/\\1/') -gt $gen ]"
+check "systemctl reload (SIGHUP) keeps it serving" systemctl reload ftidxd.service
+check "...and status still answers" ftidx status
+check "systemctl stop leaves the socket listening" systemctl stop ftidxd.service
+check "...and the next client starts it again" ftidx status
+check "...as a new process" is "$(state ftidxd.service)" active
+
+check "systemd-analyze verify says nothing about the units" sh -c \
+	'out=$(systemd-analyze verify --man=no /lib/systemd/system/ftidxd.service /lib/systemd/system/ftidxd.socket 2>&1); echo "$out"; [ -z "$out" ]'
+score=$(systemd-analyze security ftidxd.service 2>&1 | sed -n 's/^→ Overall exposure level for ftidxd.service: //p')
+echo "BOOT: systemd-analyze security ftidxd.service: $score"
+check "the security exposure is OK or better" sh -c "echo '$score' | grep -Eq ' (OK|SAFE|PERFECT)'"
+
+echo "BOOT: ftidxd's journal:"
+journalctl -u ftidxd.service -u ftidxd.socket --no-pager -o cat | sed 's/^/BOOT:   /'
+echo "BOOT-SUMMARY: $passed passed, $failed failed"
+systemctl --no-block poweroff

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A filter's text turned back into indices (what ftidx hits counts), on
+ * the real fixtures: names on several lines, modules, and lines that are
+ * no function.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "map.h"
+#include "readback.h"
+#include "testlib.h"
+
+static struct map *load(const char *dir, const char *name)
+{
+	char path[4096];
+	struct map *m = NULL;
+	size_t len;
+	char *buf;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	buf = test_read_file(path, &len);
+	if (map_new_from_buffer(&m, buf, len, false) < 0) {
+		fprintf(stderr, "cannot map %s\n", path);
+		exit(1);
+	}
+	return m;
+}
+
+/* The indices of @text, or -1 on failure, with the count of unmatched lines. */
+static ssize_t indices(const struct map *m, const char *text, uint32_t *out, size_t max,
+		       size_t *unmatched)
+{
+	uint32_t *v = NULL;
+	ssize_t n = readback_filter_indices(m, text, &v, unmatched);
+
+	for (ssize_t i = 0; i < n && (size_t)i < max; i++)
+		out[i] = v[i];
+	free(v);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	struct map *base, *mods;
+	uint32_t got[8];
+	size_t unmatched;
+
+	if (argc < 2)
+		return 2;
+	base = load(argv[1], "debian-6.1-base.txt");
+	mods = load(argv[1], "debian-6.1-loop-dummy.txt");
+
+	/* __send_ipi_mask is on lines 814 and 2324: one line read back means
+	 * the first, two mean both, in order. */
+	CHECK_EQ_INT(indices(base, "__send_ipi_mask\n", got, 8, &unmatched), 1);
+	CHECK_EQ_INT(got[0], 814);
+	CHECK_EQ_INT(indices(base, "__send_ipi_mask\n__send_ipi_mask\n", got, 8, &unmatched), 2);
+	CHECK_EQ_INT(got[0], 814);
+	CHECK_EQ_INT(got[1], 2324);
+	/* Between the two: record order places the second copy after vfs_read. */
+	CHECK_EQ_INT(indices(base, "__send_ipi_mask\nvfs_read\n", got, 8, &unmatched), 2);
+	CHECK_EQ_INT(got[0], 814);
+	CHECK_EQ_INT(got[1], 12408);
+	CHECK_EQ_INT(unmatched, 0);
+
+	/* A module's line needs its module; the last line may lack its newline. */
+	CHECK_EQ_INT(indices(mods, "vfs_read\nlo_release [loop]", got, 8, &unmatched), 2);
+	CHECK_EQ_INT(got[0], 12408);
+	CHECK_EQ_INT(got[1], 38264);
+	CHECK_EQ_INT(indices(mods, "lo_release\nlo_release [dummy]\n", got, 8, &unmatched), 0);
+	CHECK_EQ_INT(unmatched, 2);
+
+	/* What an empty filter reads back, probes, unknown names, placeholders. */
+	CHECK_EQ_INT(indices(base, "#### all functions enabled ####\n", got, 8, &unmatched), 0);
+	CHECK_EQ_INT(unmatched, 0);
+	CHECK_EQ_INT(indices(base, "vfs_read:traceoff:unlimited\nno_such_fn\n\n", got, 8,
+			     &unmatched),
+		     0);
+	CHECK_EQ_INT(unmatched, 2);
+	CHECK_EQ_INT(indices(base, "", got, 8, &unmatched), 0);
+
+	map_free(base);
+	map_free(mods);
+	return test_finish("test-readback");
+}

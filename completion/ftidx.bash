@@ -24,13 +24,13 @@ _ftidx()
 		COMPREPLY=($(compgen -W "$(ls /sys/kernel/tracing/instances 2>/dev/null)" -- "$cur"))
 		return
 		;;
-	-m | --module | --generation)
+	-m | --module | --generation | -t | --seconds)
 		return
 		;;
 	esac
 
 	if [[ -z $cmd ]]; then
-		COMPREPLY=($(compgen -W 'status resolve name list set add remove clear
+		COMPREPLY=($(compgen -W 'status resolve name list set add remove clear hits
 			--socket --json --help --version' -- "$cur"))
 		return
 	fi
@@ -41,6 +41,9 @@ _ftidx()
 		;;
 	list)
 		COMPREPLY=($(compgen -W '--module --placeholders' -- "$cur"))
+		;;
+	hits)
+		COMPREPLY=($(compgen -W '--instance --seconds' -- "$cur"))
 		;;
 	esac
 } && complete -F _ftidx ftidx

@@ -462,6 +462,29 @@ _public_ uint32_t ftidx_result_written(const struct ftidx_result *r)
 	return r->rep.written;
 }
 
+/*
+ * A request whose answer is handed out as a box: a public struct first (the
+ * caller's pointer), the result that owns its strings after it. Allocates
+ * @size bytes zeroed in *@box and keeps the result in *@res.
+ */
+static int transact_boxed(struct ftidx *c, const struct proto_request *req, int64_t extra_ms,
+			  size_t size, void **box, struct ftidx_result **res)
+{
+	int r = transact_within(c, req, extra_ms, res);
+
+	*box = NULL;
+	if (r < 0) {
+		*res = ftidx_result_free(*res);
+		return r;
+	}
+	*box = calloc(1, size);
+	if (!*box) {
+		*res = ftidx_result_free(*res);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 struct status_box {
 	struct ftidx_status st;
 	struct ftidx_result *res; /* owns the strings */
@@ -476,16 +499,9 @@ _public_ int ftidx_status(struct ftidx *c, struct ftidx_status **out)
 	int r;
 
 	*out = NULL;
-	r = transact(c, &req, &res);
-	if (r < 0) {
-		ftidx_result_free(res);
+	r = transact_boxed(c, &req, 0, sizeof(*box), (void **)&box, &res);
+	if (r < 0)
 		return r;
-	}
-	box = calloc(1, sizeof(*box));
-	if (!box) {
-		ftidx_result_free(res);
-		return -ENOMEM;
-	}
 	box->res = res;
 	box->filters = calloc(res->rep.n_filters ? res->rep.n_filters : 1, sizeof(*box->filters));
 	if (!box->filters) {
@@ -556,16 +572,9 @@ _public_ int ftidx_hits(struct ftidx *c, const char *instance, unsigned seconds,
 		set_error(c, "a hit count runs for 1 to 3600 seconds");
 		return -EINVAL;
 	}
-	r = transact_within(c, &req, (int64_t)seconds * 1000, &res);
-	if (r < 0) {
-		ftidx_result_free(res);
+	r = transact_boxed(c, &req, (int64_t)seconds * 1000, sizeof(*box), (void **)&box, &res);
+	if (r < 0)
 		return r;
-	}
-	box = calloc(1, sizeof(*box));
-	if (!box) {
-		ftidx_result_free(res);
-		return -ENOMEM;
-	}
 	box->res = res;
 	box->hits = (struct ftidx_hits){
 		.enabled = res->rep.enabled,

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <event-parse.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,6 +418,27 @@ bool hits_cut_short(const struct hits *h)
 size_t hits_enabled(const struct hits *h)
 {
 	return h->n_traced;
+}
+
+int hits_remove_orphans(void)
+{
+	char **names = NULL;
+	int removed = 0;
+
+	if (tracing_list_instances(&names) < 0)
+		return 0;
+	for (char **p = names; *p; p++) {
+		int pid, len = 0;
+
+		/* Only a pid no process has: EPERM means someone is there. */
+		if (sscanf(*p, HITS_INSTANCE_PREFIX "%d%n", &pid, &len) != 1 || (*p)[len] ||
+		    pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		tracing_write_file(*p, "current_tracer", "nop");
+		removed += tracing_remove_instance(*p) == 0;
+	}
+	tracing_names_free(names);
+	return removed;
 }
 
 struct hits *hits_free(struct hits *h)

@@ -17,6 +17,9 @@
 
 struct hits;
 
+/* Runs happen in instances/ftidx-hits-PID, PID being ftidxd's. */
+#define HITS_INSTANCE_PREFIX "ftidx-hits-"
+
 struct hit {
 	uint32_t index;   /* map index, 0 when the name is on several enabled lines */
 	uint64_t count;
@@ -48,6 +51,12 @@ size_t hits_enabled(const struct hits *h);  /* functions the run traced */
 /* Calls came faster than ftidxd read them, and some records were dropped
  * unread: the counts are short by an unknown amount. */
 bool hits_cut_short(const struct hits *h);
+
+/*
+ * Remove the instances of runs whose ftidxd is gone (killed mid-run: the
+ * function tracer would go on in them for ever). Returns how many.
+ */
+int hits_remove_orphans(void);
 
 /* Stop if still running and remove the instance. */
 struct hits *hits_free(struct hits *h);

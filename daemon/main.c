@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hits.h"
 #include "log.h"
 #include "macro.h"
 #include "server.h"
@@ -239,6 +240,10 @@ int main(int argc, char **argv)
 			  strerror(-r));
 		goto out;
 	}
+	r = hits_remove_orphans();
+	if (r > 0)
+		log_info("removed %d hit-count instance%s left by an ftidxd that died", r,
+			 r == 1 ? "" : "s");
 	fd = systemd_listen_fd();
 	if (fd < 0) {
 		log_error("cannot use the socket passed by the service manager: %s",

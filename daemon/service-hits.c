@@ -84,7 +84,7 @@ int service_hits_begin(struct service *s, const struct proto_request *req, uint3
 					   "trace them all); set one first",
 					   out);
 
-	snprintf(name, sizeof(name), "ftidx-hits-%d", (int)getpid());
+	snprintf(name, sizeof(name), HITS_INSTANCE_PREFIX "%d", (int)getpid());
 	r = hits_start(&s->hits, s->io, s->map, name, traced, (size_t)n, &why);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-r));

@@ -8,6 +8,7 @@
  * directory.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,57 @@ int tracing_create_instance(const char *instance)
 	if (r < 0)
 		return -ENOMEM;
 	return mkdir(path, 0750) < 0 ? negative_errno() : 0;
+}
+
+void tracing_names_free(char **names)
+{
+	for (char **p = names; p && *p; p++)
+		free(*p);
+	free(names);
+}
+
+int tracing_list_instances(char ***names)
+{
+	_cleanup_free_ char *dir = NULL;
+	struct dirent *de;
+	char **v, **grown;
+	size_t n = 0;
+	DIR *d;
+	int r;
+
+	dir = file_path(NULL, "instances", &r);
+	if (!dir)
+		return r;
+	v = calloc(1, sizeof(*v));
+	d = opendir(dir);
+	if (!v || !d) {
+		r = v ? negative_errno() : -ENOMEM;
+		goto fail;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+			continue;
+		grown = realloc(v, sizeof(*v) * (n + 2));
+		if (!grown) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		v = grown;
+		v[n + 1] = NULL;
+		v[n] = strdup(de->d_name);
+		if (!v[n++]) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	closedir(d);
+	*names = v;
+	return 0;
+fail:
+	if (d)
+		closedir(d);
+	tracing_names_free(v);
+	return r;
 }
 
 int tracing_remove_instance(const char *instance)

@@ -314,6 +314,20 @@ static void filter_cycle(struct harness *h, int file, const char *instance, cons
 }
 
 /* Requests that must change nothing. */
+/* The pid of a process that has exited: no process has it now. */
+static int dead_pid(void)
+{
+	static pid_t pid;
+
+	if (!pid) {
+		pid = fork();
+		if (pid == 0)
+			_exit(0);
+		waitpid(pid, NULL, 0);
+	}
+	return (int)pid;
+}
+
 /* ftidx hits where no function tracer exists: every refusal is clean, and
  * nothing is left behind. (It runs on the real kernel in the systemd suite.) */
 static void test_hits(struct harness *h)
@@ -935,7 +949,20 @@ int main(int argc, char **argv)
 	data = test_read_file(path, &len);
 	harness_tracefs(&h, data, len);
 	free(data);
-	harness_start(&h, daemon_path, NULL);
+	/* Hit-count instances: one of a dead ftidxd, one of a live process. */
+	{
+		char dead[256], alive[256];
+		struct stat sb;
+
+		snprintf(dead, sizeof(dead), "%s/instances/ftidx-hits-%d", h.dir, dead_pid());
+		snprintf(alive, sizeof(alive), "%s/instances/ftidx-hits-%d", h.dir, (int)getpid());
+		mkdir(dead, 0755);
+		mkdir(alive, 0755);
+		harness_start(&h, daemon_path, NULL);
+		CHECK(stat(dead, &sb) < 0);   /* removed at start-up */
+		CHECK(stat(alive, &sb) == 0); /* its owner lives: left alone */
+		rmdir(alive);
+	}
 
 	test_status(&h);
 	test_resolve(&h);

@@ -67,6 +67,15 @@ check "...and nothing outside the filter" [ "$(cut -f3 /tmp/hits.txt | sort -u |
 check "...left the filter as it was" is "$(cat $T/set_ftrace_filter)" "$before"
 check "...and removed its instance" sh -c "! ls $T/instances | grep -q ftidx-hits"
 check "a hit count of an empty filter is refused" sh -c 'ftidx clear && ! ftidx hits -t 1'
+# A daemon killed mid-run leaves its instance tracing; the next one removes it.
+ftidx set vfs_read >/dev/null
+ftidx hits --seconds 60 >/dev/null 2>&1 &
+while ! ls $T/instances | grep -q ftidx-hits; do sleep 0.1; done
+orphan=$(ls $T/instances | grep ftidx-hits)
+check "killing ftidxd mid-run leaves $orphan tracing" systemctl kill -s KILL ftidxd.service
+wait
+check "...and the restarted ftidxd removes it" sh -c \
+	"ftidx status >/dev/null && ! ls $T/instances | grep -q ftidx-hits"
 
 gen=$(ftidx --json status | sed 's/.*"generation":\([0-9]*\).*/\1/')
 check "a module load reaches the service (uevent netlink, private network)" insmod /root/loop.ko

@@ -58,6 +58,8 @@ static void usage(FILE *f)
 		"  -h, --help             show this help and exit\n"
 		"  -V, --version          show the version and exit\n"
 		"\n"
+		"Started by systemd's ftidxd.socket, ftidxd serves the socket passed to it\n"
+		"(LISTEN_FDS) and reports readiness (NOTIFY_SOCKET); --socket is then unused.\n"
 		"Signals: SIGTERM and SIGINT stop the daemon, SIGHUP rebuilds the map.\n"
 		"Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on bad usage.\n",
 		SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_IDLE_SECONDS);

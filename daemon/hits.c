@@ -425,14 +425,13 @@ int hits_remove_orphans(void)
 	char **names = NULL;
 	int removed = 0;
 
-	if (tracing_list_instances(&names) < 0)
+	if (tracing_list_instances("^" HITS_INSTANCE_PREFIX "[0-9][0-9]*$", &names) < 0)
 		return 0;
-	for (char **p = names; *p; p++) {
-		int pid, len = 0;
+	for (char **p = names; p && *p; p++) {
+		int pid = atoi(*p + strlen(HITS_INSTANCE_PREFIX));
 
 		/* Only a pid no process has: EPERM means someone is there. */
-		if (sscanf(*p, HITS_INSTANCE_PREFIX "%d%n", &pid, &len) != 1 || (*p)[len] ||
-		    pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+		if (pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
 			continue;
 		tracing_write_file(*p, "current_tracer", "nop");
 		removed += tracing_remove_instance(*p) == 0;

@@ -8,7 +8,6 @@
  * directory.
  */
 #include <errno.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,53 +186,17 @@ int tracing_create_instance(const char *instance)
 
 void tracing_names_free(char **names)
 {
-	for (char **p = names; p && *p; p++)
-		free(*p);
-	free(names);
+	tracefs_list_free(names);
 }
 
-int tracing_list_instances(char ***names)
+int tracing_list_instances(const char *regex, char ***names)
 {
-	_cleanup_free_ char *dir = NULL;
-	struct dirent *de;
-	char **v, **grown;
-	size_t n = 0;
-	DIR *d;
-	int r;
-
-	dir = file_path(NULL, "instances", &r);
-	if (!dir)
-		return r;
-	v = calloc(1, sizeof(*v));
-	d = opendir(dir);
-	if (!v || !d) {
-		r = v ? negative_errno() : -ENOMEM;
-		goto fail;
-	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
-			continue;
-		grown = realloc(v, sizeof(*v) * (n + 2));
-		if (!grown) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		v = grown;
-		v[n + 1] = NULL;
-		v[n] = strdup(de->d_name);
-		if (!v[n++]) {
-			r = -ENOMEM;
-			goto fail;
-		}
-	}
-	closedir(d);
-	*names = v;
+	errno = 0;
+	*names = tracefs_instances(regex);
+	/* libtracefs gives NULL for "none" as well as for a failure. */
+	if (!*names && errno && errno != ENOENT)
+		return -errno;
 	return 0;
-fail:
-	if (d)
-		closedir(d);
-	tracing_names_free(v);
-	return r;
 }
 
 int tracing_remove_instance(const char *instance)

@@ -65,7 +65,7 @@ int service_hits_begin(struct service *s, const struct proto_request *req, uint3
 		return service_reply_plain(s, FTIDX_MSG_HITS, id, EBUSY,
 					   "a hit count is running already; try again after it",
 					   out);
-	r = service_refresh(s, s->stale);
+	r = service_catch_up(s);
 	if (r < 0)
 		return service_reply_plain(s, FTIDX_MSG_HITS, id, -r,
 					   "cannot read the kernel's function list", out);

@@ -36,6 +36,10 @@ struct service {
 	struct hits *hits; /* the HITS run in progress, if any */
 };
 
+/* Before a request: rebuild the map if a module change is pending or the
+ * kernel's record count moved. 0 or -errno. */
+int service_catch_up(struct service *s);
+
 /* A reply with a status and a message only. */
 int service_reply_plain(struct service *s, uint16_t type, uint32_t id, int status, const char *why,
 			struct proto_buf *out);

@@ -121,6 +121,16 @@ uint64_t service_generation(const struct service *s)
 	return s->generation;
 }
 
+int service_catch_up(struct service *s)
+{
+	/* A module changed and the map is not rebuilt yet: re-read it now. */
+	int r = service_refresh(s, s->stale);
+
+	if (r == 0)
+		s->stale = false;
+	return r;
+}
+
 uint32_t service_map_size(const struct service *s)
 {
 	return map_size(s->map);
@@ -673,11 +683,8 @@ done:
 int service_handle(struct service *s, const struct proto_request *req, uint32_t id,
 		   struct proto_buf *out)
 {
-	/* A module changed and the map is not rebuilt yet: re-read it now. */
-	int r = service_refresh(s, s->stale);
+	int r = service_catch_up(s);
 
-	if (r == 0)
-		s->stale = false;
 	if (r < 0)
 		return service_reply_plain(s, req->type, id, -r, "cannot read the kernel's function list",
 				   out);

@@ -164,9 +164,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 /* Tell the service manager (if any); its absence is normal, a failure to
  * reach it is only worth a log line. */
-static void notify_ready(struct service *svc, const char *extra)
+static void notify_ready(struct service *svc)
 {
-	int r = systemd_notifyf("%sREADY=1\nSTATUS=%u lines mapped, generation %llu", extra,
+	int r = systemd_notifyf("READY=1\nSTATUS=%u lines mapped, generation %llu",
 				service_map_size(svc),
 				(unsigned long long)service_generation(svc));
 
@@ -193,7 +193,7 @@ static void on_reload(evutil_socket_t sig _unused_, short what _unused_, void *c
 		log_info("map rebuilt on SIGHUP, generation %llu",
 			 (unsigned long long)service_generation(ctx));
 	/* The old map stays in service after a failure: still ready. */
-	notify_ready(ctx, "");
+	notify_ready(ctx);
 }
 
 /* Create the socket's directory if it is missing (one level, 0755). */
@@ -289,7 +289,7 @@ int main(int argc, char **argv)
 			 strerror(-r));
 	log_info("serving %s on %s, map generation %llu", tracing_dir(), o.socket,
 		 (unsigned long long)service_generation(svc));
-	notify_ready(svc, "");
+	notify_ready(svc);
 	status = event_base_dispatch(base) < 0 ? 1 : 0;
 	/* An activated socket outlives us: systemd queues clients on it and
 	 * starts the next instance. */

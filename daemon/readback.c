@@ -274,10 +274,10 @@ ssize_t readback_filter_indices(const struct map *m, const char *text, uint32_t 
 	while (*line) {
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
-		uint32_t index = 0;
+		/* Comment lines ("#### all functions enabled ####") are no one's. */
+		bool is_comment = !len || line[0] == '#';
+		uint32_t index = is_comment ? 0 : next_index_of_line(&t, line, len, last);
 
-		if (len && line[0] != '#')
-			index = next_index_of_line(&t, line, len, last);
 		if (index) {
 			if (n == cap) {
 				uint32_t *grown = realloc(v, sizeof(*v) * (cap = cap ? cap * 2 : 256));
@@ -289,7 +289,7 @@ ssize_t readback_filter_indices(const struct map *m, const char *text, uint32_t 
 				v = grown;
 			}
 			v[n++] = last = index;
-		} else if (len && line[0] != '#') {
+		} else if (!is_comment) {
 			(*unmatched)++;
 		}
 		line += len + (nl ? 1 : 0);

@@ -499,8 +499,10 @@ static int cmd_hits(struct cli *cli, int argc, char **argv)
 		return report_failure(cli, r, NULL, NULL);
 	if (cli->json) {
 		printf("{\"seconds\":%lu,\"enabled\":%u,\"calls\":%" PRIu64 ",\"lost\":%" PRIu64
-		       ",\"functions\":[",
+		       ",\"short_by\":",
 		       seconds, h->enabled, h->events, h->lost);
+		json_str(h->short_by);
+		printf(",\"functions\":[");
 		for (size_t i = 0; i < h->n; i++) {
 			printf("%s{\"index\":%u,\"calls\":%" PRIu64 ",\"line\":", i ? "," : "",
 			       h->indices[i], h->counts[i]);
@@ -518,6 +520,8 @@ static int cmd_hits(struct cli *cli, int argc, char **argv)
 			fprintf(stderr, "; the kernel's buffer lost %" PRIu64
 					" more, so the counts are short\n",
 				h->lost);
+		if (h->short_by[0])
+			fprintf(stderr, "ftidx hits: %s\n", h->short_by);
 	}
 	ftidx_hits_free(h);
 	return EXIT_OK;

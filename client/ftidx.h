@@ -230,6 +230,7 @@ struct ftidx_hits {
 	const uint32_t *indices;  /* index, or 0 when the name is on several lines */
 	const uint64_t *counts;   /* calls */
 	const char *const *lines; /* "name" or "name [module]" */
+	const char *short_by;     /* "" or why the counts fall short by an unknown amount */
 };
 
 int ftidx_hits(struct ftidx *c, const char *instance, unsigned seconds, struct ftidx_hits **out);

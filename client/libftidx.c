@@ -584,7 +584,9 @@ _public_ int ftidx_hits(struct ftidx *c, const char *instance, unsigned seconds,
 		.indices = res->rep.indices,
 		.counts = res->rep.counts,
 		.lines = res->rep.lines,
+		.short_by = res->rep.message,
 	};
+	set_error(c, NULL); /* a success: the message is in short_by */
 	*out = &box->hits;
 	return 0;
 }

@@ -24,18 +24,11 @@ cache=${FTIDX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ftidx}
 mirror=${FTIDX_MIRROR:-http://deb.debian.org/debian}
 timeout_s=${FTIDX_SYSTEMD_TIMEOUT:-900}
 
-skip() {
-	echo "systemd: $*" >&2
-	[ "${FTIDX_VM_REQUIRED:-0}" = 1 ] && exit 1
-	exit 77
-}
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
+guest_tag=systemd
+. "$here/../lib/guest.sh"
+find_kernel
 command -v debootstrap >/dev/null || skip "debootstrap is not installed"
-command -v cpio >/dev/null || skip "cpio is not installed"
 [ "$(id -u)" = 0 ] || skip "debootstrap needs root"
-kernel=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1 || true)
-[ -n "$kernel" ] || skip "no kernel image in /boot (install linux-image-amd64)"
-kver=${kernel#/boot/vmlinuz-}
 
 # The root filesystem: what the packages of ftidx's dependencies need, and
 # systemd. Built once; the tarball is the cache.
@@ -91,12 +84,7 @@ UNIT
 systemctl --root="$root" enable ftidx-boot-test.service >/dev/null 2>&1
 # A module to load while the service runs (its uevent must get through
 # the service's private network namespace).
-loop=$(ls "/lib/modules/$kver/kernel/drivers/block/loop.ko"* | head -n 1)
-case "$loop" in
-*.xz) xz -dc "$loop" >"$root/root/loop.ko" ;;
-*.zst) zstd -qdc "$loop" >"$root/root/loop.ko" ;;
-*) cp "$loop" "$root/root/loop.ko" ;;
-esac
+copy_module drivers/block/loop "$root/root/loop.ko"
 echo "ftidx-guest" >"$root/etc/hostname"
 
 # The whole root as the initramfs: systemd runs from it as PID 1 (no

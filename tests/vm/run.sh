@@ -18,21 +18,10 @@ build=$(cd "${2:?build dir}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 timeout_s=${FTIDX_VM_TIMEOUT:-1500}
 
-skip() {
-	echo "vm: $*" >&2
-	[ "${FTIDX_VM_REQUIRED:-0}" = 1 ] && exit 1
-	exit 77
-}
-
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
-command -v cpio >/dev/null || skip "cpio is not installed"
+guest_tag=vm
+. "$here/../lib/guest.sh"
+find_kernel
 [ -x /bin/busybox ] || skip "busybox-static is not installed"
-kernel=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1 || true)
-[ -n "$kernel" ] || skip "no kernel image in /boot (install linux-image-amd64)"
-kver=${kernel#/boot/vmlinuz-}
-moddir=/lib/modules/$kver/kernel
-[ -r "$kernel" ] || skip "$kernel is not readable (run as root)"
-[ -d "$moddir" ] || skip "no modules for $kver"
 
 work=$build/vm/$mode
 rm -rf "$work"
@@ -58,12 +47,7 @@ for bin in "$build/daemon/ftidxd" "$build/client/ftidx" "$build/tests/vm/ftidx-v
 done
 cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 for m in drivers/block/loop drivers/net/dummy fs/fat/fat fs/fat/vfat; do
-	f=$(ls "$moddir/$m".ko* | head -n 1)
-	case "$f" in
-	*.xz) xz -dc "$f" >"$root/modules/$(basename "$m").ko" ;;
-	*.zst) zstd -qdc "$f" >"$root/modules/$(basename "$m").ko" ;;
-	*) cp "$f" "$root/modules/$(basename "$m").ko" ;;
-	esac
+	copy_module "$m" "$root/modules/$(basename "$m").ko"
 done
 install -m 0755 "$here/init.sh" "$root/init"
 install -m 0755 "$here/demo.sh" "$root/demo.sh"

@@ -188,7 +188,9 @@ int hits_start(struct hits **out, const struct writer_io *io, const struct map *
 	}
 	h->function_id = fn->id;
 
-	/* A run that died with an earlier ftidxd left its instance behind. */
+	/* Left by an earlier ftidxd that died mid-run with the pid we have
+	 * now (in a container, say): hits_remove_orphans() spares it, since
+	 * that pid is alive. */
 	if (tracing_instance_exists(instance))
 		tracing_remove_instance(instance);
 	*why = "cannot create an instance for the run";

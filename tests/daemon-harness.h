@@ -83,20 +83,27 @@ static inline bool harness_alive(struct harness *h)
 	return waitpid(h->pid, NULL, WNOHANG) == 0;
 }
 
-/* Stop the daemon with SIGTERM; returns its exit status (-1: killed). */
-static inline int harness_stop(struct harness *h)
+/* Wait up to @ms for @pid to exit, then kill it; returns its exit status
+ * (-1: killed by a signal, ours included). */
+static inline int harness_wait_exit(pid_t pid, int ms)
 {
 	int status = 0;
 
-	kill(h->pid, SIGTERM);
-	for (int i = 0; i < 300; i++) {
-		if (waitpid(h->pid, &status, WNOHANG) == h->pid)
+	for (int i = 0; i < ms / 10; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 		harness_sleep_ms(10);
 	}
-	kill(h->pid, SIGKILL);
-	waitpid(h->pid, &status, 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
 	return -1;
+}
+
+/* Stop the daemon with SIGTERM; returns its exit status (-1: killed). */
+static inline int harness_stop(struct harness *h)
+{
+	kill(h->pid, SIGTERM);
+	return harness_wait_exit(h->pid, 3000);
 }
 
 static inline void harness_cleanup(struct harness *h)

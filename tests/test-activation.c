@@ -76,20 +76,6 @@ static pid_t start(struct harness *h, const char *daemon, const char *notify,
 	return pid;
 }
 
-static int wait_exit(pid_t pid)
-{
-	int status;
-
-	for (int i = 0; i < 500; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		harness_sleep_ms(10);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
 static void test_activated(struct harness *h, const char *daemon)
 {
 	char notify[128], own[128], err[128];
@@ -127,7 +113,7 @@ static void test_activated(struct harness *h, const char *daemon)
 
 	kill(pid, SIGTERM);
 	CHECK_EQ_STR(next_notification(fd), "STOPPING=1");
-	CHECK_EQ_INT(wait_exit(pid), 0);
+	CHECK_EQ_INT(harness_wait_exit(pid, 5000), 0);
 	/* The socket is its owner's to remove, as systemd would keep it. */
 	CHECK(stat(h->socket, &sb) == 0 && S_ISSOCK(sb.st_mode));
 	close(fd);
@@ -151,7 +137,7 @@ static void test_two_sockets(struct harness *h, const char *daemon)
 	for (int i = 0; i < 500 && access(h->socket, F_OK) < 0; i++)
 		harness_sleep_ms(10);
 	close(harness_connect(h)); /* the connection that starts it */
-	CHECK_EQ_INT(wait_exit(pid), 1);
+	CHECK_EQ_INT(harness_wait_exit(pid, 5000), 1);
 	text = test_read_file(err, &len);
 	CHECK(strstr(text, "takes exactly one") != NULL);
 	free(text);

@@ -6,9 +6,11 @@
  * lasts, and named only at the end: a run sees a few thousand distinct
  * addresses at most, so kallsyms is parsed once, not per record.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <event-parse.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,13 +429,20 @@ int hits_remove_orphans(void)
 	char **names = NULL;
 	int removed = 0;
 
-	if (tracing_list_instances("^" HITS_INSTANCE_PREFIX "[0-9][0-9]*$", &names) < 0)
+	if (tracing_list_instances(&names) < 0)
 		return 0;
 	for (char **p = names; p && *p; p++) {
-		int pid = atoi(*p + strlen(HITS_INSTANCE_PREFIX));
+		const char *digits;
+		char *end;
+		long pid;
 
+		if (strncmp(*p, HITS_INSTANCE_PREFIX, strlen(HITS_INSTANCE_PREFIX)) != 0)
+			continue;
+		digits = *p + strlen(HITS_INSTANCE_PREFIX);
+		pid = strtol(digits, &end, 10);
 		/* Only a pid no process has: EPERM means someone is there. */
-		if (pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+		if (!isdigit((unsigned char)*digits) || *end || pid <= 0 || pid > INT_MAX ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
 		tracing_write_file(*p, "current_tracer", "nop");
 		removed += tracing_remove_instance(*p) == 0;

@@ -39,10 +39,9 @@ int tracing_open_file(const char *instance, const char *file, int flags);
 /* Create instance @instance. Returns 0, or -EEXIST, or another -errno. */
 int tracing_create_instance(const char *instance);
 
-/* The names of the instances that match @regex (a basic regular
- * expression, as libtracefs takes it), in *@names (NULL when none; free
- * with tracing_names_free()). 0 or -errno. */
-int tracing_list_instances(const char *regex, char ***names);
+/* The names of the instances, in *@names (NULL when none; free with
+ * tracing_names_free()). 0 or -errno. */
+int tracing_list_instances(char ***names);
 void tracing_names_free(char **names);
 
 /* Remove instance @instance (its ring buffer goes with it). 0 or -errno. */

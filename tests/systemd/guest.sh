@@ -44,17 +44,24 @@ check "an instance is created and filtered" ftidx set --instance boot --create '
 check "...is in the kernel" is "$(cat $T/instances/boot/set_ftrace_filter)" \
 	"$(ftidx resolve 'vfs_rea*' | cut -f2)"
 # ftidx hits on calls made here, counted exactly: bash's umask builtin is
-# one umask(2) each. They start once the run's instance exists.
+# one umask(2) each and its read builtin at least one read(2), all in this
+# process, so the calls take well under a second even under TCG (forking
+# cat instead did not finish inside the window on a slow CI machine). They
+# start once the run's tracer is on, and the run must outlast them.
 check "a filter for the hit count" ftidx set vfs_read __x64_sys_umask
 before=$(cat $T/set_ftrace_filter)
+rm -f /tmp/caller.done
 caller() {
-	while ! ls $T/instances | grep -q ftidx-hits; do sleep 0.1; done
-	sleep 1
+	until grep -qx function $T/instances/ftidx-hits-*/current_tracer 2>/dev/null; do
+		sleep 0.1
+	done
 	for _ in $(seq 2000); do umask 022; done
-	for _ in $(seq 300); do cat /proc/version >/dev/null; done
+	for _ in $(seq 300); do read -r _ </proc/version; done
+	touch /tmp/caller.done
 }
 caller &
 check "ftidx hits under the hardening" sh -c 'ftidx hits --seconds 6 >/tmp/hits.txt'
+check "...outlasted the calls it counts" test -e /tmp/caller.done
 wait
 sed 's/^/BOOT:   hits: /' /tmp/hits.txt
 column() { awk -F'\t' -v f="$1" -v c="$2" '$3 == f {print $c}' /tmp/hits.txt; }

@@ -71,17 +71,27 @@ struct map {
 };
 
 /* A multiplicative hash, 8 bytes a step (names average some 25 bytes),
- * folded to 32 bits and never 0 (0 marks an empty slot). */
+ * folded to 32 bits and never 0 (0 marks an empty slot). Whole words are
+ * fixed-size loads; the zero-padded tail is mixed in the same way. */
+static uint64_t hash_mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 32);
+}
+
 uint32_t map_hash_name(const char *s, size_t len)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
+	size_t i;
 
-	for (size_t i = 0; i < len; i += 8) {
-		uint64_t w = 0;
-
-		memcpy(&w, s + i, MIN(len - i, (size_t)8));
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = hash_mix(h, w);
+	}
+	if (i < len) {
+		w = 0;
+		memcpy(&w, s + i, len - i);
+		h = hash_mix(h, w);
 	}
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 29;
@@ -141,11 +151,14 @@ static int name_table_add(struct name_table *t, const struct map *m, uint32_t en
 		if (r < 0)
 			return r;
 	}
+	/* The slot's own name_off saves two dependent loads (the name's first
+	 * line, then its entry) per line: earlier names are terminated
+	 * already, so equal bytes and a NUL after them mean an equal name. */
 	for (i = h & t->mask; t->slots[i].hash; i = (i + 1) & t->mask) {
-		const struct map_entry *f = &m->entries[t->first[t->slots[i].pos]];
+		const char *other = m->buf + t->slots[i].name_off;
 
-		if (t->slots[i].hash == h && f->name_len == e->name_len &&
-		    memcmp(m->buf + f->name_off, name, e->name_len) == 0) {
+		if (t->slots[i].hash == h && memcmp(other, name, e->name_len) == 0 &&
+		    other[e->name_len] == '\0') {
 			t->slots[i].count++;
 			*id = t->slots[i].pos;
 			return 0;

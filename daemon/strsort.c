@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* String sorting (see strsort.h). */
+#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -11,9 +12,14 @@ uint64_t strsort_chunk(const char *s, size_t len, size_t at)
 {
 	uint64_t v = 0;
 
-	for (size_t i = at; i < at + 8; i++)
-		v = (v << 8) | (i < len ? (unsigned char)s[i] : 0);
-	return v;
+	/* Load in memory order, then make the first byte the most significant.
+	 * A fixed-size copy compiles to one load; only a name's last chunk
+	 * takes the short copy. */
+	if (at + 8 <= len)
+		memcpy(&v, s + at, 8);
+	else if (at < len)
+		memcpy(&v, s + at, len - at);
+	return be64toh(v);
 }
 
 static uint64_t chunk_at(const struct strsort_item *it, size_t depth)
@@ -166,14 +172,15 @@ static void sort_level(struct strsort_item *v, size_t n, size_t depth, struct so
 
 int strsort(struct strsort_item *v, size_t n)
 {
-	struct sort_scratch s = {
-		.keys = malloc(sizeof(*s.keys) * (n ? n : 1)),
-		.tmp = malloc(sizeof(*s.tmp) * (n ? n : 1)),
-		.recs = malloc(sizeof(*s.recs) * (n ? n : 1)),
-		.count = malloc(sizeof(*s.count) * RADIX_PASSES * RADIX_SIZE),
-	};
+	struct sort_scratch s = { 0 };
 	int r = -ENOMEM;
 
+	if (n < 2)
+		return 0; /* sorted already, and @v may be NULL when empty */
+	s.keys = malloc(sizeof(*s.keys) * n);
+	s.tmp = malloc(sizeof(*s.tmp) * n);
+	s.recs = malloc(sizeof(*s.recs) * n);
+	s.count = malloc(sizeof(*s.count) * RADIX_PASSES * RADIX_SIZE);
 	if (s.keys && s.tmp && s.recs && s.count) {
 		sort_level(v, n, 0, s);
 		r = 0;

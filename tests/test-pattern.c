@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Token parsing: every accepted form and every refusal, with its errno. */
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pattern.h"
@@ -14,6 +17,23 @@ static int parse(const char *s, struct pattern *p)
 	if (r < 0)
 		CHECK(why && why[0]); /* every refusal says why */
 	return r;
+}
+
+/* Every byte inside a name: refused as whitespace or a control character
+ * exactly where the C library's isspace() or iscntrl() says so. */
+static void check_every_byte(void)
+{
+	for (int c = 1; c < 256; c++) {
+		char token[] = { 'a', (char)c, 'b', '\0' };
+		const char *why = NULL;
+		struct pattern p;
+		int r = pattern_parse(&p, token, &why);
+		bool refused = r == -EINVAL && strstr(why, "whitespace or a control character");
+
+		if (refused != (isspace(c) || iscntrl(c)))
+			fprintf(stderr, "byte 0x%02x: %s\n", c, refused ? "refused" : "accepted");
+		CHECK(refused == (isspace(c) || iscntrl(c)));
+	}
 }
 
 static void check_refused(const char *s, int err)
@@ -73,6 +93,7 @@ int main(void)
 	check_refused("foo bar", -EINVAL);
 	check_refused("foo\tbar", -EINVAL);
 	check_refused("foo\x01", -EINVAL);
+	check_every_byte();
 	check_refused("__ftrace_invalid_address___32", -EPERM);
 	check_refused("!__ftrace_invalid_address___64", -EPERM);
 	check_refused("__ftrace_invalid_address___32:mod:loop", -EPERM);

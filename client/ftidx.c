@@ -514,8 +514,9 @@ static int cmd_hits(struct cli *cli, int argc, char **argv)
 		for (size_t i = 0; i < h->n; i++)
 			printf("%" PRIu64 "\t%u\t%s\n", h->counts[i], h->indices[i], h->lines[i]);
 		/* The summary goes beside the table, so that pipes get the table. */
-		fprintf(stderr, "%zu of %u functions fired in %lu s, %" PRIu64 " calls%s",
-			h->n, h->enabled, seconds, h->events, h->lost ? "" : "\n");
+		fprintf(stderr, "%zu of %u function%s fired in %lu s, %" PRIu64 " calls%s",
+			h->n, h->enabled, h->enabled == 1 ? "" : "s", seconds, h->events,
+			h->lost ? "" : "\n");
 		if (h->lost)
 			fprintf(stderr, "; the kernel's buffer lost %" PRIu64
 					" more, so the counts are short\n",

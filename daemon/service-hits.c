@@ -90,8 +90,8 @@ int service_hits_begin(struct service *s, const struct proto_request *req, uint3
 		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-r));
 		return service_reply_plain(s, FTIDX_MSG_HITS, id, -r, msg, out);
 	}
-	log_info("counting calls to %zd functions for %u s in instances/%s", n, req->seconds,
-		 name);
+	log_info("counting calls to %zd function%s for %u s in instances/%s", n, n == 1 ? "" : "s",
+		 req->seconds, name);
 	return 1;
 }
 
@@ -139,8 +139,9 @@ int service_hits_end(struct service *s, uint32_t id, struct proto_buf *out)
 						"the counts are short"
 					      : "";
 	r = proto_encode_reply(out, id, &rep);
-	log_info("hit count done: %zu of %u functions fired, %llu calls, %llu lost", n,
-		 rep.enabled, (unsigned long long)rep.events, (unsigned long long)rep.lost);
+	log_info("hit count done: %zu of %u function%s fired, %llu calls, %llu lost", n,
+		 rep.enabled, rep.enabled == 1 ? "" : "s", (unsigned long long)rep.events,
+		 (unsigned long long)rep.lost);
 done:
 	free(rep.indices);
 	free(rep.counts);

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -585,6 +586,164 @@ static void half_failing(void)
 	kclear(T "/set_ftrace_filter");
 }
 
+/* ---- hit counts --------------------------------------------------------- */
+
+#define UMASK_CALLS 1000
+#define GETPGID_CALLS 333
+
+/* How many hit-count instances of ftidxd's exist; *@tracing: whether one
+ * of them traces yet. */
+static size_t hits_instances(bool *tracing)
+{
+	/* No regex: libtracefs 1.6 leaks the one it compiles for it. */
+	char **names = tracefs_instances(NULL);
+	size_t n = 0;
+
+	*tracing = false;
+	for (size_t i = 0; names && names[i]; i++) {
+		char path[512];
+		size_t len = 0;
+		char *tracer;
+
+		if (strncmp(names[i], "ftidx-hits-", 11) != 0)
+			continue;
+		n++;
+		snprintf(path, sizeof(path), T "/instances/%s/current_tracer", names[i]);
+		tracer = slurp(path, &len);
+		*tracing |= tracer && strcmp(tracer, "function\n") == 0;
+		free(tracer);
+	}
+	tracefs_list_free(names);
+	return n;
+}
+
+static bool hits_tracing(void)
+{
+	bool tracing;
+
+	hits_instances(&tracing);
+	return tracing;
+}
+
+/* In a child: once the run traces, make exactly the calls it must count. */
+static pid_t start_caller(void)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	for (int i = 0; i < 600 && !hits_tracing(); i++)
+		usleep(10000);
+	if (!hits_tracing())
+		_exit(2);
+	for (int i = 0; i < UMASK_CALLS; i++)
+		umask(022);
+	for (int i = 0; i < GETPGID_CALLS; i++)
+		getpgid(0);
+	_exit(0);
+}
+
+/* The count @h gives @name, and its index there; 0 when it did not fire. */
+static uint64_t hits_of(const struct ftidx_hits *h, const char *name, uint32_t *index)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		if (strcmp(h->lines[i], name) == 0) {
+			*index = h->indices[i];
+			return h->counts[i];
+		}
+	}
+	*index = 0;
+	return 0;
+}
+
+static uint32_t index_of(const char *name)
+{
+	struct ftidx_result *r = NULL;
+	uint32_t idx = resolve_one(name, &r) == 0 && ftidx_result_count(r) == 1
+			       ? ftidx_result_index(r, 0)
+			       : 0;
+
+	ftidx_result_free(r);
+	return idx;
+}
+
+/*
+ * Count calls this guest makes itself, which nothing else here makes: the
+ * counts must be exact, with the map's indices, and nothing but what the
+ * filter of the counted instance enables less its notrace filter.
+ */
+static void hit_counts(void)
+{
+	struct ftidx_hits *h = NULL;
+	struct lines before, after;
+	uint32_t i_umask, i_pgid, i_acct;
+	uint64_t n_umask, n_pgid, n_acct;
+	int status = -1, r;
+	bool tracing, done;
+	pid_t pid;
+
+	/* The top level enables three, and vfs_read, which notrace takes out;
+	 * the instance enables only getpgid. */
+	ftidx_set_batch("__x64_sys_umask __x64_sys_getpgid __x64_sys_acct vfs_read", FTIDX_FILTER,
+			NULL);
+	ftidx_set_batch("vfs_read", FTIDX_NOTRACE, NULL);
+	mkdir(T "/instances/" INSTANCE, 0750);
+	ftidx_set_batch("__x64_sys_getpgid", FTIDX_FILTER, INSTANCE);
+	before = kread(T "/set_ftrace_filter");
+
+	pid = start_caller();
+	r = ftidx_hits(c, NULL, 4, &h);
+	/* The caller must be done before the run ended, or counts are short. */
+	done = waitpid(pid, &status, WNOHANG) == pid;
+	result(done && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	       "hits: the calls to count were made inside the run (%s, wait status %d)",
+	       done ? "done" : "still running", status);
+	if (r < 0 || !h) {
+		result(false, "hits: ftidx_hits() failed: %s", ftidx_error_message(c));
+		waitpid(pid, NULL, 0);
+		goto out;
+	}
+	n_umask = hits_of(h, "__x64_sys_umask", &i_umask);
+	n_pgid = hits_of(h, "__x64_sys_getpgid", &i_pgid);
+	n_acct = hits_of(h, "__x64_sys_acct", &i_acct);
+	printf("VM: info: hits: %u traced, %zu fired, %" PRIu64 " calls, %" PRIu64
+	       " lost: umask %" PRIu64 ", getpgid %" PRIu64 "\n",
+	       h->enabled, h->n, h->events, h->lost, n_umask, n_pgid);
+	result(h->enabled == 3, "hits: traces the filter less notrace (%u functions)", h->enabled);
+	result(n_umask == UMASK_CALLS && n_pgid == GETPGID_CALLS && h->lost == 0 &&
+		       !h->short_by[0],
+	       "hits: counts exactly %d umask and %d getpgid calls", UMASK_CALLS, GETPGID_CALLS);
+	result(h->n == 2 && n_acct == 0, "hits: nothing that did not fire, nothing outside");
+	result(i_umask && i_umask == index_of("__x64_sys_umask") && i_pgid == index_of("__x64_sys_getpgid"),
+	       "hits: reports the map's indices (%u, %u)", i_umask, i_pgid);
+	h = ftidx_hits_free(h);
+	after = kread(T "/set_ftrace_filter");
+	result(lines_equal(&before, &after) && hits_instances(&tracing) == 0,
+	       "hits: the filter is left as it was, the run's instance removed");
+	lines_free(&after);
+
+	/* An instance's own filter, not the top level's. */
+	pid = start_caller();
+	r = ftidx_hits(c, INSTANCE, 3, &h);
+	waitpid(pid, &status, 0);
+	n_umask = h ? hits_of(h, "__x64_sys_umask", &i_umask) : 0;
+	n_pgid = h ? hits_of(h, "__x64_sys_getpgid", &i_pgid) : 0;
+	result(r == 0 && h && h->enabled == 1 && h->n == 1 && n_pgid == GETPGID_CALLS &&
+		       n_umask == 0,
+	       "hits --instance counts what that instance's filter enables");
+	h = ftidx_hits_free(h);
+
+	kclear(T "/set_ftrace_filter");
+	kclear(T "/set_ftrace_notrace");
+	r = ftidx_hits(c, NULL, 1, &h);
+	result(r == -ENODATA && !h, "hits: an empty filter is refused (%d)", r);
+out:
+	ftidx_hits_free(h);
+	lines_free(&before);
+	kclear(T "/instances/" INSTANCE "/set_ftrace_filter");
+	rmdir(T "/instances/" INSTANCE);
+}
+
 static int run_tests(void)
 {
 	modules();
@@ -593,6 +752,7 @@ static int run_tests(void)
 	churn(1000);
 	placeholders();
 	half_failing();
+	hit_counts();
 	if (system("insmod /modules/loop.ko; insmod /modules/dummy.ko; insmod /modules/fat.ko; "
 		   "insmod /modules/vfat.ko") != 0)
 		result(false, "loading modules for the equivalence test");

@@ -188,6 +188,9 @@ static int cmd_status(struct cli *cli, int argc, char **argv _unused_)
 		fprintf(stderr, "ftidx status: takes no arguments\n");
 		return EXIT_USAGE;
 	}
+	r = connect_daemon(cli);
+	if (r != EXIT_OK)
+		return r;
 	r = ftidx_status(cli->c, &st);
 	if (r < 0)
 		return report_failure(cli, r, NULL, NULL);
@@ -258,6 +261,11 @@ static int cmd_resolve(struct cli *cli, int argc, char **argv)
 		strv_free(&pats);
 		return EXIT_DAEMON;
 	}
+	status = connect_daemon(cli);
+	if (status != EXIT_OK) {
+		strv_free(&pats);
+		return status;
+	}
 	r = ftidx_resolve(cli->c, (const char *const *)pats.v, pats.n, FTIDX_RESOLVE_WITH_LINES,
 			  &res);
 	if (r < 0) {
@@ -296,6 +304,9 @@ static int cmd_name(struct cli *cli, int argc, char **argv)
 		}
 		indices[i - 1] = (uint32_t)v;
 	}
+	status = connect_daemon(cli);
+	if (status != EXIT_OK)
+		return status;
 	r = ftidx_names(cli->c, indices, (size_t)argc - 1, &res);
 	if (r < 0 && !res)
 		return report_failure(cli, r, NULL, NULL);
@@ -339,6 +350,9 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "ftidx list: unexpected argument '%s'\n", argv[optind]);
 		return EXIT_USAGE;
 	}
+	r = connect_daemon(cli);
+	if (r != EXIT_OK)
+		return r;
 	r = ftidx_list(cli->c, flags, module, &res);
 	if (r < 0) {
 		ftidx_result_free(res);
@@ -386,9 +400,20 @@ static int run_filter(struct cli *cli, int op, int argc, char **argv)
 		case 'G':
 			file = FTIDX_GRAPH_NOTRACE;
 			break;
-		case OPT_GENERATION:
-			generation = strtoull(optarg, NULL, 10);
+		case OPT_GENERATION: {
+			char *end;
+
+			/* A typo must not turn into 0, which skips the stale-map check. */
+			errno = 0;
+			generation = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || optarg[0] == '-' || generation == 0) {
+				fprintf(stderr, "ftidx %s: --generation takes a map generation "
+						"(a positive number from ftidx status)\n",
+					verbs[op]);
+				return EXIT_USAGE;
+			}
 			break;
+		}
 		default:
 			return EXIT_USAGE;
 		}
@@ -409,6 +434,11 @@ static int run_filter(struct cli *cli, int op, int argc, char **argv)
 		fprintf(stderr, "ftidx %s: no pattern on standard input\n", verbs[op]);
 		strv_free(&pats);
 		return EXIT_USAGE;
+	}
+	status = connect_daemon(cli);
+	if (status != EXIT_OK) {
+		strv_free(&pats);
+		return status;
 	}
 	r = ftidx_filter(cli->c, op, file, instance, flags, generation, (const char *const *)pats.v,
 			 pats.n, &res);
@@ -481,8 +511,10 @@ static int cmd_hits(struct cli *cli, int argc, char **argv)
 		case 't':
 			errno = 0;
 			seconds = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || seconds < 1 || seconds > 3600) {
-				fprintf(stderr, "ftidx hits: --seconds takes 1 to 3600\n");
+			if (errno || *end || end == optarg || seconds < 1 ||
+			    seconds > FTIDX_HITS_SECONDS_MAX) {
+				fprintf(stderr, "ftidx hits: --seconds takes 1 to %d\n",
+					FTIDX_HITS_SECONDS_MAX);
 				return EXIT_USAGE;
 			}
 			break;
@@ -494,6 +526,9 @@ static int cmd_hits(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "ftidx hits: unexpected argument '%s'\n", argv[optind]);
 		return EXIT_USAGE;
 	}
+	r = connect_daemon(cli);
+	if (r != EXIT_OK)
+		return r;
 	r = ftidx_hits(cli->c, instance, (unsigned)seconds, &h);
 	if (r < 0)
 		return report_failure(cli, r, NULL, NULL);
@@ -569,7 +604,7 @@ static void usage(FILE *f)
 		"filter enables (less notrace), and prints CALLS<TAB>INDEX<TAB>LINE for each\n"
 		"function that fired, most calls first (INDEX 0: the name is on several lines):\n"
 		"  -i, --instance NAME   count the filter of instances/NAME\n"
-		"  -t, --seconds S       count for S seconds, 1 to 3600 (default: 5)\n"
+		"  -t, --seconds S       count for S seconds, 1 to " STRINGIFY(FTIDX_HITS_SECONDS_MAX) " (default: 5)\n"
 		"\nGlobal options:\n"
 		"  -s, --socket PATH     the daemon's socket (default: $FTIDX_SOCKET, else\n"
 		"                        " FTIDX_DEFAULT_SOCKET ")\n"
@@ -624,9 +659,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ftidx: unknown command '%s' (see ftidx --help)\n", argv[optind]);
 		return EXIT_USAGE;
 	}
-	status = connect_daemon(&cli);
-	if (status != EXIT_OK)
-		return status;
+	/* Each command connects once its own arguments are judged, so that a
+	 * usage error is reported as one even with no daemon running. */
 	argv += optind;
 	argc -= optind;
 	optind = 0; /* restart getopt for the command's own options */

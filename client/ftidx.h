@@ -217,11 +217,13 @@ struct ftidx_status *ftidx_status_free(struct ftidx_status *st);
 
 /*
  * Which functions of a filter fire, and how often: ftidxd runs the function
- * tracer for @seconds (1 to 3600) in an instance of its own, over what the
+ * tracer for @seconds (1 to FTIDX_HITS_SECONDS_MAX) in an instance of its own, over what the
  * filter of @instance (NULL: the top level) enables less its notrace
  * filter, and counts the calls. The call blocks for @seconds. Needs the
  * right to change filters. Free with ftidx_hits_free(). Since: 0.1
  */
+#define FTIDX_HITS_SECONDS_MAX 3600 /* the longest run ftidxd accepts */
+
 struct ftidx_hits {
 	uint32_t enabled; /* functions traced */
 	uint64_t events;  /* calls counted */

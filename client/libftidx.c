@@ -33,6 +33,7 @@ _Static_assert(FTIDX_LIST_WITH_PLACEHOLDERS == FTIDX_LIST_PLACEHOLDERS &&
 		       FTIDX_LIST_BY_MODULE == FTIDX_LIST_MODULE,
 	       "list flags");
 _Static_assert(FTIDX_CREATE_INSTANCE == FTIDX_FILTER_CREATE_INSTANCE, "filter flags");
+_Static_assert(FTIDX_HITS_SECONDS_MAX == FTIDX_HITS_MAX_SECONDS, "hit count length");
 
 struct ftidx {
 	unsigned refs;
@@ -568,8 +569,8 @@ _public_ int ftidx_hits(struct ftidx *c, const char *instance, unsigned seconds,
 	int r;
 
 	*out = NULL;
-	if (seconds < 1 || seconds > FTIDX_HITS_MAX_SECONDS) {
-		set_error(c, "a hit count runs for 1 to 3600 seconds");
+	if (seconds < 1 || seconds > FTIDX_HITS_SECONDS_MAX) {
+		set_error(c, "a hit count runs for 1 to " STRINGIFY(FTIDX_HITS_SECONDS_MAX) " seconds");
 		return -EINVAL;
 	}
 	r = transact_boxed(c, &req, (int64_t)seconds * 1000, sizeof(*box), (void **)&box, &res);

@@ -625,8 +625,10 @@ static void test_stale(struct harness *h)
 
 /* ---- the CLI ----------------------------------------------------------- */
 
-/* Run the ftidx binary with @args; its stdout in @out; returns its exit. */
-static int run_cli(struct harness *h, const char *args, const char *input, char *out, size_t size)
+/* Run the ftidx binary on @socket with @args; its stdout in @out; returns
+ * its exit status. */
+static int run_cli_on(const char *socket, const char *args, const char *input, char *out,
+		      size_t size)
 {
 	char cmd[1024];
 	size_t n;
@@ -634,7 +636,7 @@ static int run_cli(struct harness *h, const char *args, const char *input, char 
 	int status;
 
 	snprintf(cmd, sizeof(cmd), "%s%s%s%s -s %s %s 2>/dev/null", input ? "printf '" : "",
-		 input ? input : "", input ? "' | " : "", cli_path, h->socket, args);
+		 input ? input : "", input ? "' | " : "", cli_path, socket, args);
 	p = popen(cmd, "r");
 	if (!p)
 		return -1;
@@ -642,6 +644,37 @@ static int run_cli(struct harness *h, const char *args, const char *input, char 
 	out[n] = '\0';
 	status = pclose(p);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int run_cli(struct harness *h, const char *args, const char *input, char *out, size_t size)
+{
+	return run_cli_on(h->socket, args, input, out, size);
+}
+
+/* With no daemon at the socket: usage errors are still usage errors (2),
+ * found before connecting; a well-formed request cannot be served (3). */
+static void test_cli_without_daemon(void)
+{
+	static const char *const usage_errors[] = {
+		"hits --seconds 4000",	   "hits --seconds 0",	    "hits extra",
+		"set --generation abc f",  "set --generation 0 f",   "set --generation -1 f",
+		"set",			   "clear vfs_read",	    "list --module",
+		"list extra",		   "name abc",		    "name -1",
+		"status extra",		   "resolve",		    "set --bogus f",
+	};
+	char out[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(usage_errors); i++) {
+		int r = run_cli_on("/nonexistent/ftidx.sock", usage_errors[i], NULL, out, sizeof(out));
+
+		if (r != 2)
+			fprintf(stderr, "ftidx %s: exit %d without a daemon\n", usage_errors[i], r);
+		CHECK_EQ_INT(r, 2);
+	}
+	CHECK_EQ_INT(run_cli_on("/nonexistent/ftidx.sock", "status", NULL, out, sizeof(out)), 3);
+	CHECK_EQ_INT(run_cli_on("/nonexistent/ftidx.sock", "set --generation 7 vfs_read", NULL, out,
+				sizeof(out)),
+		     3);
 }
 
 static void test_cli(struct harness *h)
@@ -730,6 +763,24 @@ static int daemon_fds(struct harness *h)
 	if (d)
 		closedir(d);
 	return n;
+}
+
+/* The daemon's open fds once the hang-ups of clients that just exited are
+ * processed: the same count three times 50 ms apart (at most 3 s). A count
+ * taken at once may still hold a connection that is closing. */
+static int daemon_fds_settled(struct harness *h)
+{
+	int last = daemon_fds(h), same = 0;
+
+	for (int i = 0; i < 60 && same < 2; i++) {
+		int n;
+
+		harness_sleep_ms(50);
+		n = daemon_fds(h);
+		same = n == last ? same + 1 : 0;
+		last = n;
+	}
+	return last;
 }
 
 static long daemon_rss_kb(struct harness *h)
@@ -884,14 +935,12 @@ static void test_load(struct harness *h)
 {
 	pid_t pids[LOAD_CLIENTS];
 	long before, after;
-	int ok = 0;
-
-	int fds_before, fds_after;
+	int fds_before, fds_after, ok = 0;
 
 	/* warm up allocations before measuring */
 	test_many_clients(h);
 	before = daemon_rss_kb(h);
-	fds_before = daemon_fds(h);
+	fds_before = daemon_fds_settled(h);
 	for (int i = 0; i < LOAD_CLIENTS; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0) {
@@ -921,8 +970,7 @@ static void test_load(struct harness *h)
 		ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	}
 	after = daemon_rss_kb(h);
-	harness_sleep_ms(100); /* let the daemon see the last hang-ups */
-	fds_after = daemon_fds(h);
+	fds_after = daemon_fds_settled(h);
 	printf("load: %d of %d clients made %d requests each without error; daemon RSS %ld -> %ld "
 	       "KiB, open fds %d -> %d\n",
 	       ok, LOAD_CLIENTS, LOAD_REQUESTS, before, after, fds_before, fds_after);
@@ -975,6 +1023,7 @@ int main(int argc, char **argv)
 	test_hits(&h);
 	test_bad_frames(&h);
 	test_cli(&h);
+	test_cli_without_daemon();
 	test_many_clients(&h);
 	test_byte_by_byte(&h);
 	test_stalling_client(&h);

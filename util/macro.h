@@ -16,6 +16,9 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+/* A macro's value as a string literal: STRINGIFY(FOO) is "3600", not "FOO". */
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 static inline void freep(void *p)

@@ -9,6 +9,7 @@
 
 #include "fake-tracefs.h"
 #include "map.h"
+#include "fixture-map.h"
 #include "testlib.h"
 #include "tracing.h"
 
@@ -16,17 +17,7 @@ static const char *fixtures;
 
 static struct map *load_fixture(const char *name)
 {
-	char path[4096];
-	struct map *m = NULL;
-	size_t len;
-	char *buf;
-
-	snprintf(path, sizeof(path), "%s/%s", fixtures, name);
-	buf = test_read_file(path, &len);
-	CHECK_EQ_INT(map_new_from_buffer(&m, buf, len, false), 0);
-	if (!m)
-		exit(1);
-	return m;
+	return fixture_map(fixtures, name);
 }
 
 static uint32_t count_name(const struct map *m, const char *name)

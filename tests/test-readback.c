@@ -7,25 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fixture-map.h"
 #include "map.h"
 #include "readback.h"
 #include "testlib.h"
-
-static struct map *load(const char *dir, const char *name)
-{
-	char path[4096];
-	struct map *m = NULL;
-	size_t len;
-	char *buf;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	buf = test_read_file(path, &len);
-	if (map_new_from_buffer(&m, buf, len, false) < 0) {
-		fprintf(stderr, "cannot map %s\n", path);
-		exit(1);
-	}
-	return m;
-}
 
 /* The indices of @text, or -1 on failure, with the count of unmatched lines. */
 static ssize_t indices(const struct map *m, const char *text, uint32_t *out, size_t max,
@@ -48,8 +33,8 @@ int main(int argc, char **argv)
 
 	if (argc < 2)
 		return 2;
-	base = load(argv[1], "debian-6.1-base.txt");
-	mods = load(argv[1], "debian-6.1-loop-dummy.txt");
+	base = fixture_map(argv[1], "debian-6.1-base.txt");
+	mods = fixture_map(argv[1], "debian-6.1-loop-dummy.txt");
 
 	/* __send_ipi_mask is on lines 814 and 2324: one line read back means
 	 * the first, two mean both, in order. */

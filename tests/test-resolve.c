@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "fixture-map.h"
 #include "macro.h"
 #include "map.h"
 #include "resolve.h"
@@ -268,16 +269,11 @@ static void check_item(const struct map *m, const char *token, int status, uint3
 
 static void bad_input(void)
 {
-	char path[4096];
 	struct map *m = NULL;
 	uint32_t placeholder = 0;
 	char token[32];
-	size_t len;
-	char *buf;
 
-	snprintf(path, sizeof(path), "%s/debian-6.1-base.txt", fixtures);
-	buf = test_read_file(path, &len);
-	CHECK_EQ_INT(map_new_from_buffer(&m, buf, len, false), 0);
+	m = fixture_map(fixtures, "debian-6.1-base.txt");
 	for (uint32_t i = 1; i <= map_size(m) && !placeholder; i++)
 		if (map_is_placeholder(m, i))
 			placeholder = i;

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include "fixture-map.h"
 #include "macro.h"
 #include "map.h"
 #include "resolve.h"
@@ -176,16 +177,12 @@ int main(int argc, char **argv)
 {
 	const char *fixtures = argc > 1 ? argv[1] : "tests/fixtures";
 	const char *vfs[] = { "vfs_*" }, *ts[] = { "type_show" }, *rd[] = { "vfs_read", "!vfs_write" };
-	char path[4096];
 	struct writer_result wr;
 	struct map *m = NULL;
 	bool *snapshot;
-	size_t len, n_vfs;
-	char *buf;
+	size_t n_vfs;
 
-	snprintf(path, sizeof(path), "%s/debian-6.1-loop-dummy.txt", fixtures);
-	buf = test_read_file(path, &len);
-	CHECK_EQ_INT(map_new_from_buffer(&m, buf, len, false), 0);
+	m = fixture_map(fixtures, "debian-6.1-loop-dummy.txt");
 	reset(m);
 
 	/* a SET is written in one open, token by token, and verified */

@@ -627,6 +627,7 @@ int main(int argc, char **argv)
 	};
 	struct cli cli = { 0 };
 	const struct command *cmd = NULL;
+	char prog[32];
 	int c, status;
 
 	while ((c = getopt_long(argc, argv, "+s:jhV", longopts, NULL)) != -1) {
@@ -663,6 +664,9 @@ int main(int argc, char **argv)
 	 * usage error is reported as one even with no daemon running. */
 	argv += optind;
 	argc -= optind;
+	/* getopt names argv[0] in its complaints: "ftidx list: ...", not "list: ...". */
+	snprintf(prog, sizeof(prog), "ftidx %s", cmd->name);
+	argv[0] = prog;
 	optind = 0; /* restart getopt for the command's own options */
 	status = cmd->fn(&cli, argc, argv);
 	ftidx_unref(cli.c);

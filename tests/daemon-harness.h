@@ -51,6 +51,19 @@ static inline void harness_tracefs(struct harness *h, const char *data, size_t l
 	snprintf(h->socket, sizeof(h->socket), "%s/sock", h->dir);
 }
 
+/* Wait up to 5 s for a socket at h->socket; whether one came. */
+static inline bool harness_wait_socket(struct harness *h)
+{
+	for (int i = 0; i < 500; i++) {
+		struct stat st;
+
+		if (stat(h->socket, &st) == 0 && S_ISSOCK(st.st_mode))
+			return true;
+		harness_sleep_ms(10);
+	}
+	return false;
+}
+
 /* Run @daemon with --tracefs and --socket (and @extra, NULL-terminated)
  * and wait for its socket. Exits the test if it does not come up. */
 static inline void harness_start(struct harness *h, const char *daemon, const char *const *extra)
@@ -66,13 +79,8 @@ static inline void harness_start(struct harness *h, const char *daemon, const ch
 		execv(daemon, (char *const *)argv);
 		_exit(127);
 	}
-	for (int i = 0; i < 500; i++) {
-		struct stat st;
-
-		if (stat(h->socket, &st) == 0 && S_ISSOCK(st.st_mode))
-			return;
-		harness_sleep_ms(10);
-	}
+	if (harness_wait_socket(h))
+		return;
 	fprintf(stderr, "ftidxd did not come up\n");
 	exit(1);
 }

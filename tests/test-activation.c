@@ -94,8 +94,7 @@ static void test_activated(struct harness *h, const char *daemon)
 
 	/* Like systemd, systemd-socket-activate starts the daemon on the first
 	 * connection, which waits in the socket's queue meanwhile. */
-	for (int i = 0; i < 500 && stat(h->socket, &sb) < 0; i++)
-		harness_sleep_ms(10);
+	CHECK(harness_wait_socket(h));
 	CHECK_EQ_INT(ftidx_connect(h->socket, &c), 0);
 	CHECK_EQ_INT(c ? ftidx_status(c, &st) : -1, 0);
 	CHECK_EQ_INT(st ? st->entries : 0, 38303);
@@ -134,8 +133,7 @@ static void test_two_sockets(struct harness *h, const char *daemon)
 	snprintf(err, sizeof(err), "%s/stderr", h->dir);
 	fd = notify_socket(notify);
 	pid = start(h, daemon, notify, second, err);
-	for (int i = 0; i < 500 && access(h->socket, F_OK) < 0; i++)
-		harness_sleep_ms(10);
+	CHECK(harness_wait_socket(h));
 	close(harness_connect(h)); /* the connection that starts it */
 	CHECK_EQ_INT(harness_wait_exit(pid, 5000), 1);
 	text = test_read_file(err, &len);

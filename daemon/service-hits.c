@@ -37,28 +37,15 @@ static ssize_t filter_indices(struct service *s, const char *instance, const cha
 	return n;
 }
 
-/* @a less @b, both ascending, in place in @a. Returns the new length. */
-static size_t subtract(uint32_t *a, size_t na, const uint32_t *b, size_t nb)
-{
-	size_t n = 0, j = 0;
-
-	for (size_t i = 0; i < na; i++) {
-		while (j < nb && b[j] < a[i])
-			j++;
-		if (j == nb || b[j] != a[i])
-			a[n++] = a[i];
-	}
-	return n;
-}
-
 int service_hits_begin(struct service *s, const struct proto_request *req, uint32_t id,
 		       struct proto_buf *out)
 {
 	const char *instance = req->instance[0] ? req->instance : NULL;
-	_cleanup_free_ uint32_t *traced = NULL, *notrace = NULL;
+	_cleanup_free_ uint32_t *filter = NULL, *notrace = NULL, *traced = NULL;
 	char name[64], msg[256];
 	const char *why = "";
-	ssize_t n, n_notrace;
+	ssize_t n_filter, n_notrace;
+	size_t n;
 	int r;
 
 	if (s->hits)
@@ -72,12 +59,16 @@ int service_hits_begin(struct service *s, const struct proto_request *req, uint3
 	if (instance && !tracing_instance_exists(instance))
 		return service_reply_plain(s, FTIDX_MSG_HITS, id, ENOENT, "no such instance", out);
 
-	n = filter_indices(s, instance, "set_ftrace_filter", &traced);
-	n_notrace = n < 0 ? 0 : filter_indices(s, instance, "set_ftrace_notrace", &notrace);
-	if (n < 0 || n_notrace < 0)
-		return service_reply_plain(s, FTIDX_MSG_HITS, id, (int)-(n < 0 ? n : n_notrace),
+	n_filter = filter_indices(s, instance, "set_ftrace_filter", &filter);
+	n_notrace = n_filter < 0 ? 0 : filter_indices(s, instance, "set_ftrace_notrace", &notrace);
+	if (n_filter < 0 || n_notrace < 0)
+		return service_reply_plain(s, FTIDX_MSG_HITS, id,
+					   (int)-(n_filter < 0 ? n_filter : n_notrace),
 					   "cannot read the filter", out);
-	n = (ssize_t)subtract(traced, (size_t)n, notrace, (size_t)n_notrace);
+	traced = service_merge_sets(filter, (size_t)n_filter, NULL, 0, notrace, (size_t)n_notrace,
+				    &n);
+	if (!traced)
+		return service_reply_plain(s, FTIDX_MSG_HITS, id, ENOMEM, "out of memory", out);
 	if (n == 0)
 		return service_reply_plain(s, FTIDX_MSG_HITS, id, ENODATA,
 					   "the filter enables no function (an empty filter would "
@@ -85,12 +76,12 @@ int service_hits_begin(struct service *s, const struct proto_request *req, uint3
 					   out);
 
 	snprintf(name, sizeof(name), HITS_INSTANCE_PREFIX "%d", (int)getpid());
-	r = hits_start(&s->hits, s->io, s->map, name, traced, (size_t)n, &why);
+	r = hits_start(&s->hits, s->io, s->map, name, traced, n, &why);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-r));
 		return service_reply_plain(s, FTIDX_MSG_HITS, id, -r, msg, out);
 	}
-	log_info("counting calls to %zd function%s for %u s in instances/%s", n, n == 1 ? "" : "s",
+	log_info("counting calls to %zu function%s for %u s in instances/%s", n, n == 1 ? "" : "s",
 		 req->seconds, name);
 	return 1;
 }

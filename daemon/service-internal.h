@@ -40,6 +40,14 @@ struct service {
  * kernel's record count moved. 0 or -errno. */
 int service_catch_up(struct service *s);
 
+/*
+ * Merge sorted @a with sorted @add, leaving out sorted @drop, into a new
+ * array (NULL: out of memory): the state a write leaves, from the one
+ * before, or a filter less its notrace. O(na + nadd + ndrop).
+ */
+uint32_t *service_merge_sets(const uint32_t *a, size_t na, const uint32_t *add, size_t nadd,
+			     const uint32_t *drop, size_t ndrop, size_t *n_out);
+
 /* A reply with a status and a message only. */
 int service_reply_plain(struct service *s, uint16_t type, uint32_t id, int status, const char *why,
 			struct proto_buf *out);

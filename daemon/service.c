@@ -432,12 +432,8 @@ int service_reply_plain(struct service *s, uint16_t type, uint32_t id, int statu
 	return proto_encode_reply(out, id, &rep);
 }
 
-/*
- * Merge sorted @a with sorted @add, leaving out sorted @drop: the state a
- * write leaves, from the one before. O(na + nadd + ndrop).
- */
-static uint32_t *merge_sets(const uint32_t *a, size_t na, const uint32_t *add, size_t nadd,
-			    const uint32_t *drop, size_t ndrop, size_t *n_out)
+uint32_t *service_merge_sets(const uint32_t *a, size_t na, const uint32_t *add, size_t nadd,
+			     const uint32_t *drop, size_t ndrop, size_t *n_out)
 {
 	uint32_t *v = malloc(sizeof(*v) * (na + nadd + 1));
 	size_t i = 0, j = 0, k = 0, n = 0;
@@ -475,17 +471,17 @@ static void record_written(struct service *s, const char *instance, uint16_t fil
 
 	switch (op) {
 	case FTIDX_OP_SET:
-		v = merge_sets(NULL, 0, res->enable, res->n_enable, NULL, 0, &n);
+		v = service_merge_sets(NULL, 0, res->enable, res->n_enable, NULL, 0, &n);
 		break;
 	case FTIDX_OP_ADD:
-		v = merge_sets(prev, n_prev, res->enable, res->n_enable, res->disable,
+		v = service_merge_sets(prev, n_prev, res->enable, res->n_enable, res->disable,
 			       res->n_disable, &n);
 		break;
 	case FTIDX_OP_REMOVE:
-		v = merge_sets(prev, n_prev, NULL, 0, res->enable, res->n_enable, &n);
+		v = service_merge_sets(prev, n_prev, NULL, 0, res->enable, res->n_enable, &n);
 		break;
 	default: /* CLEAR */
-		v = merge_sets(NULL, 0, NULL, 0, NULL, 0, &n);
+		v = service_merge_sets(NULL, 0, NULL, 0, NULL, 0, &n);
 		break;
 	}
 	if (!v)

@@ -242,10 +242,11 @@ ssize_t readback_line_indices(const struct map *m, const char *line, size_t len,
 	return (ssize_t)n;
 }
 
-/* The first index past @after that carries this line, or 0. */
+/* The first index past @after that carries this line, or 0. A name's run
+ * in the sorted view is in index order, so the first fit is the least. */
 static uint32_t next_index_of_line(struct tally *t, const char *line, size_t len, uint32_t after)
 {
-	uint32_t slot, pos, count, best = 0;
+	uint32_t slot, pos, count;
 	size_t name_len;
 
 	if (!parse_line(t, line, len, &name_len, &slot) ||
@@ -254,11 +255,10 @@ static uint32_t next_index_of_line(struct tally *t, const char *line, size_t len
 	for (uint32_t k = 0; k < count; k++) {
 		uint32_t index = map_sorted_at(t->m, pos + k);
 
-		if (map_sorted_module_of(t->m, pos + k) == slot && index > after &&
-		    (!best || index < best))
-			best = index;
+		if (map_sorted_module_of(t->m, pos + k) == slot && index > after)
+			return index;
 	}
-	return best;
+	return 0;
 }
 
 ssize_t readback_filter_indices(const struct map *m, const char *text, uint32_t **out,

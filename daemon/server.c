@@ -101,6 +101,15 @@ static void client_refuse(struct client *c, uint32_t id, int err, const char *wh
 	bufferevent_disable(c->bev, EV_READ);
 }
 
+/* Drop the client after the idle timeout of silence (if there is one). */
+static void client_arm_idle(struct client *c)
+{
+	struct timeval idle = { .tv_sec = c->srv->limits.idle_seconds };
+
+	if (idle.tv_sec)
+		bufferevent_set_timeouts(c->bev, &idle, NULL);
+}
+
 static void on_hits_timer(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 {
 	struct server *srv = ctx;
@@ -120,11 +129,7 @@ static void on_hits_timer(evutil_socket_t fd _unused_, short what _unused_, void
 		client_refuse(c, srv->hits_id, ENOMEM, "out of memory");
 	proto_buf_deinit(&frame);
 	/* Now the requests that waited behind it. */
-	if (srv->limits.idle_seconds) {
-		struct timeval idle = { .tv_sec = srv->limits.idle_seconds };
-
-		bufferevent_set_timeouts(c->bev, &idle, NULL);
-	}
+	client_arm_idle(c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
 	on_read(c->bev, c);
 }
@@ -287,7 +292,6 @@ static void on_accept(struct evconnlistener *l _unused_, evutil_socket_t fd,
 		      struct sockaddr *addr _unused_, int len _unused_, void *ctx)
 {
 	struct server *srv = ctx;
-	struct timeval idle = { .tv_sec = srv->limits.idle_seconds };
 	struct client *c;
 
 	if (srv->n_clients >= srv->limits.max_clients) {
@@ -319,8 +323,7 @@ static void on_accept(struct evconnlistener *l _unused_, evutil_socket_t fd,
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	/* on_write fires when the output falls to half the reply limit. */
 	bufferevent_setwatermark(c->bev, EV_WRITE, srv->limits.max_pending_reply / 2, 0);
-	if (srv->limits.idle_seconds)
-		bufferevent_set_timeouts(c->bev, &idle, NULL);
+	client_arm_idle(c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 
 	c->next = srv->clients;

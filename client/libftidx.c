@@ -570,7 +570,8 @@ _public_ int ftidx_hits(struct ftidx *c, const char *instance, unsigned seconds,
 
 	*out = NULL;
 	if (seconds < 1 || seconds > FTIDX_HITS_SECONDS_MAX) {
-		set_error(c, "a hit count runs for 1 to " STRINGIFY(FTIDX_HITS_SECONDS_MAX) " seconds");
+		set_error(c, "a hit count runs for 1 to " STRINGIFY(FTIDX_HITS_SECONDS_MAX)
+			     " seconds");
 		return -EINVAL;
 	}
 	r = transact_boxed(c, &req, (int64_t)seconds * 1000, sizeof(*box), (void **)&box, &res);

@@ -475,7 +475,7 @@ static void record_written(struct service *s, const char *instance, uint16_t fil
 		break;
 	case FTIDX_OP_ADD:
 		v = service_merge_sets(prev, n_prev, res->enable, res->n_enable, res->disable,
-			       res->n_disable, &n);
+				       res->n_disable, &n);
 		break;
 	case FTIDX_OP_REMOVE:
 		v = service_merge_sets(prev, n_prev, NULL, 0, res->enable, res->n_enable, &n);
@@ -572,12 +572,13 @@ static int reply_filter(struct service *s, const struct proto_request *req, uint
 	for (uint32_t i = 0; i < req->n_tokens; i++) {
 		if (req->op == FTIDX_OP_REMOVE && req->tokens[i][0] == '!')
 			return service_reply_plain(s, FTIDX_MSG_FILTER, id, EINVAL,
-					   "remove takes patterns without '!'", out);
+						   "remove takes patterns without '!'", out);
 		/* The graph files take patterns as written, and do not parse :mod:. */
 		if ((req->file == FTIDX_FILE_GRAPH || req->file == FTIDX_FILE_GRAPH_NOTRACE) &&
 		    strchr(req->tokens[i], ':'))
 			return service_reply_plain(s, FTIDX_MSG_FILTER, id, EINVAL,
-					   "the graph files do not understand FUNC:mod:MODULE", out);
+						   "the graph files do not understand FUNC:mod:MODULE",
+						   out);
 	}
 
 	/*
@@ -682,8 +683,8 @@ int service_handle(struct service *s, const struct proto_request *req, uint32_t 
 	int r = service_catch_up(s);
 
 	if (r < 0)
-		return service_reply_plain(s, req->type, id, -r, "cannot read the kernel's function list",
-				   out);
+		return service_reply_plain(s, req->type, id, -r,
+					   "cannot read the kernel's function list", out);
 	switch (req->type) {
 	case FTIDX_MSG_STATUS:
 		return reply_status(s, id, out);

@@ -714,7 +714,8 @@ static void hit_counts(void)
 		       !h->short_by[0],
 	       "hits: counts exactly %d umask and %d getpgid calls", UMASK_CALLS, GETPGID_CALLS);
 	result(h->n == 2 && n_acct == 0, "hits: nothing that did not fire, nothing outside");
-	result(i_umask && i_umask == index_of("__x64_sys_umask") && i_pgid == index_of("__x64_sys_getpgid"),
+	result(i_umask && i_umask == index_of("__x64_sys_umask") &&
+		       i_pgid == index_of("__x64_sys_getpgid"),
 	       "hits: reports the map's indices (%u, %u)", i_umask, i_pgid);
 	h = ftidx_hits_free(h);
 	after = kread(T "/set_ftrace_filter");

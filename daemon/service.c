@@ -198,8 +198,7 @@ static uint16_t filter_holds(struct service *s, const struct written *w)
 	if (s->io->read(s->io->ctx, w->instance[0] ? w->instance : NULL,
 			writer_file_name(w->file), &text, &len) < 0)
 		return FTIDX_HOLDS_NO;
-	/* Graph files read back reliably only within a page (see writer.c). */
-	if ((w->file == FTIDX_FILE_GRAPH || w->file == FTIDX_FILE_GRAPH_NOTRACE) && len > 4096)
+	if (writer_readback_count_only(w->file, len))
 		r = readback_verify_count(FTIDX_OP_SET, &expected, text, &why);
 	else
 		r = w->n ? readback_verify(s->map, FTIDX_OP_SET, &expected, "", text, &why)

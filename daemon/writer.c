@@ -95,6 +95,11 @@ static bool takes_indices(uint16_t file)
 	return file == FTIDX_FILE_FILTER || file == FTIDX_FILE_NOTRACE;
 }
 
+bool writer_readback_count_only(uint16_t file, size_t len)
+{
+	return !takes_indices(file) && len > GRAPH_READ_RELIABLE;
+}
+
 /* ---- text -------------------------------------------------------------- */
 
 struct text {
@@ -475,8 +480,8 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 
 		r = io->read(io->ctx, wr->instance, file, &after, &after_len);
 		out->readback_ns = now_ns() - t0;
-		out->count_only = !takes_indices(wr->file) &&
-				  (before_len > GRAPH_READ_RELIABLE || after_len > GRAPH_READ_RELIABLE);
+		out->count_only = writer_readback_count_only(wr->file, before_len) ||
+				  writer_readback_count_only(wr->file, after_len);
 		if (r < 0)
 			out->why = "written, but the filter could not be read back";
 		else if (out->count_only)
@@ -565,7 +570,7 @@ int writer_restore(const struct writer_io *io, const struct map *m, const struct
 		return (int)n_got;
 	if (n_got != n_want)
 		return -EIO;
-	if (!(!takes_indices(wr->file) && after_len > GRAPH_READ_RELIABLE))
+	if (!writer_readback_count_only(wr->file, after_len))
 		for (ssize_t i = 0; i < n_got; i++)
 			if (strcmp(got[i], want[i]) != 0)
 				return -EIO;

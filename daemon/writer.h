@@ -83,3 +83,8 @@ int writer_restore(const struct writer_io *io, const struct map *m, const struct
 		   struct writer_result *res);
 
 void writer_result_deinit(struct writer_result *r);
+
+/* Whether @len bytes read back from filter file @file can be trusted only
+ * for their number of lines: the graph files lose and repeat lines past
+ * one page (see writer.c). */
+bool writer_readback_count_only(uint16_t file, size_t len);

@@ -506,8 +506,7 @@ _public_ int ftidx_status(struct ftidx *c, struct ftidx_status **out)
 	box->res = res;
 	box->filters = calloc(res->rep.n_filters ? res->rep.n_filters : 1, sizeof(*box->filters));
 	if (!box->filters) {
-		ftidx_result_free(res);
-		free(box);
+		ftidx_status_free(&box->st);
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < res->rep.n_filters; i++)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "macro.h"
 #include "proto.h"
 
 /* ---- encoding ---------------------------------------------------------- */
@@ -405,7 +406,7 @@ int proto_decode_request(uint16_t type, const void *body, size_t len, struct pro
 		req->flags = get_u32(&r);
 		req->instance = get_str(&r, FTIDX_INSTANCE_MAX);
 		if (!r.why && (req->seconds < 1 || req->seconds > FTIDX_HITS_MAX_SECONDS))
-			fail(&r, "a hit count runs for 1 to 3600 seconds");
+			fail(&r, "a hit count runs for 1 to " STRINGIFY(FTIDX_HITS_MAX_SECONDS) " seconds");
 		if (req->flags)
 			fail(&r, "unknown HITS flags");
 		if (req->instance[0] && !proto_instance_name_valid(req->instance, why))

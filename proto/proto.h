@@ -27,7 +27,7 @@
 #define FTIDX_BATCH_MAX 1000000u    /* tokens or indices in one request */
 #define FTIDX_TOKEN_MAX 1024u       /* bytes of one token, ":mod:" part included */
 #define FTIDX_INSTANCE_MAX 128u     /* bytes of an instance name */
-#define FTIDX_HITS_MAX_SECONDS 3600u /* longest HITS run */
+#define FTIDX_HITS_MAX_SECONDS 3600 /* longest HITS run (plain, for STRINGIFY) */
 
 struct ftidx_frame_header {
 	uint32_t magic;

@@ -313,7 +313,6 @@ static void filter_cycle(struct harness *h, int file, const char *instance, cons
 	ftidx_unref(c);
 }
 
-/* Requests that must change nothing. */
 /* The pid of a process that has exited: no process has it now. */
 static int dead_pid(void)
 {
@@ -361,6 +360,7 @@ static void test_hits(struct harness *h)
 	ftidx_unref(c);
 }
 
+/* Requests that must change nothing. */
 static void test_refusals(struct harness *h)
 {
 	const char *set[] = { ":mod:loop" };

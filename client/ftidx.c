@@ -146,7 +146,9 @@ static int report_failure(struct cli *cli, int r, const struct ftidx_result *res
 }
 
 /* Print the lines of @res as INDEX<TAB>LINE, or as JSON. */
-static void print_lines(struct cli *cli, const struct ftidx_result *res)
+/* Lines as INDEX<TAB>LINE, or INDEX<TAB>ADDRESS<TAB>LINE with @addresses
+ * (in hex, as /proc/kallsyms shows them; 0 when the kernel lists none). */
+static void print_lines(struct cli *cli, const struct ftidx_result *res, bool addresses)
 {
 	size_t n = ftidx_result_count(res);
 
@@ -155,27 +157,38 @@ static void print_lines(struct cli *cli, const struct ftidx_result *res)
 		for (size_t i = 0, k = 0; i < n; i++) {
 			if (ftidx_result_line_error(res, i) < 0)
 				continue;
-			printf("%s{\"index\":%u,\"line\":", k++ ? "," : "", ftidx_result_index(res, i));
+			printf("%s{\"index\":%u,", k++ ? "," : "", ftidx_result_index(res, i));
+			/* a string: JSON numbers lose 64-bit precision */
+			if (addresses && ftidx_result_address(res, i))
+				printf("\"address\":\"%016" PRIx64 "\",", ftidx_result_address(res, i));
+			else if (addresses)
+				printf("\"address\":null,");
+			printf("\"line\":");
 			json_str(ftidx_result_line(res, i) ? ftidx_result_line(res, i) : "");
 			putchar('}');
 		}
 		printf("]}\n");
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (ftidx_result_line_error(res, i) == 0)
-			printf("%u\t%s\n", ftidx_result_index(res, i),
-			       ftidx_result_line(res, i) ? ftidx_result_line(res, i) : "");
+	for (size_t i = 0; i < n; i++) {
+		if (ftidx_result_line_error(res, i) < 0)
+			continue;
+		printf("%u\t", ftidx_result_index(res, i));
+		if (addresses)
+			printf("%016" PRIx64 "\t", ftidx_result_address(res, i));
+		printf("%s\n", ftidx_result_line(res, i) ? ftidx_result_line(res, i) : "");
+	}
 }
 
 /* ---- commands ---------------------------------------------------------- */
 
 static const char *file_name(int file)
 {
-	static const char *const names[] = { "", "set_ftrace_filter", "set_ftrace_notrace",
+	static const char *const names[] = { "?", "set_ftrace_filter", "set_ftrace_notrace",
 					     "set_graph_function", "set_graph_notrace" };
 
-	return names[file];
+	/* libftidx checks what the daemon sends; this is no place to trust it */
+	return file > 0 && (size_t)file < ARRAY_SIZE(names) ? names[file] : names[0];
 }
 
 
@@ -208,6 +221,10 @@ static int cmd_status(struct cli *cli, int argc, char **argv _unused_)
 		json_str(st->kernel_release);
 		printf(",\"daemon_version\":");
 		json_str(st->daemon_version);
+		printf(",\"match_rules\":");
+		json_str(st->match_rules);
+		printf(",\"match_rules_how\":");
+		json_str(st->match_rules_how);
 		printf(",\"is_stale\":%s,\"filters\":[", st->is_stale ? "true" : "false");
 		for (size_t i = 0; i < st->n_filters; i++) {
 			printf("%s{\"instance\":", i ? "," : "");
@@ -226,11 +243,13 @@ static int cmd_status(struct cli *cli, int argc, char **argv _unused_)
 		       "tracing dir:     %s (%s)\n"
 		       "addresses:       %s\n"
 		       "kernel:          %s\n"
+		       "matching:        %s (%s)\n"
 		       "daemon:          ftidxd %s, %u client%s\n",
 		       st->generation, st->entries, st->placeholders, st->distinct_names,
 		       st->modules, st->module_entries, (double)st->build_ns / 1e6, st->tracing_dir,
 		       st->is_tracefs ? "tracefs" : "not a tracefs", st->has_addresses ? "yes" : "no",
-		       st->kernel_release, st->daemon_version, st->clients,
+		       st->kernel_release, st->match_rules, st->match_rules_how, st->daemon_version,
+		       st->clients,
 		       st->clients == 1 ? "" : "s");
 		if (st->is_stale)
 			printf("map:             stale: a module came or went, rebuilding\n");
@@ -271,7 +290,7 @@ static int cmd_resolve(struct cli *cli, int argc, char **argv)
 	if (r < 0) {
 		status = report_failure(cli, r, res, &pats);
 	} else {
-		print_lines(cli, res);
+		print_lines(cli, res, false);
 		status = EXIT_OK;
 	}
 	ftidx_result_free(res);
@@ -316,7 +335,7 @@ static int cmd_name(struct cli *cli, int argc, char **argv)
 			status = EXIT_REFUSED;
 		}
 	}
-	print_lines(cli, res);
+	print_lines(cli, res, false);
 	ftidx_result_free(res);
 	return status;
 }
@@ -326,6 +345,7 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "module", required_argument, NULL, 'm' },
 		{ "placeholders", no_argument, NULL, 'p' },
+		{ "addresses", no_argument, NULL, 'a' },
 		{ 0 },
 	};
 	struct ftidx_result *res = NULL;
@@ -333,8 +353,11 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 	unsigned flags = 0;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+m:p", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:pa", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			flags |= FTIDX_LIST_WITH_ADDRESSES;
+			break;
 		case 'm':
 			module = optarg;
 			flags |= FTIDX_LIST_BY_MODULE;
@@ -358,7 +381,7 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 		ftidx_result_free(res);
 		return report_failure(cli, r, NULL, NULL);
 	}
-	print_lines(cli, res);
+	print_lines(cli, res, flags & FTIDX_LIST_WITH_ADDRESSES);
 	ftidx_result_free(res);
 	return EXIT_OK;
 }
@@ -572,7 +595,8 @@ static const struct command {
 	{ "status", cmd_status, "", "show the daemon's map and state" },
 	{ "resolve", cmd_resolve, "PATTERN...", "print what PATTERNs select: INDEX<TAB>LINE" },
 	{ "name", cmd_name, "INDEX...", "print the line of each INDEX" },
-	{ "list", cmd_list, "[--module M] [--placeholders]", "print every line with its index" },
+	{ "list", cmd_list, "[--module M] [--placeholders] [--addresses]",
+	  "print every line with its index (and address)" },
 	{ "set", cmd_set, "PATTERN...", "replace the filter with what PATTERNs select" },
 	{ "add", cmd_add, "PATTERN...", "add to the filter ('!PATTERN' removes)" },
 	{ "remove", cmd_remove, "PATTERN...", "remove what PATTERNs select from the filter" },
@@ -587,8 +611,12 @@ static void usage(FILE *f)
 		   "Resolve kernel functions to ftrace indices and change filters through ftidxd.\n"
 		   "\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-8s %-30s %s\n", commands[i].name, commands[i].args,
-			commands[i].help);
+		if (strlen(commands[i].args) > 30) /* too long: the help on a line of its own */
+			fprintf(f, "  %-8s %s\n  %-8s %-30s %s\n", commands[i].name,
+				commands[i].args, "", "", commands[i].help);
+		else
+			fprintf(f, "  %-8s %-30s %s\n", commands[i].name, commands[i].args,
+				commands[i].help);
 	fprintf(f,
 		"\nPatterns are read as the kernel reads them: foo, foo*, *foo, *foo*, globs with\n"
 		"*, ? and [...], FUNC:mod:MODULE, :mod:MODULE, !PATTERN (removal), or a line\n"
@@ -602,7 +630,8 @@ static void usage(FILE *f)
 		"      --generation N    refuse if the map changed since generation N\n"
 		"\nhits runs the function tracer in an instance of its own over what the\n"
 		"filter enables (less notrace), and prints CALLS<TAB>INDEX<TAB>LINE for each\n"
-		"function that fired, most calls first (INDEX 0: the name is on several lines):\n"
+		"function that fired, most calls first (INDEX 0: the name is on several lines\n"
+		"and the kernel, older than 6.5, lists no addresses to tell them apart):\n"
 		"  -i, --instance NAME   count the filter of instances/NAME\n"
 		"  -t, --seconds S       count for S seconds, 1 to "
 		STRINGIFY(FTIDX_HITS_SECONDS_MAX) " (default: 5)\n"

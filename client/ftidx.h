@@ -15,7 +15,14 @@
  * Ownership: a struct ftidx is reference-counted; everything else returned
  * through an out-parameter is the caller's, to be freed with the function
  * named in its comment. Strings returned by accessors belong to the object
- * they came from.
+ * they came from. Every call that has an out-parameter sets it, to NULL
+ * when there is nothing to return.
+ *
+ * Threads: a connection carries one request at a time, so calls on one
+ * struct ftidx must not overlap: use a connection per thread, or take a
+ * lock around them. ftidx_ref() and ftidx_unref() may be called from any
+ * thread. A result or status belongs to no connection and may be read
+ * from any thread, but not freed while another reads it.
  */
 #ifndef FTIDX_H
 #define FTIDX_H
@@ -38,7 +45,8 @@ struct ftidx_result;
 
 /**
  * ftidx_connect - connect to ftidxd
- * @socket_path: the daemon's socket; NULL for $FTIDX_SOCKET, else
+ * @socket_path: the daemon's socket; NULL for $FTIDX_SOCKET (ignored in
+ *               set-uid and similar programs: secure_getenv(3)), else
  *               FTIDX_DEFAULT_SOCKET
  * @out: the new connection, holding one reference: ftidx_unref() it
  *
@@ -56,8 +64,10 @@ struct ftidx *ftidx_unref(struct ftidx *c);
  * ftidx_set_timeout - how long to wait for a reply
  * @timeout_ms: 0 waits for ever; the default is 120000
  *
- * A request that times out returns -ETIMEDOUT and the connection is
- * unusable afterwards (reconnect). Since: 0.1
+ * The timeout bounds both sending the request (a daemon that stops
+ * reading) and waiting for its reply. A request that times out returns
+ * -ETIMEDOUT and the connection is unusable afterwards (reconnect).
+ * Since: 0.1
  */
 void ftidx_set_timeout(struct ftidx *c, unsigned timeout_ms);
 
@@ -97,10 +107,16 @@ int ftidx_names(struct ftidx *c, const uint32_t *indices, size_t n, struct ftidx
 /* Flags of ftidx_list(). */
 #define FTIDX_LIST_WITH_PLACEHOLDERS 0x1u /* include placeholder lines */
 #define FTIDX_LIST_BY_MODULE 0x2u         /* only @module's lines ("": the core kernel) */
+#define FTIDX_LIST_WITH_ADDRESSES 0x4u    /* fill ftidx_result_address() (since 0.2) */
 
 /**
  * ftidx_list - every line of the map (or of one module), with its index
  * @out: free with ftidx_result_free()
+ *
+ * With FTIDX_LIST_WITH_ADDRESSES, each line's kernel address too, where
+ * the kernel lists them (available_filter_functions_addrs, 6.5 and later).
+ * Addresses are kernel pointers that KASLR hides: only root and the
+ * daemon's write group get them; anyone else gets -EACCES.
  * Since: 0.1
  */
 int ftidx_list(struct ftidx *c, unsigned flags, const char *module, struct ftidx_result **out);
@@ -168,6 +184,10 @@ const char *ftidx_result_line(const struct ftidx_result *r, size_t i);
 /* For names: 0, or -ERANGE for an index past the map. Since: 0.1 */
 int ftidx_result_line_error(const struct ftidx_result *r, size_t i);
 
+/* For a list with FTIDX_LIST_WITH_ADDRESSES: the address of line @i, or 0
+ * when the kernel does not list addresses (or the list has none). Since: 0.2 */
+uint64_t ftidx_result_address(const struct ftidx_result *r, size_t i);
+
 /* Resolve and filter: lines a "!pattern" removed (for FTIDX_ADD). Since: 0.1 */
 size_t ftidx_result_removed_count(const struct ftidx_result *r);
 const uint32_t *ftidx_result_removed(const struct ftidx_result *r);
@@ -210,6 +230,12 @@ struct ftidx_status {
 	const char *daemon_version;
 	const struct ftidx_filter_state *filters; /* n_filters of them */
 	size_t n_filters;
+	/* The running kernel's glob rules: "class-stops-at-end" (newer
+	 * kernels), "class-takes-nul" (6.1: a negated class [!...] matches the
+	 * end of a name), or "unknown" (globs whose answer differs between
+	 * the two are refused); and how ftidxd decided. Since: 0.2 */
+	const char *match_rules;
+	const char *match_rules_how;
 };
 
 int ftidx_status(struct ftidx *c, struct ftidx_status **out);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +31,14 @@ _Static_assert((int)FTIDX_FILTER == (int)FTIDX_FILE_FILTER &&
 	       "files");
 _Static_assert(FTIDX_RESOLVE_WITH_LINES == FTIDX_RESOLVE_LINES, "resolve flags");
 _Static_assert(FTIDX_LIST_WITH_PLACEHOLDERS == FTIDX_LIST_PLACEHOLDERS &&
-		       FTIDX_LIST_BY_MODULE == FTIDX_LIST_MODULE,
+		       FTIDX_LIST_BY_MODULE == FTIDX_LIST_MODULE &&
+		       FTIDX_LIST_WITH_ADDRESSES == FTIDX_LIST_ADDRESSES,
 	       "list flags");
 _Static_assert(FTIDX_CREATE_INSTANCE == FTIDX_FILTER_CREATE_INSTANCE, "filter flags");
 _Static_assert(FTIDX_HITS_SECONDS_MAX == FTIDX_HITS_MAX_SECONDS, "hit count length");
 
 struct ftidx {
-	unsigned refs;
+	atomic_uint refs; /* references may be taken and dropped from any thread */
 	int fd;
 	uint32_t next_id;
 	unsigned timeout_ms;
@@ -48,6 +50,7 @@ struct ftidx_result {
 	struct proto_reply rep;
 	uint8_t *frame;     /* the reply body, which @rep points into */
 	uint32_t *asked;    /* names: the indices asked for */
+	uint32_t *reason_of; /* resolve, filter: per token, its reason's place */
 };
 
 _public_ int ftidx_connect(const char *socket_path, struct ftidx **out)
@@ -56,8 +59,12 @@ _public_ int ftidx_connect(const char *socket_path, struct ftidx **out)
 	struct ftidx *c;
 	int fd;
 
+	/* secure_getenv: a set-uid tracing tool must not be pointed at a
+	 * socket of its caller's choosing. */
 	if (!socket_path)
-		socket_path = getenv("FTIDX_SOCKET") ? getenv("FTIDX_SOCKET") : FTIDX_DEFAULT_SOCKET;
+		socket_path = secure_getenv("FTIDX_SOCKET");
+	if (!socket_path)
+		socket_path = FTIDX_DEFAULT_SOCKET;
 	if (strlen(socket_path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, socket_path);
@@ -75,7 +82,7 @@ _public_ int ftidx_connect(const char *socket_path, struct ftidx **out)
 		close(fd);
 		return -ENOMEM;
 	}
-	c->refs = 1;
+	atomic_init(&c->refs, 1);
 	c->fd = fd;
 	c->next_id = 1;
 	c->timeout_ms = 120000;
@@ -86,13 +93,14 @@ _public_ int ftidx_connect(const char *socket_path, struct ftidx **out)
 _public_ struct ftidx *ftidx_ref(struct ftidx *c)
 {
 	if (c)
-		c->refs++;
+		atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 	return c;
 }
 
 _public_ struct ftidx *ftidx_unref(struct ftidx *c)
 {
-	if (!c || --c->refs > 0)
+	/* acq_rel: the last one sees every other thread's use of @c */
+	if (!c || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) > 1)
 		return NULL;
 	close(c->fd);
 	free(c->error);
@@ -116,22 +124,6 @@ static void set_error(struct ftidx *c, const char *msg)
 	c->error = msg && msg[0] ? strdup(msg) : NULL;
 }
 
-static int send_all(struct ftidx *c, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		/* MSG_NOSIGNAL: a dead daemon must not kill the host program. */
-		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return negative_errno();
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -140,22 +132,58 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Wait until @fd is ready for @events or @deadline passes (the timeout of
+ * @c; none when it is 0). 0, -ETIMEDOUT or -errno. */
+static int wait_ready(struct ftidx *c, short events, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = c->fd, .events = events };
+		int wait = c->timeout_ms ? (int)MAX(deadline - now_ms(), 0) : -1;
+		int n = poll(&pfd, 1, wait);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return negative_errno();
+		return n == 0 ? -ETIMEDOUT : 0;
+	}
+}
+
+/* A daemon that stops reading must not hold the caller past the timeout
+ * either: every send waits for room only until @deadline. */
+static int send_all(struct ftidx *c, const uint8_t *p, size_t len, int64_t deadline)
+{
+	while (len > 0) {
+		/* MSG_NOSIGNAL: a dead daemon must not kill the host program. */
+		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		int r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			r = wait_ready(c, POLLOUT, deadline);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (n < 0)
+			return negative_errno();
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static int recv_all(struct ftidx *c, void *buf, size_t len, int64_t deadline)
 {
 	uint8_t *p = buf;
 
 	while (len > 0) {
-		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-		int wait = c->timeout_ms ? (int)MAX(deadline - now_ms(), 0) : -1;
+		int r = wait_ready(c, POLLIN, deadline);
 		ssize_t n;
 
-		n = poll(&pfd, 1, wait);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return negative_errno();
-		if (n == 0)
-			return -ETIMEDOUT;
+		if (r < 0)
+			return r;
 		n = recv(c->fd, p, len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -197,8 +225,11 @@ static int transact_within(struct ftidx *c, const struct proto_request *req, int
 	if (r == -EMSGSIZE)
 		set_error(c, "request larger than the protocol allows (16 MiB)");
 	if (r == 0)
-		r = send_all(c, frame.data, frame.len);
+		r = send_all(c, frame.data, frame.len, deadline);
 	proto_buf_deinit(&frame);
+	/* Half a frame sent leaves the stream out of step too. */
+	if (r == -ETIMEDOUT)
+		c->broken = true;
 	if (r < 0)
 		return r;
 
@@ -228,15 +259,16 @@ static int transact_within(struct ftidx *c, const struct proto_request *req, int
 	}
 	r = recv_all(c, res->frame, h.length, deadline);
 	if (r == 0)
-		r = proto_decode_reply(h.type, res->frame, h.length, &res->rep, &why);
+		r = proto_decode_reply(h.version, h.type, res->frame, h.length, &res->rep, &why);
 	if (r < 0) {
 		set_error(c, why);
 		ftidx_result_free(res);
 		return r;
 	}
 	c->broken = false;
-	/* The daemon closes the connection after an ERROR reply. */
-	if (res->rep.type == FTIDX_MSG_ERROR)
+	/* The daemon closes the connection after an ERROR reply, but for one
+	 * that refuses a request it does not know (an older daemon's). */
+	if (res->rep.type == FTIDX_MSG_ERROR && res->rep.status != EOPNOTSUPP)
 		c->broken = true;
 	set_error(c, res->rep.message);
 	if (!res->rep.status && res->rep.type == FTIDX_MSG_ERROR)
@@ -251,9 +283,37 @@ static int transact(struct ftidx *c, const struct proto_request *req, struct fti
 	return transact_within(c, req, 0, out);
 }
 
+static bool has_sets(const struct ftidx_result *r)
+{
+	return r->rep.type == FTIDX_MSG_RESOLVE || r->rep.type == FTIDX_MSG_FILTER;
+}
+
+/* Where each token's reason is among the reasons (they come in token
+ * order, one per failed token), so that asking is O(1). */
+static int index_reasons(struct ftidx_result *res)
+{
+	uint32_t k = 0;
+
+	if (!has_sets(res) || !res->rep.n_failed)
+		return 0;
+	res->reason_of = malloc(sizeof(*res->reason_of) * res->rep.n_items);
+	if (!res->reason_of)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < res->rep.n_items; i++) {
+		res->reason_of[i] = k;
+		k += res->rep.items[i].status != 0;
+	}
+	return 0;
+}
+
 /* Keep the result only when it has something to offer the caller. */
 static int finish(int r, struct ftidx_result *res, struct ftidx_result **out)
 {
+	if (res && index_reasons(res) < 0) {
+		ftidx_result_free(res);
+		res = NULL;
+		r = -ENOMEM;
+	}
 	if (res && (r == 0 || res->rep.type != FTIDX_MSG_ERROR) && out) {
 		*out = res;
 		return r;
@@ -276,6 +336,8 @@ _public_ int ftidx_resolve(struct ftidx *c, const char *const *patterns, size_t 
 	struct ftidx_result *res;
 	int r;
 
+	if (out)
+		*out = NULL;
 	if (n > FTIDX_BATCH_MAX || (flags & ~FTIDX_RESOLVE_WITH_LINES))
 		return -EINVAL;
 	r = transact(c, &req, &res);
@@ -293,6 +355,8 @@ _public_ int ftidx_names(struct ftidx *c, const uint32_t *indices, size_t n,
 	struct ftidx_result *res;
 	int r;
 
+	if (out)
+		*out = NULL;
 	if (n > FTIDX_BATCH_MAX)
 		return -EINVAL;
 	r = transact(c, &req, &res);
@@ -318,7 +382,9 @@ _public_ int ftidx_list(struct ftidx *c, unsigned flags, const char *module,
 	struct ftidx_result *res;
 	int r;
 
-	if (flags & ~(FTIDX_LIST_WITH_PLACEHOLDERS | FTIDX_LIST_BY_MODULE))
+	if (out)
+		*out = NULL;
+	if (flags & ~(FTIDX_LIST_WITH_PLACEHOLDERS | FTIDX_LIST_BY_MODULE | FTIDX_LIST_WITH_ADDRESSES))
 		return -EINVAL;
 	r = transact(c, &req, &res);
 	return finish(r, res, out);
@@ -342,6 +408,8 @@ _public_ int ftidx_filter(struct ftidx *c, int op, int file, const char *instanc
 	const char *why;
 	int r;
 
+	if (out)
+		*out = NULL;
 	if (n > FTIDX_BATCH_MAX || op < FTIDX_SET || op > FTIDX_CLEAR || file < FTIDX_FILTER ||
 	    file > FTIDX_GRAPH_NOTRACE || (flags & ~FTIDX_CREATE_INSTANCE))
 		return -EINVAL;
@@ -357,10 +425,17 @@ _public_ int ftidx_filter_indices(struct ftidx *c, int op, int file, const char 
 				  unsigned flags, uint64_t generation, const uint32_t *indices,
 				  size_t n, struct ftidx_result **out)
 {
-	_cleanup_free_ const char **tokens = malloc(sizeof(*tokens) * (n ? n : 1));
-	_cleanup_free_ char *text = malloc(n * 11 + 1);
+	_cleanup_free_ const char **tokens = NULL;
+	_cleanup_free_ char *text = NULL;
 	size_t at = 0;
 
+	if (out)
+		*out = NULL;
+	/* checked before anything is sized by it */
+	if (n > FTIDX_BATCH_MAX)
+		return -EINVAL;
+	tokens = malloc(sizeof(*tokens) * (n ? n : 1));
+	text = malloc(n * 11 + 1); /* "4294967295" and its NUL */
 	if (!tokens || !text)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
@@ -377,6 +452,7 @@ _public_ struct ftidx_result *ftidx_result_free(struct ftidx_result *r)
 	proto_reply_deinit(&r->rep);
 	free(r->frame);
 	free(r->asked);
+	free(r->reason_of);
 	free(r);
 	return NULL;
 }
@@ -384,11 +460,6 @@ _public_ struct ftidx_result *ftidx_result_free(struct ftidx_result *r)
 _public_ uint64_t ftidx_result_generation(const struct ftidx_result *r)
 {
 	return r->rep.generation;
-}
-
-static bool has_sets(const struct ftidx_result *r)
-{
-	return r->rep.type == FTIDX_MSG_RESOLVE || r->rep.type == FTIDX_MSG_FILTER;
 }
 
 _public_ size_t ftidx_result_count(const struct ftidx_result *r)
@@ -422,6 +493,11 @@ _public_ int ftidx_result_line_error(const struct ftidx_result *r, size_t i)
 	return r->rep.line_status && i < r->rep.n_lines ? -r->rep.line_status[i] : 0;
 }
 
+_public_ uint64_t ftidx_result_address(const struct ftidx_result *r, size_t i)
+{
+	return r->rep.addresses && i < r->rep.n_lines ? r->rep.addresses[i] : 0;
+}
+
 _public_ size_t ftidx_result_removed_count(const struct ftidx_result *r)
 {
 	return has_sets(r) ? r->rep.n_disable : 0;
@@ -439,15 +515,13 @@ _public_ size_t ftidx_result_token_count(const struct ftidx_result *r)
 
 _public_ int ftidx_result_token_error(const struct ftidx_result *r, size_t i, const char **why)
 {
-	size_t k = 0;
+	uint32_t k;
 
 	if (i >= r->rep.n_items)
 		return -EINVAL;
 	if (r->rep.items[i].status == 0)
 		return 0;
-	/* Reasons come in token order, one per failed token. */
-	for (size_t j = 0; j < i; j++)
-		k += r->rep.items[j].status != 0;
+	k = r->reason_of ? r->reason_of[i] : r->rep.n_failed;
 	if (why)
 		*why = k < r->rep.n_failed ? r->rep.reasons[k] : "";
 	return -r->rep.items[i].status;
@@ -536,6 +610,8 @@ _public_ int ftidx_status(struct ftidx *c, struct ftidx_status **out)
 		.daemon_version = res->rep.daemon_version,
 		.filters = box->filters,
 		.n_filters = res->rep.n_filters,
+		.match_rules = res->rep.match_rules,
+		.match_rules_how = res->rep.match_rules_how,
 	};
 	*out = &box->st;
 	return 0;

@@ -40,7 +40,7 @@ _ftidx()
 			--graph --graph-notrace --generation' -- "$cur"))
 		;;
 	list)
-		COMPREPLY=($(compgen -W '--module --placeholders' -- "$cur"))
+		COMPREPLY=($(compgen -W '--module --placeholders --addresses' -- "$cur"))
 		;;
 	hits)
 		COMPREPLY=($(compgen -W '--instance --seconds' -- "$cur"))

@@ -28,15 +28,17 @@ enum access_role access_role(const struct access_policy *p, uid_t uid, gid_t gid
 	return p->others_denied ? ACCESS_DENIED : ACCESS_READ;
 }
 
-enum access_role access_role_of_peer(const struct access_policy *p, int fd)
+enum access_role access_role_of_peer(const struct access_policy *p, int fd, uid_t *uid)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	_cleanup_free_ gid_t *groups = NULL;
 	size_t n = 0;
 
+	*uid = (uid_t)-1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 		return ACCESS_DENIED;
+	*uid = cred.uid;
 	if (p->has_write_group) {
 		socklen_t glen = 64 * sizeof(gid_t);
 
@@ -63,4 +65,9 @@ bool access_allows(enum access_role role, unsigned type)
 		return false;
 	/* A hit count changes tracing too: it runs the function tracer. */
 	return (type != FTIDX_MSG_FILTER && type != FTIDX_MSG_HITS) || role == ACCESS_WRITE;
+}
+
+bool access_shows_addresses(enum access_role role)
+{
+	return role == ACCESS_WRITE;
 }

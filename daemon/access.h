@@ -28,9 +28,14 @@ struct access_policy {
 enum access_role access_role(const struct access_policy *p, uid_t uid, gid_t gid,
 			     const gid_t *groups, size_t n_groups);
 
-/* The role of the peer on connected socket @fd. Denied when the kernel
- * will not say who it is. */
-enum access_role access_role_of_peer(const struct access_policy *p, int fd);
+/* The role of the peer on connected socket @fd, and its uid in *@uid.
+ * Denied when the kernel will not say who it is. */
+enum access_role access_role_of_peer(const struct access_policy *p, int fd, uid_t *uid);
 
 /* Whether request type @type (enum ftidx_msg_type) is allowed to @role. */
 bool access_allows(enum access_role role, unsigned type);
+
+/* Whether @role may see kernel addresses. They would defeat KASLR, which
+ * /proc/kallsyms guards with CAP_SYSLOG: only those who may change
+ * tracing anyway see them. */
+bool access_shows_addresses(enum access_role role);

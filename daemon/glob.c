@@ -5,13 +5,16 @@
  * Where the kernel is fragile, ftidx follows it as far as its answer is
  * determined:
  * - A class that is never closed makes its '[' an ordinary character.
- * - A negated class "[!...]" compared with the end of the name matches the
- *   terminating NUL (6.1's glob_match() has no end check there) and the
- *   kernel carries on past the name: if all that is left of the pattern is
- *   one '*', the answer is a match ("*[!a-z]*" matches every name). If
- *   anything else is left, the kernel goes on to read stack memory past
- *   the name and its answer is not determined: GLOB_UNDEFINED, which the
- *   resolver refuses rather than guess.
+ * - A class compared with the end of the name never matches on newer
+ *   kernels (GLOB_CLASS_END_STOPS). On 6.1 (GLOB_CLASS_END_TAKES_NUL) a
+ *   negated class "[!...]" matches the terminating NUL, since its
+ *   glob_match() has no end check there, and the kernel carries on past
+ *   the name: if all that is left of the pattern is one '*', the answer is
+ *   a match ("*[!a-z]*" matches every name). If anything else is left, the
+ *   kernel goes on to read stack memory past the name and its answer is
+ *   not determined: GLOB_UNDEFINED, which the resolver refuses rather than
+ *   guess. While the rule is not known, every case where the two kernels
+ *   would differ is GLOB_UNDEFINED too.
  */
 #include <ctype.h>
 #include <string.h>
@@ -62,7 +65,8 @@ static bool has_substring(const char *str, size_t str_len, const char *needle, s
 	return str_len >= len && memmem(str, str_len, needle, len) != NULL;
 }
 
-int glob_matches(const struct glob *g, const char *str, size_t str_len)
+int glob_matches(const struct glob *g, const struct glob_rules *rules, const char *str,
+		 size_t str_len)
 {
 	switch (g->kind) {
 	case GLOB_FULL:
@@ -74,7 +78,7 @@ int glob_matches(const struct glob *g, const char *str, size_t str_len)
 	case GLOB_SUBSTR:
 		return has_substring(str, str_len, g->text, g->len);
 	case GLOB_WILD:
-		return glob_wild_match(g->text, g->len, str);
+		return glob_wild_match(g->text, g->len, str, rules);
 	case GLOB_INDEX:
 		break;
 	}
@@ -121,7 +125,24 @@ static int class_match(const char **pat, const char *end, unsigned char c)
  * One pass with a single backtrack point: since '*' matches any run of
  * characters, retrying from the most recent star is always enough.
  */
-int glob_wild_match(const char *pat, size_t pat_len, const char *str)
+/* What a class that took the NUL leaves to decide, with @rest still to match. */
+static int class_took_nul(enum glob_class_end rule, const char *rest, const char *end)
+{
+	bool only_star = end - rest == 1 && *rest == '*';
+
+	switch (rule) {
+	case GLOB_CLASS_END_STOPS:
+		return GLOB_NO_MATCH;
+	case GLOB_CLASS_END_TAKES_NUL:
+		return only_star ? GLOB_MATCH : GLOB_UNDEFINED;
+	case GLOB_CLASS_END_UNKNOWN:
+		break;
+	}
+	return GLOB_UNDEFINED;
+}
+
+int glob_wild_match(const char *pat, size_t pat_len, const char *str,
+		    const struct glob_rules *rules)
 {
 	const char *end = pat + pat_len;
 	const char *star_pat = NULL, *star_str = NULL;
@@ -145,7 +166,7 @@ int glob_wild_match(const char *pat, size_t pat_len, const char *str)
 			int r = class_match(&pat, end, c);
 
 			if (r == 1 && c == '\0') /* a negated class took the NUL */
-				return end - pat == 1 && *pat == '*' ? GLOB_MATCH : GLOB_UNDEFINED;
+				return class_took_nul(rules->class_end, pat, end);
 			ok = r < 0 ? c == '[' : r == 1;
 			break;
 		}

@@ -27,6 +27,23 @@ struct glob {
 	size_t len;
 };
 
+/*
+ * How a negated class "[!...]" meets the end of a name: the one glob rule
+ * known to differ between the kernels ftidx serves. 6.1's glob_match()
+ * lets the class take the name's terminating NUL and reads on past it;
+ * later kernels (and backports) end the match there. kernel-rules.c decides
+ * which from the running kernel.
+ */
+enum glob_class_end {
+	GLOB_CLASS_END_STOPS = 0, /* no class matches the end (newer kernels) */
+	GLOB_CLASS_END_TAKES_NUL, /* a negated class takes the NUL (6.1) */
+	GLOB_CLASS_END_UNKNOWN,   /* not decided: refuse where the two differ */
+};
+
+struct glob_rules {
+	enum glob_class_end class_end;
+};
+
 /* Classify @s[0..len), which must not start with '!'. @g points into @s. */
 void glob_classify(struct glob *g, const char *s, size_t len);
 
@@ -35,8 +52,11 @@ void glob_classify(struct glob *g, const char *s, size_t len);
 #define GLOB_MATCH 1
 #define GLOB_UNDEFINED (-1) /* the kernel's answer depends on memory past the name */
 
-/* Whether NUL-terminated @str of length @str_len matches @g (never INDEX). */
-int glob_matches(const struct glob *g, const char *str, size_t str_len);
+/* Whether NUL-terminated @str of length @str_len matches @g (never INDEX)
+ * under @rules. */
+int glob_matches(const struct glob *g, const struct glob_rules *rules, const char *str,
+		 size_t str_len);
 
 /* lib/glob.c semantics for the pattern @pat[0..pat_len) against @str. */
-int glob_wild_match(const char *pat, size_t pat_len, const char *str);
+int glob_wild_match(const char *pat, size_t pat_len, const char *str,
+		    const struct glob_rules *rules);

@@ -4,14 +4,15 @@
  *
  * Records are counted by address in an open-addressing table while the run
  * lasts, and named only at the end: a run sees a few thousand distinct
- * addresses at most, so kallsyms is parsed once, not per record.
+ * addresses at most. Where the kernel lists each line's address
+ * (available_filter_functions_addrs, 6.5+), a recorded ip is the record's
+ * own address, which ties it to exactly one line even when several share
+ * its name. Otherwise, or for an ip no line has, kallsyms is parsed once
+ * to name it, and a name on several traced lines cannot say which.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <event-parse.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ struct traced {
 	const char *line; /* "name" or "name [module]", in the arena */
 	size_t name_len;
 	uint32_t index;
+	uint64_t address; /* 0: the kernel does not list it */
 };
 
 struct hits {
@@ -50,6 +52,7 @@ struct hits {
 	bool cut_short;          /* a drain stopped mid-page: its records are gone */
 	struct traced *traced;
 	size_t n_traced;
+	struct traced *by_address; /* the traced lines by address, when listed */
 	char *arena;
 	struct hit *results;
 	size_t n_results;
@@ -129,6 +132,13 @@ static int compare_traced(const void *a, const void *b)
 	return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
 }
 
+static int compare_address(const void *a, const void *b)
+{
+	const struct traced *x = a, *y = b;
+
+	return (x->address > y->address) - (x->address < y->address);
+}
+
 /* Keep each traced function's line: the map may be rebuilt during the run. */
 static int copy_traced(struct hits *h, const struct map *m, const uint32_t *indices, size_t n)
 {
@@ -150,10 +160,18 @@ static int copy_traced(struct hits *h, const struct map *m, const uint32_t *indi
 
 		w = sprintf(h->arena + off, "%.*s%s%s%s", (int)len, map_name(m, indices[i]),
 			    mod ? " [" : "", mod ? mod : "", mod ? "]" : "");
-		h->traced[i] = (struct traced){ h->arena + off, len, indices[i] };
+		h->traced[i] = (struct traced){ h->arena + off, len, indices[i],
+						map_address(m, indices[i]) };
 		off += (size_t)w + 1;
 	}
 	h->n_traced = n;
+	if (map_has_addresses(m)) {
+		h->by_address = malloc(sizeof(*h->by_address) * (n ? n : 1));
+		if (!h->by_address)
+			return -ENOMEM;
+		memcpy(h->by_address, h->traced, sizeof(*h->traced) * n);
+		qsort(h->by_address, n, sizeof(*h->by_address), compare_address);
+	}
 	qsort(h->traced, n, sizeof(*h->traced), compare_traced);
 	return 0;
 }
@@ -351,9 +369,49 @@ static void name_hit(struct hits *h, uint64_t ip, struct hit *out)
 	out->line = t->line;
 }
 
-int hits_stop(struct hits *h, const char *kallsyms, const char **why)
+/* Tie @ip to the one traced line at that address; whether there is one. */
+static bool name_by_address(const struct hits *h, uint64_t ip, struct hit *out)
+{
+	struct traced key = { .address = ip };
+	const struct traced *t;
+
+	if (!h->by_address || !ip)
+		return false;
+	t = bsearch(&key, h->by_address, h->n_traced, sizeof(*t), compare_address);
+	if (!t)
+		return false;
+	out->index = t->index;
+	out->line = t->line;
+	return true;
+}
+
+/* Name through kallsyms what the addresses could not. */
+static int name_the_rest(struct hits *h, const char *kallsyms, const char **why)
 {
 	_cleanup_free_ char *syms = NULL;
+	int r;
+
+	*why = "cannot read /proc/kallsyms to name the functions";
+	r = read_text(kallsyms, &syms);
+	if (r < 0)
+		return r;
+	if (!has_addresses(syms)) {
+		*why = "the kernel hides addresses in /proc/kallsyms from ftidxd (it needs "
+		       "CAP_SYSLOG to name what fired)";
+		return -EPERM;
+	}
+	*why = "cannot parse /proc/kallsyms";
+	if (tep_parse_kallsyms(h->tep, syms) < 0)
+		return -EBADMSG;
+	for (size_t i = 0; i < h->n_results; i++)
+		if (!h->results[i].line)
+			name_hit(h, h->results[i].ip, &h->results[i]);
+	return 0;
+}
+
+int hits_stop(struct hits *h, const char *kallsyms, const char **why)
+{
+	size_t unnamed = 0;
 	int r;
 
 	*why = "cannot stop the function tracer";
@@ -370,29 +428,25 @@ int hits_stop(struct hits *h, const char *kallsyms, const char **why)
 		return r;
 	h->running = false;
 
-	*why = "cannot read /proc/kallsyms to name the functions";
-	r = read_text(kallsyms, &syms);
-	if (r < 0)
-		return r;
-	if (!has_addresses(syms)) {
-		*why = "the kernel hides addresses in /proc/kallsyms from ftidxd (it needs "
-		       "CAP_SYSLOG to name what fired)";
-		return -EPERM;
-	}
-	*why = "cannot parse /proc/kallsyms";
-	if (tep_parse_kallsyms(h->tep, syms) < 0)
-		return -EBADMSG;
-
 	h->results = calloc(h->used ? h->used : 1, sizeof(*h->results));
 	if (!h->results) {
 		*why = "out of memory";
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < h->n_slots; i++) {
+		struct hit *hit = &h->results[h->n_results];
+
 		if (!h->slots[i].ip)
 			continue;
-		h->results[h->n_results].count = h->slots[i].count;
-		name_hit(h, h->slots[i].ip, &h->results[h->n_results++]);
+		hit->ip = h->slots[i].ip;
+		hit->count = h->slots[i].count;
+		unnamed += !name_by_address(h, hit->ip, hit);
+		h->n_results++;
+	}
+	if (unnamed) {
+		r = name_the_rest(h, kallsyms, why);
+		if (r < 0)
+			return r;
 	}
 	qsort(h->results, h->n_results, sizeof(*h->results), compare_hits);
 	return 0;
@@ -426,29 +480,7 @@ size_t hits_enabled(const struct hits *h)
 
 int hits_remove_orphans(void)
 {
-	char **names = NULL;
-	int removed = 0;
-
-	if (tracing_list_instances(&names) < 0)
-		return 0;
-	for (char **p = names; p && *p; p++) {
-		const char *digits;
-		char *end;
-		long pid;
-
-		if (strncmp(*p, HITS_INSTANCE_PREFIX, strlen(HITS_INSTANCE_PREFIX)) != 0)
-			continue;
-		digits = *p + strlen(HITS_INSTANCE_PREFIX);
-		pid = strtol(digits, &end, 10);
-		/* Only a pid no process has: EPERM means someone is there. */
-		if (!isdigit((unsigned char)*digits) || *end || pid <= 0 || pid > INT_MAX ||
-		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		tracing_write_file(*p, "current_tracer", "nop");
-		removed += tracing_remove_instance(*p) == 0;
-	}
-	tracing_names_free(names);
-	return removed;
+	return tracing_remove_orphans(HITS_INSTANCE_PREFIX);
 }
 
 struct hits *hits_free(struct hits *h)
@@ -463,6 +495,7 @@ struct hits *hits_free(struct hits *h)
 		tep_free(h->tep);
 	free(h->slots);
 	free(h->traced);
+	free(h->by_address);
 	free(h->arena);
 	free(h->results);
 	free(h->instance);

@@ -21,9 +21,11 @@ struct hits;
 #define HITS_INSTANCE_PREFIX "ftidx-hits-"
 
 struct hit {
-	uint32_t index;   /* map index, 0 when the name is on several enabled lines */
+	uint32_t index;   /* map index; 0 when, without addresses, the name is on
+			     several enabled lines */
 	uint64_t count;
 	const char *line; /* "name" or "name [module]" */
+	uint64_t ip;      /* the address the records carry */
 };
 
 /*

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <getopt.h>
 #include <grp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -51,9 +52,19 @@ static void usage(FILE *f)
 		"                         socket is given to GROUP\n"
 		"      --others read|deny everyone else may resolve and list (default),\n"
 		"                         or is refused\n"
-		"      --max-clients N    refuse connections beyond N (default: %d)\n"
+		"      --max-clients N    refuse connections beyond N (default: %d), and\n"
+		"                         keep N/8 of them for root and the write group\n"
+		"      --max-clients-per-user N\n"
+		"                         connections of one user without write access\n"
+		"                         (default: %d)\n"
 		"      --idle-timeout S   drop clients silent for S seconds, 0: never\n"
 		"                         (default: %d)\n"
+		"      --write-timeout S  drop clients that leave their replies unread for\n"
+		"                         S seconds, 0: never (default: %d)\n"
+		"      --memory-budget MIB\n"
+		"                         what all clients together may hold in replies\n"
+		"                         and requests; past it the largest holder is\n"
+		"                         dropped (default: %u)\n"
 		"  -v, --verbose          log each request\n"
 		"  -h, --help             show this help and exit\n"
 		"  -V, --version          show the version and exit\n"
@@ -62,7 +73,8 @@ static void usage(FILE *f)
 		"(LISTEN_FDS) and reports readiness (NOTIFY_SOCKET); --socket is then unused.\n"
 		"Signals: SIGTERM and SIGINT stop the daemon, SIGHUP rebuilds the map.\n"
 		"Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on bad usage.\n",
-		SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_IDLE_SECONDS);
+		SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_MAX_PER_USER, SERVER_DEFAULT_IDLE_SECONDS,
+		SERVER_DEFAULT_WRITE_SECONDS, SERVER_DEFAULT_MEMORY_BUDGET >> 20);
 }
 
 static int parse_uint(const char *s, int base, unsigned long max, unsigned long *out)
@@ -76,13 +88,17 @@ static int parse_uint(const char *s, int base, unsigned long max, unsigned long 
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_MAX_CLIENTS = 0x100, OPT_IDLE, OPT_OTHERS };
+	enum { OPT_MAX_CLIENTS = 0x100, OPT_IDLE, OPT_OTHERS, OPT_PER_USER, OPT_WRITE_TIMEOUT,
+	       OPT_BUDGET };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "tracefs", required_argument, NULL, 't' },
 		{ "socket-mode", required_argument, NULL, 'm' },
 		{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "max-clients-per-user", required_argument, NULL, OPT_PER_USER },
+		{ "write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT },
+		{ "memory-budget", required_argument, NULL, OPT_BUDGET },
 		{ "write-group", required_argument, NULL, 'g' },
 		{ "others", required_argument, NULL, OPT_OTHERS },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -121,6 +137,29 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return 2;
 			}
 			o->limits.idle_seconds = (uint32_t)v;
+			break;
+		case OPT_PER_USER:
+			if (parse_uint(optarg, 10, 65536, &v) < 0 || v == 0) {
+				fprintf(stderr, "ftidxd: bad per-user client limit '%s'\n", optarg);
+				return 2;
+			}
+			o->limits.max_per_user = (uint32_t)v;
+			break;
+		case OPT_WRITE_TIMEOUT:
+			if (parse_uint(optarg, 10, 86400, &v) < 0) {
+				fprintf(stderr, "ftidxd: bad write timeout '%s'\n", optarg);
+				return 2;
+			}
+			o->limits.write_seconds = (uint32_t)v;
+			break;
+		case OPT_BUDGET:
+			/* at least two of the largest frames, at most 64 GiB */
+			if (parse_uint(optarg, 10, 65536, &v) < 0 || (v << 20) < 2 * FTIDX_FRAME_MAX) {
+				fprintf(stderr, "ftidxd: bad memory budget '%s' (MiB, at least %u)\n",
+					optarg, 2 * FTIDX_FRAME_MAX >> 20);
+				return 2;
+			}
+			o->limits.memory_budget = (size_t)v << 20;
 			break;
 		case 'g': {
 			/* Looked up once, at start: no NSS per client. */
@@ -210,11 +249,7 @@ static void make_parent(const char *path)
 
 int main(int argc, char **argv)
 {
-	struct options o = {
-		.mode = 0666,
-		.limits = { SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_IDLE_SECONDS,
-			    SERVER_DEFAULT_MAX_PENDING, { .daemon_uid = geteuid() } },
-	};
+	struct options o = { .mode = 0666 };
 	struct event_base *base = NULL;
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
 	struct service *svc = NULL;
@@ -223,6 +258,11 @@ int main(int argc, char **argv)
 	bool activated = false;
 	int r, fd, status = 1;
 
+	/* Replies are large and short-lived: allocate them outside the heap so
+	 * that what a client held goes back to the system when it goes, instead
+	 * of glibc raising its mmap threshold and keeping the peak for ever. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	server_limits_default(&o.limits);
 	r = parse_options(argc, argv, &o);
 	if (r >= 0)
 		return r;

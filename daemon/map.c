@@ -527,6 +527,11 @@ bool map_is_placeholder(const struct map *m, uint32_t index)
 	return entry_at(m, index)->flags & ENTRY_PLACEHOLDER;
 }
 
+bool map_has_addresses(const struct map *m)
+{
+	return m->stats.has_addresses;
+}
+
 uint64_t map_address(const struct map *m, uint32_t index)
 {
 	return m->addrs ? m->addrs[index - 1] : 0;

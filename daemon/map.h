@@ -53,6 +53,8 @@ size_t map_name_len(const struct map *m, uint32_t index);
 const char *map_module(const struct map *m, uint32_t index); /* NULL: core */
 bool map_is_placeholder(const struct map *m, uint32_t index);
 uint64_t map_address(const struct map *m, uint32_t index); /* 0: unknown */
+/* Whether the kernel listed addresses (available_filter_functions_addrs). */
+bool map_has_addresses(const struct map *m);
 
 /* The module table: 0-based module number, in order of first appearance. */
 uint32_t map_module_count(const struct map *m);

@@ -62,7 +62,8 @@ static void hint_init(struct token_hint *hint, const struct map *m, const char *
  * The kernel's module test (ftrace_match_record()) for module slot @slot
  * (0: the core kernel).
  */
-static int module_slot_matches(const struct map *m, const struct pattern *p, uint32_t slot)
+static int module_slot_matches(const struct map *m, const struct glob_rules *rules,
+			       const struct pattern *p, uint32_t slot)
 {
 	const char *mod;
 	int hit;
@@ -72,7 +73,7 @@ static int module_slot_matches(const struct map *m, const struct pattern *p, uin
 	if (p->module.len == 0)
 		return p->module_exclude ? slot == 0 : slot != 0;
 	mod = slot ? map_module_name(m, slot - 1) : NULL;
-	hit = mod ? glob_matches(&p->module, mod, strlen(mod)) : GLOB_NO_MATCH;
+	hit = mod ? glob_matches(&p->module, rules, mod, strlen(mod)) : GLOB_NO_MATCH;
 	if (hit == GLOB_UNDEFINED)
 		return hit;
 	return hit != p->module_exclude;
@@ -81,7 +82,8 @@ static int module_slot_matches(const struct map *m, const struct pattern *p, uin
 /* Verdict per module slot, so that each line's test is one load. Returns
  * 0, -ENOMEM, or -EDOM when the kernel's answer for a module is not
  * determined (see glob.c). */
-static int module_verdicts(const struct map *m, const struct pattern *p, bool **out)
+static int module_verdicts(const struct map *m, const struct glob_rules *rules,
+			   const struct pattern *p, bool **out)
 {
 	uint32_t n = map_module_count(m) + 1;
 	bool *v = malloc(n);
@@ -89,7 +91,7 @@ static int module_verdicts(const struct map *m, const struct pattern *p, bool **
 	if (!v)
 		return -ENOMEM;
 	for (uint32_t slot = 0; slot < n; slot++) {
-		int hit = module_slot_matches(m, p, slot);
+		int hit = module_slot_matches(m, rules, p, slot);
 
 		if (hit == GLOB_UNDEFINED) {
 			free(v);
@@ -133,8 +135,8 @@ static void resolve_name(const struct map *m, const struct pattern *p, const boo
 
 /* Scan every line. Returns -EDOM, applying nothing, if the kernel's answer
  * for some line is not determined (see glob.c). */
-static int resolve_scan(const struct map *m, const struct pattern *p, const bool *mod_ok,
-			struct bitmaps *b, uint32_t *count)
+static int resolve_scan(const struct map *m, const struct glob_rules *rules,
+			const struct pattern *p, const bool *mod_ok, struct bitmaps *b, uint32_t *count)
 {
 	/* With a module, an empty function part means every function. */
 	bool any_name = p->has_module && p->func.len == 0;
@@ -147,7 +149,8 @@ static int resolve_scan(const struct map *m, const struct pattern *p, const bool
 		if (map_is_placeholder(m, index) || !mod_ok[map_module_of(m, index)])
 			continue;
 		hit = any_name ? GLOB_MATCH
-			       : glob_matches(&p->func, map_name(m, index), map_name_len(m, index));
+			       : glob_matches(&p->func, rules, map_name(m, index),
+					      map_name_len(m, index));
 		if (hit == GLOB_UNDEFINED)
 			return -EDOM;
 		if (hit == GLOB_MATCH) {
@@ -161,8 +164,9 @@ static int resolve_scan(const struct map *m, const struct pattern *p, const bool
 	return 0;
 }
 
-static void resolve_one(const struct map *m, const char *token, const bool *all_ok,
-			const struct token_hint *hint, struct bitmaps *b, struct resolve_item *item)
+static void resolve_one(const struct map *m, const struct glob_rules *rules, const char *token,
+			const bool *all_ok, const struct token_hint *hint, struct bitmaps *b,
+			struct resolve_item *item)
 {
 	_cleanup_free_ bool *mod_ok = NULL;
 	struct pattern p;
@@ -185,17 +189,22 @@ static void resolve_one(const struct map *m, const char *token, const bool *all_
 		return;
 	}
 
-	r = p.has_module ? module_verdicts(m, &p, &mod_ok) : 0;
+	r = p.has_module ? module_verdicts(m, rules, &p, &mod_ok) : 0;
 	if (r == 0 && (p.func.kind == GLOB_FULL || p.func.kind == GLOB_PREFIX) && p.func.len > 0)
 		resolve_name(m, &p, mod_ok ? mod_ok : all_ok, hint, b, &item->matches);
 	else if (r == 0)
-		r = resolve_scan(m, &p, mod_ok ? mod_ok : all_ok, b, &item->matches);
+		r = resolve_scan(m, rules, &p, mod_ok ? mod_ok : all_ok, b, &item->matches);
 	if (r < 0) {
 		item->status = r == -EDOM ? -EINVAL : r;
-		item->why = r == -EDOM ? "the kernel's answer for this glob is not determined: a "
-					 "negated class [!...] can meet the end of a name, where "
-					 "the kernel reads past it; end the pattern with '*' after "
-					 "the class, or avoid '!'"
+		item->why = r == -EDOM ? (rules->class_end == GLOB_CLASS_END_UNKNOWN
+						  ? "a negated class [!...] meets the end of a name, "
+						    "and how this kernel matches that is not known "
+						    "(see ftidx status); avoid '!' in classes"
+						  : "the kernel's answer for this glob is not "
+						    "determined: a negated class [!...] can meet the "
+						    "end of a name, where the kernel reads past it; end "
+						    "the pattern with '*' after the class, or avoid "
+						    "'!'")
 				       : "out of memory";
 		return;
 	}
@@ -231,7 +240,8 @@ static int collect(const uint64_t *touched, const uint64_t *enabled, bool want, 
 	return 0;
 }
 
-int resolve_batch(const struct map *m, const char *const *tokens, size_t n, struct resolution *out)
+int resolve_batch(const struct map *m, const struct glob_rules *rules, const char *const *tokens,
+		  size_t n, struct resolution *out)
 {
 	size_t words = (map_size(m) + 63) / 64 + 1;
 	_cleanup_free_ uint64_t *touched = NULL;
@@ -260,7 +270,7 @@ int resolve_batch(const struct map *m, const char *const *tokens, size_t n, stru
 
 		if (i + LOOKAHEAD < n)
 			map_prefetch_name(m, hints[(i + LOOKAHEAD) % (2 * LOOKAHEAD)].hash, true);
-		resolve_one(m, tokens[i], all_ok, hint, &b, &out->items[i]);
+		resolve_one(m, rules, tokens[i], all_ok, hint, &b, &out->items[i]);
 		/* This slot is free now: hash the token 2 * LOOKAHEAD ahead. */
 		if (i + 2 * LOOKAHEAD < n)
 			hint_init(hint, m, tokens[i + 2 * LOOKAHEAD]);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "glob.h"
 #include "map.h"
 
 struct resolve_item {
@@ -31,11 +32,13 @@ struct resolution {
 };
 
 /*
- * Resolve @n NUL-terminated tokens. Every token is checked, so that one
+ * Resolve @n NUL-terminated tokens, matching globs under the running
+ * kernel's @rules. Every token is checked, so that one
  * call reports all the bad ones; @out->n_failed says how many failed, and
  * then @out's sets must not be used for a write. Returns 0 or -ENOMEM.
  * Release @out with resolution_deinit() in either case.
  */
-int resolve_batch(const struct map *m, const char *const *tokens, size_t n, struct resolution *out);
+int resolve_batch(const struct map *m, const struct glob_rules *rules, const char *const *tokens,
+		  size_t n, struct resolution *out);
 
 void resolution_deinit(struct resolution *r);

@@ -8,8 +8,12 @@
  * filter writes from interleaving. A frame that cannot be decoded gets an
  * ERROR reply, after which the connection is closed once the reply is
  * out; everyone else is unaffected. A client whose replies pile up (it
- * does not read) is not read from until they drain; a silent client is
- * dropped after the idle timeout.
+ * does not read) is not read from until they drain, and is dropped if they
+ * do not drain within the write timeout; a silent client is dropped after
+ * the idle timeout. Clients without write access cannot take the places
+ * kept for those with it, nor more than their share per user, and all
+ * clients together may hold no more than the memory budget: past it the
+ * largest holder goes (see server.h).
  *
  * A HITS request takes seconds: the client's later requests wait (replies
  * stay in order) while a timer drains the run's ring buffer and, at the
@@ -38,6 +42,8 @@ struct client {
 	struct bufferevent *bev;
 	bool closing; /* close once the output has drained */
 	enum access_role role;
+	uid_t uid;
+	size_t awaiting; /* bytes of the frame being received */
 	struct client *prev, *next;
 };
 
@@ -80,12 +86,24 @@ static void client_free(struct client *c)
 	service_set_clients(srv->svc, srv->n_clients);
 }
 
+/*
+ * Read no more from @c and free it once everything queued for it is sent:
+ * the write callback then fires at an empty output, not at the watermark
+ * that resumes reading.
+ */
+static void client_close_when_sent(struct client *c)
+{
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+}
+
 static void client_send(struct client *c, struct proto_buf *frame)
 {
 	struct evbuffer *output = bufferevent_get_output(c->bev);
 
 	if (evbuffer_add(output, frame->data, frame->len) < 0)
-		c->closing = true;
+		client_close_when_sent(c);
 }
 
 /* Answer and hang up: the stream cannot be trusted past a bad frame. */
@@ -97,17 +115,59 @@ static void client_refuse(struct client *c, uint32_t id, int err, const char *wh
 	if (service_reply_error(c->srv->svc, id, err, why, &frame) == 0)
 		client_send(c, &frame);
 	proto_buf_deinit(&frame);
-	c->closing = true;
-	bufferevent_disable(c->bev, EV_READ);
+	client_close_when_sent(c);
 }
 
-/* Drop the client after the idle timeout of silence (if there is one). */
-static void client_arm_idle(struct client *c)
+/* Drop the client after the idle timeout of silence (with @idle; a client
+ * waiting for a HITS reply is not idle), or when its replies stay unread
+ * for the write timeout (if there are such timeouts). */
+static void client_arm_timeouts(struct client *c, bool idle)
 {
-	struct timeval idle = { .tv_sec = c->srv->limits.idle_seconds };
+	struct timeval read = { .tv_sec = c->srv->limits.idle_seconds };
+	struct timeval write = { .tv_sec = c->srv->limits.write_seconds };
 
-	if (idle.tv_sec)
-		bufferevent_set_timeouts(c->bev, &idle, NULL);
+	bufferevent_set_timeouts(c->bev, idle && read.tv_sec ? &read : NULL,
+				 write.tv_sec ? &write : NULL);
+}
+
+/* What @c holds in memory: replies queued, and the frame it is sending. */
+static size_t client_held(const struct client *c)
+{
+	size_t in = evbuffer_get_length(bufferevent_get_input(c->bev));
+
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) +
+	       (in > c->awaiting ? in : c->awaiting);
+}
+
+/*
+ * Drop the largest holders until all clients together hold no more than
+ * the memory budget. @self, the client whose callback is running, is not
+ * freed here: returns whether it must go.
+ */
+static bool over_budget(struct server *srv, struct client *self)
+{
+	for (;;) {
+		struct client *worst = NULL;
+		size_t total = 0, most = 0;
+
+		for (struct client *c = srv->clients; c; c = c->next) {
+			size_t held = client_held(c);
+
+			total += held;
+			if (held > most) {
+				most = held;
+				worst = c;
+			}
+		}
+		if (total <= srv->limits.memory_budget || !worst)
+			return false;
+		log_warn("dropping a client of uid %u holding %zu bytes: all clients hold %zu, over "
+			 "the budget of %zu",
+			 (unsigned)worst->uid, most, total, srv->limits.memory_budget);
+		if (worst == self)
+			return true;
+		client_free(worst);
+	}
 }
 
 static void on_hits_timer(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
@@ -129,7 +189,11 @@ static void on_hits_timer(evutil_socket_t fd _unused_, short what _unused_, void
 		client_refuse(c, srv->hits_id, ENOMEM, "out of memory");
 	proto_buf_deinit(&frame);
 	/* Now the requests that waited behind it. */
-	client_arm_idle(c);
+	client_arm_timeouts(c, true);
+	if (over_budget(srv, c)) {
+		client_free(c);
+		return;
+	}
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
 	on_read(c->bev, c);
 }
@@ -163,7 +227,7 @@ static void client_begin_hits(struct client *c, const struct proto_request *req,
 	/* Keep noticing a hang-up, but buffer little of what it sends
 	 * meanwhile; a client waiting for its answer is not idle. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 64 * 1024);
-	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	client_arm_timeouts(c, false);
 }
 
 static void client_handle(struct client *c, const struct ftidx_frame_header *h, const void *body)
@@ -175,7 +239,16 @@ static void client_handle(struct client *c, const struct ftidx_frame_header *h, 
 	int r;
 
 	proto_buf_init(&frame);
-	r = proto_decode_request(h->type, body, h->length, &req, &why);
+	r = proto_decode_request(h->version, h->type, body, h->length, &req, &why);
+	if (r == -EOPNOTSUPP) {
+		/* A newer client's request: refuse it alone; the frame was
+		 * whole, so the stream is still in step. */
+		log_info("client sent a request this daemon does not know: %s", why);
+		r = service_reply_error(c->srv->svc, h->id, EOPNOTSUPP, why, &frame);
+		if (r == 0)
+			client_send(c, &frame);
+		goto done;
+	}
 	if (r < 0) {
 		log_warn("client sent a malformed request: %s", why);
 		client_refuse(c, h->id, -r, why);
@@ -190,8 +263,18 @@ static void client_handle(struct client *c, const struct ftidx_frame_header *h, 
 		if (r == 0)
 			client_send(c, &frame);
 		/* The ERROR reply ends the conversation, as for a bad frame. */
-		c->closing = true;
-		bufferevent_disable(c->bev, EV_READ);
+		client_close_when_sent(c);
+		goto done;
+	}
+	if (req.type == FTIDX_MSG_LIST && (req.flags & FTIDX_LIST_ADDRESSES) &&
+	    !access_shows_addresses(c->role)) {
+		/* A refusal of this request only: the client may go on. */
+		r = service_reply_plain(c->srv->svc, req.type, h->id, EACCES,
+					"addresses are shown to root and the daemon's write group "
+					"only (they are kernel pointers, which KASLR hides)",
+					&frame);
+		if (r == 0)
+			client_send(c, &frame);
 		goto done;
 	}
 	if (req.type == FTIDX_MSG_HITS) {
@@ -245,10 +328,17 @@ static void on_read(struct bufferevent *bev, void *ctx)
 			break;
 		}
 		if (evbuffer_get_length(input) < sizeof(h) + h.length) {
-			/* Wait for the rest, and only that much. */
-			bufferevent_setwatermark(bev, EV_READ, sizeof(h) + h.length, 0);
+			/* Wait for the rest, and only that much: counted against
+			 * the budget from now on, before it arrives. */
+			c->awaiting = sizeof(h) + h.length;
+			bufferevent_setwatermark(bev, EV_READ, c->awaiting, c->awaiting);
+			if (over_budget(c->srv, c)) {
+				client_free(c);
+				return;
+			}
 			break;
 		}
+		c->awaiting = 0;
 		bufferevent_setwatermark(bev, EV_READ, 0, 0);
 		frame = evbuffer_pullup(input, (ev_ssize_t)(sizeof(h) + h.length));
 		if (!frame) {
@@ -257,6 +347,18 @@ static void on_read(struct bufferevent *bev, void *ctx)
 		}
 		client_handle(c, &h, frame + sizeof(h));
 		evbuffer_drain(input, sizeof(h) + h.length);
+		if (over_budget(c->srv, c)) {
+			client_free(c);
+			return;
+		}
+		/* One request per turn: the next one waits for the loop's next
+		 * round, so that a client with many queued cannot keep everyone
+		 * else (root among them) waiting behind all of them. */
+		if (evbuffer_get_length(input) > 0 && !c->closing) {
+			bufferevent_trigger(bev, EV_READ,
+					    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+			break;
+		}
 	}
 	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		client_free(c);
@@ -267,7 +369,8 @@ static void on_write(struct bufferevent *bev, void *ctx)
 	struct client *c = ctx;
 
 	if (c->closing) {
-		client_free(c);
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			client_free(c);
 		return;
 	}
 	/* The output drained below the watermark: read again, starting with
@@ -282,26 +385,54 @@ static void on_event(struct bufferevent *bev _unused_, short what, void *ctx)
 {
 	struct client *c = ctx;
 
-	if (what & BEV_EVENT_TIMEOUT)
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING))
+		log_info("dropping a client that left its replies unread for %u s",
+			 c->srv->limits.write_seconds);
+	else if (what & BEV_EVENT_TIMEOUT)
 		log_info("dropping a client idle for %u s", c->srv->limits.idle_seconds);
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		client_free(c);
+}
+
+/* Why a newcomer with @role and @uid cannot have a place, or NULL. */
+static const char *admission(const struct server *srv, enum access_role role, uid_t uid)
+{
+	const struct server_limits *l = &srv->limits;
+	uint32_t same_user = 0;
+
+	if (srv->n_clients >= l->max_clients)
+		return "too many clients connected to ftidxd";
+	if (role == ACCESS_WRITE)
+		return NULL;
+	if (srv->n_clients >= l->max_clients - SERVER_WRITER_RESERVE(l->max_clients))
+		return "too many clients connected to ftidxd (the places left are kept for root "
+		       "and the write group)";
+	for (const struct client *c = srv->clients; c; c = c->next)
+		same_user += c->uid == uid && c->role != ACCESS_WRITE;
+	if (same_user >= l->max_per_user)
+		return "too many connections from this user";
+	return NULL;
 }
 
 static void on_accept(struct evconnlistener *l _unused_, evutil_socket_t fd,
 		      struct sockaddr *addr _unused_, int len _unused_, void *ctx)
 {
 	struct server *srv = ctx;
+	enum access_role role;
+	const char *why;
 	struct client *c;
+	uid_t uid;
 
-	if (srv->n_clients >= srv->limits.max_clients) {
+	role = access_role_of_peer(&srv->limits.access, fd, &uid);
+	why = admission(srv, role, uid);
+	if (why) {
 		struct proto_buf frame;
 
-		log_warn("refusing a client: %u connected already", srv->n_clients);
+		log_warn("refusing a client of uid %u: %s (%u connected)", (unsigned)uid, why,
+			 srv->n_clients);
 		/* Say why before hanging up; a frame this small fits the socket. */
 		proto_buf_init(&frame);
-		if (service_reply_error(srv->svc, 0, EUSERS, "too many clients connected to ftidxd",
-					&frame) == 0)
+		if (service_reply_error(srv->svc, 0, EUSERS, why, &frame) == 0)
 			(void)!send(fd, frame.data, frame.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		proto_buf_deinit(&frame);
 		close(fd);
@@ -313,7 +444,8 @@ static void on_accept(struct evconnlistener *l _unused_, evutil_socket_t fd,
 		return;
 	}
 	c->srv = srv;
-	c->role = access_role_of_peer(&srv->limits.access, fd);
+	c->role = role;
+	c->uid = uid;
 	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev) {
 		close(fd);
@@ -323,7 +455,7 @@ static void on_accept(struct evconnlistener *l _unused_, evutil_socket_t fd,
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	/* on_write fires when the output falls to half the reply limit. */
 	bufferevent_setwatermark(c->bev, EV_WRITE, srv->limits.max_pending_reply / 2, 0);
-	client_arm_idle(c);
+	client_arm_timeouts(c, true);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 
 	c->next = srv->clients;
@@ -345,11 +477,10 @@ int server_new(struct server **out, struct event_base *base, int fd, struct serv
 	}
 	srv->base = base;
 	srv->svc = svc;
-	srv->limits = limits ? *limits
-			     : (struct server_limits){ SERVER_DEFAULT_MAX_CLIENTS,
-						       SERVER_DEFAULT_IDLE_SECONDS,
-						       SERVER_DEFAULT_MAX_PENDING,
-						       { .daemon_uid = geteuid() } };
+	if (limits)
+		srv->limits = *limits;
+	else
+		server_limits_default(&srv->limits);
 	if (evutil_make_socket_nonblocking(fd) < 0) {
 		close(fd);
 		free(srv);
@@ -378,6 +509,19 @@ struct server *server_free(struct server *srv)
 		event_free(srv->hits_timer);
 	free(srv);
 	return NULL;
+}
+
+void server_limits_default(struct server_limits *limits)
+{
+	*limits = (struct server_limits){
+		.max_clients = SERVER_DEFAULT_MAX_CLIENTS,
+		.max_per_user = SERVER_DEFAULT_MAX_PER_USER,
+		.idle_seconds = SERVER_DEFAULT_IDLE_SECONDS,
+		.write_seconds = SERVER_DEFAULT_WRITE_SECONDS,
+		.max_pending_reply = SERVER_DEFAULT_MAX_PENDING,
+		.memory_budget = SERVER_DEFAULT_MEMORY_BUDGET,
+		.access = { .daemon_uid = geteuid() },
+	};
 }
 
 uint32_t server_clients(const struct server *srv)

@@ -14,16 +14,36 @@
 struct event_base;
 struct server;
 
+/*
+ * What one local user can take from everyone else is bounded: clients
+ * without write access share max_clients less a reserve kept for those
+ * with it, and each uid of them may hold max_per_user; a client that
+ * leaves its replies unread is dropped after write_seconds; and when all
+ * clients together hold more than memory_budget bytes (replies queued,
+ * frames being received), the largest holder is dropped.
+ */
 struct server_limits {
 	uint32_t max_clients;     /* connections refused beyond this */
+	uint32_t max_per_user;    /* connections of one uid without write access */
 	uint32_t idle_seconds;    /* a client silent this long is dropped (0: never) */
+	uint32_t write_seconds;   /* replies unread this long: dropped (0: never) */
 	size_t max_pending_reply; /* stop reading a client whose replies pile up */
+	size_t memory_budget;     /* bytes buffered for all clients together */
 	struct access_policy access;
 };
 
 #define SERVER_DEFAULT_MAX_CLIENTS 256
+#define SERVER_DEFAULT_MAX_PER_USER 32
 #define SERVER_DEFAULT_IDLE_SECONDS 300
-#define SERVER_DEFAULT_MAX_PENDING (64u << 20)
+#define SERVER_DEFAULT_WRITE_SECONDS 30
+#define SERVER_DEFAULT_MAX_PENDING (16u << 20)
+#define SERVER_DEFAULT_MEMORY_BUDGET (64u << 20)
+
+/* The places of max_clients that only clients with write access may take. */
+#define SERVER_WRITER_RESERVE(max_clients) ((max_clients) / 8)
+
+/* The defaults above, with the daemon's own uid. */
+void server_limits_default(struct server_limits *limits);
 
 /*
  * Listen on @fd (a bound, listening Unix stream socket, consumed) and

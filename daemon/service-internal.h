@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The service's state, shared by the files that handle its requests
- * (service.c, service-hits.c). Nothing outside them includes this.
+ * The service's state, shared by the files that handle its requests:
+ * service.c (lifecycle, the map's refresh and fence, dispatch),
+ * service-query.c (STATUS, RESOLVE, NAMES, LIST), service-filter.c
+ * (FILTER and its restore), service-written.c (the record of what ftidx
+ * wrote) and service-hits.c (HITS). Nothing outside them includes this.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "glob.h"
 #include "hits.h"
 #include "map.h"
 #include "proto.h"
+#include "resolve.h"
 #include "writer.h"
 
 /* What ftidx last wrote to one filter file, as the state it left. */
@@ -32,13 +37,54 @@ struct service {
 	bool stale;
 	uint32_t clients;
 	char release[128];
+	struct glob_rules rules; /* the running kernel's, decided at start */
+	char rules_how[320];
+	char modules_path[4096]; /* /proc/modules, or a stand-in's */
+	uint64_t modules_fp;     /* the module list the map was read with */
+	void (*drain_uevents)(void *ctx);
+	void *drain_ctx;
 	struct written *written;
 	struct hits *hits; /* the HITS run in progress, if any */
 };
 
 /* Before a request: rebuild the map if a module change is pending or the
- * kernel's record count moved. 0 or -errno. */
+ * kernel's record count or module list moved. 0 or -errno. */
 int service_catch_up(struct service *s);
+
+/* Right before a write: the same, after taking in the module uevents
+ * already queued. 0 or -errno. */
+int service_fence(struct service *s);
+
+/* ---- service-written.c ---- */
+
+void written_free_all(struct service *s);
+struct written *written_find(struct service *s, const char *instance, uint16_t file);
+/* Remember the state a successful @op with @res left in a filter file. */
+void written_record(struct service *s, const char *instance, uint16_t file, uint16_t op,
+		    const struct resolution *res);
+/* Whether the filter of @w still holds what ftidx wrote (FTIDX_HOLDS_*). */
+uint16_t written_holds(struct service *s, const struct written *w);
+
+/* ---- service-query.c ---- */
+
+int service_reply_status(struct service *s, uint32_t id, struct proto_buf *out);
+int service_reply_resolve(struct service *s, const struct proto_request *req, uint32_t id,
+			  struct proto_buf *out);
+int service_reply_names(struct service *s, const struct proto_request *req, uint32_t id,
+			struct proto_buf *out);
+int service_reply_list(struct service *s, const struct proto_request *req, uint32_t id,
+		       struct proto_buf *out);
+/* Resolve @req's tokens into @res and @rep's per-token results; a refused
+ * token makes @rep's status EINVAL. 0 or -ENOMEM. */
+int service_resolve_request(struct service *s, const struct proto_request *req,
+			    struct resolution *res, struct proto_reply *rep);
+/* Free what service_resolve_request() put in @rep. */
+void service_free_items(struct proto_reply *rep);
+
+/* ---- service-filter.c ---- */
+
+int service_reply_filter(struct service *s, const struct proto_request *req, uint32_t id,
+			 struct proto_buf *out);
 
 /*
  * Merge sorted @a with sorted @add, leaving out sorted @drop, into a new
@@ -48,6 +94,3 @@ int service_catch_up(struct service *s);
 uint32_t *service_merge_sets(const uint32_t *a, size_t na, const uint32_t *add, size_t nadd,
 			     const uint32_t *drop, size_t ndrop, size_t *n_out);
 
-/* A reply with a status and a message only. */
-int service_reply_plain(struct service *s, uint16_t type, uint32_t id, int status, const char *why,
-			struct proto_buf *out);

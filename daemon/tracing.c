@@ -7,8 +7,11 @@
  * its own initiative, so tracing_init() always hands libtracefs an explicit
  * directory.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,4 +258,31 @@ int tracing_consume_events(const char *instance, struct tep_handle *tep,
 		r = errno ? -errno : -EIO;
 	tracefs_instance_free(ti);
 	return r;
+}
+
+int tracing_remove_orphans(const char *prefix)
+{
+	char **names = NULL;
+	int removed = 0;
+
+	if (tracing_list_instances(&names) < 0)
+		return 0;
+	for (char **p = names; p && *p; p++) {
+		const char *digits;
+		char *end;
+		long pid;
+
+		if (strncmp(*p, prefix, strlen(prefix)) != 0)
+			continue;
+		digits = *p + strlen(prefix);
+		pid = strtol(digits, &end, 10);
+		/* Only a pid no process has: EPERM means someone is there. */
+		if (!isdigit((unsigned char)*digits) || *end || pid <= 0 || pid > INT_MAX ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		tracing_write_file(*p, "current_tracer", "nop");
+		removed += tracing_remove_instance(*p) == 0;
+	}
+	tracing_names_free(names);
+	return removed;
 }

@@ -47,6 +47,12 @@ void tracing_names_free(char **names);
 /* Remove instance @instance (its ring buffer goes with it). 0 or -errno. */
 int tracing_remove_instance(const char *instance);
 
+/*
+ * Remove the instances named @prefix and a pid that no process has: those
+ * an ftidxd that died left behind. Returns how many were removed.
+ */
+int tracing_remove_orphans(const char *prefix);
+
 /* Write @text to a file of the tracing directory, truncating it. */
 int tracing_write_file(const char *instance, const char *file, const char *text);
 

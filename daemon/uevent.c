@@ -92,23 +92,47 @@ static void on_settle(evutil_socket_t fd _unused_, short what _unused_, void *ct
 		 (unsigned long long)service_generation(w->svc));
 }
 
-static void on_readable(evutil_socket_t fd, short what _unused_, void *ctx)
+static void module_changed(struct uevent_watch *w)
+{
+	service_set_stale(w->svc, true);
+	w->last_count = 0;
+	w->tries = 0;
+	schedule_settle(w);
+}
+
+/* Take in every uevent queued on the socket. */
+static void drain(void *ctx)
 {
 	struct uevent_watch *w = ctx;
 	char buf[8192];
 	ssize_t n;
 
-	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+	for (;;) {
 		const char *action, *module;
 
+		n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ENOBUFS) {
+			/* The kernel dropped uevents: one of them may have been a
+			 * module's. Assume so. */
+			log_warn("uevents were lost (the socket's buffer overflowed); the map is "
+				 "stale until the kernel settles");
+			module_changed(w);
+			continue;
+		}
+		if (n <= 0)
+			break;
 		if (!uevent_parse_module(buf, (size_t)n, &action, &module))
 			continue;
 		log_info("module %s: %s; the map is stale until the kernel settles", module, action);
-		service_set_stale(w->svc, true);
-		w->last_count = 0;
-		w->tries = 0;
-		schedule_settle(w);
+		module_changed(w);
 	}
+}
+
+static void on_readable(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
+{
+	drain(ctx);
 }
 
 int uevent_watch_new(struct uevent_watch **out, struct event_base *base, struct service *svc)
@@ -132,6 +156,7 @@ int uevent_watch_new(struct uevent_watch **out, struct event_base *base, struct 
 		r = -ENOMEM;
 		goto fail;
 	}
+	service_set_uevent_drain(svc, drain, w);
 	*out = w;
 	return 0;
 fail:
@@ -143,6 +168,7 @@ struct uevent_watch *uevent_watch_free(struct uevent_watch *w)
 {
 	if (!w)
 		return NULL;
+	service_set_uevent_drain(w->svc, NULL, NULL);
 	if (w->readable)
 		event_free(w->readable);
 	if (w->settle)

@@ -120,7 +120,9 @@ int proto_buf_end(struct proto_buf *b)
 
 struct reader {
 	const uint8_t *p, *end;
-	const char *why; /* first failure, NULL while all is well */
+	const char *why;         /* first failure, NULL while all is well */
+	const char *unsupported; /* well-formed, but asks for what we do not know */
+	bool newer;              /* the sender speaks a later version */
 };
 
 static bool fail(struct reader *r, const char *why)
@@ -128,6 +130,14 @@ static bool fail(struct reader *r, const char *why)
 	if (!r->why)
 		r->why = why;
 	return false;
+}
+
+/* A type, operation, file or flag this version does not know: a later
+ * version's, which the peer may refuse without losing the stream. */
+static void unsupported(struct reader *r, const char *why)
+{
+	if (!r->unsupported)
+		r->unsupported = why;
 }
 
 static size_t left(const struct reader *r)
@@ -253,11 +263,16 @@ static int finish(struct reader *r, int err, const char **why)
 		*why = "out of memory";
 		return err;
 	}
-	if (!r->why && left(r) != 0)
+	/* Later versions only append fields: what follows ours is theirs. */
+	if (!r->why && left(r) != 0 && !r->newer)
 		fail(r, "trailing bytes after the last field");
 	if (r->why) {
 		*why = r->why;
 		return -EBADMSG;
+	}
+	if (r->unsupported) {
+		*why = r->unsupported;
+		return -EOPNOTSUPP;
 	}
 	return 0;
 }
@@ -270,7 +285,7 @@ int proto_check_header(const struct ftidx_frame_header *h, const char **why)
 		*why = "not an ftidx frame (bad magic)";
 		return -EBADMSG;
 	}
-	if (h->version != FTIDX_PROTO_VERSION) {
+	if (h->version < FTIDX_PROTO_VERSION_MIN) {
 		*why = "unsupported protocol version";
 		return -EPROTONOSUPPORT;
 	}
@@ -278,8 +293,9 @@ int proto_check_header(const struct ftidx_frame_header *h, const char **why)
 		*why = "frame larger than the protocol's maximum (16 MiB)";
 		return -EMSGSIZE;
 	}
-	if ((type < FTIDX_MSG_STATUS || type > FTIDX_MSG_HITS) &&
-	    h->type != (FTIDX_MSG_ERROR | FTIDX_MSG_REPLY)) {
+	/* A type of a later version is framed like any other; the decoder
+	 * answers it with -EOPNOTSUPP. Type 0 is no type in any version. */
+	if (type == 0) {
 		*why = "unknown message type";
 		return -EBADMSG;
 	}
@@ -353,10 +369,11 @@ int proto_encode_request(struct proto_buf *b, uint32_t id, const struct proto_re
 	return proto_buf_end(b);
 }
 
-int proto_decode_request(uint16_t type, const void *body, size_t len, struct proto_request *req,
-			 const char **why)
+int proto_decode_request(uint16_t version, uint16_t type, const void *body, size_t len,
+			 struct proto_request *req, const char **why)
 {
-	struct reader r = { body, (const uint8_t *)body + len, NULL };
+	struct reader r = { body, (const uint8_t *)body + len, NULL, NULL,
+			    version > FTIDX_PROTO_VERSION };
 	int err = 0;
 
 	*req = (struct proto_request){ .type = type, .instance = "", .module = "" };
@@ -366,7 +383,7 @@ int proto_decode_request(uint16_t type, const void *body, size_t len, struct pro
 	case FTIDX_MSG_RESOLVE:
 		req->flags = get_u32(&r);
 		if (req->flags & ~FTIDX_RESOLVE_LINES)
-			fail(&r, "unknown RESOLVE flags");
+			unsupported(&r, "unknown RESOLVE flags");
 		req->n_tokens = get_count(&r, 1, FTIDX_BATCH_MAX);
 		req->tokens = get_strs(&r, req->n_tokens, FTIDX_TOKEN_MAX, &err);
 		break;
@@ -376,8 +393,8 @@ int proto_decode_request(uint16_t type, const void *body, size_t len, struct pro
 		break;
 	case FTIDX_MSG_LIST:
 		req->flags = get_u32(&r);
-		if (req->flags & ~(FTIDX_LIST_PLACEHOLDERS | FTIDX_LIST_MODULE))
-			fail(&r, "unknown LIST flags");
+		if (req->flags & ~(FTIDX_LIST_PLACEHOLDERS | FTIDX_LIST_MODULE | FTIDX_LIST_ADDRESSES))
+			unsupported(&r, "unknown LIST flags");
 		req->module = get_str(&r, FTIDX_TOKEN_MAX);
 		break;
 	case FTIDX_MSG_FILTER:
@@ -389,11 +406,11 @@ int proto_decode_request(uint16_t type, const void *body, size_t len, struct pro
 		req->n_tokens = get_count(&r, 1, FTIDX_BATCH_MAX);
 		req->tokens = get_strs(&r, req->n_tokens, FTIDX_TOKEN_MAX, &err);
 		if (req->op < FTIDX_OP_SET || req->op > FTIDX_OP_CLEAR)
-			fail(&r, "unknown filter operation");
+			unsupported(&r, "unknown filter operation");
 		if (req->file < FTIDX_FILE_FILTER || req->file > FTIDX_FILE_GRAPH_NOTRACE)
-			fail(&r, "unknown filter file");
+			unsupported(&r, "unknown filter file");
 		if (req->flags & ~FTIDX_FILTER_CREATE_INSTANCE)
-			fail(&r, "unknown FILTER flags");
+			unsupported(&r, "unknown FILTER flags");
 		if (req->op == FTIDX_OP_CLEAR && req->n_tokens)
 			fail(&r, "CLEAR takes no tokens");
 		if (req->op != FTIDX_OP_CLEAR && !req->n_tokens)
@@ -408,12 +425,14 @@ int proto_decode_request(uint16_t type, const void *body, size_t len, struct pro
 		if (!r.why && (req->seconds < 1 || req->seconds > FTIDX_HITS_MAX_SECONDS))
 			fail(&r, "a hit count runs for 1 to " STRINGIFY(FTIDX_HITS_MAX_SECONDS) " seconds");
 		if (req->flags)
-			fail(&r, "unknown HITS flags");
+			unsupported(&r, "unknown HITS flags");
 		if (req->instance[0] && !proto_instance_name_valid(req->instance, why))
 			fail(&r, *why);
 		break;
 	default:
-		fail(&r, "unknown message type");
+		/* the body of a type we do not know is not ours to judge */
+		r.p = r.end;
+		unsupported(&r, "unknown request type");
 		break;
 	}
 	return finish(&r, err, why);
@@ -462,6 +481,8 @@ int proto_encode_reply(struct proto_buf *b, uint32_t id, const struct proto_repl
 			proto_put_u32(b, rep->filters[i].functions);
 			proto_put_str(b, rep->filters[i].instance);
 		}
+		proto_put_str(b, rep->match_rules ? rep->match_rules : "");
+		proto_put_str(b, rep->match_rules_how ? rep->match_rules_how : "");
 		break;
 	case FTIDX_MSG_RESOLVE:
 	case FTIDX_MSG_FILTER:
@@ -490,6 +511,9 @@ int proto_encode_reply(struct proto_buf *b, uint32_t id, const struct proto_repl
 		proto_put_bytes(b, rep->indices, sizeof(*rep->indices) * rep->n_lines);
 		for (uint32_t i = 0; i < rep->n_lines; i++)
 			proto_put_str(b, rep->lines[i]);
+		proto_put_u32(b, rep->addresses ? rep->n_lines : 0);
+		if (rep->addresses)
+			proto_put_bytes(b, rep->addresses, sizeof(*rep->addresses) * rep->n_lines);
 		break;
 	case FTIDX_MSG_HITS:
 		proto_put_u32(b, rep->enabled);
@@ -546,14 +570,16 @@ static void decode_items(struct reader *r, struct proto_reply *rep, int *err)
 	rep->lines = get_strs(r, rep->n_lines, FTIDX_FRAME_MAX, err);
 }
 
-int proto_decode_reply(uint16_t type, const void *body, size_t len, struct proto_reply *rep,
-		       const char **why)
+int proto_decode_reply(uint16_t version, uint16_t type, const void *body, size_t len,
+		       struct proto_reply *rep, const char **why)
 {
-	struct reader r = { body, (const uint8_t *)body + len, NULL };
+	struct reader r = { body, (const uint8_t *)body + len, NULL, NULL,
+			    version > FTIDX_PROTO_VERSION };
+	uint32_t n;
 	int err = 0;
 
 	*rep = (struct proto_reply){ .message = "", .tracing_dir = "", .kernel_release = "",
-				     .daemon_version = "" };
+				     .daemon_version = "", .match_rules = "", .match_rules_how = "" };
 	if (!(type & FTIDX_MSG_REPLY)) {
 		*why = "not a reply";
 		return -EBADMSG;
@@ -576,6 +602,9 @@ int proto_decode_reply(uint16_t type, const void *body, size_t len, struct proto
 		rep->module_entries = get_u32(&r);
 		rep->distinct_names = get_u32(&r);
 		rep->status_flags = get_u32(&r);
+		if (rep->status_flags &
+		    ~(FTIDX_STATUS_ADDRESSES | FTIDX_STATUS_TRACEFS | FTIDX_STATUS_STALE))
+			fail(&r, "unknown STATUS flags");
 		rep->clients = get_u32(&r);
 		get_u32(&r);
 		rep->build_ns = get_u64(&r);
@@ -597,7 +626,12 @@ int proto_decode_reply(uint16_t type, const void *body, size_t len, struct proto
 			rep->filters[i].instance = get_str(&r, FTIDX_INSTANCE_MAX);
 			if (rep->filters[i].holds > FTIDX_HOLDS_UNKNOWN)
 				fail(&r, "unknown filter state");
+			if (rep->filters[i].file < FTIDX_FILE_FILTER ||
+			    rep->filters[i].file > FTIDX_FILE_GRAPH_NOTRACE)
+				fail(&r, "unknown filter file");
 		}
+		rep->match_rules = get_str(&r, 4096);
+		rep->match_rules_how = get_str(&r, 4096);
 		break;
 	case FTIDX_MSG_RESOLVE:
 	case FTIDX_MSG_FILTER:
@@ -612,6 +646,11 @@ int proto_decode_reply(uint16_t type, const void *body, size_t len, struct proto
 		rep->n_lines = get_count(&r, sizeof(uint32_t) + 1, FTIDX_FRAME_MAX);
 		rep->indices = get_u32s(&r, rep->n_lines, &err);
 		rep->lines = get_strs(&r, rep->n_lines, FTIDX_FRAME_MAX, &err);
+		n = get_u32(&r);
+		if (n != 0 && n != rep->n_lines)
+			fail(&r, "addresses do not match the lines");
+		else if (n)
+			rep->addresses = get_u64s(&r, n, &err);
 		break;
 	case FTIDX_MSG_HITS:
 		rep->enabled = get_u32(&r);
@@ -641,5 +680,6 @@ void proto_reply_deinit(struct proto_reply *rep)
 	free(rep->lines);
 	free(rep->filters);
 	free(rep->counts);
+	free(rep->addresses);
 	*rep = (struct proto_reply){ 0 };
 }

@@ -11,6 +11,13 @@
  * FTIDX_MSG_REPLY set; a frame the daemon cannot decode is answered with
  * FTIDX_MSG_ERROR and the connection is closed.
  *
+ * Compatibility: a receiver takes any version from FTIDX_PROTO_VERSION_MIN
+ * on. Later versions only append fields to a body, and add types, flags
+ * and enum values: a frame of a later version may carry bytes after the
+ * fields this side knows (ignored), and a request this side does not
+ * understand is answered with EOPNOTSUPP on its id, the connection kept
+ * (PROTOCOL.md).
+ *
  * Version history:
  *   1 (ftidx 0.1): STATUS, RESOLVE, NAMES, LIST, FILTER, HITS.
  */
@@ -21,7 +28,8 @@
 #include <stdint.h>
 
 #define FTIDX_PROTO_MAGIC 0x78646966u /* "fidx" in memory on little-endian hosts */
-#define FTIDX_PROTO_VERSION 1
+#define FTIDX_PROTO_VERSION 1     /* what this side speaks */
+#define FTIDX_PROTO_VERSION_MIN 1 /* the oldest it understands */
 
 #define FTIDX_FRAME_MAX (16u << 20) /* body bytes, either direction */
 #define FTIDX_BATCH_MAX 1000000u    /* tokens or indices in one request */
@@ -55,6 +63,8 @@ enum ftidx_msg_type {
 /* LIST flags */
 #define FTIDX_LIST_PLACEHOLDERS 0x1u /* include placeholder lines */
 #define FTIDX_LIST_MODULE 0x2u       /* only the lines of module @module ("": core) */
+#define FTIDX_LIST_ADDRESSES 0x4u    /* each line's address too (write role only: they
+					are kernel pointers, which KASLR hides) */
 
 enum ftidx_filter_op {
 	FTIDX_OP_SET = 1,    /* replace the filter (never with nothing) */
@@ -126,6 +136,8 @@ struct proto_reply {
 	const char *tracing_dir, *kernel_release, *daemon_version;
 	struct proto_filter_state *filters;
 	uint32_t n_filters;
+	const char *match_rules, *match_rules_how; /* the kernel's glob rules, and how
+						     they were decided */
 
 	/* RESOLVE and FILTER: per token, the sets, and why tokens failed */
 	struct proto_item *items;
@@ -143,6 +155,8 @@ struct proto_reply {
 
 	/* RESOLVE with FTIDX_RESOLVE_LINES (n_enable), NAMES, LIST, HITS (n_lines) */
 	uint32_t *indices; /* LIST, HITS */
+	uint64_t *addresses; /* LIST with FTIDX_LIST_ADDRESSES: n_lines, 0 unknown;
+				else NULL */
 	int32_t *line_status; /* NAMES: per index, 0 or an errno value */
 	const char **lines;
 	uint32_t n_lines;
@@ -168,9 +182,10 @@ void proto_put_bytes(struct proto_buf *b, const void *p, size_t len);
 int proto_buf_end(struct proto_buf *b);
 
 /*
- * Check a frame header. Returns 0, or -EBADMSG (bad magic or type),
- * -EPROTONOSUPPORT (version), -EMSGSIZE (length over FTIDX_FRAME_MAX).
- * *@why explains a failure.
+ * Check a frame header. Returns 0, or -EBADMSG (bad magic, type 0),
+ * -EPROTONOSUPPORT (a version before FTIDX_PROTO_VERSION_MIN), -EMSGSIZE
+ * (length over FTIDX_FRAME_MAX). *@why explains a failure. A type this
+ * side does not know passes: its frame can be skipped whole.
  */
 int proto_check_header(const struct ftidx_frame_header *h, const char **why);
 
@@ -178,12 +193,14 @@ int proto_check_header(const struct ftidx_frame_header *h, const char **why);
 int proto_encode_request(struct proto_buf *b, uint32_t id, const struct proto_request *req);
 
 /*
- * Decode and validate a request body of @len bytes for message @type.
- * @req points into @body afterwards. Returns 0, or -EBADMSG with *@why set,
- * or -ENOMEM. Release @req with proto_request_deinit() in every case.
+ * Decode and validate a request body of @len bytes for message @type, sent
+ * in protocol @version. @req points into @body afterwards. Returns 0,
+ * -EBADMSG (malformed) or -EOPNOTSUPP (well-formed, but a type, operation,
+ * file or flag this version does not know) with *@why set, or -ENOMEM.
+ * Release @req with proto_request_deinit() in every case.
  */
-int proto_decode_request(uint16_t type, const void *body, size_t len, struct proto_request *req,
-			 const char **why);
+int proto_decode_request(uint16_t version, uint16_t type, const void *body, size_t len,
+			 struct proto_request *req, const char **why);
 void proto_request_deinit(struct proto_request *req);
 
 /* Encode @rep (for request type @rep->type, or FTIDX_MSG_ERROR) as a whole
@@ -198,6 +215,6 @@ int proto_encode_reply(struct proto_buf *b, uint32_t id, const struct proto_repl
 bool proto_instance_name_valid(const char *name, const char **why);
 
 /* Decode a reply body for frame type @type. As proto_decode_request(). */
-int proto_decode_reply(uint16_t type, const void *body, size_t len, struct proto_reply *rep,
-		       const char **why);
+int proto_decode_reply(uint16_t version, uint16_t type, const void *body, size_t len,
+		       struct proto_reply *rep, const char **why);
 void proto_reply_deinit(struct proto_reply *rep);

@@ -203,6 +203,9 @@ static void test_status(struct harness *h)
 	CHECK(!st->is_tracefs);
 	CHECK_EQ_STR(st->tracing_dir, h->dir);
 	CHECK_EQ_STR(st->daemon_version, FTIDX_VERSION);
+	/* not a tracefs, and no statement: the newest kernels' rules */
+	CHECK_EQ_STR(st->match_rules, "class-stops-at-end");
+	CHECK(strstr(st->match_rules_how, "not a tracefs") != NULL);
 	ftidx_status_free(st);
 	ftidx_unref(c);
 }
@@ -503,11 +506,11 @@ static void test_bad_frames(struct harness *h)
 	int fd;
 
 	expect_refused(h, "bad magic", 0xdeadbeef, 1, FTIDX_MSG_STATUS, 0, NULL, 0, EBADMSG);
-	expect_refused(h, "version", FTIDX_PROTO_MAGIC, 99, FTIDX_MSG_STATUS, 0, NULL, 0,
+	expect_refused(h, "version", FTIDX_PROTO_MAGIC, 0, FTIDX_MSG_STATUS, 0, NULL, 0,
 		       EPROTONOSUPPORT);
 	expect_refused(h, "oversized", FTIDX_PROTO_MAGIC, 1, FTIDX_MSG_RESOLVE, FTIDX_FRAME_MAX + 1,
 		       NULL, 0, EMSGSIZE);
-	expect_refused(h, "unknown type", FTIDX_PROTO_MAGIC, 1, 42, 0, NULL, 0, EBADMSG);
+	expect_refused(h, "type 0", FTIDX_PROTO_MAGIC, 1, 0, 0, NULL, 0, EBADMSG);
 	expect_refused(h, "a reply", FTIDX_PROTO_MAGIC, 1, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, 0,
 		       NULL, 0, EBADMSG);
 	expect_refused(h, "status with a body", FTIDX_PROTO_MAGIC, 1, FTIDX_MSG_STATUS, 4, body, 4,
@@ -905,6 +908,333 @@ static void test_max_clients(const char *fixture_text, size_t len)
 	harness_cleanup(&h3);
 }
 
+/* How many lines @pattern resolves to on @h's daemon, or -errno. */
+static long resolve_count(struct harness *h, const char *pattern)
+{
+	struct ftidx *c = connect_or_die(h);
+	struct ftidx_result *r = NULL;
+	long n = ftidx_resolve(c, &pattern, 1, 0, &r);
+
+	if (n == 0)
+		n = (long)ftidx_result_count(r);
+	else if (r)
+		n = ftidx_result_token_error(r, 0, NULL);
+	ftidx_result_free(r);
+	ftidx_unref(c);
+	return n;
+}
+
+/*
+ * A stand-in directory states its kernel's matching rules in a file; the
+ * daemon follows it, says so in STATUS, and refuses what it cannot decide.
+ */
+static void test_stated_rules(const char *fixture_text, size_t len)
+{
+	static const struct {
+		const char *stated, *name;
+		long all, at_end;
+	} cases[] = {
+		/* 6.1: "*[!...]*" matches every name; a class at the very end
+		 * reads past the name, refused */
+		{ "class-takes-nul\n", "class-takes-nul", 38303 - 597, -EINVAL },
+		{ "class-stops-at-end", "class-stops-at-end", -1, -1 },
+		{ "unknown\n", "unknown", -EINVAL, -EINVAL },
+		/* nonsense is not trusted: refuse where kernels differ */
+		{ "6.1\n", "unknown", -EINVAL, -EINVAL },
+	};
+	long newer_all = -1;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct harness hr;
+		struct ftidx *c;
+		struct ftidx_status *st = NULL;
+		long all, at_end;
+
+		harness_tracefs(&hr, fixture_text, len);
+		fake_write(hr.dir, "ftidx-match-rules", cases[i].stated, strlen(cases[i].stated));
+		harness_start(&hr, daemon_path, NULL);
+		c = connect_or_die(&hr);
+		CHECK_EQ_INT(ftidx_status(c, &st), 0);
+		CHECK_EQ_STR(st->match_rules, cases[i].name);
+		CHECK(strstr(st->match_rules_how, "ftidx-match-rules") != NULL);
+		ftidx_status_free(st);
+		ftidx_unref(c);
+		all = resolve_count(&hr, "*[!a-z0-9_.]*");
+		at_end = resolve_count(&hr, "*[!a-z0-9_.]");
+		if (cases[i].all == -1) {
+			/* the newer rules: only names with another character */
+			CHECK(all > 0 && all < 38303 - 597);
+			CHECK(at_end > 0 && at_end < all);
+			newer_all = all;
+		} else {
+			CHECK_EQ_INT(all, cases[i].all);
+			CHECK_EQ_INT(at_end, cases[i].at_end);
+		}
+		/* every rule set agrees where no class meets the end */
+		CHECK_EQ_INT(resolve_count(&hr, "vfs_[!a-q]*"), resolve_count(&hr, "vfs_[r-z]*"));
+		CHECK_EQ_INT(harness_stop(&hr), 0);
+		harness_cleanup(&hr);
+	}
+	CHECK(newer_all > 0);
+}
+
+/*
+ * A client whose last frame is bad gets every reply it asked for before
+ * it, then the ERROR reply, then the hang-up: a connection being closed
+ * is freed once its output is empty, not as soon as it falls below the
+ * write watermark (half the reply limit).
+ */
+static void test_closing_keeps_replies(struct harness *h)
+{
+	struct proto_request req = { .type = FTIDX_MSG_LIST, .flags = FTIDX_LIST_PLACEHOLDERS };
+	const uint32_t bad_magic = 0x12345678;
+	const int n = 40; /* ~1 MiB each: well past the 32 MiB watermark */
+	struct proto_buf b, bad;
+	int fd = harness_connect(h), lists = 0, errors = 0;
+	uint8_t *body = malloc(FTIDX_FRAME_MAX);
+
+	proto_buf_init(&b);
+	for (int i = 0; i < n; i++)
+		CHECK_EQ_INT(proto_encode_request(&b, (uint32_t)i + 1, &req), 0);
+	frame(&bad, bad_magic, FTIDX_PROTO_VERSION, FTIDX_MSG_STATUS, 0, NULL, 0);
+	proto_put_bytes(&b, bad.data, bad.len);
+	proto_buf_deinit(&bad);
+	send_bytes(fd, b.data, b.len);
+	proto_buf_deinit(&b);
+	harness_sleep_ms(500); /* all handled, replies queued, closing */
+	for (;;) {
+		struct ftidx_frame_header hdr;
+
+		if (recv(fd, &hdr, sizeof(hdr), MSG_WAITALL) != sizeof(hdr) ||
+		    hdr.length > FTIDX_FRAME_MAX ||
+		    recv(fd, body, hdr.length, MSG_WAITALL) != (ssize_t)hdr.length)
+			break;
+		lists += hdr.type == (FTIDX_MSG_LIST | FTIDX_MSG_REPLY);
+		errors += hdr.type == (FTIDX_MSG_ERROR | FTIDX_MSG_REPLY);
+	}
+	printf("closing client: %d of %d replies, %d error reply\n", lists, n, errors);
+	CHECK_EQ_INT(lists, n);
+	CHECK_EQ_INT(errors, 1);
+	free(body);
+	close(fd);
+	CHECK(harness_alive(h));
+}
+
+/*
+ * libftidx keeps its own contract: out-parameters are set on every
+ * return, sizes are checked before anything is sized by them, a token's
+ * reason is found directly, and a daemon that stops reading cannot hold
+ * the caller past its timeout.
+ */
+static void test_library_contract(struct harness *h)
+{
+	struct ftidx *c = connect_or_die(h);
+	struct ftidx_result *r = (struct ftidx_result *)&r; /* not NULL: must be reset */
+	const char *pats[] = { "vfs_read" };
+	uint32_t one = 1;
+	const size_t n = 100000;
+	const char **many = malloc(sizeof(*many) * n);
+	size_t refused = 0, right = 0;
+
+	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0x80, &r), -EINVAL);
+	CHECK(r == NULL);
+	r = (struct ftidx_result *)&r;
+	CHECK_EQ_INT(ftidx_list(c, 0x80, NULL, &r), -EINVAL);
+	CHECK(r == NULL);
+	r = (struct ftidx_result *)&r;
+	CHECK_EQ_INT(ftidx_filter(c, 99, FTIDX_FILTER, NULL, 0, 0, pats, 1, &r), -EINVAL);
+	CHECK(r == NULL);
+	r = (struct ftidx_result *)&r;
+	/* a count past the protocol's limit, with an array of one: refused
+	 * before the array is read or anything is sized by the count */
+	CHECK_EQ_INT(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, &one,
+					  (size_t)FTIDX_BATCH_MAX + 1, &r),
+		     -EINVAL);
+	CHECK(r == NULL);
+	r = (struct ftidx_result *)&r;
+	CHECK_EQ_INT(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, &one, SIZE_MAX / 4,
+					  &r),
+		     -EINVAL);
+	CHECK(r == NULL);
+
+	/* every other token refused: each one's own reason */
+	for (size_t i = 0; i < n; i++)
+		many[i] = i % 2 ? "nosuch_fn" : i % 4 ? "010" : "vfs_read";
+	CHECK_EQ_INT(ftidx_resolve(c, many, n, 0, &r), -EINVAL);
+	for (size_t i = 0; r && i < n; i++) {
+		const char *why = NULL;
+		int e = ftidx_result_token_error(r, i, &why);
+
+		refused += e < 0;
+		right += i % 2 ? e == -ENOENT && strcmp(why, "matches no function") == 0
+		       : i % 4 ? e == -EINVAL && strstr(why, "octal") != NULL
+			       : e == 0;
+	}
+	CHECK_EQ_INT(refused, n / 2 + n / 4);
+	CHECK_EQ_INT(right, n);
+	ftidx_result_free(r);
+	free(many);
+	ftidx_unref(c);
+
+	/* a "daemon" that never reads: the request times out while sending */
+	{
+		char path[128];
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+		const size_t big = 400000; /* 12 MiB: far more than a socket holds */
+		const char **tokens = malloc(sizeof(*tokens) * big);
+		struct timespec t0, t1;
+		int rc;
+
+		snprintf(path, sizeof(path), "%s/deaf.sock", h->dir);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		CHECK(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(lfd, 4) == 0);
+		for (size_t i = 0; i < big; i++)
+			tokens[i] = "a_function_name_of_some_length";
+		CHECK_EQ_INT(ftidx_connect(path, &c), 0);
+		ftidx_set_timeout(c, 300);
+		alarm(20); /* an unbounded send would hang here: fail instead */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rc = ftidx_resolve(c, tokens, big, 0, &r);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		alarm(0);
+		printf("deaf daemon: request returned %d after %ld ms\n", rc,
+		       (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+		CHECK_EQ_INT(rc, -ETIMEDOUT);
+		CHECK(r == NULL);
+		ftidx_unref(c);
+		free(tokens);
+		close(lfd);
+		unlink(path);
+	}
+}
+
+/* Send one frame on @fd and read its reply's header and status. */
+static int exchange(int fd, uint16_t version, uint16_t type, uint32_t id, const void *body,
+		    size_t len, struct ftidx_frame_header *reply)
+{
+	struct ftidx_frame_header hdr = { FTIDX_PROTO_MAGIC, version, type, id, (uint32_t)len };
+	uint8_t *rbody = malloc(FTIDX_FRAME_MAX);
+	int32_t status = -1;
+
+	send_bytes(fd, &hdr, sizeof(hdr));
+	if (len)
+		send_bytes(fd, body, len);
+	if (recv(fd, reply, sizeof(*reply), MSG_WAITALL) == sizeof(*reply) &&
+	    reply->length <= FTIDX_FRAME_MAX && reply->length >= 4 &&
+	    recv(fd, rbody, reply->length, MSG_WAITALL) == (ssize_t)reply->length)
+		memcpy(&status, rbody, sizeof(status));
+	free(rbody);
+	return status;
+}
+
+/*
+ * A client of a later protocol version: its frames carry fields this
+ * daemon does not know after those it does, and requests it does not
+ * know at all. The fields are skipped, the requests refused one by one
+ * with EOPNOTSUPP on their own id, and the connection goes on.
+ */
+static void test_newer_client(struct harness *h)
+{
+	const uint16_t next = FTIDX_PROTO_VERSION + 1;
+	uint8_t future[12] = { 0xfe, 0xed };
+	uint32_t list_body[3] = { FTIDX_LIST_MODULE, 0, 0 }; /* flags, then "" and more */
+	uint32_t odd_flags[2] = { 0x40000000, 0 };           /* LIST, a flag of the future */
+	struct ftidx_frame_header r;
+	int fd = harness_connect(h);
+
+	CHECK_EQ_INT(exchange(fd, next, FTIDX_MSG_STATUS, 11, future, sizeof(future), &r), 0);
+	CHECK_EQ_INT(r.type, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY);
+	CHECK_EQ_INT(r.id, 11);
+	CHECK_EQ_INT(exchange(fd, next, 77, 12, future, sizeof(future), &r), EOPNOTSUPP);
+	CHECK_EQ_INT(r.type, FTIDX_MSG_ERROR | FTIDX_MSG_REPLY);
+	CHECK_EQ_INT(r.id, 12);
+	CHECK_EQ_INT(exchange(fd, next, FTIDX_MSG_LIST, 13, list_body, sizeof(list_body), &r), 0);
+	CHECK_EQ_INT(r.type, FTIDX_MSG_LIST | FTIDX_MSG_REPLY);
+	CHECK_EQ_INT(exchange(fd, FTIDX_PROTO_VERSION, FTIDX_MSG_LIST, 14, odd_flags,
+			      sizeof(odd_flags) - 3, &r),
+		     EOPNOTSUPP);
+	CHECK_EQ_INT(r.id, 14);
+	/* the same connection still serves, at this version too */
+	CHECK_EQ_INT(exchange(fd, FTIDX_PROTO_VERSION, FTIDX_MSG_STATUS, 15, NULL, 0, &r), 0);
+	CHECK_EQ_INT(r.id, 15);
+	close(fd);
+}
+
+/*
+ * "rmmod loop; insmod loop" leaves the record count as it was, while
+ * dummy's lines move down and loop's go to the end. The module list tells
+ * (the stand-in directory's ftidx-modules here, /proc/modules on a real
+ * kernel): a write by name after that change uses the new indices.
+ */
+static void test_same_count_reorder(const char *fixture_text, size_t len)
+{
+	static const char before_modules[] = "dummy 16384 0 - Live 0x0\nloop 36864 0 - Live 0x0\n";
+	static const char after_modules[] = "loop 36864 0 - Live 0x0\ndummy 16384 0 - Live 0x0\n";
+	const char *pats[] = { "dummy_xmit" };
+	char *core = malloc(len + 1), *loop = malloc(len + 1), *dummy = malloc(len + 1), *moved;
+	size_t nc = 0, nl = 0, nd = 0;
+	struct ftidx_result *r = NULL;
+	struct harness hr;
+	struct ftidx *c;
+	uint32_t old_idx, new_idx;
+	uint64_t gen;
+	char want[16], *got;
+
+	/* the fixture's lines, by where they come from */
+	for (const char *p = fixture_text; p < fixture_text + len;) {
+		const char *nl_at = memchr(p, '\n', (size_t)(fixture_text + len - p));
+		size_t l = (nl_at ? (size_t)(nl_at - p) : (size_t)(fixture_text + len - p)) + 1;
+
+		if (l > 7 && !memcmp(p + l - 8, " [loop]", 7))
+			memcpy(loop + nl, p, l), nl += l;
+		else if (l > 8 && !memcmp(p + l - 9, " [dummy]", 8))
+			memcpy(dummy + nd, p, l), nd += l;
+		else
+			memcpy(core + nc, p, l), nc += l;
+		p += l;
+	}
+	moved = malloc(len + 1);
+	memcpy(moved, core, nc);
+	memcpy(moved + nc, dummy, nd);
+	memcpy(moved + nc + nd, loop, nl);
+
+	harness_tracefs(&hr, fixture_text, len);
+	fake_write(hr.dir, "ftidx-modules", before_modules, strlen(before_modules));
+	harness_start(&hr, daemon_path, NULL);
+	c = connect_or_die(&hr);
+	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0, &r), 0);
+	old_idx = ftidx_result_index(r, 0);
+	gen = ftidx_result_generation(r);
+	r = ftidx_result_free(r);
+
+	/* rmmod loop; insmod loop: the same count of lines */
+	fake_write(hr.dir, "available_filter_functions", moved, len);
+	fake_write(hr.dir, "ftidx-modules", after_modules, strlen(after_modules));
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, pats, 1, NULL), 0);
+	{
+		char *at = strstr(moved, "\ndummy_xmit [dummy]\n");
+
+		CHECK(at != NULL);
+		new_idx = at ? (uint32_t)count_lines(moved, (size_t)(at - moved) + 1) + 1 : 0;
+	}
+	CHECK(new_idx > 0 && new_idx < old_idx);
+	snprintf(want, sizeof(want), "%u\n", new_idx);
+	got = file_bytes(&hr, "set_ftrace_filter");
+	CHECK_EQ_STR(got, want);
+	free(got);
+	/* and the old index, pinned to the old map, is stale */
+	CHECK_EQ_INT(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, gen, &old_idx, 1, NULL),
+		     -ESTALE);
+	ftidx_unref(c);
+	CHECK_EQ_INT(harness_stop(&hr), 0);
+	harness_cleanup(&hr);
+	free(core);
+	free(loop);
+	free(dummy);
+	free(moved);
+}
+
 /* A silent client is dropped after --idle-timeout. */
 static void test_idle_timeout(const char *fixture_text, size_t len)
 {
@@ -1022,12 +1352,15 @@ int main(int argc, char **argv)
 	test_refusals(&h);
 	test_hits(&h);
 	test_bad_frames(&h);
+	test_newer_client(&h);
+	test_library_contract(&h);
 	test_cli(&h);
 	test_cli_without_daemon();
 	test_many_clients(&h);
 	test_byte_by_byte(&h);
 	test_stalling_client(&h);
 	test_slow_reader(&h);
+	test_closing_keeps_replies(&h);
 	test_load(&h);
 	test_stale(&h); /* last: it changes the map */
 
@@ -1038,6 +1371,8 @@ int main(int argc, char **argv)
 
 		test_idle_timeout(text, len);
 		test_max_clients(text, len);
+		test_stated_rules(text, len);
+		test_same_count_reorder(text, len);
 		free(text);
 	}
 	{

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "proto-equal.h"
 #include "proto.h"
 #include "testlib.h"
 
@@ -38,12 +39,12 @@ static void check_truncations_refused(uint16_t type, const uint8_t *body, size_t
 		if (reply) {
 			struct proto_reply rep;
 
-			r = proto_decode_reply(type, copy, cut, &rep, &why);
+			r = proto_decode_reply(FTIDX_PROTO_VERSION, type, copy, cut, &rep, &why);
 			proto_reply_deinit(&rep);
 		} else {
 			struct proto_request req;
 
-			r = proto_decode_request(type, copy, cut, &req, &why);
+			r = proto_decode_request(FTIDX_PROTO_VERSION, type, copy, cut, &req, &why);
 			proto_request_deinit(&req);
 		}
 		/* STATUS requests are empty: only the full body is valid */
@@ -73,7 +74,9 @@ static void test_requests(void)
 		CHECK_EQ_INT(proto_check_header(&h, &why), 0);
 		CHECK_EQ_INT(h.id, 77);
 		CHECK_EQ_INT(h.length, b.len - sizeof(h));
-		CHECK_EQ_INT(proto_decode_request(h.type, b.data + sizeof(h), h.length, &out, &why), 0);
+		CHECK_EQ_INT(proto_decode_request(h.version, h.type, b.data + sizeof(h), h.length,
+						  &out, &why),
+			     0);
 		CHECK_EQ_INT(out.type, in->type);
 		CHECK_EQ_INT(out.flags, in->flags);
 		CHECK_EQ_INT(out.generation, in->generation);
@@ -107,23 +110,26 @@ static void test_bad_requests(void)
 	uint8_t buf[64];
 	uint32_t v;
 
-	/* unknown RESOLVE flag */
+	/* unknown RESOLVE flag: a later version's, refused but not malformed */
 	v = 0x80;
 	memcpy(buf, &v, 4);
 	v = 0;
 	memcpy(buf + 4, &v, 4);
-	CHECK_EQ_INT(proto_decode_request(FTIDX_MSG_RESOLVE, buf, 8, &req, &why), -EBADMSG);
+	CHECK_EQ_INT(proto_decode_request(FTIDX_PROTO_VERSION, FTIDX_MSG_RESOLVE, buf, 8, &req, &why),
+		     -EOPNOTSUPP);
 	proto_request_deinit(&req);
 	/* a count far beyond the body is refused before any allocation */
 	v = 0;
 	memcpy(buf, &v, 4);
 	v = 999999;
 	memcpy(buf + 4, &v, 4);
-	CHECK_EQ_INT(proto_decode_request(FTIDX_MSG_RESOLVE, buf, 8, &req, &why), -EBADMSG);
+	CHECK_EQ_INT(proto_decode_request(FTIDX_PROTO_VERSION, FTIDX_MSG_RESOLVE, buf, 8, &req, &why),
+		     -EBADMSG);
 	proto_request_deinit(&req);
 	v = 0xffffffff;
 	memcpy(buf, &v, 4);
-	CHECK_EQ_INT(proto_decode_request(FTIDX_MSG_NAMES, buf, 4, &req, &why), -EBADMSG);
+	CHECK_EQ_INT(proto_decode_request(FTIDX_PROTO_VERSION, FTIDX_MSG_NAMES, buf, 4, &req, &why),
+		     -EBADMSG);
 	proto_request_deinit(&req);
 
 	/* HITS: 0 or too many seconds, unknown flags, a hostile instance name */
@@ -143,9 +149,10 @@ static void test_bad_requests(void)
 			proto_buf_init(&b);
 			CHECK_EQ_INT(proto_encode_request(&b, 1, &hreq), 0);
 			why = NULL;
-			CHECK_EQ_INT(proto_decode_request(FTIDX_MSG_HITS, b.data + 16, b.len - 16,
-							  &req, &why),
-				     -EBADMSG);
+			/* a flag of a later version is not malformed, but not ours */
+			CHECK_EQ_INT(proto_decode_request(FTIDX_PROTO_VERSION, FTIDX_MSG_HITS,
+							  b.data + 16, b.len - 16, &req, &why),
+				     bad[i].flags ? -EOPNOTSUPP : -EBADMSG);
 			CHECK(why && why[0]);
 			proto_request_deinit(&req);
 			proto_buf_deinit(&b);
@@ -178,9 +185,10 @@ static void test_bad_requests(void)
 			f.instance = bad[i].instance;
 			proto_buf_init(&b);
 			CHECK_EQ_INT(proto_encode_request(&b, 1, &f), 0);
-			CHECK_EQ_INT(proto_decode_request(FTIDX_MSG_FILTER, b.data + 16, b.len - 16, &req,
-							  &why),
-				     -EBADMSG);
+			/* an op or file of a later version: not ours, not malformed */
+			CHECK_EQ_INT(proto_decode_request(FTIDX_PROTO_VERSION, FTIDX_MSG_FILTER,
+							  b.data + 16, b.len - 16, &req, &why),
+				     i < 2 ? -EOPNOTSUPP : -EBADMSG);
 			proto_request_deinit(&req);
 			proto_buf_deinit(&b);
 		}
@@ -197,8 +205,8 @@ static void test_bad_requests(void)
 		big[FTIDX_TOKEN_MAX + 1] = '\0';
 		proto_buf_init(&b);
 		CHECK_EQ_INT(proto_encode_request(&b, 1, &r), 0);
-		CHECK_EQ_INT(proto_decode_request(FTIDX_MSG_RESOLVE, b.data + 16, b.len - 16, &req,
-						  &why),
+		CHECK_EQ_INT(proto_decode_request(FTIDX_PROTO_VERSION, FTIDX_MSG_RESOLVE, b.data + 16,
+						  b.len - 16, &req, &why),
 			     -EBADMSG);
 		proto_request_deinit(&req);
 		proto_buf_deinit(&b);
@@ -214,8 +222,13 @@ static void test_bad_requests(void)
 		h.length = FTIDX_FRAME_MAX + 1;
 		CHECK_EQ_INT(proto_check_header(&h, &why), -EMSGSIZE);
 		h.length = 0;
-		h.version = 2;
+		h.version = 0;
 		CHECK_EQ_INT(proto_check_header(&h, &why), -EPROTONOSUPPORT);
+		h.version = FTIDX_PROTO_VERSION + 1; /* a later version is framed the same */
+		CHECK_EQ_INT(proto_check_header(&h, &why), 0);
+		h.type = 42; /* so is a type of a later version */
+		CHECK_EQ_INT(proto_check_header(&h, &why), 0);
+		h.type = FTIDX_MSG_STATUS;
 		h.version = 1;
 		h.magic = 0;
 		CHECK_EQ_INT(proto_check_header(&h, &why), -EBADMSG);
@@ -233,10 +246,12 @@ static void test_replies(void)
 	const char *lines[] = { "a", "b [m]", "c" };
 	int32_t line_status[] = { 0, 0, ERANGE };
 	uint64_t counts[] = { 5000, 11, 1 };
+	uint64_t addresses[] = { 0xffffffff81000000ull, 0, 0xffffffffc0a01234ull };
 	struct proto_reply in[] = {
 		{ .type = FTIDX_MSG_STATUS, .generation = 3, .message = "", .entries = 38252,
 		  .placeholders = 597, .tracing_dir = "/sys/kernel/tracing",
-		  .kernel_release = "6.1.0", .daemon_version = "0.1.0" },
+		  .kernel_release = "6.1.0", .daemon_version = "0.1.0",
+		  .match_rules = "class-takes-nul", .match_rules_how = "probed" },
 		{ .type = FTIDX_MSG_RESOLVE, .status = EINVAL, .generation = 3, .message = "1 of 3",
 		  .items = items, .n_items = 3, .n_failed = 1, .enable = enable, .n_enable = 3,
 		  .disable = disable, .n_disable = 1, .reasons = reasons, .lines = lines,
@@ -248,6 +263,8 @@ static void test_replies(void)
 		  .n_lines = 3 },
 		{ .type = FTIDX_MSG_LIST, .message = "", .indices = enable, .lines = lines,
 		  .n_lines = 3 },
+		{ .type = FTIDX_MSG_LIST, .message = "", .indices = enable, .lines = lines,
+		  .addresses = addresses, .n_lines = 3 },
 		{ .type = FTIDX_MSG_HITS, .message = "", .enabled = 4, .events = 5012,
 		  .lost = 7, .indices = enable, .counts = counts, .lines = lines, .n_lines = 3 },
 		{ .type = FTIDX_MSG_ERROR, .status = EBADMSG, .message = "bad magic" },
@@ -263,7 +280,7 @@ static void test_replies(void)
 		CHECK_EQ_INT(proto_encode_reply(&b, 5, &in[i]), 0);
 		memcpy(&h, b.data, sizeof(h));
 		CHECK_EQ_INT(proto_check_header(&h, &why), 0);
-		CHECK_EQ_INT(proto_decode_reply(h.type, b.data + 16, h.length, &out, &why), 0);
+		CHECK_EQ_INT(proto_decode_reply(h.version, h.type, b.data + 16, h.length, &out, &why), 0);
 		CHECK_EQ_INT(out.type, in[i].type);
 		CHECK_EQ_INT(out.status, in[i].status);
 		CHECK_EQ_INT(out.generation, in[i].generation);
@@ -288,10 +305,116 @@ static void test_replies(void)
 		if (in[i].type == FTIDX_MSG_STATUS) {
 			CHECK_EQ_INT(out.entries, 38252);
 			CHECK_EQ_STR(out.tracing_dir, "/sys/kernel/tracing");
+			CHECK_EQ_STR(out.match_rules, "class-takes-nul");
+			CHECK_EQ_STR(out.match_rules_how, "probed");
+		}
+		if (in[i].type == FTIDX_MSG_LIST) {
+			CHECK_EQ_INT(!out.addresses, !in[i].addresses);
+			for (uint32_t k = 0; out.addresses && k < out.n_lines; k++)
+				CHECK(out.addresses[k] == addresses[k]);
 		}
 		proto_reply_deinit(&out);
 		if (in[i].type != FTIDX_MSG_ERROR)
 			check_truncations_refused(h.type, b.data + 16, h.length, true);
+		proto_buf_deinit(&b);
+	}
+}
+
+/*
+ * Frames of a later version: fields appended to a body are skipped, a
+ * type this version does not know is refused alone (-EOPNOTSUPP); from
+ * a peer of this version or older, trailing bytes are malformed.
+ */
+static void test_versions(void)
+{
+	const char *one[] = { "vfs_read" };
+	struct proto_request in = { .type = FTIDX_MSG_RESOLVE, .flags = FTIDX_RESOLVE_LINES,
+				    .tokens = one, .n_tokens = 1 };
+	struct proto_reply rin = { .type = FTIDX_MSG_NAMES, .message = "" };
+	const uint8_t future[] = { 1, 2, 3, 4, 5 };
+	struct proto_request req;
+	struct proto_reply rep;
+	struct proto_buf b;
+	const char *why;
+
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_request(&b, 1, &in), 0);
+	proto_put_bytes(&b, future, sizeof(future));
+	CHECK_EQ_INT(proto_decode_request(FTIDX_PROTO_VERSION + 1, FTIDX_MSG_RESOLVE, b.data + 16,
+					  b.len - 16, &req, &why),
+		     0);
+	CHECK(proto_request_equal(&in, &req));
+	proto_request_deinit(&req);
+	CHECK_EQ_INT(proto_decode_request(FTIDX_PROTO_VERSION, FTIDX_MSG_RESOLVE, b.data + 16,
+					  b.len - 16, &req, &why),
+		     -EBADMSG);
+	proto_request_deinit(&req);
+	CHECK_EQ_INT(proto_decode_request(FTIDX_PROTO_VERSION + 1, 42, b.data + 16, b.len - 16,
+					  &req, &why),
+		     -EOPNOTSUPP);
+	CHECK_EQ_STR(why, "unknown request type");
+	proto_request_deinit(&req);
+	proto_buf_deinit(&b);
+
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_reply(&b, 1, &rin), 0);
+	proto_put_bytes(&b, future, sizeof(future));
+	CHECK_EQ_INT(proto_decode_reply(FTIDX_PROTO_VERSION + 1, FTIDX_MSG_NAMES | FTIDX_MSG_REPLY,
+					b.data + 16, b.len - 16, &rep, &why),
+		     0);
+	CHECK(proto_reply_equal(&rin, &rep));
+	proto_reply_deinit(&rep);
+	CHECK_EQ_INT(proto_decode_reply(FTIDX_PROTO_VERSION, FTIDX_MSG_NAMES | FTIDX_MSG_REPLY,
+					b.data + 16, b.len - 16, &rep, &why),
+		     -EBADMSG);
+	proto_reply_deinit(&rep);
+	proto_buf_deinit(&b);
+}
+
+/* A reply field the client would index with is checked by the decoder. */
+static void test_reply_enums(void)
+{
+	struct proto_filter_state filters[] = { { "", FTIDX_FILE_FILTER, FTIDX_HOLDS_YES, 3 } };
+	const uint16_t bad_files[] = { 0, FTIDX_FILE_GRAPH_NOTRACE + 1, 0xffff };
+	struct proto_reply in = { .type = FTIDX_MSG_STATUS, .message = "", .tracing_dir = "",
+				  .kernel_release = "", .daemon_version = "", .filters = filters,
+				  .n_filters = 1 };
+
+	for (size_t i = 0; i <= ARRAY_SIZE(bad_files); i++) {
+		struct ftidx_frame_header h;
+		struct proto_reply out;
+		struct proto_buf b;
+		const char *why = NULL;
+		int r;
+
+		filters[0].file = i < ARRAY_SIZE(bad_files) ? bad_files[i] : FTIDX_FILE_GRAPH;
+		proto_buf_init(&b);
+		CHECK_EQ_INT(proto_encode_reply(&b, 1, &in), 0);
+		memcpy(&h, b.data, sizeof(h));
+		r = proto_decode_reply(h.version, h.type, b.data + 16, h.length, &out, &why);
+		if (i < ARRAY_SIZE(bad_files)) {
+			CHECK_EQ_INT(r, -EBADMSG);
+			CHECK_EQ_STR(why, "unknown filter file");
+		} else {
+			CHECK_EQ_INT(r, 0);
+			CHECK_EQ_INT(out.filters[0].file, FTIDX_FILE_GRAPH);
+		}
+		proto_reply_deinit(&out);
+		proto_buf_deinit(&b);
+	}
+	in.n_filters = 0;
+	in.status_flags = 0x80;
+	{
+		struct ftidx_frame_header h;
+		struct proto_reply out;
+		struct proto_buf b;
+		const char *why = NULL;
+
+		proto_buf_init(&b);
+		CHECK_EQ_INT(proto_encode_reply(&b, 1, &in), 0);
+		memcpy(&h, b.data, sizeof(h));
+		CHECK_EQ_INT(proto_decode_reply(h.version, h.type, b.data + 16, h.length, &out, &why), -EBADMSG);
+		proto_reply_deinit(&out);
 		proto_buf_deinit(&b);
 	}
 }
@@ -301,5 +424,7 @@ int main(void)
 	test_requests();
 	test_bad_requests();
 	test_replies();
+	test_reply_enums();
+	test_versions();
 	return test_finish("test-proto");
 }

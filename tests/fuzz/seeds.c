@@ -28,23 +28,29 @@ int main(int argc, char **argv)
 	const char *lines[] = { "a", "b [m]" };
 	const char *reasons[] = { "matches no function" };
 	int32_t line_status[] = { 0, 34 };
+	uint64_t counts[] = { 1000, 333 }, addresses[] = { 0xffffffff81000000ull, 0 };
+	struct proto_filter_state filters[] = { { "inst", 2, 1, 17 } };
 	struct proto_request reqs[] = {
 		{ .type = FTIDX_MSG_RESOLVE, .flags = 1, .tokens = tokens, .n_tokens = 4 },
 		{ .type = FTIDX_MSG_NAMES, .indices = indices, .n_indices = 3 },
 		{ .type = FTIDX_MSG_LIST, .flags = 2, .module = "loop" },
 		{ .type = FTIDX_MSG_FILTER, .generation = 3, .op = 2, .file = 1, .flags = 1,
 		  .instance = "inst", .tokens = tokens, .n_tokens = 4 },
+		{ .type = FTIDX_MSG_HITS, .seconds = 5, .instance = "inst" },
 	};
 	struct proto_reply reps[] = {
 		{ .type = FTIDX_MSG_STATUS, .message = "", .tracing_dir = "/t", .kernel_release = "6",
-		  .daemon_version = "0" },
+		  .daemon_version = "0", .filters = filters, .n_filters = 1,
+		  .match_rules = "class-takes-nul", .match_rules_how = "probed" },
 		{ .type = FTIDX_MSG_RESOLVE, .status = 22, .message = "x", .items = items,
 		  .n_items = 2, .n_failed = 1, .enable = indices, .n_enable = 2, .reasons = reasons,
 		  .lines = lines, .n_lines = 2 },
 		{ .type = FTIDX_MSG_NAMES, .message = "", .line_status = line_status, .lines = lines,
 		  .n_lines = 2 },
 		{ .type = FTIDX_MSG_LIST, .message = "", .indices = indices, .lines = lines,
-		  .n_lines = 2 },
+		  .addresses = addresses, .n_lines = 2 },
+		{ .type = FTIDX_MSG_HITS, .message = "", .enabled = 3, .events = 1333,
+		  .indices = indices, .counts = counts, .lines = lines, .n_lines = 2 },
 	};
 	int bad = 0;
 
@@ -68,6 +74,9 @@ int main(int argc, char **argv)
 		proto_encode_reply(&b, 1, &reps[i]);
 		snprintf(name, sizeof(name), "seed-reply-%u", reps[i].type);
 		bad |= save(argv[1], name, (uint8_t)(reps[i].type - 1), b.data + 16, b.len - 16);
+		/* the whole frame, as the client reads it */
+		snprintf(name, sizeof(name), "seed-frame-%u", reps[i].type);
+		bad |= save(argv[1], name, 0x80, b.data, b.len);
 		proto_buf_deinit(&b);
 	}
 	return bad;

@@ -38,6 +38,12 @@ check "the service said READY=1 with its status" \
 check "it runs as root with no capability but CAP_SYSLOG" \
 	sh -c 'grep -q "^CapBnd:.0000000400000000" /proc/$(systemctl show -p MainPID --value ftidxd.service)/status'
 
+check "the kernel's matching rules were probed under the hardening" \
+	sh -c 'ftidx status | grep -q "^matching: *class-takes-nul (probed"'
+check "...and no scratch instance is left" sh -c "! ls $T/instances | grep -q ftidx-probe"
+check "the kernel bounds its memory and tasks" \
+	is "$(systemctl show -p MemoryMax -p TasksMax --value ftidxd.service | tr '\n' ' ')" \
+	"268435456 8 "
 check "a filter write under the hardening" ftidx set vfs_read ksys_read
 check "...is in the kernel" is "$(cat $T/set_ftrace_filter | tr '\n' ' ')" "vfs_read ksys_read "
 check "an instance is created and filtered" ftidx set --instance boot --create 'vfs_rea*'

@@ -11,8 +11,8 @@
 #   run.sh SOURCE_DIR WORK_DIR
 #
 # Environment: FTIDX_CACHE (default: ~/.cache/ftidx) keeps the root
-# filesystem between runs; FTIDX_MIRROR (default: deb.debian.org) is where
-# debootstrap fetches it; FTIDX_SYSTEMD_TIMEOUT (default 900) bounds the boot.
+# filesystem between runs; FTIDX_MIRROR (default: the Debian mirror this
+# machine's apt configuration uses) is where debootstrap fetches it; FTIDX_SYSTEMD_TIMEOUT (default 900) bounds the boot.
 # Needs root (debootstrap). Exits 77 (skip) when qemu, debootstrap or a
 # kernel image is missing and FTIDX_VM_REQUIRED is not 1.
 set -euo pipefail
@@ -21,11 +21,11 @@ src=$(cd "${1:?source dir}" && pwd)
 work=${2:?work dir}
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${FTIDX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ftidx}
-mirror=${FTIDX_MIRROR:-http://deb.debian.org/debian}
 timeout_s=${FTIDX_SYSTEMD_TIMEOUT:-900}
 
 guest_tag=systemd
 . "$here/../lib/guest.sh"
+. "$here/../lib/kernels.sh"
 find_kernel
 command -v debootstrap >/dev/null || skip "debootstrap is not installed"
 [ "$(id -u)" = 0 ] || skip "debootstrap needs root"
@@ -35,6 +35,7 @@ command -v debootstrap >/dev/null || skip "debootstrap is not installed"
 packages=systemd,systemd-sysv,procps,kmod,libtracefs1,libtraceevent1,libevent-core-2.1-7
 rootfs=$cache/bookworm-systemd-$(echo "$packages" | md5sum | cut -c1-8).tar
 if [ ! -f "$rootfs" ]; then
+	mirror=$(debian_mirror) || skip "no Debian mirror in /etc/apt (set FTIDX_MIRROR)"
 	echo "systemd: debootstrap bookworm from $mirror into the cache ($rootfs)"
 	mkdir -p "$cache"
 	tmp=$(mktemp -d "$cache/root.XXXXXX")

@@ -10,6 +10,7 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tracefs tracefs /sys/kernel/tracing
 mkdir -p /run/ftidx /tmp
 mode=$(sed -n 's/.*ftidx\.mode=\([a-z]*\).*/\1/p' /proc/cmdline)
+churn=$(sed -n 's/.*ftidx\.churn=\([0-9]*\).*/\1/p' /proc/cmdline)
 echo "VM: kernel $(uname -r), mode ${mode:-none}"
 
 # The speed run logs where each request's time goes.
@@ -23,7 +24,7 @@ while [ ! -S /run/ftidx/ftidxd.sock ] && [ $i -lt 600 ]; do
 done
 
 case "$mode" in
-test) ftidx-vm test; status=$? ;;
+test) ftidx-vm test ${churn:-1000}; status=$? ;;
 speed) ftidx-vm speed; status=$? ;;
 demo) sh /demo.sh; status=$? ;;
 *) echo "VM: FAIL unknown mode"; status=1 ;;

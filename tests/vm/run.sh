@@ -8,9 +8,12 @@
 #
 #   run.sh MODE BUILD_DIR     MODE: test, speed or demo
 #
+# FTIDX_VM_KERNEL picks the kernel (see tests/lib/kernels.sh): the one in
+# /boot by default, or another Debian release's, downloaded as packages.
+# FTIDX_VM_CHURN is how many requests race module loads (default 1000).
 # Fails on a failed check, a kernel panic, a missing summary or a timeout
 # (FTIDX_VM_TIMEOUT seconds, default 1500). Exits 77 (skip) only when qemu,
-# busybox or a kernel image is not installed and FTIDX_VM_REQUIRED is not 1.
+# busybox or a kernel image cannot be had and FTIDX_VM_REQUIRED is not 1.
 set -euo pipefail
 
 mode=${1:?mode}
@@ -20,10 +23,12 @@ timeout_s=${FTIDX_VM_TIMEOUT:-1500}
 
 guest_tag=vm
 . "$here/../lib/guest.sh"
-find_kernel
+. "$here/../lib/kernels.sh"
+select_kernel
 [ -x /bin/busybox ] || skip "busybox-static is not installed"
 
-work=$build/vm/$mode
+# Runs on different kernels may go on side by side.
+work=$build/vm/$mode-$kver
 rm -rf "$work"
 mkdir -p "$work/root"/{bin,usr/bin,usr/sbin,lib64,modules,proc,sys,dev,run,tmp,etc}
 root=$work/root
@@ -60,7 +65,8 @@ set +e
 timeout --foreground "$timeout_s" qemu-system-x86_64 \
 	-accel tcg -cpu max -m 1024 -smp 1 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$work/initramfs.img" \
-	-append "console=ttyS0 quiet panic=-1 ftidx.mode=$mode" </dev/null 2>&1 |
+	-append "console=ttyS0 quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000}" \
+	</dev/null 2>&1 |
 	stdbuf -oL tr -d '\r' | tee "$log"
 qemu_status=${PIPESTATUS[0]}
 set -e
@@ -81,4 +87,4 @@ if [ "$mode" != demo ] && ! grep -qE "^VM-SUMMARY: [0-9]+ passed, 0 failed$" "$l
 	echo "vm: FAIL: no clean summary"
 	exit 1
 fi
-echo "vm: $mode passed"
+echo "vm: $mode passed on $kver"

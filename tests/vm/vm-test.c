@@ -17,6 +17,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <tracefs.h>
@@ -240,6 +241,34 @@ static void equivalence(const char *what, const char *path, int file, const char
 
 /* ---- placeholders ------------------------------------------------------ */
 
+/* A placeholder name the kernel does not list: refused, filter unchanged. */
+static void no_placeholders(void)
+{
+	const char *tok[1] = { "__ftrace_invalid_address___32" };
+	struct ftidx_status *st = NULL;
+	struct ftidx_result *r = NULL;
+	struct lines before, after;
+	const char *why = "";
+	int rc, per_token;
+
+	result(ftidx_status(c, &st) == 0 && st->placeholders == 0,
+	       "this kernel lists no placeholders, and ftidx reports %u",
+	       st ? st->placeholders : 0);
+	ftidx_status_free(st);
+	ftidx_set_batch("schedule", FTIDX_FILTER, NULL);
+	before = kread(T "/set_ftrace_filter");
+	rc = ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, tok, 1, &r);
+	per_token = r ? ftidx_result_token_error(r, 0, &why) : 0;
+	after = kread(T "/set_ftrace_filter");
+	result(rc == -EINVAL && (per_token == -EPERM || per_token == -ENOENT) &&
+		       lines_equal(&before, &after) && after.n == 1,
+	       "a placeholder's name is still refused (%s), filter unchanged", why);
+	ftidx_result_free(r);
+	kclear(T "/set_ftrace_filter");
+	lines_free(&before);
+	lines_free(&after);
+}
+
 static void placeholders(void)
 {
 	size_t len;
@@ -258,6 +287,12 @@ static void placeholders(void)
 		}
 	}
 	free(aff);
+	if (index == 0) {
+		/* 6.15 and its backports drop weak functions' records */
+		printf("VM: info: available_filter_functions lists no placeholders\n");
+		no_placeholders();
+		return;
+	}
 	result(index > 0, "placeholder found: line %u, %s", index, name);
 
 	ftidx_set_batch("schedule", FTIDX_FILTER, NULL);
@@ -478,7 +513,18 @@ static bool filter_only(const char *const *want, size_t n, size_t *lines)
 	return ok;
 }
 
-static void churn(unsigned requests)
+/* Modules come and go in every way: loads, unloads in the middle. */
+#define CHURN_ANY                                                                               \
+	"insmod /modules/dummy.ko; sleep 1; insmod /modules/loop.ko; sleep 1; "                   \
+	"insmod /modules/fat.ko; sleep 1; rmmod loop; sleep 1; rmmod dummy; sleep 1; "            \
+	"insmod /modules/loop.ko; sleep 1; rmmod fat; sleep 1; rmmod loop; sleep 1"
+/* Two modules swap places, so that the record count is the same after
+ * each pair: only the module list (or a uevent) says the indices moved. */
+#define CHURN_SWAP                                                                              \
+	"rmmod loop; insmod /modules/loop.ko; usleep 300000; "                                    \
+	"rmmod dummy; insmod /modules/dummy.ko; usleep 300000"
+
+static void churn(const char *what, const char *script, unsigned requests)
 {
 	static const char *const targets[][2] = {
 		{ "dummy_xmit", "dummy_xmit [dummy]" },
@@ -494,10 +540,7 @@ static void churn(unsigned requests)
 		setpgid(0, 0);
 		for (;;) {
 			/* paced: under TCG each change costs the daemon a re-read */
-			int rc = system("insmod /modules/dummy.ko; sleep 1; insmod /modules/loop.ko; "
-					"sleep 1; insmod /modules/fat.ko; sleep 1; rmmod loop; "
-					"sleep 1; rmmod dummy; sleep 1; insmod /modules/loop.ko; "
-					"sleep 1; rmmod fat; sleep 1; rmmod loop; sleep 1");
+			int rc = system(script);
 
 			(void)rc;
 		}
@@ -543,8 +586,8 @@ static void churn(unsigned requests)
 		if (i % 50 == 49)
 			kclear(T "/set_ftrace_filter");
 		if (i % 100 == 99)
-			printf("VM: churn: %u requests, %u stale, %u refused, %u wrong\n", done, stale,
-			       refused, wrong);
+			printf("VM: %s: %u requests, %u stale, %u refused, %u wrong\n", what, done,
+			       stale, refused, wrong);
 	}
 	kill(-churner, SIGKILL);
 	kill(churner, SIGKILL);
@@ -552,11 +595,11 @@ static void churn(unsigned requests)
 	usleep(200 * 1000);
 	if (system("rmmod loop 2>/dev/null; rmmod dummy 2>/dev/null; rmmod fat 2>/dev/null")) {
 	}
-	printf("VM-CHURN: %u requests while modules came and went: %u written, %u refused as "
+	printf("VM-CHURN: %s: %u requests while modules came and went: %u written, %u refused as "
 	       "stale, %u refused otherwise (module not loaded), %u wrong\n",
-	       done, done - stale - refused, stale, refused, wrong);
-	result(wrong == 0 && done >= 1000 && done - stale - refused > 0,
-	       "churn: %u requests, %u wrong functions enabled", done, wrong);
+	       what, done, done - stale - refused, stale, refused, wrong);
+	result(wrong == 0 && done >= requests && done - stale - refused > 0,
+	       "%s: %u requests, %u wrong functions enabled", what, done, wrong);
 	kclear(T "/set_ftrace_filter");
 }
 
@@ -745,15 +788,171 @@ out:
 	rmdir(T "/instances/" INSTANCE);
 }
 
-static int run_tests(void)
+/* The daemon decided the kernel's matching rules by asking it. */
+static void match_rules(void)
 {
+	struct ftidx_status *st = NULL;
+
+	if (ftidx_status(c, &st) < 0) {
+		result(false, "status");
+		return;
+	}
+	printf("VM-RULES: kernel %s: %s (%s)\n", st->kernel_release, st->match_rules,
+	       st->match_rules_how);
+	result(strcmp(st->match_rules, "unknown") != 0 && strncmp(st->match_rules_how, "probed", 6) == 0,
+	       "matching rules decided by probing the kernel: %s", st->match_rules);
+	ftidx_status_free(st);
+}
+
+/* ---- addresses --------------------------------------------------------- */
+
+/* ftidx list --addresses shows, line for line, what the kernel lists. */
+static void addresses(void)
+{
+	size_t len, i = 0, same = 0;
+	char *text = slurp(T "/available_filter_functions_addrs", &len), *save = NULL;
+	struct ftidx_result *r = NULL;
+	int rc = ftidx_list(c, FTIDX_LIST_WITH_ADDRESSES | FTIDX_LIST_WITH_PLACEHOLDERS, NULL, &r);
+	size_t n = r ? ftidx_result_count(r) : 0;
+
+	if (rc < 0) {
+		result(false, "list with addresses: %s", ftidx_error_message(c));
+		free(text);
+		return;
+	}
+	if (len == 0) {
+		for (i = 0; i < n; i++)
+			same += ftidx_result_address(r, i) == 0;
+		result(n > 0 && same == n && n == aff_lines(),
+		       "list --addresses: the kernel lists none, and neither does ftidx (%zu lines)",
+		       n);
+	} else {
+		for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save), i++) {
+			char *name;
+			uint64_t a = strtoull(l, &name, 16);
+
+			same += i < n && a != 0 && ftidx_result_address(r, i) == a &&
+				ftidx_result_index(r, i) == i + 1 &&
+				strcmp(name + 1, ftidx_result_line(r, i)) == 0;
+		}
+		result(same == n && i == n,
+		       "list --addresses: %zu of %zu lines carry the kernel's own address", same, i);
+	}
+	ftidx_result_free(r);
+	free(text);
+}
+
+/* ---- one name on several lines, counted per line by address ---------- */
+
+#define NET_TYPE "/sys/class/net/lo/type"  /* net-sysfs.c's type_show */
+#define TTY_TYPE "/sys/class/tty/ttyS0/type" /* serial_core.c's type_show */
+#define NET_READS 200
+#define TTY_READS 100
+
+static void read_attribute(const char *path, int times)
+{
+	char buf[64];
+
+	for (int i = 0; i < times; i++) {
+		int fd = open(path, O_RDONLY);
+
+		if (fd < 0)
+			_exit(3);
+		/* one read: one show() */
+		if (read(fd, buf, sizeof(buf)) <= 0)
+			_exit(4);
+		close(fd);
+	}
+}
+
+/*
+ * type_show is a static function on many lines. Where the kernel lists
+ * addresses, each recorded call is tied to its own line: the reads of two
+ * different attributes come back as two lines with their exact counts.
+ * Without addresses, the calls can only be counted by name, under index 0.
+ */
+static void hits_by_line(void)
+{
+	struct ftidx_status *st = NULL;
+	struct ftidx_hits *h = NULL;
+	struct ftidx_result *lines = NULL;
+	bool addrs = false, tty = access(TTY_TYPE, R_OK) == 0;
+	bool exact, own_lines = true, by_name = true;
+	uint64_t total = 0;
+	int status = -1, r;
+	pid_t pid;
+
+	if (ftidx_status(c, &st) == 0)
+		addrs = st->has_addresses;
+	ftidx_status_free(st);
+	ftidx_set_batch("type_show", FTIDX_FILTER, NULL);
+	kclear(T "/set_ftrace_notrace");
+	resolve_one("type_show", &lines);
+	pid = fork();
+	if (pid == 0) {
+		for (int i = 0; i < 600 && !hits_tracing(); i++)
+			usleep(10000);
+		if (!hits_tracing())
+			_exit(2);
+		read_attribute(NET_TYPE, NET_READS);
+		if (tty)
+			read_attribute(TTY_TYPE, TTY_READS);
+		_exit(0);
+	}
+	r = ftidx_hits(c, NULL, 4, &h);
+	waitpid(pid, &status, 0);
+	if (r < 0 || !h || !lines) {
+		result(false, "hits by line: %s", ftidx_error_message(c));
+		goto out;
+	}
+	for (size_t i = 0; i < h->n; i++) {
+		total += h->counts[i];
+		printf("VM: info: hits by line: %" PRIu64 " calls, index %u, %s\n", h->counts[i],
+		       h->indices[i], h->lines[i]);
+	}
+	exact = h->n == (tty ? 2u : 1u) && h->counts[0] == NET_READS &&
+		(!tty || h->counts[1] == TTY_READS);
+	for (size_t i = 0; i < h->n; i++) {
+		bool known = false;
+
+		for (size_t k = 0; k < ftidx_result_count(lines); k++)
+			known |= ftidx_result_index(lines, k) == h->indices[i];
+		own_lines &= known && h->indices[i] != 0 && strcmp(h->lines[i], "type_show") == 0;
+		by_name &= h->indices[i] == 0 && strcmp(h->lines[i], "type_show") == 0;
+	}
+	if (addrs)
+		result(WIFEXITED(status) && WEXITSTATUS(status) == 0 && exact && own_lines &&
+			       (h->n < 2 || h->indices[0] != h->indices[1]),
+		       "hits: type_show on %zu lines, counted per line by address: %d and %d calls "
+		       "on lines of their own",
+		       ftidx_result_count(lines), NET_READS, tty ? TTY_READS : 0);
+	else
+		/* kallsyms tells the functions apart, but not which line is whose */
+		result(WIFEXITED(status) && WEXITSTATUS(status) == 0 && exact && by_name,
+		       "hits: without addresses, type_show's %" PRIu64 " calls are counted per "
+		       "function, under index 0",
+		       total);
+out:
+	ftidx_hits_free(h);
+	ftidx_result_free(lines);
+	kclear(T "/set_ftrace_filter");
+}
+
+static int run_tests(unsigned churn_requests)
+{
+	match_rules();
 	modules();
 	uevents();
 	other_writer();
-	churn(1000);
+	churn("churn", CHURN_ANY, churn_requests);
+	if (system("insmod /modules/loop.ko; insmod /modules/dummy.ko") != 0)
+		result(false, "loading loop and dummy for the swap churn");
+	churn("swap churn", CHURN_SWAP, churn_requests / 2);
 	placeholders();
 	half_failing();
 	hit_counts();
+	hits_by_line();
+	addresses();
 	if (system("insmod /modules/loop.ko; insmod /modules/dummy.ko; insmod /modules/fat.ko; "
 		   "insmod /modules/vfat.ko") != 0)
 		result(false, "loading modules for the equivalence test");
@@ -912,6 +1111,7 @@ static int run_speed(void)
 		"ftidx set - (the CLI, names on stdin)",
 	};
 	const size_t sizes[2] = { 1000, 10000 };
+	struct utsname u;
 	double t[6][2];
 	char **names = NULL;
 	uint32_t *idx = NULL;
@@ -937,19 +1137,22 @@ static int run_speed(void)
 	}
 	kclear(T "/set_ftrace_filter");
 
-	printf("VM-SPEED: %-44s %10s %9s %10s %9s\n", "method", "1,000", "x floor", "10,000",
-	       "x floor");
+	if (uname(&u) < 0)
+		snprintf(u.release, sizeof(u.release), "?");
+	printf("VM-SPEED: %-24s %-44s %10s %9s %10s %9s\n", "kernel", "method", "1,000", "x floor",
+	       "10,000", "x floor");
 	for (int row = 0; row < 6; row++)
-		printf("VM-SPEED: %-44s %7.0f ms %8.2fx %7.0f ms %8.2fx\n", rows[row], t[row][0],
+		printf("VM-SPEED: %-24s %-44s %7.0f ms %8.2fx %7.0f ms %8.2fx\n", u.release, rows[row],
+		       t[row][0],
 		       t[row][0] / t[2][0], t[row][1], t[row][1] / t[2][1]);
-	printf("VM-SPEED: ftidx set vs the kernel by name: %.0fx faster (1,000), %.0fx (10,000); "
+	printf("VM-SPEED: %s: ftidx set vs the kernel by name: %.0fx faster (1,000), %.0fx (10,000); "
 	       "target: at least 1000x\n",
-	       t[0][0] / t[4][0], t[0][1] / t[4][1]);
-	printf("VM-SPEED: ftidx set vs the floor: %.2fx (1,000), %.2fx (10,000); target: at most "
+	       u.release, t[0][0] / t[4][0], t[0][1] / t[4][1]);
+	printf("VM-SPEED: %s: ftidx set vs the floor: %.2fx (1,000), %.2fx (10,000); target: at most "
 	       "1.5x. ftidx verifies every write by reading the filter back, and that read alone "
 	       "costs the kernel %.2fx (10,000) of the floor: against a verified raw write, ftidx "
 	       "is %.2fx (1,000), %.2fx (10,000)\n",
-	       t[4][0] / t[2][0], t[4][1] / t[2][1], (t[3][1] - t[2][1]) / t[2][1],
+	       u.release, t[4][0] / t[2][0], t[4][1] / t[2][1], (t[3][1] - t[2][1]) / t[2][1],
 	       t[4][0] / t[3][0], t[4][1] / t[3][1]);
 	return 0;
 }
@@ -967,9 +1170,8 @@ int main(int argc, char **argv)
 	ftidx_set_timeout(c, 0);
 	if (strcmp(mode, "speed") == 0)
 		r = run_speed();
-
 	else
-		r = run_tests();
+		r = run_tests(argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 1000);
 	ftidx_unref(c);
 	printf("VM-SUMMARY: %u passed, %u failed\n", passed, failed);
 	return r || failed ? 1 : 0;

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The requests that only read: STATUS, RESOLVE, NAMES and LIST (see service-internal.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel-rules.h"
+#include "macro.h"
+#include "map.h"
+#include "resolve.h"
+#include "service.h"
+#include "service-internal.h"
+#include "tracing.h"
+
+static size_t arena_line(struct proto_buf *arena, const struct map *m, uint32_t index)
+{
+	size_t at = arena->len;
+	const char *mod = map_module(m, index);
+
+	proto_put_bytes(arena, map_name(m, index), map_name_len(m, index));
+	if (mod) {
+		proto_put_bytes(arena, " [", 2);
+		proto_put_bytes(arena, mod, strlen(mod));
+		proto_put_bytes(arena, "]", 1);
+	}
+	proto_put_bytes(arena, "", 1);
+	return at;
+}
+
+/* Turn arena offsets into pointers once the arena stops growing. */
+static const char **arena_strings(struct proto_buf *arena, const size_t *offs, size_t n)
+{
+	const char **v = malloc(sizeof(*v) * (n ? n : 1));
+
+	if (!v || arena->failed) {
+		free(v);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = (const char *)arena->data + offs[i];
+	return v;
+}
+
+/* Whether the filter @w still holds what ftidx wrote (FTIDX_HOLDS_*). */
+int service_reply_status(struct service *s, uint32_t id, struct proto_buf *out)
+{
+	struct map_stats st;
+	struct proto_reply rep = { .type = FTIDX_MSG_STATUS, .generation = s->generation };
+	_cleanup_free_ struct proto_filter_state *filters = NULL;
+	uint32_t n = 0;
+
+	for (struct written *w = s->written; w; w = w->next)
+		n++;
+	filters = calloc(n ? n : 1, sizeof(*filters));
+	if (!filters)
+		return -ENOMEM;
+	n = 0;
+	for (struct written *w = s->written; w; w = w->next)
+		filters[n++] = (struct proto_filter_state){
+			.instance = w->instance,
+			.file = w->file,
+			.holds = written_holds(s, w),
+			.functions = (uint32_t)w->n,
+		};
+	rep.filters = filters;
+	rep.n_filters = n;
+
+	map_get_stats(s->map, &st);
+	rep.message = "";
+	rep.entries = st.entries;
+	rep.placeholders = st.placeholders;
+	rep.modules = st.modules;
+	rep.module_entries = st.module_entries;
+	rep.distinct_names = st.distinct_names;
+	rep.status_flags = (st.has_addresses ? FTIDX_STATUS_ADDRESSES : 0) |
+			   (s->real_tracefs ? FTIDX_STATUS_TRACEFS : 0) |
+			   (s->stale ? FTIDX_STATUS_STALE : 0);
+	rep.clients = s->clients;
+	rep.build_ns = st.build_ns;
+	rep.built_at_ns = s->built_at_ns;
+	rep.tracing_dir = tracing_dir();
+	rep.kernel_release = s->release;
+	rep.daemon_version = FTIDX_VERSION;
+	rep.match_rules = kernel_rules_name(&s->rules);
+	rep.match_rules_how = s->rules_how;
+	return proto_encode_reply(out, id, &rep);
+}
+
+/* Per-token results of @res into @rep; @offs/@arena hold the reasons. */
+static int fill_items(struct proto_reply *rep, const struct resolution *res)
+{
+	uint32_t k = 0;
+
+	rep->items = calloc(res->n_items ? res->n_items : 1, sizeof(*rep->items));
+	rep->reasons = calloc(res->n_failed ? res->n_failed : 1, sizeof(*rep->reasons));
+	if (!rep->items || !rep->reasons)
+		return -ENOMEM;
+	rep->n_items = (uint32_t)res->n_items;
+	rep->n_failed = (uint32_t)res->n_failed;
+	for (size_t i = 0; i < res->n_items; i++) {
+		rep->items[i].status = -res->items[i].status;
+		rep->items[i].matches = res->items[i].matches;
+		if (res->items[i].status < 0)
+			rep->reasons[k++] = res->items[i].why;
+	}
+	rep->enable = res->enable;
+	rep->n_enable = (uint32_t)res->n_enable;
+	rep->disable = res->disable;
+	rep->n_disable = (uint32_t)res->n_disable;
+	return 0;
+}
+
+/* Resolve @req's tokens into @res and @rep's per-token results; a refused
+ * token makes @rep's status EINVAL. 0 or -ENOMEM. */
+int service_resolve_request(struct service *s, const struct proto_request *req,
+			   struct resolution *res, struct proto_reply *rep)
+{
+	int r = resolve_batch(s->map, &s->rules, req->tokens, req->n_tokens, res);
+
+	if (r == 0)
+		r = fill_items(rep, res);
+	if (r == 0 && res->n_failed)
+		rep->status = EINVAL;
+	return r;
+}
+
+void service_free_items(struct proto_reply *rep)
+{
+	free(rep->items);
+	free(rep->reasons);
+	free(rep->lines);
+}
+
+int service_reply_resolve(struct service *s, const struct proto_request *req, uint32_t id,
+			 struct proto_buf *out)
+{
+	struct proto_reply rep = { .type = FTIDX_MSG_RESOLVE, .generation = s->generation };
+	struct proto_buf arena;
+	struct resolution res;
+	_cleanup_free_ size_t *offs = NULL;
+	char msg[96] = "";
+	int r;
+
+	proto_buf_init(&arena);
+	r = service_resolve_request(s, req, &res, &rep);
+	if (r < 0)
+		goto done;
+	if (res.n_failed) {
+		snprintf(msg, sizeof(msg), "%zu of %zu patterns refused", res.n_failed, res.n_items);
+	} else if (req->flags & FTIDX_RESOLVE_LINES) {
+		offs = malloc(sizeof(*offs) * (res.n_enable ? res.n_enable : 1));
+		if (!offs) {
+			r = -ENOMEM;
+			goto done;
+		}
+		for (size_t i = 0; i < res.n_enable; i++)
+			offs[i] = arena_line(&arena, s->map, res.enable[i]);
+		rep.lines = arena_strings(&arena, offs, res.n_enable);
+		if (!rep.lines) {
+			r = -ENOMEM;
+			goto done;
+		}
+		rep.n_lines = (uint32_t)res.n_enable;
+	}
+	rep.message = msg;
+	r = proto_encode_reply(out, id, &rep);
+done:
+	service_free_items(&rep);
+	resolution_deinit(&res);
+	proto_buf_deinit(&arena);
+	return r;
+}
+
+int service_reply_names(struct service *s, const struct proto_request *req, uint32_t id,
+		       struct proto_buf *out)
+{
+	struct proto_reply rep = { .type = FTIDX_MSG_NAMES, .generation = s->generation };
+	_cleanup_free_ size_t *offs = malloc(sizeof(*offs) * (req->n_indices ? req->n_indices : 1));
+	_cleanup_free_ int32_t *status = malloc(sizeof(*status) * (req->n_indices ? req->n_indices : 1));
+	struct proto_buf arena;
+	uint32_t bad = 0;
+	char msg[64] = "";
+	int r = -ENOMEM;
+
+	proto_buf_init(&arena);
+	if (!offs || !status)
+		goto done;
+	for (uint32_t i = 0; i < req->n_indices; i++) {
+		uint32_t index = req->indices[i];
+
+		if (index == 0 || index > map_size(s->map)) {
+			status[i] = ERANGE;
+			offs[i] = arena.len;
+			proto_put_bytes(&arena, "", 1);
+			bad++;
+		} else {
+			status[i] = 0;
+			offs[i] = arena_line(&arena, s->map, index);
+		}
+	}
+	rep.lines = arena_strings(&arena, offs, req->n_indices);
+	if (!rep.lines)
+		goto done;
+	rep.n_lines = req->n_indices;
+	rep.line_status = status;
+	if (bad) {
+		rep.status = ERANGE;
+		snprintf(msg, sizeof(msg), "%u of %u indices out of range (1-%u)", bad,
+			 req->n_indices, map_size(s->map));
+	}
+	rep.message = msg;
+	r = proto_encode_reply(out, id, &rep);
+done:
+	free(rep.lines);
+	proto_buf_deinit(&arena);
+	return r;
+}
+
+int service_reply_list(struct service *s, const struct proto_request *req, uint32_t id,
+		      struct proto_buf *out)
+{
+	struct proto_reply rep = { .type = FTIDX_MSG_LIST, .generation = s->generation };
+	uint32_t n = map_size(s->map), k = 0;
+	_cleanup_free_ size_t *offs = malloc(sizeof(*offs) * (n ? n : 1));
+	_cleanup_free_ uint32_t *indices = malloc(sizeof(*indices) * (n ? n : 1));
+	_cleanup_free_ uint64_t *addresses = NULL;
+	bool by_module = req->flags & FTIDX_LIST_MODULE;
+	struct proto_buf arena;
+	int r = -ENOMEM;
+
+	proto_buf_init(&arena);
+	if (req->flags & FTIDX_LIST_ADDRESSES) {
+		addresses = malloc(sizeof(*addresses) * (n ? n : 1));
+		if (!addresses)
+			goto done;
+	}
+	if (!offs || !indices)
+		goto done;
+	for (uint32_t index = 1; index <= n; index++) {
+		const char *mod = map_module(s->map, index);
+
+		if (map_is_placeholder(s->map, index) && !(req->flags & FTIDX_LIST_PLACEHOLDERS))
+			continue;
+		if (by_module && strcmp(mod ? mod : "", req->module) != 0)
+			continue;
+		if (addresses)
+			addresses[k] = map_address(s->map, index);
+		indices[k] = index;
+		offs[k++] = arena_line(&arena, s->map, index);
+	}
+	rep.lines = arena_strings(&arena, offs, k);
+	if (!rep.lines)
+		goto done;
+	rep.indices = indices;
+	rep.addresses = addresses;
+	rep.n_lines = k;
+	rep.message = "";
+	if (by_module && k == 0) {
+		rep.status = ENOENT;
+		rep.message = "no such module in the map";
+	} else if (addresses && !map_has_addresses(s->map)) {
+		/* The lines still come; the addresses are all 0 (unknown). */
+		rep.message = "this kernel lists no addresses (available_filter_functions_addrs "
+			      "came with 6.5)";
+	}
+	r = proto_encode_reply(out, id, &rep);
+done:
+	free(rep.lines);
+	proto_buf_deinit(&arena);
+	return r;
+}

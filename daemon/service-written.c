@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The record of what ftidx wrote to each filter file: the state it left
+ * there, whether the file still holds it, and the set arithmetic that
+ * record (and HITS) is made of (see service-internal.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "readback.h"
+#include "service.h"
+#include "service-internal.h"
+#include "writer.h"
+
+void written_free_all(struct service *s)
+{
+	while (s->written) {
+		struct written *w = s->written;
+
+		s->written = w->next;
+		free(w->instance);
+		free(w->indices);
+		free(w);
+	}
+}
+
+struct written *written_find(struct service *s, const char *instance, uint16_t file)
+{
+	for (struct written *w = s->written; w; w = w->next)
+		if (w->file == file && strcmp(w->instance, instance) == 0)
+			return w;
+	return NULL;
+}
+
+/* The map read while the module list held still, and that list. */
+uint16_t written_holds(struct service *s, const struct written *w)
+{
+	struct resolution expected = { .enable = w->indices, .n_enable = w->n };
+	_cleanup_free_ char *text = NULL;
+	const char *why;
+	size_t len;
+	int r;
+
+	if (!s->io->reads_names)
+		return FTIDX_HOLDS_UNKNOWN;
+	if (s->io->read(s->io->ctx, w->instance[0] ? w->instance : NULL,
+			writer_file_name(w->file), &text, &len) < 0)
+		return FTIDX_HOLDS_NO;
+	if (writer_readback_count_only(w->file, len))
+		r = readback_verify_count(FTIDX_OP_SET, &expected, text, &why);
+	else
+		r = w->n ? readback_verify(s->map, FTIDX_OP_SET, &expected, "", text, &why)
+			 : readback_verify(s->map, FTIDX_OP_CLEAR, &expected, "", text, &why);
+	return r == 0 ? FTIDX_HOLDS_YES : FTIDX_HOLDS_NO;
+}
+
+uint32_t *service_merge_sets(const uint32_t *a, size_t na, const uint32_t *add, size_t nadd,
+			     const uint32_t *drop, size_t ndrop, size_t *n_out)
+{
+	uint32_t *v = malloc(sizeof(*v) * (na + nadd + 1));
+	size_t i = 0, j = 0, k = 0, n = 0;
+
+	if (!v)
+		return NULL;
+	while (i < na || j < nadd) {
+		uint32_t x;
+
+		if (j >= nadd || (i < na && a[i] < add[j]))
+			x = a[i++];
+		else if (i >= na || add[j] < a[i])
+			x = add[j++];
+		else
+			x = a[i++], j++;
+		while (k < ndrop && drop[k] < x)
+			k++;
+		if (k < ndrop && drop[k] == x)
+			continue;
+		v[n++] = x;
+	}
+	*n_out = n;
+	return v;
+}
+
+void written_record(struct service *s, const char *instance, uint16_t file, uint16_t op,
+			   const struct resolution *res)
+{
+	struct written *w = written_find(s, instance, file);
+	bool keeps = w && (op == FTIDX_OP_ADD || op == FTIDX_OP_REMOVE);
+	const uint32_t *prev = keeps ? w->indices : NULL;
+	size_t n_prev = keeps ? w->n : 0, n = 0;
+	uint32_t *v;
+
+	switch (op) {
+	case FTIDX_OP_SET:
+		v = service_merge_sets(NULL, 0, res->enable, res->n_enable, NULL, 0, &n);
+		break;
+	case FTIDX_OP_ADD:
+		v = service_merge_sets(prev, n_prev, res->enable, res->n_enable, res->disable,
+				       res->n_disable, &n);
+		break;
+	case FTIDX_OP_REMOVE:
+		v = service_merge_sets(prev, n_prev, NULL, 0, res->enable, res->n_enable, &n);
+		break;
+	default: /* CLEAR */
+		v = service_merge_sets(NULL, 0, NULL, 0, NULL, 0, &n);
+		break;
+	}
+	if (!v)
+		return;
+	if (!w) {
+		w = calloc(1, sizeof(*w));
+		if (!w || !(w->instance = strdup(instance))) {
+			free(w);
+			free(v);
+			return;
+		}
+		w->file = file;
+		w->next = s->written;
+		s->written = w;
+	}
+	free(w->indices);
+	w->indices = v;
+	w->n = n;
+}

@@ -1,0 +1,170 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Which kernel a qemu guest boots, and where other Debian kernels come from.
+# Sourced after guest.sh (it uses skip()).
+#
+# FTIDX_VM_KERNEL picks the kernel:
+#   (unset), installed   the newest kernel installed in /boot
+#   SUITE                Debian's linux-image-amd64 of that suite, e.g.
+#                        trixie or sid, downloaded as packages
+#   6.12                 the same for the Debian release that ships it
+#   newest               the newest Debian kernel (unstable)
+#   /path/to/vmlinuz     that image; its modules in FTIDX_VM_MODULES, or in
+#                        lib/modules/KVER next to it
+# Downloads go through this machine's apt configuration (FTIDX_MIRROR
+# overrides the mirror) into FTIDX_KERNEL_CACHE (default
+# ~/.cache/ftidx/kernels), never into /boot.
+
+kernel_cache=${FTIDX_KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ftidx/kernels}
+
+# The Debian archive this machine's apt uses for its own release: the URI
+# of the first deb source whose suite has no '-' (not -security, -updates).
+debian_mirror() {
+	if [ -n "${FTIDX_MIRROR:-}" ]; then
+		echo "$FTIDX_MIRROR"
+		return
+	fi
+	local f uri
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		# deb822: paragraphs of "Key: value" lines
+		uri=$(awk 'BEGIN { RS = ""; FS = "\n" }
+			{
+				types = uris = suites = ""
+				for (i = 1; i <= NF; i++) {
+					if ($i ~ /^Types:/) types = $i
+					if ($i ~ /^URIs:/) uris = $i
+					if ($i ~ /^Suites:/) suites = $i
+				}
+				sub(/^URIs:[ \t]*/, "", uris); split(uris, u, /[ \t]+/)
+				sub(/^Suites:[ \t]*/, "", suites); split(suites, s, /[ \t]+/)
+				if (types ~ /(^|[ \t:])deb([ \t]|$)/ && s[1] !~ /-/ && u[1] != "") {
+					print u[1]; exit
+				}
+			}' "$f")
+		if [ -n "$uri" ]; then
+			echo "$uri"
+			return
+		fi
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -r "$f" ] || continue
+		uri=$(awk '$1 == "deb" {
+				i = 2
+				if ($i ~ /^\[/) while ($i !~ /\]$/) i++
+				if ($i ~ /^\[/ || $i ~ /\]$/) i++
+				if ($(i + 1) !~ /-/) { print $i; exit }
+			}' "$f")
+		if [ -n "$uri" ]; then
+			echo "$uri"
+			return
+		fi
+	done
+	return 1
+}
+
+# The suite that FTIDX_VM_KERNEL names.
+kernel_suite() {
+	case "$1" in
+	newest | unstable | sid) echo sid ;;
+	6.12 | 13 | trixie | stable) echo trixie ;;
+	6.1 | 12 | bookworm) echo bookworm ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# Download linux-image-amd64 of SUITE with the packages it pulls in
+# (image, binary, modules), unpack them into DIR. Prints apt's errors.
+download_kernel() {
+	local suite=$1 dir=$2 mirror apt tmp pkgs
+	mirror=$(debian_mirror) || {
+		echo "no Debian mirror in /etc/apt (set FTIDX_MIRROR)" >&2
+		return 1
+	}
+	tmp=$dir.partial
+	rm -rf "$tmp"
+	mkdir -p "$tmp"/{apt/lists/partial,apt/archives/partial,debs,root}
+	printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: %s\n' \
+		"$mirror" "$suite" /usr/share/keyrings/debian-archive-keyring.gpg \
+		>"$tmp/apt/ftidx.sources"
+	: >"$tmp/apt/status"
+	apt=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$tmp/apt"
+		-o "Dir::State::Lists=$tmp/apt/lists" -o "Dir::State::Status=$tmp/apt/status"
+		-o "Dir::Cache=$tmp/apt" -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache="
+		-o "APT::Architecture=amd64" -o "APT::Architectures::=amd64"
+		-o "Acquire::Languages=none" -o "APT::Sandbox::User=root")
+	apt-get "${apt[@]}" -qq update || return 1
+	# linux-image-amd64 -> linux-image-KVER-amd64 (-> linux-binary/modules
+	# on newer kernels): every linux-image/binary/modules package it needs.
+	pkgs=$(apt-cache "${apt[@]}" depends --recurse --no-recommends --no-suggests \
+		--no-conflicts --no-breaks --no-replaces --no-enhances --no-pre-depends \
+		linux-image-amd64 |
+		awk '/^linux-(image|binary|modules)-/ && !/^linux-image-amd64$/ && !/dbg/' | sort -u)
+	[ -n "$pkgs" ] || {
+		echo "no kernel packages found in $suite" >&2
+		return 1
+	}
+	echo "kernels: downloading $suite: $(echo $pkgs)" >&2
+	(cd "$tmp/debs" && apt-get "${apt[@]}" -qq download $pkgs) || return 1
+	for deb in "$tmp"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$tmp/root" || return 1
+	done
+	rm -rf "$tmp/apt" "$tmp/debs" "$dir"
+	mv "$tmp/root" "$dir"
+	rmdir "$tmp"
+}
+
+# The vmlinuz and module tree under an unpacked root DIR: sets kernel,
+# kver and moddir.
+kernel_in_tree() {
+	local dir=$1 d
+	kernel=$(ls -1 "$dir"/boot/vmlinuz-* "$dir"/usr/lib/modules/*/vmlinuz \
+		"$dir"/lib/modules/*/vmlinuz 2>/dev/null | sort -V | tail -n 1 || true)
+	[ -n "$kernel" ] || return 1
+	case "$kernel" in
+	*/boot/vmlinuz-*) kver=${kernel##*/vmlinuz-} ;;
+	*) kver=$(basename "$(dirname "$kernel")") ;;
+	esac
+	for d in "$dir/usr/lib/modules/$kver" "$dir/lib/modules/$kver"; do
+		if [ -d "$d/kernel" ]; then
+			moddir=$d/kernel
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Set kernel, kver and moddir for FTIDX_VM_KERNEL, or skip.
+select_kernel() {
+	local want=${FTIDX_VM_KERNEL:-installed} suite
+	case "$want" in
+	installed | "")
+		find_kernel
+		return
+		;;
+	/*)
+		[ -r "$want" ] || skip "$want is not readable"
+		kernel=$want
+		kver=$(basename "$want")
+		kver=${kver#vmlinuz-}
+		moddir=${FTIDX_VM_MODULES:-$(dirname "$want")/../lib/modules/$kver/kernel}
+		[ -d "$moddir" ] || skip "no module tree for $want (set FTIDX_VM_MODULES)"
+		return
+		;;
+	esac
+	suite=$(kernel_suite "$want")
+	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
+	if [ "$suite" = bookworm ] && [ -n "$(ls /boot/vmlinuz-*-amd64 2>/dev/null)" ]; then
+		find_kernel
+		return
+	fi
+	mkdir -p "$kernel_cache"
+	# One download at a time per suite, even with runs in parallel.
+	exec 9>"$kernel_cache/$suite.lock"
+	flock 9
+	if ! kernel_in_tree "$kernel_cache/$suite"; then
+		download_kernel "$suite" "$kernel_cache/$suite" ||
+			skip "cannot download Debian's $suite kernel"
+		kernel_in_tree "$kernel_cache/$suite" || skip "no kernel image in Debian's $suite packages"
+	fi
+	exec 9>&-
+}

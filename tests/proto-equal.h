@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Whole-message comparison of decoded protocol messages, for the codec's
+ * tests and its fuzzer: every field a message of its type carries, so
+ * that a codec that swapped two fields, or dropped one, is caught.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "proto.h"
+
+static inline bool proto_eq_str(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static inline bool proto_eq_strs(const char *const *a, const char *const *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (!proto_eq_str(a ? a[i] : NULL, b ? b[i] : NULL))
+			return false;
+	return true;
+}
+
+static inline bool proto_eq_mem(const void *a, const void *b, size_t len)
+{
+	return len == 0 || (a && b && memcmp(a, b, len) == 0);
+}
+
+static inline bool proto_request_equal(const struct proto_request *a, const struct proto_request *b)
+{
+	if (a->type != b->type || a->flags != b->flags || a->generation != b->generation ||
+	    a->op != b->op || a->file != b->file || a->seconds != b->seconds ||
+	    a->n_tokens != b->n_tokens || a->n_indices != b->n_indices)
+		return false;
+	return proto_eq_str(a->instance, b->instance) && proto_eq_str(a->module, b->module) &&
+	       proto_eq_strs(a->tokens, b->tokens, a->n_tokens) &&
+	       proto_eq_mem(a->indices, b->indices, sizeof(*a->indices) * a->n_indices);
+}
+
+static inline bool proto_reply_equal(const struct proto_reply *a, const struct proto_reply *b)
+{
+	if (a->type != b->type || a->status != b->status || a->generation != b->generation ||
+	    !proto_eq_str(a->message, b->message))
+		return false;
+	switch (a->type) {
+	case FTIDX_MSG_STATUS:
+		if (a->entries != b->entries || a->placeholders != b->placeholders ||
+		    a->modules != b->modules || a->module_entries != b->module_entries ||
+		    a->distinct_names != b->distinct_names || a->status_flags != b->status_flags ||
+		    a->clients != b->clients || a->build_ns != b->build_ns ||
+		    a->built_at_ns != b->built_at_ns || a->n_filters != b->n_filters ||
+		    !proto_eq_str(a->tracing_dir, b->tracing_dir) ||
+		    !proto_eq_str(a->kernel_release, b->kernel_release) ||
+		    !proto_eq_str(a->daemon_version, b->daemon_version) ||
+		    !proto_eq_str(a->match_rules, b->match_rules) ||
+		    !proto_eq_str(a->match_rules_how, b->match_rules_how))
+			return false;
+		for (uint32_t i = 0; i < a->n_filters; i++)
+			if (a->filters[i].file != b->filters[i].file ||
+			    a->filters[i].holds != b->filters[i].holds ||
+			    a->filters[i].functions != b->filters[i].functions ||
+			    !proto_eq_str(a->filters[i].instance, b->filters[i].instance))
+				return false;
+		return true;
+	case FTIDX_MSG_RESOLVE:
+	case FTIDX_MSG_FILTER:
+		return a->n_items == b->n_items && a->n_failed == b->n_failed &&
+		       a->n_enable == b->n_enable && a->n_disable == b->n_disable &&
+		       a->written == b->written && a->n_lines == b->n_lines &&
+		       proto_eq_mem(a->items, b->items, sizeof(*a->items) * a->n_items) &&
+		       proto_eq_mem(a->enable, b->enable, sizeof(*a->enable) * a->n_enable) &&
+		       proto_eq_mem(a->disable, b->disable, sizeof(*a->disable) * a->n_disable) &&
+		       proto_eq_strs(a->reasons, b->reasons, a->n_failed) &&
+		       proto_eq_strs(a->lines, b->lines, a->n_lines);
+	case FTIDX_MSG_NAMES:
+		return a->n_lines == b->n_lines &&
+		       proto_eq_mem(a->line_status, b->line_status,
+				    sizeof(*a->line_status) * a->n_lines) &&
+		       proto_eq_strs(a->lines, b->lines, a->n_lines);
+	case FTIDX_MSG_LIST:
+		return a->n_lines == b->n_lines && !a->addresses == !b->addresses &&
+		       proto_eq_mem(a->indices, b->indices, sizeof(*a->indices) * a->n_lines) &&
+		       (!a->addresses ||
+			proto_eq_mem(a->addresses, b->addresses, sizeof(*a->addresses) * a->n_lines)) &&
+		       proto_eq_strs(a->lines, b->lines, a->n_lines);
+	case FTIDX_MSG_HITS:
+		return a->enabled == b->enabled && a->events == b->events && a->lost == b->lost &&
+		       a->n_lines == b->n_lines &&
+		       proto_eq_mem(a->indices, b->indices, sizeof(*a->indices) * a->n_lines) &&
+		       proto_eq_mem(a->counts, b->counts, sizeof(*a->counts) * a->n_lines) &&
+		       proto_eq_strs(a->lines, b->lines, a->n_lines);
+	default:
+		return true;
+	}
+}

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The service's request handling against a model kernel whose module
+ * state changes in the middle of a request.
+ *
+ * The model keeps its filter as lines of text ("name [module]", with the
+ * rank among the lines of that text), so that it survives a change of map
+ * the way the kernel's records do. A chosen write makes a module go away
+ * (the fixture in the tracing directory becomes the one without loop) and
+ * is refused, so that the service must put the old filter back on a
+ * re-read map, where ftidx's record of what it wrote belongs to the old
+ * one. Run under AddressSanitizer, a use of that stale record is a
+ * failure too.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+#include "fake-tracefs.h"
+#include "fixture-map.h"
+#include "macro.h"
+#include "map.h"
+#include "proto.h"
+#include "service.h"
+#include "testlib.h"
+#include "tracing.h"
+#include "writer.h"
+
+static const char *fixtures;
+static char dir[64];
+
+/* The model: which lines are enabled, per index of the current map. */
+struct kernel {
+	struct map *m;
+	bool *committed, *pending;
+	uint32_t swap_at;  /* at this index token: rmmod loop, then refuse it */
+	const char *after; /* the fixture after the swap */
+};
+
+static struct kernel model;
+
+static struct map *load_fixture(const char *name)
+{
+	char path[4096];
+	size_t len;
+	char *text, info[64];
+
+	snprintf(path, sizeof(path), "%s/%s", fixtures, name);
+	text = test_read_file(path, &len);
+	fake_write(dir, "available_filter_functions", text, len);
+	snprintf(info, sizeof(info), "%lu pages:1 groups: 1\n", count_lines(text, len));
+	fake_write(dir, "dyn_ftrace_total_info", info, strlen(info));
+	free(text);
+	return fixture_map(fixtures, name);
+}
+
+/* Index @i of @from as an index of @to: the same text, the same rank among
+ * the lines of that text, or 0 when that line went away. */
+static uint32_t same_line(const struct map *from, uint32_t i, const struct map *to)
+{
+	const char *name = map_name(from, i), *mod = map_module(from, i);
+	size_t len = map_name_len(from, i), rank = 0;
+
+	for (uint32_t k = 1; k < i; k++)
+		rank += map_name_len(from, k) == len && !memcmp(map_name(from, k), name, len) &&
+			(map_module(from, k) ? mod && !strcmp(map_module(from, k), mod) : !mod);
+	for (uint32_t k = 1; k <= map_size(to); k++) {
+		bool same = map_name_len(to, k) == len && !memcmp(map_name(to, k), name, len) &&
+			    (map_module(to, k) ? mod && !strcmp(map_module(to, k), mod) : !mod);
+
+		if (same && rank-- == 0)
+			return k;
+	}
+	return 0;
+}
+
+static bool *translate(const bool *set, const struct map *from, const struct map *to)
+{
+	bool *v = calloc(map_size(to) + 1, 1);
+
+	for (uint32_t i = 1; i <= map_size(from); i++) {
+		uint32_t k = set[i] ? same_line(from, i, to) : 0;
+
+		if (k)
+			v[k] = true;
+	}
+	return v;
+}
+
+/* rmmod loop: the lines after loop's move down. */
+static void swap_map(void)
+{
+	struct map *next = load_fixture(model.after);
+	bool *c = translate(model.committed, model.m, next);
+	bool *p = translate(model.pending, model.m, next);
+
+	free(model.committed);
+	free(model.pending);
+	map_free(model.m);
+	model.m = next;
+	model.committed = c;
+	model.pending = p;
+	model.swap_at = 0;
+}
+
+static int k_open(void *ctx _unused_, const char *instance _unused_, const char *file _unused_,
+		  int flags)
+{
+	if (flags & O_TRUNC)
+		memset(model.pending, 0, map_size(model.m) + 1);
+	else
+		memcpy(model.pending, model.committed, map_size(model.m) + 1);
+	return 42;
+}
+
+static ssize_t k_write(void *ctx _unused_, int fd _unused_, const char *buf, size_t len)
+{
+	size_t i = 0;
+	bool neg;
+	unsigned long idx;
+
+	while (i < len && (buf[i] == ' ' || buf[i] == '\n'))
+		i++;
+	neg = buf[i] == '!';
+	idx = strtoul(buf + i + neg, NULL, 10);
+	while (i < len && buf[i] != ' ' && buf[i] != '\n')
+		i++;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\n'))
+		i++;
+	if (model.swap_at && idx == model.swap_at) {
+		swap_map();
+		return -EINVAL;
+	}
+	if (idx == 0 || idx > map_size(model.m))
+		return -EINVAL;
+	model.pending[idx] = !neg;
+	return (ssize_t)i;
+}
+
+static int k_close(void *ctx _unused_, int fd _unused_)
+{
+	memcpy(model.committed, model.pending, map_size(model.m) + 1);
+	return 0;
+}
+
+static int k_read(void *ctx _unused_, const char *instance _unused_, const char *file _unused_,
+		  char **buf, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *s = malloc(cap);
+
+	s[0] = '\0';
+	for (uint32_t i = 1; i <= map_size(model.m); i++) {
+		char line[700];
+		int l;
+
+		if (!model.committed[i])
+			continue;
+		l = snprintf(line, sizeof(line), "%s%s%s%s\n", map_name(model.m, i),
+			     map_module(model.m, i) ? " [" : "",
+			     map_module(model.m, i) ? map_module(model.m, i) : "",
+			     map_module(model.m, i) ? "]" : "");
+		while (n + (size_t)l + 1 > cap)
+			s = realloc(s, cap *= 2);
+		memcpy(s + n, line, (size_t)l + 1);
+		n += (size_t)l;
+	}
+	if (n == 0) {
+		free(s);
+		s = strdup("#### all functions enabled ####\n");
+		n = strlen(s);
+	}
+	*buf = s;
+	*len = n;
+	return 0;
+}
+
+static const struct writer_io model_io = {
+	.open = k_open, .write = k_write, .close = k_close, .read = k_read,
+	.reads_names = true,
+};
+
+/* Handle a FILTER request of @tokens; the reply's status, or -1. */
+static int filter(struct service *s, uint16_t op, const char **tokens, uint32_t n)
+{
+	struct proto_request req = {
+		.type = FTIDX_MSG_FILTER, .op = op, .file = FTIDX_FILE_FILTER, .instance = "",
+		.tokens = tokens, .n_tokens = n,
+	};
+	struct ftidx_frame_header h;
+	struct proto_reply rep;
+	struct proto_buf out;
+	const char *why;
+	int status = -1;
+
+	proto_buf_init(&out);
+	CHECK_EQ_INT(service_handle(s, &req, 1, &out), 0);
+	memcpy(&h, out.data, sizeof(h));
+	if (proto_decode_reply(h.version, h.type, out.data + sizeof(h), h.length, &rep, &why) == 0) {
+		status = rep.status;
+		printf("reply: status %d, %s\n", rep.status, rep.message);
+		proto_reply_deinit(&rep);
+	}
+	proto_buf_deinit(&out);
+	return status;
+}
+
+/* The k-th (0-based) line named @name in @m. */
+static uint32_t nth(const struct map *m, const char *name, size_t k)
+{
+	for (uint32_t i = 1; i <= map_size(m); i++)
+		if (map_name_len(m, i) == strlen(name) && !memcmp(map_name(m, i), name, strlen(name)) &&
+		    k-- == 0)
+			return i;
+	return 0;
+}
+
+static size_t enabled_count(void)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 1; i <= map_size(model.m); i++)
+		n += model.committed[i];
+	return n;
+}
+
+/*
+ * ftidx wrote two of type_show's seventeen lines (the 4th and the 9th),
+ * then a module goes away in the middle of the next write, which fails:
+ * the filter put back must be those two lines, not the first two.
+ */
+static void restore_after_module_change(void)
+{
+	struct service *s = NULL;
+	char a[16], b[16], c[16];
+	const char *set[2] = { a, b }, *add[2] = { "vfs_read", c };
+	uint32_t t4, t9, lo;
+
+	model.m = load_fixture("debian-6.1-loop-dummy.txt");
+	model.committed = calloc(map_size(model.m) + 1, 1);
+	model.pending = calloc(map_size(model.m) + 1, 1);
+	model.after = "debian-6.1-dummy-only.txt";
+	CHECK_EQ_INT(tracing_init(dir), 0);
+	CHECK_EQ_INT(service_new(&s, &model_io), 0);
+	t4 = nth(model.m, "type_show", 3);
+	t9 = nth(model.m, "type_show", 8);
+	lo = nth(model.m, "lo_release", 0);
+	CHECK(t4 && t9 && lo && map_module(model.m, lo));
+	snprintf(a, sizeof(a), "%u", t4);
+	snprintf(b, sizeof(b), "%u", t9);
+	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, set, 2), 0);
+	CHECK(model.committed[t4] && model.committed[t9] && enabled_count() == 2);
+
+	/* the second token makes loop go, and is refused */
+	snprintf(c, sizeof(c), "%u", lo);
+	model.swap_at = lo;
+	CHECK_EQ_INT(filter(s, FTIDX_OP_ADD, add, 2), EINVAL);
+	CHECK_EQ_INT(map_size(model.m), 38261);
+	/* type_show's lines are core lines: the same indices in both maps */
+	CHECK_EQ_INT(nth(model.m, "type_show", 3), t4);
+	CHECK(model.committed[t4] && model.committed[t9]);
+	CHECK_EQ_INT(enabled_count(), 2);
+	CHECK_EQ_INT(service_generation(s), 2);
+
+	service_free(s);
+	map_free(model.m);
+	free(model.committed);
+	free(model.pending);
+}
+
+int main(int argc, char **argv)
+{
+	char path[4096];
+	size_t len;
+	char *text;
+
+	fixtures = argc > 1 ? argv[1] : "tests/fixtures";
+	snprintf(path, sizeof(path), "%s/debian-6.1-loop-dummy.txt", fixtures);
+	text = test_read_file(path, &len);
+	snprintf(dir, sizeof(dir), "/tmp/ftidx-service-XXXXXX");
+	fake_tracefs_new(dir, text, len);
+	free(text);
+
+	restore_after_module_change();
+
+	fake_tracefs_remove(dir);
+	return test_finish("test-service");
+}

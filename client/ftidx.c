@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ftidx.h"
+#include "growbuf.h"
 #include "macro.h"
 
 enum exit_status {
@@ -45,23 +46,20 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
+/* Strings the CLI owns: a growbuf of pointers (growbuf.h). */
 struct strv {
-	char **v;
-	size_t n, cap;
+	struct growbuf buf;
+	char **v; /* buf.data, once filled */
+	size_t n;
 };
 
 static int strv_push(struct strv *sv, char *s)
 {
-	if (sv->n == sv->cap) {
-		size_t cap = sv->cap ? sv->cap * 2 : 64;
-		char **v = realloc(sv->v, sizeof(*v) * cap);
-
-		if (!v)
-			return -ENOMEM;
-		sv->v = v;
-		sv->cap = cap;
-	}
-	sv->v[sv->n++] = s;
+	growbuf_append(&sv->buf, &s, sizeof(s));
+	if (sv->buf.failed)
+		return -ENOMEM;
+	sv->v = (char **)sv->buf.data;
+	sv->n = sv->buf.len / sizeof(s);
 	return 0;
 }
 
@@ -69,7 +67,7 @@ static void strv_free(struct strv *sv)
 {
 	for (size_t i = 0; i < sv->n; i++)
 		free(sv->v[i]);
-	free(sv->v);
+	growbuf_deinit(&sv->buf);
 }
 
 /* Arguments, with "-" replaced by the lines of standard input (blank

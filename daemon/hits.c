@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "growbuf.h"
 #include "hits.h"
 #include "macro.h"
 #include "tracing.h"
@@ -277,37 +278,21 @@ static void read_lost(struct hits *h)
 }
 
 /* Read a /proc file, whose size stat() does not tell. */
+/* A whole file as text, in *@out (free() it). */
 static int read_text(const char *path, char **out)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t len = 0, cap = 1 << 20;
-	char *buf = NULL, *grown;
-	ssize_t n;
+	struct growbuf b = { 0 };
+	int r;
 
 	if (fd < 0)
 		return negative_errno();
-	for (;;) {
-		if (!buf || cap - len < 65536) {
-			grown = realloc(buf, cap *= 2);
-			if (!grown) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = grown;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(buf);
-			return negative_errno();
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	r = growbuf_read_fd(&b, fd);
+	if (r < 0) {
+		growbuf_deinit(&b);
+		return r;
 	}
-	buf[len] = '\0';
-	*out = buf;
+	*out = (char *)b.data;
 	return 0;
 }
 

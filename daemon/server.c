@@ -15,9 +15,10 @@
  * clients together may hold no more than the memory budget: past it the
  * largest holder goes (see server.h).
  *
- * A HITS request takes seconds: the client's later requests wait (replies
- * stay in order) while a timer drains the run's ring buffer and, at the
- * deadline, sends the reply. Everyone else is served meanwhile.
+ * A request whose answer takes time (HITS) is answered later: the service
+ * does its work off this thread and says so through its completion fd,
+ * which this loop watches like any other. The client's later requests
+ * wait (replies stay in order); everyone else is served meanwhile.
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -41,6 +42,7 @@ struct client {
 	struct server *srv;
 	struct bufferevent *bev;
 	bool closing; /* close once the output has drained */
+	bool waiting; /* for a deferred reply: later requests wait */
 	enum access_role role;
 	uid_t uid;
 	size_t awaiting; /* bytes of the frame being received */
@@ -54,14 +56,8 @@ struct server {
 	struct server_limits limits;
 	struct client *clients;
 	uint32_t n_clients;
-	/* the HITS run in progress */
-	struct client *hits_client;
-	uint32_t hits_id;
-	uint64_t hits_deadline_ns;
-	struct event *hits_timer;
+	struct event *completion; /* the service's deferred work is done */
 };
-
-#define HITS_DRAIN_MS 200
 
 static void on_read(struct bufferevent *bev, void *ctx);
 
@@ -69,11 +65,8 @@ static void client_free(struct client *c)
 {
 	struct server *srv = c->srv;
 
-	if (srv->hits_client == c) {
-		event_del(srv->hits_timer);
-		srv->hits_client = NULL;
-		service_hits_cancel(srv->svc);
-	}
+	if (c->waiting)
+		service_forget(srv->svc, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -170,62 +163,35 @@ static bool over_budget(struct server *srv, struct client *self)
 	}
 }
 
-static void on_hits_timer(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
+/* A deferred reply is ready for @requester, which still waits for it. */
+static void deliver(void *requester, struct proto_buf *frame)
 {
-	struct server *srv = ctx;
-	struct client *c = srv->hits_client;
-	struct proto_buf frame;
+	struct client *c = requester;
 
-	if (now_ns() < srv->hits_deadline_ns) {
-		service_hits_drain(srv->svc);
-		return;
-	}
-	event_del(srv->hits_timer);
-	srv->hits_client = NULL;
-	proto_buf_init(&frame);
-	if (service_hits_end(srv->svc, srv->hits_id, &frame) == 0)
-		client_send(c, &frame);
-	else
-		client_refuse(c, srv->hits_id, ENOMEM, "out of memory");
-	proto_buf_deinit(&frame);
+	client_send(c, frame);
+	c->waiting = false;
 	/* Now the requests that waited behind it. */
 	client_arm_timeouts(c, true);
-	if (over_budget(srv, c)) {
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	if (over_budget(c->srv, c)) {
 		client_free(c);
 		return;
 	}
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
 	on_read(c->bev, c);
 }
 
-static void client_begin_hits(struct client *c, const struct proto_request *req, uint32_t id,
-			      struct proto_buf *frame)
+static void on_completion(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 {
-	struct server *srv = c->srv;
-	struct timeval tick = { 0, HITS_DRAIN_MS * 1000 };
-	int r;
+	struct server *srv = ctx;
 
-	r = service_hits_begin(srv->svc, req, id, frame);
-	if (r == 0) {
-		client_send(c, frame);
-		return;
-	}
-	if (r < 0) {
-		client_refuse(c, id, ENOMEM, "out of memory");
-		return;
-	}
-	if (!srv->hits_timer)
-		srv->hits_timer = event_new(srv->base, -1, EV_PERSIST, on_hits_timer, srv);
-	if (!srv->hits_timer || event_add(srv->hits_timer, &tick) < 0) {
-		service_hits_cancel(srv->svc);
-		client_refuse(c, id, ENOMEM, "cannot set up a timer");
-		return;
-	}
-	srv->hits_client = c;
-	srv->hits_id = id;
-	srv->hits_deadline_ns = now_ns() + (uint64_t)req->seconds * 1000000000ull;
-	/* Keep noticing a hang-up, but buffer little of what it sends
-	 * meanwhile; a client waiting for its answer is not idle. */
+	service_complete(srv->svc, deliver);
+}
+
+/* The request's answer comes later: keep noticing a hang-up, but buffer
+ * little of what the client sends meanwhile; it is not idle. */
+static void client_wait(struct client *c)
+{
+	c->waiting = true;
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 64 * 1024);
 	client_arm_timeouts(c, false);
 }
@@ -277,12 +243,12 @@ static void client_handle(struct client *c, const struct ftidx_frame_header *h, 
 			client_send(c, &frame);
 		goto done;
 	}
-	if (req.type == FTIDX_MSG_HITS) {
-		client_begin_hits(c, &req, h->id, &frame);
+	t0 = now_ns();
+	r = service_handle(c->srv->svc, &req, h->id, c, &frame);
+	if (r == SERVICE_LATER) {
+		client_wait(c);
 		goto done;
 	}
-	t0 = now_ns();
-	r = service_handle(c->srv->svc, &req, h->id, &frame);
 	log_debug("request type %u, %u tokens: handled in %.1f ms", h->type, req.n_tokens,
 		  (double)(now_ns() - t0) / 1e6);
 	if (r < 0) {
@@ -304,7 +270,7 @@ static void on_read(struct bufferevent *bev, void *ctx)
 	struct client *c = ctx;
 	struct evbuffer *input = bufferevent_get_input(bev);
 
-	while (!c->closing && c->srv->hits_client != c) {
+	while (!c->closing && !c->waiting) {
 		struct ftidx_frame_header h;
 		const char *why;
 		unsigned char *frame;
@@ -486,10 +452,20 @@ int server_new(struct server **out, struct event_base *base, int fd, struct serv
 		free(srv);
 		return -EIO;
 	}
+	srv->completion = event_new(base, service_completion_fd(svc), EV_READ | EV_PERSIST,
+				    on_completion, srv);
+	if (!srv->completion || event_add(srv->completion, NULL) < 0) {
+		if (srv->completion)
+			event_free(srv->completion);
+		close(fd);
+		free(srv);
+		return -ENOMEM;
+	}
 	/* Backlog 0: the socket is listening already (ours, or systemd's). */
 	srv->listener = evconnlistener_new(base, on_accept, srv,
 					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (!srv->listener) {
+		event_free(srv->completion);
 		close(fd);
 		free(srv);
 		return -EIO;
@@ -505,8 +481,8 @@ struct server *server_free(struct server *srv)
 	while (srv->clients)
 		client_free(srv->clients);
 	evconnlistener_free(srv->listener);
-	if (srv->hits_timer)
-		event_free(srv->hits_timer);
+	if (srv->completion)
+		event_free(srv->completion);
 	free(srv);
 	return NULL;
 }

@@ -3,13 +3,26 @@
  * HITS requests (see service.h): which functions of a filter fire, and how
  * often. The filter's functions are read back from the kernel rather than
  * taken from what ftidx wrote, so filters written by anyone can be checked.
+ *
+ * A run takes seconds, and reading its ring buffer and parsing kallsyms
+ * take real time too, so all of that happens on a thread of its own: the
+ * event loop keeps serving everyone else meanwhile. The loop thread sets
+ * the run up (a filter write, like any other) and builds the reply; the
+ * worker only drains, stops and names, touching nothing but its run, and
+ * says it is done through the completion pipe.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "macro.h"
 #include "readback.h"
@@ -18,6 +31,20 @@
 #include "tracing.h"
 
 #define KALLSYMS "/proc/kallsyms"
+/* How often the worker takes what the ring buffer holds. */
+#define DRAIN_MS 200
+
+struct hits_job {
+	struct hits *hits;
+	pthread_t thread;
+	int wake_fd;          /* eventfd: cut the run short (its client went away) */
+	atomic_bool cancelled;
+	uint64_t deadline_ns; /* CLOCK_MONOTONIC */
+	uint32_t id;
+	void *requester;      /* NULL once it went away: no reply then */
+	int result;           /* hits_stop()'s, for the reply */
+	const char *why;
+};
 
 /* The indices a filter file of @instance holds, per the kernel. */
 static ssize_t filter_indices(struct service *s, const char *instance, const char *file,
@@ -37,21 +64,61 @@ static ssize_t filter_indices(struct service *s, const char *instance, const cha
 	return n;
 }
 
+static void *hits_worker(void *ctx)
+{
+	struct service *s = ctx;
+	struct hits_job *job = s->hits_job;
+	uint64_t one = 1;
+
+	for (;;) {
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+		struct pollfd pfd = { .fd = job->wake_fd, .events = POLLIN };
+		int r;
+
+		if (now >= job->deadline_ns || atomic_load(&job->cancelled))
+			break;
+		(void)poll(&pfd, 1, (int)MIN((job->deadline_ns - now) / 1000000 + 1, DRAIN_MS));
+		r = hits_drain(job->hits);
+		if (r < 0)
+			log_warn("reading the hit count's ring buffer: %s", strerror(-r));
+	}
+	job->result = hits_stop(job->hits, KALLSYMS, &job->why);
+	/* done: the loop takes it from here */
+	if (write(s->completion_fd, &one, sizeof(one)) < 0)
+		log_error("cannot tell the loop a hit count is done: %s", strerror(errno));
+	return NULL;
+}
+
+static struct hits_job *job_free(struct hits_job *job)
+{
+	if (!job)
+		return NULL;
+	job->hits = hits_free(job->hits);
+	if (job->wake_fd >= 0)
+		close(job->wake_fd);
+	free(job);
+	return NULL;
+}
+
 int service_hits_begin(struct service *s, const struct proto_request *req, uint32_t id,
-		       struct proto_buf *out)
+		       void *requester, struct proto_buf *out)
 {
 	const char *instance = req->instance[0] ? req->instance : NULL;
 	_cleanup_free_ uint32_t *filter = NULL, *notrace = NULL, *traced = NULL;
+	struct hits_job *job;
 	char name[64], msg[256];
 	const char *why = "";
 	ssize_t n_filter, n_notrace;
 	size_t n;
 	int r;
 
-	if (s->hits)
+	if (s->hits_job)
 		return service_reply_plain(s, FTIDX_MSG_HITS, id, EBUSY,
 					   "a hit count is running already; try again after it",
 					   out);
+	if (s->completion_fd < 0)
+		return service_reply_plain(s, FTIDX_MSG_HITS, id, EOPNOTSUPP,
+					   "this daemon cannot run hit counts", out);
 	r = service_catch_up(s);
 	if (r < 0)
 		return service_reply_plain(s, FTIDX_MSG_HITS, id, -r,
@@ -75,61 +142,69 @@ int service_hits_begin(struct service *s, const struct proto_request *req, uint3
 					   "trace them all); set one first",
 					   out);
 
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return service_reply_plain(s, FTIDX_MSG_HITS, id, ENOMEM, "out of memory", out);
+	job->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	job->id = id;
+	job->requester = requester;
 	snprintf(name, sizeof(name), HITS_INSTANCE_PREFIX "%d", (int)getpid());
-	r = hits_start(&s->hits, s->io, s->map, name, traced, n, &why);
+	r = job->wake_fd < 0 ? negative_errno() : 0;
+	why = "cannot set up the run";
+	if (r == 0)
+		r = hits_start(&job->hits, s->io, s->map, name, traced, n, &why);
+	if (r == 0) {
+		job->deadline_ns = clock_ns(CLOCK_MONOTONIC) + (uint64_t)req->seconds * 1000000000ull;
+		s->hits_job = job;
+		r = -pthread_create(&job->thread, NULL, hits_worker, s);
+		if (r < 0) {
+			s->hits_job = NULL;
+			why = "cannot start a thread for the run";
+		}
+	}
 	if (r < 0) {
+		job_free(job);
 		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-r));
 		return service_reply_plain(s, FTIDX_MSG_HITS, id, -r, msg, out);
 	}
 	log_info("counting calls to %zu function%s for %u s in instances/%s", n, n == 1 ? "" : "s",
 		 req->seconds, name);
-	return 1;
+	return SERVICE_LATER;
 }
 
-void service_hits_drain(struct service *s)
-{
-	int r = s->hits ? hits_drain(s->hits) : 0;
-
-	if (r < 0)
-		log_warn("reading the hit count's ring buffer: %s", strerror(-r));
-}
-
-int service_hits_end(struct service *s, uint32_t id, struct proto_buf *out)
+/* The reply to a finished run. */
+static int hits_reply(struct service *s, struct hits_job *job, struct proto_buf *out)
 {
 	struct proto_reply rep = { .type = FTIDX_MSG_HITS, .generation = s->generation };
 	const struct hit *hits;
-	const char *why = "";
 	char msg[256];
 	size_t n;
 	int r;
 
-	r = hits_stop(s->hits, KALLSYMS, &why);
-	if (r < 0) {
-		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-r));
-		r = service_reply_plain(s, FTIDX_MSG_HITS, id, -r, msg, out);
-		goto done;
+	if (job->result < 0) {
+		snprintf(msg, sizeof(msg), "%s: %s", job->why, strerror(-job->result));
+		return service_reply_plain(s, FTIDX_MSG_HITS, job->id, -job->result, msg, out);
 	}
-	hits = hits_results(s->hits, &n);
-	rep.enabled = (uint32_t)hits_enabled(s->hits);
-	rep.events = hits_events(s->hits);
-	rep.lost = hits_lost(s->hits);
+	hits = hits_results(job->hits, &n);
+	rep.enabled = (uint32_t)hits_enabled(job->hits);
+	rep.events = hits_events(job->hits);
+	rep.lost = hits_lost(job->hits);
 	rep.n_lines = (uint32_t)n;
 	rep.indices = malloc(sizeof(*rep.indices) * (n ? n : 1));
 	rep.counts = malloc(sizeof(*rep.counts) * (n ? n : 1));
 	rep.lines = malloc(sizeof(*rep.lines) * (n ? n : 1));
-	if (!rep.indices || !rep.counts || !rep.lines) {
-		r = -ENOMEM;
+	r = -ENOMEM;
+	if (!rep.indices || !rep.counts || !rep.lines)
 		goto done;
-	}
 	for (size_t i = 0; i < n; i++) {
 		rep.indices[i] = hits[i].index;
 		rep.counts[i] = hits[i].count;
 		rep.lines[i] = hits[i].line;
 	}
-	rep.message = hits_cut_short(s->hits) ? "calls came faster than ftidxd could read them: "
-						"the counts are short"
-					      : "";
-	r = proto_encode_reply(out, id, &rep);
+	rep.message = hits_cut_short(job->hits) ? "calls came faster than ftidxd could read them: "
+						  "the counts are short"
+						: "";
+	r = proto_encode_reply(out, job->id, &rep);
 	log_info("hit count done: %zu of %u function%s fired, %llu calls, %llu lost", n,
 		 rep.enabled, rep.enabled == 1 ? "" : "s", (unsigned long long)rep.events,
 		 (unsigned long long)rep.lost);
@@ -137,13 +212,53 @@ done:
 	free(rep.indices);
 	free(rep.counts);
 	free(rep.lines);
-	s->hits = hits_free(s->hits);
 	return r;
 }
 
-void service_hits_cancel(struct service *s)
+void service_complete(struct service *s, void (*deliver)(void *requester, struct proto_buf *frame))
 {
-	if (s->hits)
-		log_info("hit count cancelled: its client went away");
-	s->hits = hits_free(s->hits);
+	struct hits_job *job = s->hits_job;
+	struct proto_buf frame;
+	uint64_t count;
+
+	if (read(s->completion_fd, &count, sizeof(count)) < 0 || !job)
+		return;
+	pthread_join(job->thread, NULL);
+	s->hits_job = NULL;
+	proto_buf_init(&frame);
+	if (job->requester) {
+		if (hits_reply(s, job, &frame) < 0) {
+			proto_buf_deinit(&frame);
+			service_reply_plain(s, FTIDX_MSG_HITS, job->id, ENOMEM, "out of memory",
+					    &frame);
+		}
+		deliver(job->requester, &frame);
+	}
+	proto_buf_deinit(&frame);
+	job_free(job);
+}
+
+void service_forget(struct service *s, void *requester)
+{
+	struct hits_job *job = s->hits_job;
+	uint64_t one = 1;
+
+	if (!job || job->requester != requester)
+		return;
+	log_info("hit count cancelled: its client went away");
+	job->requester = NULL;
+	atomic_store(&job->cancelled, true);
+	(void)!write(job->wake_fd, &one, sizeof(one));
+}
+
+void service_hits_shutdown(struct service *s)
+{
+	struct hits_job *job = s->hits_job;
+
+	if (!job)
+		return;
+	service_forget(s, job->requester);
+	atomic_store(&job->cancelled, true);
+	pthread_join(job->thread, NULL);
+	s->hits_job = job_free(job);
 }

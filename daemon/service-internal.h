@@ -44,7 +44,8 @@ struct service {
 	void (*drain_uevents)(void *ctx);
 	void *drain_ctx;
 	struct written *written;
-	struct hits *hits; /* the HITS run in progress, if any */
+	struct hits_job *hits_job; /* the HITS run in progress, if any (service-hits.c) */
+	int completion_fd;         /* eventfd: deferred work is done */
 };
 
 /* Before a request: rebuild the map if a module change is pending or the
@@ -80,6 +81,15 @@ int service_resolve_request(struct service *s, const struct proto_request *req,
 			    struct resolution *res, struct proto_reply *rep);
 /* Free what service_resolve_request() put in @rep. */
 void service_free_items(struct proto_reply *rep);
+
+/* ---- service-hits.c ---- */
+
+/* Start a HITS run: SERVICE_LATER, or an answer now in @out (0), or
+ * -ENOMEM. */
+int service_hits_begin(struct service *s, const struct proto_request *req, uint32_t id,
+		       void *requester, struct proto_buf *out);
+/* Stop a run in progress and wait for its thread (the service goes). */
+void service_hits_shutdown(struct service *s);
 
 /* ---- service-filter.c ---- */
 

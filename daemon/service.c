@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/utsname.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "kernel-rules.h"
@@ -98,6 +100,7 @@ int service_new(struct service **out, const struct writer_io *io)
 
 	if (!s)
 		return -ENOMEM;
+	s->completion_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->real_tracefs = statfs(tracing_dir(), &sf) == 0 &&
 			  (sf.f_type == TRACEFS_MAGIC || sf.f_type == DEBUGFS_MAGIC);
 	/* Only a real tracefs reads back function names to verify against; a
@@ -116,7 +119,7 @@ int service_new(struct service **out, const struct writer_io *io)
 		snprintf(s->release, sizeof(s->release), "%s", u.release);
 	r = service_refresh(s, true);
 	if (r < 0) {
-		free(s);
+		service_free(s);
 		return r;
 	}
 	kernel_rules_decide(&s->rules, s->map, s->real_tracefs, s->rules_how, sizeof(s->rules_how));
@@ -128,11 +131,18 @@ struct service *service_free(struct service *s)
 {
 	if (!s)
 		return NULL;
-	s->hits = hits_free(s->hits);
+	service_hits_shutdown(s);
+	if (s->completion_fd >= 0)
+		close(s->completion_fd);
 	written_free_all(s);
 	map_free(s->map);
 	free(s);
 	return NULL;
+}
+
+int service_completion_fd(const struct service *s)
+{
+	return s->completion_fd;
 }
 
 uint64_t service_generation(const struct service *s)
@@ -196,7 +206,7 @@ int service_reply_plain(struct service *s, uint16_t type, uint32_t id, int statu
 }
 
 int service_handle(struct service *s, const struct proto_request *req, uint32_t id,
-		   struct proto_buf *out)
+		   void *requester, struct proto_buf *out)
 {
 	int r = service_catch_up(s);
 
@@ -214,6 +224,8 @@ int service_handle(struct service *s, const struct proto_request *req, uint32_t 
 		return service_reply_list(s, req, id, out);
 	case FTIDX_MSG_FILTER:
 		return service_reply_filter(s, req, id, out);
+	case FTIDX_MSG_HITS:
+		return service_hits_begin(s, req, id, requester, out);
 	}
 	return service_reply_plain(s, FTIDX_MSG_ERROR, id, EBADMSG, "unknown request", out);
 }

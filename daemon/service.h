@@ -48,22 +48,25 @@ void service_set_uevent_drain(struct service *s, void (*drain)(void *ctx), void 
 /* Connected clients, for STATUS. */
 void service_set_clients(struct service *s, uint32_t n);
 
-/* Answer @req (id @id) with one frame appended to @out. 0 or -ENOMEM. */
-int service_handle(struct service *s, const struct proto_request *req, uint32_t id,
-		   struct proto_buf *out);
-
 /*
- * HITS, which takes time: service_hits_begin() starts the run and returns
- * 1 with nothing in @out, or answers at once (an error) and returns 0, or
- * -ENOMEM. While it runs, call service_hits_drain() every few hundred ms;
- * service_hits_end() stops it and appends the reply. One run at a time;
- * service_hits_cancel() drops it (its client went away).
+ * Answer @req (id @id, from @requester, which the service only hands
+ * back) with one frame appended to @out: returns 0, or -ENOMEM. A request
+ * whose answer takes time (HITS) returns SERVICE_LATER with nothing in
+ * @out: its work goes on off the caller's thread, and its reply comes
+ * through service_complete() once service_completion_fd() is readable.
  */
-int service_hits_begin(struct service *s, const struct proto_request *req, uint32_t id,
-		       struct proto_buf *out);
-void service_hits_drain(struct service *s);
-int service_hits_end(struct service *s, uint32_t id, struct proto_buf *out);
-void service_hits_cancel(struct service *s);
+#define SERVICE_LATER 1
+int service_handle(struct service *s, const struct proto_request *req, uint32_t id,
+		   void *requester, struct proto_buf *out);
+
+/* Readable when deferred work is done: then call service_complete(). */
+int service_completion_fd(const struct service *s);
+
+/* Hand each finished deferred reply to @deliver with its requester. */
+void service_complete(struct service *s, void (*deliver)(void *requester, struct proto_buf *frame));
+
+/* @requester went away: its deferred work is cut short, with no reply. */
+void service_forget(struct service *s, void *requester);
 
 /* A reply of @type (a request type) with a status and a message only. */
 int service_reply_plain(struct service *s, uint16_t type, uint32_t id, int status, const char *why,

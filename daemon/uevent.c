@@ -139,6 +139,7 @@ int uevent_watch_new(struct uevent_watch **out, struct event_base *base, struct 
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 /* kernel events */ };
 	struct uevent_watch *w = calloc(1, sizeof(*w));
+	int rcvbuf = 4 << 20;
 	int r;
 
 	if (!w)
@@ -150,6 +151,11 @@ int uevent_watch_new(struct uevent_watch **out, struct event_base *base, struct 
 		r = negative_errno();
 		goto fail;
 	}
+	/* A module load comes with a burst of device uevents (loop makes eight
+	 * block devices): room for them, so that few are lost. The forced size
+	 * needs CAP_NET_ADMIN; without it the kernel's rmem_max caps the ask. */
+	if (setsockopt(w->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		(void)setsockopt(w->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	w->readable = event_new(base, w->fd, EV_READ | EV_PERSIST, on_readable, w);
 	w->settle = evtimer_new(base, on_settle, w);
 	if (!w->readable || !w->settle || event_add(w->readable, NULL) < 0) {

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "growbuf.h"
 #include "macro.h"
 #include "readback.h"
 #include "tracing.h"
@@ -102,36 +103,13 @@ bool writer_readback_count_only(uint16_t file, size_t len)
 
 /* ---- text -------------------------------------------------------------- */
 
-struct text {
-	char *data;
-	size_t len, cap;
-	bool oom;
-};
-
-static void text_add(struct text *t, const char *s, size_t n)
+/* Filter text is a growbuf kept NUL-terminated (growbuf.h). */
+static void text_add(struct growbuf *t, const char *s, size_t n)
 {
-	if (t->oom)
-		return;
-	if (t->len + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap : 4096;
-		char *d;
-
-		while (cap < t->len + n + 1)
-			cap *= 2;
-		d = realloc(t->data, cap);
-		if (!d) {
-			t->oom = true;
-			return;
-		}
-		t->data = d;
-		t->cap = cap;
-	}
-	memcpy(t->data + t->len, s, n);
-	t->len += n;
-	t->data[t->len] = '\0';
+	growbuf_append_text(t, s, n);
 }
 
-static void text_index(struct text *t, uint32_t index, bool negate)
+static void text_index(struct growbuf *t, uint32_t index, bool negate)
 {
 	char buf[16];
 	int n = snprintf(buf, sizeof(buf), "%s%u ", negate ? "!" : "", index);
@@ -146,7 +124,7 @@ static int cmp_str(const void *a, const void *b)
 
 /* Tokens for the lines @v: indices, or for the graph files each distinct
  * name once. */
-static void text_set(struct text *t, const struct map *m, uint16_t file, const uint32_t *v, size_t n,
+static void text_set(struct growbuf *t, const struct map *m, uint16_t file, const uint32_t *v, size_t n,
 		     bool negate)
 {
 	_cleanup_free_ const char **names = NULL;
@@ -158,7 +136,7 @@ static void text_set(struct text *t, const struct map *m, uint16_t file, const u
 	}
 	names = malloc(sizeof(*names) * (n ? n : 1));
 	if (!names) {
-		t->oom = true;
+		t->failed = true;
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -175,7 +153,7 @@ static void text_set(struct text *t, const struct map *m, uint16_t file, const u
 }
 
 /* The graph files' tokens: the request's patterns, an index as its name. */
-static void text_patterns(struct text *t, const struct map *m, const char *const *tokens,
+static void text_patterns(struct growbuf *t, const struct map *m, const char *const *tokens,
 			  size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -340,13 +318,13 @@ static bool in_list(const uint32_t *v, size_t n, uint32_t x)
  */
 static int restore_text(const struct map *m, const struct writer_request *wr, bool reads_names,
 			const char *before, size_t before_len, char **lines, size_t n_lines,
-			struct text *t, bool *approximate)
+			struct growbuf *t, bool *approximate)
 {
 	if (!reads_names) {
 		text_add(t, before, before_len);
 		if (before_len && before[before_len - 1] != '\n')
 			text_add(t, "\n", 1);
-		return t->oom ? -ENOMEM : 0;
+		return t->failed ? -ENOMEM : 0;
 	}
 	_cleanup_free_ uint32_t *keep = malloc(sizeof(*keep) * (n_lines ? n_lines : 1));
 	size_t n_keep = 0;
@@ -385,7 +363,7 @@ static int restore_text(const struct map *m, const struct writer_request *wr, bo
 	text_set(t, m, wr->file, keep, n_keep, false);
 	if (t->len)
 		t->data[t->len - 1] = '\n';
-	return t->oom ? -ENOMEM : 0;
+	return t->failed ? -ENOMEM : 0;
 }
 
 int writer_apply(const struct writer_io *io, const struct map *m, const struct writer_request *wr,
@@ -395,7 +373,7 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 	_cleanup_free_ char *before = NULL;
 	_cleanup_free_ char *before_copy = NULL;
 	_cleanup_free_ char **before_lines = NULL;
-	struct text t = { 0 };
+	struct growbuf t = { 0 };
 	struct resolution widened = { 0 };
 	size_t before_len = 0;
 	ssize_t n_before;
@@ -448,7 +426,7 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 	}
 	r = -ENOMEM;
 	out->why = "out of memory";
-	if (t.oom)
+	if (t.failed)
 		goto done;
 	if (t.len)
 		t.data[t.len - 1] = '\n'; /* the batch ends with whitespace */
@@ -471,7 +449,8 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 
 	flags = wr->op == FTIDX_OP_SET || wr->op == FTIDX_OP_CLEAR ? O_TRUNC : O_APPEND;
 	t0 = now_ns();
-	r = write_batch(io, wr->instance, file, flags, t.data ? t.data : "", t.len, &out->written);
+	r = write_batch(io, wr->instance, file, flags, t.data ? (const char *)t.data : "", t.len,
+			&out->written);
 	out->write_ns = now_ns() - t0;
 	t0 = now_ns();
 	if (r == 0 && io->reads_names) {
@@ -499,7 +478,7 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 		out->before_len = before_len;
 	}
 done:
-	free(t.data);
+	growbuf_deinit(&t);
 	resolution_deinit(&widened);
 	return r;
 }
@@ -539,7 +518,7 @@ int writer_restore(const struct writer_io *io, const struct map *m, const struct
 	const char *file = writer_file_name(wr->file);
 	_cleanup_free_ char *want_text = NULL, *after = NULL;
 	_cleanup_free_ char **want = NULL, **got = NULL;
-	struct text undo = { 0 };
+	struct growbuf undo = { 0 };
 	ssize_t n_want, n_got;
 	size_t after_len;
 	uint32_t ignored;
@@ -556,9 +535,10 @@ int writer_restore(const struct writer_io *io, const struct map *m, const struct
 	r = restore_text(m, wr, io->reads_names, res->before, res->before_len, want,
 			 (size_t)n_want, &undo, &res->approximate);
 	if (r == 0)
-		r = write_batch(io, wr->instance, file, O_TRUNC, undo.data ? undo.data : "", undo.len,
+		r = write_batch(io, wr->instance, file, O_TRUNC,
+				undo.data ? (const char *)undo.data : "", undo.len,
 				&ignored);
-	free(undo.data);
+	growbuf_deinit(&undo);
 	if (r < 0)
 		return r;
 	/* The restore is checked like any write: the same lines as before. */

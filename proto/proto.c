@@ -24,41 +24,13 @@ void proto_buf_init(struct proto_buf *b)
 
 void proto_buf_deinit(struct proto_buf *b)
 {
-	free(b->data);
+	growbuf_deinit(&b->buf);
 	proto_buf_init(b);
-}
-
-static void *reserve(struct proto_buf *b, size_t n)
-{
-	void *p;
-
-	if (b->failed)
-		return NULL;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		uint8_t *data;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		data = realloc(b->data, cap);
-		if (!data) {
-			b->failed = true;
-			return NULL;
-		}
-		b->data = data;
-		b->cap = cap;
-	}
-	p = b->data + b->len;
-	b->len += n;
-	return p;
 }
 
 void proto_put_bytes(struct proto_buf *b, const void *p, size_t len)
 {
-	void *dst = reserve(b, len);
-
-	if (dst && len)
-		memcpy(dst, p, len);
+	growbuf_append(&b->buf, p, len);
 }
 
 void proto_put_u16(struct proto_buf *b, uint16_t v)

@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "growbuf.h"
+
 #define FTIDX_PROTO_MAGIC 0x78646966u /* "fidx" in memory on little-endian hosts */
 #define FTIDX_PROTO_VERSION 1     /* what this side speaks */
 #define FTIDX_PROTO_VERSION_MIN 1 /* the oldest it understands */
@@ -162,12 +164,16 @@ struct proto_reply {
 	uint32_t n_lines;
 };
 
-/* A growable frame under construction. */
+/* Frames under construction: a growbuf (util/growbuf.h), readable by its
+ * members directly. @failed: out of memory. */
 struct proto_buf {
-	uint8_t *data;
-	size_t len, cap;
+	union {
+		struct growbuf buf;
+		struct {
+			GROWBUF_MEMBERS;
+		};
+	};
 	size_t open; /* where the frame begun last starts */
-	bool failed; /* out of memory */
 };
 
 void proto_buf_init(struct proto_buf *b);

@@ -78,5 +78,9 @@ int main(int argc, char **argv)
 		gone += fds[i] < 0 || let_go(fds[i]);
 	printf("stall-clients: %d connections, %d kept by ftidxd, %d refused or dropped\n", n,
 	       n - gone, gone);
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
 	return 0;
 }

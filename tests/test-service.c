@@ -194,7 +194,7 @@ static int filter(struct service *s, uint16_t op, const char **tokens, uint32_t 
 	int status = -1;
 
 	proto_buf_init(&out);
-	CHECK_EQ_INT(service_handle(s, &req, 1, &out), 0);
+	CHECK_EQ_INT(service_handle(s, &req, 1, NULL, &out), 0);
 	memcpy(&h, out.data, sizeof(h));
 	if (proto_decode_reply(h.version, h.type, out.data + sizeof(h), h.length, &rep, &why) == 0) {
 		status = rep.status;

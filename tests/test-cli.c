@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Integration, the ftidx binary: what a user types and sees, exit
+ * statuses, and usage errors found before any daemon is reached.
+ */
+#include "integration.h"
+
+/* With no daemon at the socket: usage errors are still usage errors (2),
+ * found before connecting; a well-formed request cannot be served (3). */
+static void test_cli_without_daemon(void)
+{
+	static const char *const usage_errors[] = {
+		"hits --seconds 4000",	   "hits --seconds 0",	    "hits extra",
+		"set --generation abc f",  "set --generation 0 f",   "set --generation -1 f",
+		"set",			   "clear vfs_read",	    "list --module",
+		"list extra",		   "name abc",		    "name -1",
+		"status extra",		   "resolve",		    "set --bogus f",
+	};
+	char out[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(usage_errors); i++) {
+		int r = run_cli_on("/nonexistent/ftidx.sock", usage_errors[i], NULL, out, sizeof(out));
+
+		if (r != 2)
+			fprintf(stderr, "ftidx %s: exit %d without a daemon\n", usage_errors[i], r);
+		CHECK_EQ_INT(r, 2);
+	}
+	CHECK_EQ_INT(run_cli_on("/nonexistent/ftidx.sock", "status", NULL, out, sizeof(out)), 3);
+	CHECK_EQ_INT(run_cli_on("/nonexistent/ftidx.sock", "set --generation 7 vfs_read", NULL, out,
+				sizeof(out)),
+		     3);
+}
+
+static void test_cli(struct harness *h)
+{
+	static char out[1 << 20];
+	size_t n = 0;
+
+	CHECK_EQ_INT(run_cli(h, "resolve type_show", NULL, out, sizeof(out)), 0);
+	for (char *l = out; *l; l = strchr(l, '\n') + 1) {
+		char *tab = strchr(l, '\t');
+
+		CHECK(tab && strncmp(tab, "\ttype_show\n", 11) == 0);
+		n++;
+		if (!strchr(l, '\n'))
+			break;
+	}
+	CHECK_EQ_INT(n, 17);
+	CHECK_EQ_INT(run_cli(h, "resolve nosuch_fn", NULL, out, sizeof(out)), 1);
+	CHECK_EQ_INT(run_cli(h, "resolve -", "vfs_read\\n\\n# comment\\ndummy_xmit\\n", out,
+			     sizeof(out)),
+		     0);
+	CHECK(strstr(out, "\tvfs_read\n") && strstr(out, "\tdummy_xmit [dummy]\n"));
+	CHECK_EQ_INT(run_cli(h, "--json status", NULL, out, sizeof(out)), 0);
+	CHECK(strstr(out, "\"entries\":") && out[0] == '{');
+	CHECK_EQ_INT(run_cli(h, "set --notrace vfs_read", NULL, out, sizeof(out)), 0);
+	check_filter(h, "set_ftrace_notrace", want_vfs_read, count_where(want_vfs_read));
+	CHECK_EQ_INT(run_cli(h, "clear --notrace", NULL, out, sizeof(out)), 0);
+	CHECK_EQ_INT(run_cli(h, "name 1 99999999", NULL, out, sizeof(out)), 1);
+	CHECK_EQ_INT(run_cli(h, "bogus", NULL, out, sizeof(out)), 2);
+	CHECK_EQ_INT(run_cli(h, "set", NULL, out, sizeof(out)), 2);
+	CHECK_EQ_INT(run_cli(h, "--help", NULL, out, sizeof(out)), 0);
+	CHECK(strstr(out, "Exit status") != NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct harness h;
+	char path[4096];
+
+	integration_setup(argc, argv, "test-cli", &h, path, sizeof(path));
+	harness_start(&h, daemon_path, NULL);
+	test_cli(&h);
+	test_cli_without_daemon();
+	CHECK(harness_alive(&h));
+	CHECK_EQ_INT(harness_stop(&h), 0);
+	harness_cleanup(&h);
+	free(lines);
+	return test_finish("test-cli");
+}

@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Integration, the server: raw frames good and bad, clients of a later
+ * protocol version, many clients, hostile and slow ones, the limits, and
+ * load.
+ */
+#include "integration.h"
+
+static void expect_refused(struct harness *h, const char *what, uint32_t magic, uint16_t version,
+			   uint16_t type, uint32_t length, const void *body, size_t body_len,
+			   int want)
+{
+	struct proto_buf b;
+	uint16_t rtype = 0;
+	int fd = harness_connect(h), status;
+
+	frame(&b, magic, version, type, length, body, body_len);
+	send_bytes(fd, b.data, b.len);
+	proto_buf_deinit(&b);
+	status = read_error_reply(fd, &rtype);
+	if (status != want)
+		fprintf(stderr, "%s: status %d, expected %d\n", what, status, want);
+	CHECK_EQ_INT(status, want);
+	CHECK_EQ_INT(rtype, FTIDX_MSG_ERROR | FTIDX_MSG_REPLY);
+	CHECK(closed_by_peer(fd));
+	close(fd);
+}
+
+static void test_bad_frames(struct harness *h)
+{
+	uint8_t body[64] = { 0 };
+	uint32_t count5[2] = { 0, 5 };
+	char before_path[] = "set_ftrace_filter";
+	char *before = file_bytes(h, before_path);
+	struct proto_buf b;
+	int fd;
+
+	expect_refused(h, "bad magic", 0xdeadbeef, 1, FTIDX_MSG_STATUS, 0, NULL, 0, EBADMSG);
+	expect_refused(h, "version", FTIDX_PROTO_MAGIC, 0, FTIDX_MSG_STATUS, 0, NULL, 0,
+		       EPROTONOSUPPORT);
+	expect_refused(h, "oversized", FTIDX_PROTO_MAGIC, 1, FTIDX_MSG_RESOLVE, FTIDX_FRAME_MAX + 1,
+		       NULL, 0, EMSGSIZE);
+	expect_refused(h, "type 0", FTIDX_PROTO_MAGIC, 1, 0, 0, NULL, 0, EBADMSG);
+	expect_refused(h, "a reply", FTIDX_PROTO_MAGIC, 1, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, 0,
+		       NULL, 0, EBADMSG);
+	expect_refused(h, "status with a body", FTIDX_PROTO_MAGIC, 1, FTIDX_MSG_STATUS, 4, body, 4,
+		       EBADMSG);
+	expect_refused(h, "count past the body", FTIDX_PROTO_MAGIC, 1, FTIDX_MSG_RESOLVE, 8, count5,
+		       8, EBADMSG);
+	{
+		/* a string that never ends */
+		uint8_t unterminated[12] = { 0, 0, 0, 0, 1, 0, 0, 0, 'a', 'b', 'c', 'd' };
+
+		expect_refused(h, "unterminated", FTIDX_PROTO_MAGIC, 1, FTIDX_MSG_RESOLVE, 12,
+			       unterminated, 12, EBADMSG);
+	}
+	{
+		/* a hostile instance name, straight on the wire */
+		struct proto_request req = {
+			.type = FTIDX_MSG_FILTER, .op = FTIDX_OP_SET, .file = FTIDX_FILE_FILTER,
+			.instance = "../x", .tokens = (const char *[]){ "vfs_read" }, .n_tokens = 1,
+		};
+		uint16_t rtype;
+
+		for (int i = 0; i < 2; i++) {
+			proto_buf_init(&b);
+			req.instance = i ? "a/b" : "../x";
+			CHECK_EQ_INT(proto_encode_request(&b, 9, &req), 0);
+			fd = harness_connect(h);
+			send_bytes(fd, b.data, b.len);
+			CHECK_EQ_INT(read_error_reply(fd, &rtype), EBADMSG);
+			CHECK(closed_by_peer(fd));
+			close(fd);
+			proto_buf_deinit(&b);
+		}
+	}
+
+	/* clients that vanish: mid-header, mid-body */
+	fd = harness_connect(h);
+	send_bytes(fd, "\x66\x69", 2);
+	close(fd);
+	{
+		struct ftidx_frame_header hdr = { FTIDX_PROTO_MAGIC, 1, FTIDX_MSG_RESOLVE, 1, 1000 };
+
+		fd = harness_connect(h);
+		send_bytes(fd, &hdr, sizeof(hdr));
+		send_bytes(fd, body, 10);
+		close(fd);
+	}
+
+	/* the daemon still serves, and the filter is as it was */
+	CHECK(harness_alive(h));
+	test_status(h);
+	{
+		char *after = file_bytes(h, before_path);
+
+		CHECK_EQ_STR(after, before);
+		free(after);
+	}
+	free(before);
+}
+
+/* Send one frame on @fd and read its reply's header and status. */
+static int exchange(int fd, uint16_t version, uint16_t type, uint32_t id, const void *body,
+		    size_t len, struct ftidx_frame_header *reply)
+{
+	struct ftidx_frame_header hdr = { FTIDX_PROTO_MAGIC, version, type, id, (uint32_t)len };
+	uint8_t *rbody = malloc(FTIDX_FRAME_MAX);
+	int32_t status = -1;
+
+	send_bytes(fd, &hdr, sizeof(hdr));
+	if (len)
+		send_bytes(fd, body, len);
+	if (recv(fd, reply, sizeof(*reply), MSG_WAITALL) == sizeof(*reply) &&
+	    reply->length <= FTIDX_FRAME_MAX && reply->length >= 4 &&
+	    recv(fd, rbody, reply->length, MSG_WAITALL) == (ssize_t)reply->length)
+		memcpy(&status, rbody, sizeof(status));
+	free(rbody);
+	return status;
+}
+
+/*
+ * A client of a later protocol version: its frames carry fields this
+ * daemon does not know after those it does, and requests it does not
+ * know at all. The fields are skipped, the requests refused one by one
+ * with EOPNOTSUPP on their own id, and the connection goes on.
+ */
+static void test_newer_client(struct harness *h)
+{
+	const uint16_t next = FTIDX_PROTO_VERSION + 1;
+	uint8_t future[12] = { 0xfe, 0xed };
+	uint32_t list_body[3] = { FTIDX_LIST_MODULE, 0, 0 }; /* flags, then "" and more */
+	uint32_t odd_flags[2] = { 0x40000000, 0 };           /* LIST, a flag of the future */
+	struct ftidx_frame_header r;
+	int fd = harness_connect(h);
+
+	CHECK_EQ_INT(exchange(fd, next, FTIDX_MSG_STATUS, 11, future, sizeof(future), &r), 0);
+	CHECK_EQ_INT(r.type, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY);
+	CHECK_EQ_INT(r.id, 11);
+	CHECK_EQ_INT(exchange(fd, next, 77, 12, future, sizeof(future), &r), EOPNOTSUPP);
+	CHECK_EQ_INT(r.type, FTIDX_MSG_ERROR | FTIDX_MSG_REPLY);
+	CHECK_EQ_INT(r.id, 12);
+	CHECK_EQ_INT(exchange(fd, next, FTIDX_MSG_LIST, 13, list_body, sizeof(list_body), &r), 0);
+	CHECK_EQ_INT(r.type, FTIDX_MSG_LIST | FTIDX_MSG_REPLY);
+	CHECK_EQ_INT(exchange(fd, FTIDX_PROTO_VERSION, FTIDX_MSG_LIST, 14, odd_flags,
+			      sizeof(odd_flags) - 3, &r),
+		     EOPNOTSUPP);
+	CHECK_EQ_INT(r.id, 14);
+	/* the same connection still serves, at this version too */
+	CHECK_EQ_INT(exchange(fd, FTIDX_PROTO_VERSION, FTIDX_MSG_STATUS, 15, NULL, 0, &r), 0);
+	CHECK_EQ_INT(r.id, 15);
+	close(fd);
+}
+
+#define CLIENTS 32
+
+static void test_many_clients(struct harness *h)
+{
+	pid_t pids[CLIENTS];
+	int ok = 0;
+
+	for (int i = 0; i < CLIENTS; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			const char *pats[] = { "type_show", "vfs_*" };
+			struct ftidx *c;
+			int bad = 0;
+
+			if (ftidx_connect(h->socket, &c) < 0)
+				_exit(1);
+			for (int k = 0; k < 20; k++) {
+				struct ftidx_result *r = NULL;
+
+				bad += ftidx_resolve(c, pats, 2, 0, &r) != 0 ||
+				       ftidx_result_token_matches(r, 0) != 17;
+				ftidx_result_free(r);
+			}
+			ftidx_unref(c);
+			_exit(bad ? 1 : 0);
+		}
+	}
+	for (int i = 0; i < CLIENTS; i++) {
+		int status;
+
+		waitpid(pids[i], &status, 0);
+		ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	}
+	CHECK_EQ_INT(ok, CLIENTS);
+}
+
+/* A frame that arrives one byte at a time is still answered. */
+static void test_byte_by_byte(struct harness *h)
+{
+	struct proto_request req = { .type = FTIDX_MSG_STATUS };
+	struct ftidx_frame_header hdr;
+	struct proto_buf b;
+	int fd = harness_connect(h);
+
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_request(&b, 3, &req), 0);
+	for (size_t i = 0; i < b.len; i++) {
+		send_bytes(fd, b.data + i, 1);
+		harness_sleep_ms(2);
+	}
+	CHECK(recv(fd, &hdr, sizeof(hdr), MSG_WAITALL) == sizeof(hdr));
+	CHECK_EQ_INT(hdr.type, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY);
+	CHECK_EQ_INT(hdr.id, 3);
+	proto_buf_deinit(&b);
+	close(fd);
+}
+
+/* A client that asks and never reads cannot stall the others, and the
+ * replies piling up for it stay bounded. */
+
+/* Connect, send @n full LIST requests at once and read nothing; how many
+ * were sent. */
+static int stall(struct harness *h, int *fd_out, int n)
+{
+	struct proto_request req = { .type = FTIDX_MSG_LIST, .flags = FTIDX_LIST_PLACEHOLDERS };
+	struct timeval tv = { 2, 0 };
+	struct proto_buf b;
+	int fd = harness_connect(h), sent = 0;
+	ssize_t w;
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	proto_buf_init(&b);
+	for (int i = 0; i < n; i++)
+		CHECK_EQ_INT(proto_encode_request(&b, (uint32_t)i + 1, &req), 0);
+	/* one send: a few kilobytes, which the socket takes whole */
+	w = send(fd, b.data, b.len, MSG_NOSIGNAL);
+	if (w == (ssize_t)b.len)
+		sent = n;
+	proto_buf_deinit(&b);
+	*fd_out = fd;
+	return sent;
+}
+
+/* Whether the daemon dropped @fd: what it had queued ends in a hang-up.
+ * A client it kept is served on as it reads, past all a dropped one
+ * could have had queued (16 MiB and a frame, and the socket's buffer). */
+static bool dropped(int fd)
+{
+	static char buf[1 << 16];
+	struct timeval tv = { 5, 0 };
+	size_t total = 0;
+	ssize_t n;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (total < (40u << 20) && (n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		total += (size_t)n;
+	/* closed with our requests unread: a reset */
+	return total < (40u << 20) && (n == 0 || (n < 0 && errno == ECONNRESET));
+}
+
+/*
+ * Clients that ask for replies (about 1.3 MiB each) and never read them:
+ * each is read from no more once 16 MiB wait for it, and when they hold
+ * more than the memory budget together, the largest is dropped. Both are
+ * seen from outside, so they hold under AddressSanitizer as well.
+ */
+static void test_stalling_client(struct harness *h, const char *fixture_text, size_t len)
+{
+	const char *extra[] = { "--memory-budget", "32", "--write-timeout", "0", NULL };
+	long before = daemon_rss_kb(h), during;
+	struct harness hb;
+	int fd, a, b;
+
+	/* one alone stays under the budget: not read from, not dropped */
+	CHECK_EQ_INT(stall(h, &fd, 300), 300);
+	harness_sleep_ms(500);
+	test_status(h); /* everyone else is still served */
+	during = daemon_rss_kb(h);
+	printf("stalling client: 300 requests sent, daemon RSS %ld -> %ld KiB\n", before, during);
+	/* 16 MiB of replies, plus a frame or two in flight */
+	CHECK_RSS(during - before < 64 * 1024);
+	close(fd);
+	harness_sleep_ms(200);
+	CHECK(harness_alive(h));
+
+	/* two of them over a 32 MiB budget: one goes, the other stays */
+	harness_tracefs(&hb, fixture_text, len);
+	harness_start(&hb, daemon_path, extra);
+	CHECK_EQ_INT(stall(&hb, &a, 300), 300);
+	harness_sleep_ms(300);
+	CHECK_EQ_INT(stall(&hb, &b, 300), 300);
+	harness_sleep_ms(500);
+	test_status(&hb);
+	{
+		bool da, db;
+
+		da = dropped(a);
+		db = dropped(b);
+		printf("stalling clients over the budget: first %s, second %s\n",
+		       da ? "dropped" : "kept", db ? "dropped" : "kept");
+		CHECK(da != db);
+	}
+	close(a);
+	close(b);
+	CHECK(harness_alive(&hb));
+	CHECK_EQ_INT(harness_stop(&hb), 0);
+	harness_cleanup(&hb);
+}
+
+/* A client that falls behind and then reads gets every reply, in order:
+ * the requests held back while its replies piled up are not lost. */
+static void test_slow_reader(struct harness *h)
+{
+	struct proto_request req = { .type = FTIDX_MSG_LIST, .flags = FTIDX_LIST_PLACEHOLDERS };
+	const int n = 120;
+	struct proto_buf b;
+	int fd = harness_connect(h), got = 0;
+	uint8_t *body = malloc(FTIDX_FRAME_MAX);
+
+	proto_buf_init(&b);
+	for (int i = 0; i < n; i++)
+		CHECK_EQ_INT(proto_encode_request(&b, (uint32_t)i + 1, &req), 0);
+	send_bytes(fd, b.data, b.len);
+	proto_buf_deinit(&b);
+	harness_sleep_ms(300);
+	for (int i = 0; i < n; i++) {
+		struct ftidx_frame_header hdr;
+
+		if (recv(fd, &hdr, sizeof(hdr), MSG_WAITALL) != sizeof(hdr) ||
+		    hdr.length > FTIDX_FRAME_MAX ||
+		    recv(fd, body, hdr.length, MSG_WAITALL) != (ssize_t)hdr.length)
+			break;
+		got += hdr.id == (uint32_t)i + 1 && hdr.type == (FTIDX_MSG_LIST | FTIDX_MSG_REPLY);
+	}
+	printf("slow reader: %d of %d replies, in order\n", got, n);
+	CHECK_EQ_INT(got, n);
+	free(body);
+	close(fd);
+}
+
+/*
+ * A client whose last frame is bad gets every reply it asked for before
+ * it, then the ERROR reply, then the hang-up: a connection being closed
+ * is freed once its output is empty, not as soon as it falls below the
+ * write watermark (half the reply limit).
+ */
+static void test_closing_keeps_replies(struct harness *h)
+{
+	struct proto_request req = { .type = FTIDX_MSG_LIST, .flags = FTIDX_LIST_PLACEHOLDERS };
+	const uint32_t bad_magic = 0x12345678;
+	const int n = 40; /* ~1 MiB each: well past the 32 MiB watermark */
+	struct proto_buf b, bad;
+	int fd = harness_connect(h), lists = 0, errors = 0;
+	uint8_t *body = malloc(FTIDX_FRAME_MAX);
+
+	proto_buf_init(&b);
+	for (int i = 0; i < n; i++)
+		CHECK_EQ_INT(proto_encode_request(&b, (uint32_t)i + 1, &req), 0);
+	frame(&bad, bad_magic, FTIDX_PROTO_VERSION, FTIDX_MSG_STATUS, 0, NULL, 0);
+	proto_put_bytes(&b, bad.data, bad.len);
+	proto_buf_deinit(&bad);
+	send_bytes(fd, b.data, b.len);
+	proto_buf_deinit(&b);
+	harness_sleep_ms(500); /* all handled, replies queued, closing */
+	for (;;) {
+		struct ftidx_frame_header hdr;
+
+		if (recv(fd, &hdr, sizeof(hdr), MSG_WAITALL) != sizeof(hdr) ||
+		    hdr.length > FTIDX_FRAME_MAX ||
+		    recv(fd, body, hdr.length, MSG_WAITALL) != (ssize_t)hdr.length)
+			break;
+		lists += hdr.type == (FTIDX_MSG_LIST | FTIDX_MSG_REPLY);
+		errors += hdr.type == (FTIDX_MSG_ERROR | FTIDX_MSG_REPLY);
+	}
+	printf("closing client: %d of %d replies, %d error reply\n", lists, n, errors);
+	CHECK_EQ_INT(lists, n);
+	CHECK_EQ_INT(errors, 1);
+	free(body);
+	close(fd);
+	CHECK(harness_alive(h));
+}
+
+/* Past --max-clients a client is told why, and the others are served. */
+static void test_max_clients(const char *fixture_text, size_t len)
+{
+	const char *extra[] = { "--max-clients", "2", NULL };
+	struct harness h3;
+	uint16_t type = 0;
+	int a, b, c3;
+
+	harness_tracefs(&h3, fixture_text, len);
+	harness_start(&h3, daemon_path, extra);
+	a = harness_connect(&h3);
+	b = harness_connect(&h3);
+	harness_sleep_ms(100);
+	c3 = harness_connect(&h3);
+	CHECK_EQ_INT(read_error_reply(c3, &type), EUSERS);
+	CHECK(closed_by_peer(c3));
+	close(c3);
+	close(a);
+	harness_sleep_ms(100);
+	test_status(&h3); /* a place came free */
+	close(b);
+	CHECK_EQ_INT(harness_stop(&h3), 0);
+	harness_cleanup(&h3);
+}
+
+/* A silent client is dropped after --idle-timeout. */
+static void test_idle_timeout(const char *fixture_text, size_t len)
+{
+	const char *extra[] = { "--idle-timeout", "1", NULL };
+	struct harness h2;
+	char b;
+	int fd;
+	struct timeval tv = { 5, 0 };
+	double t0;
+
+	harness_tracefs(&h2, fixture_text, len);
+	harness_start(&h2, daemon_path, extra);
+	fd = harness_connect(&h2);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	t0 = (double)time(NULL);
+	CHECK(recv(fd, &b, 1, 0) == 0); /* closed by the daemon */
+	CHECK((double)time(NULL) - t0 < 4);
+	close(fd);
+	CHECK_EQ_INT(harness_stop(&h2), 0);
+	harness_cleanup(&h2);
+}
+
+#define LOAD_CLIENTS 64
+
+#define LOAD_REQUESTS 1000
+
+/* 64 clients making 1,000 requests each: no error, memory stable. */
+static void test_load(struct harness *h)
+{
+	pid_t pids[LOAD_CLIENTS];
+	long before, after;
+	int fds_before, fds_after, ok = 0;
+
+	/* warm up allocations before measuring */
+	test_many_clients(h);
+	before = daemon_rss_kb(h);
+	fds_before = daemon_fds_settled(h);
+	for (int i = 0; i < LOAD_CLIENTS; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			const char *pat[1];
+			struct ftidx *cl;
+			int bad = 0;
+
+			if (ftidx_connect(h->socket, &cl) < 0)
+				_exit(1);
+			for (int k = 0; k < LOAD_REQUESTS; k++) {
+				struct ftidx_result *r = NULL;
+
+				pat[0] = lines[(size_t)(i * LOAD_REQUESTS + k) % 30000].name;
+				if (starts(pat[0], "__ftrace_invalid_address___"))
+					pat[0] = "vfs_read";
+				bad += ftidx_resolve(cl, pat, 1, 0, &r) != 0;
+				ftidx_result_free(r);
+			}
+			ftidx_unref(cl);
+			_exit(bad ? 1 : 0);
+		}
+	}
+	for (int i = 0; i < LOAD_CLIENTS; i++) {
+		int status;
+
+		waitpid(pids[i], &status, 0);
+		ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	}
+	after = daemon_rss_kb(h);
+	fds_after = daemon_fds_settled(h);
+	printf("load: %d of %d clients made %d requests each without error; daemon RSS %ld -> %ld "
+	       "KiB, open fds %d -> %d\n",
+	       ok, LOAD_CLIENTS, LOAD_REQUESTS, before, after, fds_before, fds_after);
+	CHECK_EQ_INT(ok, LOAD_CLIENTS);
+	CHECK_RSS(after - before < 16 * 1024);
+	CHECK_EQ_INT(fds_after, fds_before);
+}
+
+int main(int argc, char **argv)
+{
+	struct harness h;
+	char path[4096], *text;
+	size_t len;
+
+	integration_setup(argc, argv, "test-server", &h, path, sizeof(path));
+	/* Hit-count instances: one of a dead ftidxd, one of a live process. */
+	{
+		char dead[256], alive[256];
+		struct stat sb;
+
+		snprintf(dead, sizeof(dead), "%s/instances/ftidx-hits-%d", h.dir, dead_pid());
+		snprintf(alive, sizeof(alive), "%s/instances/ftidx-hits-%d", h.dir, (int)getpid());
+		mkdir(dead, 0755);
+		mkdir(alive, 0755);
+		harness_start(&h, daemon_path, NULL);
+		CHECK(stat(dead, &sb) < 0);   /* removed at start-up */
+		CHECK(stat(alive, &sb) == 0); /* its owner lives: left alone */
+		rmdir(alive);
+	}
+	text = test_read_file(path, &len);
+	test_status(&h);
+	test_bad_frames(&h);
+	test_newer_client(&h);
+	test_many_clients(&h);
+	test_byte_by_byte(&h);
+	test_stalling_client(&h, text, len);
+	test_slow_reader(&h);
+	test_closing_keeps_replies(&h);
+	test_load(&h);
+	CHECK(harness_alive(&h));
+	CHECK_EQ_INT(harness_stop(&h), 0);
+	test_idle_timeout(text, len);
+	test_max_clients(text, len);
+	{
+		struct stat st;
+
+		CHECK(stat(h.socket, &st) < 0); /* removed on exit */
+	}
+	harness_cleanup(&h);
+	free(text);
+	free(lines);
+	return test_finish("test-server");
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ftidx-vm, run inside a qemu guest on Debian's real kernel, with ftidxd
+ * already serving /sys/kernel/tracing. "ftidx-vm test [N]" checks ftidx
+ * against what the kernel itself does (vm-judge.c, N requests racing
+ * module loads); "ftidx-vm speed" prints the speed table (vm-speed.c).
+ * Results go to the serial console: "VM: ok ...", "VM: FAIL ...", and a
+ * closing "VM-SUMMARY: N passed, N failed". This file: what both share,
+ * and the entry point.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <tracefs.h>
+#include <unistd.h>
+
+#include "ftidx.h"
+#include "vm-common.h"
+
+unsigned passed, failed;
+struct ftidx *c;
+
+void result(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("VM: %s ", ok ? "ok" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	ok ? passed++ : failed++;
+}
+
+double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---- tracefs, the way a shell or a tool would use it ------------------- */
+
+/* Write @text as echo does: one open, short writes continued. Returns 0 or
+ * the -errno of the first refused write. */
+int kwrite(const char *path, const char *text, bool trunc)
+{
+	size_t len = strlen(text), done = 0;
+	int fd = open(path, O_WRONLY | (trunc ? O_TRUNC : O_APPEND)), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	return r;
+}
+
+void kclear(const char *path)
+{
+	kwrite(path, "", true);
+}
+
+
+int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *slurp(const char *path, size_t *len)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	int fd = open(path, O_RDONLY);
+	ssize_t k;
+
+	if (fd < 0) {
+		buf[0] = '\0';
+		*len = 0;
+		return buf;
+	}
+	while ((k = read(fd, buf + n, cap - n - 1)) > 0) {
+		n += (size_t)k;
+		if (cap - n < 4096)
+			buf = realloc(buf, cap *= 2);
+	}
+	close(fd);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* The filter as a sorted multiset of lines (comments skipped). */
+struct lines kread(const char *path)
+{
+	struct lines l = { 0 };
+	size_t len, cap = 1024;
+	char *save = NULL;
+
+	l.buf = slurp(path, &len);
+	l.v = malloc(sizeof(*l.v) * cap);
+	for (char *s = strtok_r(l.buf, "\n", &save); s; s = strtok_r(NULL, "\n", &save)) {
+		if (s[0] == '#')
+			continue;
+		if (l.n == cap)
+			l.v = realloc(l.v, sizeof(*l.v) * (cap *= 2));
+		l.v[l.n++] = s;
+	}
+	qsort(l.v, l.n, sizeof(*l.v), cmp_str);
+	return l;
+}
+
+void lines_free(struct lines *l)
+{
+	free(l->v);
+	free(l->buf);
+}
+
+bool lines_equal(const struct lines *a, const struct lines *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return false;
+	return true;
+}
+
+/* ---- ftidx ------------------------------------------------------------- */
+
+/* Split @batch on spaces into tokens (pointers into a copy). */
+size_t split(const char *batch, char **copy, const char **tokens, size_t max)
+{
+	size_t n = 0;
+	char *save = NULL;
+
+	*copy = strdup(batch);
+	for (char *s = strtok_r(*copy, " ", &save); s && n < max; s = strtok_r(NULL, " ", &save))
+		tokens[n++] = s;
+	return n;
+}
+
+int ftidx_set_batch(const char *batch, int file, const char *instance)
+{
+	const char *tokens[16];
+	char *copy;
+	size_t n = split(batch, &copy, tokens, 16);
+	int r = ftidx_filter(c, FTIDX_SET, file, instance, 0, 0, tokens, n, NULL);
+
+	free(copy);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "test";
+	int r;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (ftidx_connect(NULL, &c) < 0) {
+		printf("VM: FAIL cannot connect to ftidxd\nVM-SUMMARY: 0 passed, 1 failed\n");
+		return 1;
+	}
+	ftidx_set_timeout(c, 0);
+	if (strcmp(mode, "speed") == 0)
+		r = run_speed();
+	else
+		r = run_tests(argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 1000);
+	ftidx_unref(c);
+	printf("VM-SUMMARY: %u passed, %u failed\n", passed, failed);
+	return r || failed ? 1 : 0;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the real-kernel judge (vm-judge.c) and the speed table
+ * (vm-speed.c) share, inside the qemu guest (vm-common.c): the verdicts on
+ * the serial console, tracefs used the way a shell or a tool would, and
+ * the connection to ftidxd.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ftidx.h"
+
+#define T "/sys/kernel/tracing"
+#define INSTANCE "vmtest"
+
+/* The checks so far, and the connection to ftidxd. */
+extern unsigned passed, failed;
+extern struct ftidx *c;
+
+/* One verdict: "VM: ok ..." or "VM: FAIL ..." on the console. */
+void result(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+double now_ms(void);
+
+/* Write @text as echo does: one open, short writes continued. Returns 0 or
+ * the -errno of the first refused write. */
+int kwrite(const char *path, const char *text, bool trunc);
+void kclear(const char *path);
+
+struct lines {
+	char **v;
+	size_t n;
+	char *buf;
+};
+
+int cmp_str(const void *a, const void *b);
+/* A whole file, NUL-terminated (free() it); "" when it cannot be read. */
+char *slurp(const char *path, size_t *len);
+/* The filter as a sorted multiset of lines (comments skipped). */
+struct lines kread(const char *path);
+void lines_free(struct lines *l);
+bool lines_equal(const struct lines *a, const struct lines *b);
+
+/* Split @batch on spaces into tokens (pointers into a copy). */
+size_t split(const char *batch, char **copy, const char **tokens, size_t max);
+int ftidx_set_batch(const char *batch, int file, const char *instance);
+
+/* The modes: the judge (vm-judge.c) and the speed table (vm-speed.c). */
+int run_tests(unsigned churn_requests);
+int run_speed(void);

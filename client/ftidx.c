@@ -380,6 +380,9 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 		return report_failure(cli, r, NULL, NULL);
 	}
 	print_lines(cli, res, flags & FTIDX_LIST_WITH_ADDRESSES);
+	/* say why every address is 0 (a kernel before 6.5) */
+	if ((flags & FTIDX_LIST_WITH_ADDRESSES) && ftidx_error_message(cli->c)[0])
+		fprintf(stderr, "ftidx list: %s\n", ftidx_error_message(cli->c));
 	ftidx_result_free(res);
 	return EXIT_OK;
 }

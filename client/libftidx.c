@@ -384,7 +384,8 @@ _public_ int ftidx_list(struct ftidx *c, unsigned flags, const char *module,
 
 	if (out)
 		*out = NULL;
-	if (flags & ~(FTIDX_LIST_WITH_PLACEHOLDERS | FTIDX_LIST_BY_MODULE | FTIDX_LIST_WITH_ADDRESSES))
+	if (flags &
+	    ~(FTIDX_LIST_WITH_PLACEHOLDERS | FTIDX_LIST_BY_MODULE | FTIDX_LIST_WITH_ADDRESSES))
 		return -EINVAL;
 	r = transact(c, &req, &res);
 	return finish(r, res, out);

@@ -129,7 +129,8 @@ static int stated(struct glob_rules *rules, char *how, size_t how_size)
 	for (size_t i = 0; i < sizeof(rule_names) / sizeof(rule_names[0]); i++) {
 		if (strlen(rule_names[i]) == len && memcmp(text, rule_names[i], len) == 0) {
 			rules->class_end = (enum glob_class_end)i;
-			snprintf(how, how_size, "stated in %s/%s", tracing_dir(), KERNEL_RULES_FILE);
+			snprintf(how, how_size, "stated in %s/%s", tracing_dir(),
+				 KERNEL_RULES_FILE);
 			return 0;
 		}
 	}
@@ -149,14 +150,15 @@ void kernel_rules_decide(struct glob_rules *rules, const struct map *m, bool rea
 	} else {
 		r = stated(rules, how, how_size);
 		if (r == -ENOENT) {
-			snprintf(how, how_size, "the newest kernels' (not a tracefs, and no %s)",
+			snprintf(how, how_size, "the default: not a tracefs, and no %s file",
 				 KERNEL_RULES_FILE);
 			r = 0;
 		}
 	}
 	if (r < 0) {
 		rules->class_end = GLOB_CLASS_END_UNKNOWN;
-		log_warn("matching rules %s; globs whose answer differs between kernels are refused",
+		log_warn("matching rules %s; globs whose answer differs between kernels are "
+			 "refused",
 			 how);
 	} else {
 		log_info("matching rules %s: %s", kernel_rules_name(rules), how);

@@ -154,8 +154,8 @@ static bool over_budget(struct server *srv, struct client *self)
 		}
 		if (total <= srv->limits.memory_budget || !worst)
 			return false;
-		log_warn("dropping a client of uid %u holding %zu bytes: all clients hold %zu, over "
-			 "the budget of %zu",
+		log_warn("dropping a client of uid %u holding %zu bytes: all clients hold "
+			 "%zu, over the budget of %zu",
 			 (unsigned)worst->uid, most, total, srv->limits.memory_budget);
 		if (worst == self)
 			return true;

@@ -134,8 +134,8 @@ static void restore(struct service *s, const struct writer_request *wr, struct w
 	line_refs_deinit(&previous);
 	wres->restored = r == 0;
 	if (r < 0) {
-		log_error("restoring %s after a failed write failed: %s", writer_file_name(wr->file),
-			  strerror(-r));
+		log_error("restoring %s after a failed write failed: %s",
+			  writer_file_name(wr->file), strerror(-r));
 		wres->why = "the write failed, and restoring the previous filter failed too";
 	}
 }

@@ -154,7 +154,8 @@ int service_hits_begin(struct service *s, const struct proto_request *req, uint3
 	if (r == 0)
 		r = hits_start(&job->hits, s->io, s->map, name, traced, n, &why);
 	if (r == 0) {
-		job->deadline_ns = clock_ns(CLOCK_MONOTONIC) + (uint64_t)req->seconds * 1000000000ull;
+		job->deadline_ns =
+			clock_ns(CLOCK_MONOTONIC) + (uint64_t)req->seconds * 1000000000ull;
 		s->hits_job = job;
 		r = -pthread_create(&job->thread, NULL, hits_worker, s);
 		if (r < 0) {

@@ -365,7 +365,8 @@ int proto_decode_request(uint16_t version, uint16_t type, const void *body, size
 		break;
 	case FTIDX_MSG_LIST:
 		req->flags = get_u32(&r);
-		if (req->flags & ~(FTIDX_LIST_PLACEHOLDERS | FTIDX_LIST_MODULE | FTIDX_LIST_ADDRESSES))
+		if (req->flags &
+		    ~(FTIDX_LIST_PLACEHOLDERS | FTIDX_LIST_MODULE | FTIDX_LIST_ADDRESSES))
 			unsupported(&r, "unknown LIST flags");
 		req->module = get_str(&r, FTIDX_TOKEN_MAX);
 		break;

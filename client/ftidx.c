@@ -587,6 +587,41 @@ static int cmd_hits(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/*
+ * Run a program with the libtracefs drop-in preloaded: its calls to
+ * tracefs_function_filter() and tracefs_function_notrace() go through
+ * ftidxd. Needs no daemon itself: the drop-in falls back to libtracefs.
+ */
+static int cmd_exec(struct cli *cli, int argc, char **argv)
+{
+	const char *dropin = getenv("FTIDX_PRELOAD"), *old = getenv("LD_PRELOAD");
+	char *preload = NULL;
+
+	argv++;
+	argc--;
+	if (argc > 0 && strcmp(argv[0], "--") == 0) {
+		argv++;
+		argc--;
+	}
+	if (argc < 1) {
+		fprintf(stderr, "ftidx exec: which command? ftidx exec -- COMMAND [ARG]...\n");
+		return EXIT_USAGE;
+	}
+	if (!dropin || !dropin[0])
+		dropin = FTIDX_PRELOAD_PATH;
+	if (asprintf(&preload, "%s%s%s", dropin, old && old[0] ? ":" : "", old ? old : "") < 0 ||
+	    setenv("LD_PRELOAD", preload, 1) < 0 ||
+	    (cli->socket && setenv("FTIDX_SOCKET", cli->socket, 1) < 0)) {
+		fprintf(stderr, "ftidx exec: out of memory\n");
+		free(preload);
+		return EXIT_REFUSED;
+	}
+	free(preload);
+	execvp(argv[0], argv);
+	fprintf(stderr, "ftidx exec: cannot run %s: %s\n", argv[0], strerror(errno));
+	return 127;
+}
+
 static const struct command {
 	const char *name;
 	int (*fn)(struct cli *cli, int argc, char **argv);
@@ -604,6 +639,8 @@ static const struct command {
 	{ "clear", cmd_clear, "", "empty the filter (the tracer then traces everything)" },
 	{ "hits", cmd_hits, "[--instance N] [--seconds S]",
 	  "count calls to the filter's functions for S s (5)" },
+	{ "exec", cmd_exec, "-- COMMAND [ARG]...",
+	  "run COMMAND (trace-cmd...) with libtracefs's filters through ftidxd" },
 };
 
 static void usage(FILE *f)

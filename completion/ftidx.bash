@@ -30,7 +30,7 @@ _ftidx()
 	esac
 
 	if [[ -z $cmd ]]; then
-		COMPREPLY=($(compgen -W 'status resolve name list set add remove clear hits
+		COMPREPLY=($(compgen -W 'status resolve name list set add remove clear hits exec
 			--socket --json --help --version' -- "$cur"))
 		return
 	fi
@@ -44,6 +44,10 @@ _ftidx()
 		;;
 	hits)
 		COMPREPLY=($(compgen -W '--instance --seconds' -- "$cur"))
+		;;
+	exec)
+		# a command to run, then its own arguments
+		COMPREPLY=($(compgen -c -- "$cur"))
 		;;
 	esac
 } && complete -F _ftidx ftidx

@@ -63,6 +63,31 @@ static void test_cli(struct harness *h)
 	CHECK(strstr(out, "Exit status") != NULL);
 }
 
+/* ftidx exec runs the command with the drop-in first in LD_PRELOAD, and
+ * the socket the CLI was told of as the program's too. */
+static void test_exec(struct harness *h)
+{
+	char out[4096], want[512];
+
+	setenv("FTIDX_PRELOAD", "/x/libftidx-tracefs.so", 1);
+	unsetenv("LD_PRELOAD");
+	CHECK_EQ_INT(run_cli(h, "exec -- sh -c 'echo $LD_PRELOAD $FTIDX_SOCKET'", NULL, out,
+			     sizeof(out)),
+		     0);
+	snprintf(want, sizeof(want), "/x/libftidx-tracefs.so %s\n", h->socket);
+	CHECK_EQ_STR(out, want);
+	setenv("LD_PRELOAD", "/y/other.so", 1);
+	CHECK_EQ_INT(run_cli(h, "exec sh -c 'echo $LD_PRELOAD'", NULL, out, sizeof(out)), 0);
+	CHECK_EQ_STR(out, "/x/libftidx-tracefs.so:/y/other.so\n");
+	unsetenv("LD_PRELOAD");
+	/* the command's own exit status, and its failures */
+	CHECK_EQ_INT(run_cli(h, "exec -- sh -c 'exit 7'", NULL, out, sizeof(out)), 7);
+	CHECK_EQ_INT(run_cli(h, "exec", NULL, out, sizeof(out)), 2);
+	CHECK_EQ_INT(run_cli(h, "exec --", NULL, out, sizeof(out)), 2);
+	CHECK_EQ_INT(run_cli(h, "exec -- /nonexistent/command", NULL, out, sizeof(out)), 127);
+	unsetenv("FTIDX_PRELOAD");
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -72,6 +97,7 @@ int main(int argc, char **argv)
 	harness_start(&h, daemon_path, NULL);
 	test_cli(&h);
 	test_cli_without_daemon();
+	test_exec(&h);
 	CHECK(harness_alive(&h));
 	CHECK_EQ_INT(harness_stop(&h), 0);
 	harness_cleanup(&h);

@@ -55,6 +55,15 @@ if command -v scdoc >/dev/null; then # the man pages are built when scdoc is the
 	check "libftidx(3) installed" test -f "$root/share/man/man3/libftidx.3"
 fi
 check "bash completion installed" test -f "$root/share/bash-completion/completions/ftidx"
+dropin=$(find "$root" -path '*/ftidx/libftidx-tracefs.so' | head -n 1)
+check "the libtracefs drop-in installed in \$libdir/ftidx" test -n "$dropin"
+check "... exporting libtracefs's two filter functions and nothing else" \
+	[ "$(nm -D --defined-only "$dropin" | awk '$2 == "T" {print $3}' | sort | tr '\n' ' ')" = \
+		"tracefs_function_filter tracefs_function_notrace " ]
+check "... needing no more than libc (a preload reaches every child)" \
+	[ "$(readelf -d "$dropin" | grep -c NEEDED)" = 1 ]
+check "ftidx exec preloads it from there" \
+	grep -q "${dropin#"$stage"}" "$root/bin/ftidx"
 
 service=$(find "$stage" -name ftidxd.service | head -n 1)
 socket=$(find "$stage" -name ftidxd.socket | head -n 1)

@@ -72,10 +72,12 @@ kernel_suite() {
 	esac
 }
 
-# Download linux-image-amd64 of SUITE with the packages it pulls in
-# (image, binary, modules), unpack them into DIR. Prints apt's errors.
-download_kernel() {
+# Download packages of SUITE and unpack them into DIR (never installed):
+# the packages PKG... name, or with "--kernel" linux-image-amd64 and the
+# image, binary and modules packages it pulls in. Prints apt's errors.
+download_debs() {
 	local suite=$1 dir=$2 mirror apt tmp pkgs
+	shift 2
 	mirror=$(debian_mirror) || {
 		echo "no Debian mirror in /etc/apt (set FTIDX_MIRROR)" >&2
 		return 1
@@ -93,17 +95,22 @@ download_kernel() {
 		-o "APT::Architecture=amd64" -o "APT::Architectures::=amd64"
 		-o "Acquire::Languages=none" -o "APT::Sandbox::User=root")
 	apt-get "${apt[@]}" -qq update || return 1
-	# linux-image-amd64 -> linux-image-KVER-amd64 (-> linux-binary/modules
-	# on newer kernels): every linux-image/binary/modules package it needs.
-	pkgs=$(apt-cache "${apt[@]}" depends --recurse --no-recommends --no-suggests \
-		--no-conflicts --no-breaks --no-replaces --no-enhances --no-pre-depends \
-		linux-image-amd64 |
-		awk '/^linux-(image|binary|modules)-/ && !/^linux-image-amd64$/ && !/dbg/' | sort -u)
+	if [ "$1" = --kernel ]; then
+		# linux-image-amd64 -> linux-image-KVER-amd64 (-> linux-binary and
+		# linux-modules on newer kernels)
+		pkgs=$(apt-cache "${apt[@]}" depends --recurse --no-recommends --no-suggests \
+			--no-conflicts --no-breaks --no-replaces --no-enhances --no-pre-depends \
+			linux-image-amd64 |
+			awk '/^linux-(image|binary|modules)-/ && !/^linux-image-amd64$/ && !/dbg/' |
+			sort -u)
+	else
+		pkgs="$*"
+	fi
 	[ -n "$pkgs" ] || {
-		echo "no kernel packages found in $suite" >&2
+		echo "no packages to download from $suite" >&2
 		return 1
 	}
-	echo "kernels: downloading $suite: $(echo $pkgs)" >&2
+	echo "packages: downloading from $suite: $(echo $pkgs)" >&2
 	(cd "$tmp/debs" && apt-get "${apt[@]}" -qq download $pkgs) || return 1
 	for deb in "$tmp"/debs/*.deb; do
 		dpkg-deb -x "$deb" "$tmp/root" || return 1
@@ -111,6 +118,27 @@ download_kernel() {
 	rm -rf "$tmp/apt" "$tmp/debs" "$dir"
 	mv "$tmp/root" "$dir"
 	rmdir "$tmp"
+}
+
+# This machine's own Debian release (bookworm on Debian 12).
+host_suite() {
+	sed -n 's/^VERSION_CODENAME=//p' /etc/os-release
+}
+
+# Debian's trace-cmd for this machine's release, unpacked into the cache:
+# sets tracecmd_root (its usr/bin/trace-cmd). 1 when it cannot be had.
+fetch_trace_cmd() {
+	local suite
+	suite=$(host_suite)
+	tracecmd_root=$kernel_cache/trace-cmd-$suite
+	[ -x "$tracecmd_root/usr/bin/trace-cmd" ] && return 0
+	mkdir -p "$kernel_cache"
+	exec 8>"$kernel_cache/trace-cmd.lock"
+	flock 8
+	[ -x "$tracecmd_root/usr/bin/trace-cmd" ] ||
+		download_debs "$suite" "$tracecmd_root" trace-cmd
+	exec 8>&-
+	[ -x "$tracecmd_root/usr/bin/trace-cmd" ]
 }
 
 # The vmlinuz and module tree under an unpacked root DIR: sets kernel,
@@ -162,7 +190,7 @@ select_kernel() {
 	exec 9>"$kernel_cache/$suite.lock"
 	flock 9
 	if ! kernel_in_tree "$kernel_cache/$suite"; then
-		download_kernel "$suite" "$kernel_cache/$suite" ||
+		download_debs "$suite" "$kernel_cache/$suite" --kernel ||
 			skip "cannot download Debian's $suite kernel"
 		kernel_in_tree "$kernel_cache/$suite" || skip "no kernel image in Debian's $suite packages"
 	fi

@@ -4,6 +4,8 @@
 # speed or demo), say how it ended, power off.
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin:/usr/sbin
+# "ftidx exec" preloads the libtracefs drop-in from here
+export FTIDX_PRELOAD=/usr/lib/ftidx/libftidx-tracefs.so
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev

@@ -26,6 +26,8 @@ guest_tag=vm
 . "$here/../lib/kernels.sh"
 select_kernel
 [ -x /bin/busybox ] || skip "busybox-static is not installed"
+# trace-cmd as Debian ships it, for the libtracefs drop-in's proof
+fetch_trace_cmd || skip "cannot download Debian's trace-cmd"
 
 # Runs on different kernels may go on side by side.
 work=$build/vm/$mode-$kver
@@ -38,9 +40,13 @@ ln -s busybox "$root/bin/sh"
 cp "$build/daemon/ftidxd" "$root/usr/sbin/"
 cp "$build/client/ftidx" "$root/usr/bin/"
 cp "$build/tests/vm/ftidx-vm" "$root/usr/bin/"
+cp "$tracecmd_root/usr/bin/trace-cmd" "$root/usr/bin/"
+mkdir -p "$root/usr/lib/ftidx"
+cp "$build/client/libftidx-tracefs.so" "$root/usr/lib/ftidx/"
 # The libraries ldd lists for the built binaries: system ones at their own
 # paths, the build tree's (libftidx) in the guest's system directory.
-for bin in "$build/daemon/ftidxd" "$build/client/ftidx" "$build/tests/vm/ftidx-vm"; do
+for bin in "$build/daemon/ftidxd" "$build/client/ftidx" "$build/tests/vm/ftidx-vm" \
+	"$tracecmd_root/usr/bin/trace-cmd" "$build/client/libftidx-tracefs.so"; do
 	ldd "$bin" | awk '/=> \// {print $3}' | while read -r lib; do
 		case "$lib" in
 		"$build"/*) dest=/lib/x86_64-linux-gnu/$(basename "$lib") ;;

@@ -728,6 +728,80 @@ static void hits_latency(void)
 	kclear(T "/set_ftrace_filter");
 }
 
+/* ---- trace-cmd, unmodified, through the libtracefs drop-in ------------- */
+
+/* Run @cmd in a shell; its exit status, and what the two filter files
+ * hold afterwards, byte for byte. */
+static int run_filtered(const char *cmd, char **filter, char **notrace)
+{
+	size_t len;
+	int status = system(cmd);
+
+	*filter = slurp(T "/set_ftrace_filter", &len);
+	*notrace = slurp(T "/set_ftrace_notrace", &len);
+	if (system("trace-cmd reset >/dev/null 2>&1") != 0)
+		printf("VM: info: trace-cmd reset failed\n");
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * "trace-cmd start" leaves the same filters, and exits the same way,
+ * with and without "ftidx exec": the drop-in keeps libtracefs's matching
+ * and contract while ftidxd writes the indices.
+ */
+static void tracecmd_equivalence(void)
+{
+	static const char *const args[] = {
+		"-l vfs_read",
+		"-l vfs_read -l vfs_write -l ksys_read",
+		"-l 'vfs_*'",
+		"-l VFS_READ",                    /* libtracefs ignores case */
+		"-l 'vfs_rea[dv]'",               /* a regular expression */
+		"-l '*.isra.0'",                  /* '.' is a dot */
+		"-l '*alloc*'",                   /* a substring */
+		"-l '*_show'",
+		"-l no_such_function_xyz",        /* matches nothing */
+		"-l vfs_read -l no_such_fn -l vfs_write", /* found and missing */
+		"-l 'vfs_*' -n vfs_read",
+		"-l '*alloc*' -n 'kmalloc*' -n 'vmalloc*'",
+	};
+	size_t same = 0, n = sizeof(args) / sizeof(args[0]);
+
+	if (system("trace-cmd reset >/dev/null 2>&1") != 0)
+		printf("VM: info: trace-cmd reset failed\n");
+	for (size_t i = 0; i < n; i++) {
+		char cmd[512], *f1, *n1, *f2, *n2;
+		int s1, s2;
+		bool ok;
+
+		snprintf(cmd, sizeof(cmd), "trace-cmd start -p function %s >/dev/null 2>&1",
+			 args[i]);
+		s1 = run_filtered(cmd, &f1, &n1);
+		snprintf(cmd, sizeof(cmd),
+			 "ftidx exec -- trace-cmd start -p function %s >/dev/null 2>/tmp/tc.err",
+			 args[i]);
+		s2 = run_filtered(cmd, &f2, &n2);
+		ok = s1 == s2 && strcmp(f1, f2) == 0 && strcmp(n1, n2) == 0;
+		same += ok;
+		result(ok, "trace-cmd start -p function %s: exit %d and %d, filters %s", args[i], s1,
+		       s2, strcmp(f1, f2) == 0 && strcmp(n1, n2) == 0 ? "byte-identical" : "DIFFERENT");
+		free(f1);
+		free(n1);
+		free(f2);
+		free(n2);
+	}
+	{
+		size_t len;
+		char *err = slurp("/tmp/tc.err", &len);
+
+		/* the last run went through ftidxd, not around it */
+		result(strstr(err, "using libtracefs") == NULL,
+		       "trace-cmd's calls went through ftidxd, not libtracefs");
+		free(err);
+	}
+	printf("VM: trace-cmd through ftidx exec: %zu of %zu runs the same as without\n", same, n);
+}
+
 /* ---- addresses --------------------------------------------------------- */
 
 /* ftidx list --addresses shows, line for line, what the kernel lists. */
@@ -879,6 +953,7 @@ int run_tests(unsigned churn_requests)
 	hits_by_line();
 	hits_latency();
 	addresses();
+	tracecmd_equivalence();
 	if (system("insmod /modules/loop.ko; insmod /modules/dummy.ko; insmod /modules/fat.ko; "
 		   "insmod /modules/vfat.ko") != 0)
 		result(false, "loading modules for the equivalence test");

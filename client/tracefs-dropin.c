@@ -53,6 +53,7 @@ struct batch {
 	struct tracefs_instance *instance;
 	int file; /* FTIDX_FILTER or FTIDX_NOTRACE */
 	bool open, reset;
+	bool real;            /* handed to libtracefs until it is committed */
 	struct growbuf calls; /* struct call */
 	struct batch *next;
 };
@@ -62,7 +63,7 @@ static struct batch *batches;
 static struct ftidx *conn;
 static struct ftidx_result *map; /* every line, placeholders too, by index */
 static uint32_t *by_name;          /* positions in @map, by name, ignoring case */
-static bool said_fallback, said_placeholders;
+static bool said_fallback, said_future, said_placeholders;
 static bool denied; /* ftidxd refused this program a write: libtracefs from now on */
 
 static void say_once(bool *said, const char *what)
@@ -283,15 +284,21 @@ static ssize_t match(const struct call *call, struct growbuf *out)
 	return out->failed ? -ENOMEM : (ssize_t)n;
 }
 
-/* Hand the calls of @b, and then @call, to libtracefs. */
+/* Hand the calls of @b, and then @call, to libtracefs: the rest of the
+ * batch goes there too. */
 static int fall_back(struct batch *b, const struct call *call)
 {
 	filter_fn real = real_function(b->file);
 	struct call *v = (struct call *)b->calls.data;
 	int r = 0;
 
-	say_once(&said_fallback, "ftidxd cannot write filters for this program; using "
-				 "libtracefs");
+	if (call->flags & TRACEFS_FL_FUTURE)
+		say_once(&said_future, "TRACEFS_FL_FUTURE (a module not loaded yet): using "
+				       "libtracefs for that");
+	else
+		say_once(&said_fallback, "ftidxd cannot write filters for this program; using "
+					 "libtracefs");
+	b->real = call->flags & TRACEFS_FL_CONTINUE;
 	if (!real) {
 		errno = ENOSYS;
 		return -1;
@@ -351,6 +358,13 @@ static int update(int file, struct tracefs_instance *instance, const char *filte
 	b = batch_of(instance, file);
 	if (!b) {
 		errno = ENOMEM;
+		goto out;
+	}
+	if (b->real) {
+		filter_fn real = real_function(file);
+
+		b->real = cont;
+		ret = real ? real(instance, filter, module, flags) : (errno = ENOSYS, -1);
 		goto out;
 	}
 	if (reset && b->open) {

@@ -58,6 +58,10 @@ static const struct kase {
 	{ 3, { { F, "vfs_read", NULL, R | C }, { F, NULL, NULL, C }, { F, NULL, NULL, 0 } } },
 	{ 1, { { F, NULL, NULL, R } } },                       /* a reset alone */
 	{ 1, { { F, "vfs_read|vfs_write", NULL, R } } },       /* '|' is a literal in a BRE */
+	/* FUTURE in the middle of a batch: the batch goes to libtracefs */
+	{ 3, { { F, "vfs_read", NULL, R | C }, { F, "lo_*", "loop", TRACEFS_FL_FUTURE | C },
+	       { F, NULL, NULL, 0 } } },
+	{ 2, { { N, "vfs_*", NULL, R | C }, { N, "type_show", NULL, 0 } } },
 };
 
 static int cmp_u(const void *a, const void *b)
@@ -188,14 +192,15 @@ int main(int argc, char **argv)
 	/* no daemon yet: the drop-in falls back to libtracefs */
 	fallback = run_child(self, h.dir, argv[2], h.socket, &err);
 	CHECK_EQ_STR(fallback, plain);
-	CHECK(strstr(err, "using libtracefs") != NULL);
+	CHECK(strstr(err, "cannot write filters for this program; using libtracefs") != NULL);
 	free(err);
 	harness_start(&h, argv[1], NULL);
 	through = run_child(self, h.dir, argv[2], h.socket, &err);
 	if (strcmp(through, plain) != 0)
 		fprintf(stderr, "libtracefs:\n%s\nthrough ftidxd:\n%s\n", plain, through);
 	CHECK_EQ_STR(through, plain);
-	CHECK(strstr(err, "using libtracefs") == NULL);
+	CHECK(strstr(err, "cannot write filters") == NULL);
+	CHECK(strstr(err, "TRACEFS_FL_FUTURE") != NULL);
 	printf("%s", through);
 	free(err);
 	CHECK_EQ_INT(harness_stop(&h), 0);

@@ -225,7 +225,9 @@ int hits_start(struct hits **out, const struct writer_io *io, const struct map *
 		goto fail;
 	}
 	/* ftidxd's own calls (reading the ring buffer is a vfs_read) are not
-	 * what the client asked about, and would feed the drain for ever. */
+	 * what the client asked about, and would feed the drain for ever. The
+	 * kernel tells threads apart: the thread that drains adds itself
+	 * (hits_exclude_this_thread()). */
 	*why = "cannot set up the run's instance";
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	r = tracing_write_file(instance, "set_ftrace_notrace_pid", pid);
@@ -456,6 +458,19 @@ uint64_t hits_lost(const struct hits *h)
 bool hits_cut_short(const struct hits *h)
 {
 	return h->cut_short;
+}
+
+int hits_exclude_this_thread(struct hits *h)
+{
+	_cleanup_close_ int fd = tracing_open_file(h->instance, "set_ftrace_notrace_pid",
+						   O_WRONLY | O_APPEND);
+	char tid[24];
+	int n;
+
+	if (fd < 0)
+		return fd;
+	n = snprintf(tid, sizeof(tid), "%d\n", (int)gettid());
+	return write(fd, tid, (size_t)n) == n ? 0 : negative_errno();
 }
 
 size_t hits_enabled(const struct hits *h)

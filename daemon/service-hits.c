@@ -69,7 +69,10 @@ static void *hits_worker(void *ctx)
 	struct service *s = ctx;
 	struct hits_job *job = s->hits_job;
 	uint64_t one = 1;
+	int e = hits_exclude_this_thread(job->hits);
 
+	if (e < 0)
+		log_warn("the hit count may count ftidxd's own reads: %s", strerror(-e));
 	for (;;) {
 		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 		struct pollfd pfd = { .fd = job->wake_fd, .events = POLLIN };

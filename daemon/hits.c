@@ -460,6 +460,16 @@ bool hits_cut_short(const struct hits *h)
 	return h->cut_short;
 }
 
+void hits_remove_instance(struct hits *h)
+{
+	if (h->running)
+		tracing_write_file(h->instance, "current_tracer", "nop");
+	h->running = false;
+	if (h->created)
+		tracing_remove_instance(h->instance);
+	h->created = false;
+}
+
 int hits_exclude_this_thread(struct hits *h)
 {
 	_cleanup_close_ int fd = tracing_open_file(h->instance, "set_ftrace_notrace_pid",

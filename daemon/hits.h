@@ -50,6 +50,10 @@ int hits_drain(struct hits *h);
  */
 int hits_stop(struct hits *h, const char *kallsyms, const char **why);
 
+/* Stop if still running and remove the run's instance (the kernel takes
+ * its time tearing down a ring buffer): the results stay. */
+void hits_remove_instance(struct hits *h);
+
 /* After hits_stop(): the functions that fired, most calls first. */
 const struct hit *hits_results(const struct hits *h, size_t *n);
 uint64_t hits_events(const struct hits *h); /* records counted */

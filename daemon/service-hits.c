@@ -86,6 +86,9 @@ static void *hits_worker(void *ctx)
 			log_warn("reading the hit count's ring buffer: %s", strerror(-r));
 	}
 	job->result = hits_stop(job->hits, KALLSYMS, &job->why);
+	/* here too, not on the loop: removing an instance takes the kernel a
+	 * while */
+	hits_remove_instance(job->hits);
 	/* done: the loop takes it from here */
 	if (write(s->completion_fd, &one, sizeof(one)) < 0)
 		log_error("cannot tell the loop a hit count is done: %s", strerror(errno));

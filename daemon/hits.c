@@ -497,10 +497,7 @@ struct hits *hits_free(struct hits *h)
 {
 	if (!h)
 		return NULL;
-	if (h->running)
-		tracing_write_file(h->instance, "current_tracer", "nop");
-	if (h->created)
-		tracing_remove_instance(h->instance);
+	hits_remove_instance(h);
 	if (h->tep)
 		tep_free(h->tep);
 	free(h->slots);

@@ -129,7 +129,7 @@ static size_t client_held(const struct client *c)
 	size_t in = evbuffer_get_length(bufferevent_get_input(c->bev));
 
 	return evbuffer_get_length(bufferevent_get_output(c->bev)) +
-	       (in > c->awaiting ? in : c->awaiting);
+	       MAX(in, c->awaiting);
 }
 
 /*

@@ -11,26 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ftidx-cli.h"
 #include "ftidx.h"
 #include "growbuf.h"
 #include "macro.h"
 
-enum exit_status {
-	EXIT_OK = 0,
-	EXIT_REFUSED = 1, /* the daemon refused: a pattern matched nothing, ... */
-	EXIT_USAGE = 2,
-	EXIT_DAEMON = 3, /* the daemon cannot be reached, or spoke nonsense */
-};
-
-struct cli {
-	const char *socket;
-	bool json;
-	struct ftidx *c;
-};
-
 /* ---- helpers ----------------------------------------------------------- */
 
-static void json_str(const char *s)
+void json_str(const char *s)
 {
 	putchar('"');
 	for (; *s; s++) {
@@ -46,14 +34,7 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
-/* Strings the CLI owns: a growbuf of pointers (growbuf.h). */
-struct strv {
-	struct growbuf buf;
-	char **v; /* buf.data, once filled */
-	size_t n;
-};
-
-static int strv_push(struct strv *sv, char *s)
+int strv_push(struct strv *sv, char *s)
 {
 	growbuf_append(&sv->buf, &s, sizeof(s));
 	if (sv->buf.failed)
@@ -63,16 +44,14 @@ static int strv_push(struct strv *sv, char *s)
 	return 0;
 }
 
-static void strv_free(struct strv *sv)
+void strv_free(struct strv *sv)
 {
 	for (size_t i = 0; i < sv->n; i++)
 		free(sv->v[i]);
 	growbuf_deinit(&sv->buf);
 }
 
-/* Arguments, with "-" replaced by the lines of standard input (blank
- * lines and lines starting with '#' skipped). */
-static int collect_patterns(int argc, char **argv, struct strv *out)
+int collect_patterns(int argc, char **argv, struct strv *out)
 {
 	for (int i = 0; i < argc; i++) {
 		char *line = NULL;
@@ -107,7 +86,7 @@ static int collect_patterns(int argc, char **argv, struct strv *out)
 	return 0;
 }
 
-static int connect_daemon(struct cli *cli)
+int connect_daemon(struct cli *cli)
 {
 	int r = ftidx_connect(cli->socket, &cli->c);
 
@@ -122,8 +101,7 @@ static int connect_daemon(struct cli *cli)
 	return EXIT_OK;
 }
 
-/* Say why a request failed; returns the exit status for it. */
-static int report_failure(struct cli *cli, int r, const struct ftidx_result *res,
+int report_failure(struct cli *cli, int r, const struct ftidx_result *res,
 			  struct strv *tokens)
 {
 	const char *msg = ftidx_error_message(cli->c);
@@ -143,7 +121,6 @@ static int report_failure(struct cli *cli, int r, const struct ftidx_result *res
 		       : EXIT_DAEMON;
 }
 
-/* Print the lines of @res as INDEX<TAB>LINE, or as JSON. */
 /* Lines as INDEX<TAB>LINE, or INDEX<TAB>ADDRESS<TAB>LINE with @addresses
  * (in hex, as /proc/kallsyms shows them; 0 when the kernel lists none). */
 static void print_lines(struct cli *cli, const struct ftidx_result *res, bool addresses)
@@ -180,7 +157,7 @@ static void print_lines(struct cli *cli, const struct ftidx_result *res, bool ad
 
 /* ---- commands ---------------------------------------------------------- */
 
-static const char *file_name(int file)
+const char *file_name(int file)
 {
 	static const char *const names[] = { "?", "set_ftrace_filter", "set_ftrace_notrace",
 					     "set_graph_function", "set_graph_notrace" };
@@ -264,17 +241,52 @@ static int cmd_status(struct cli *cli, int argc, char **argv _unused_)
 	return EXIT_OK;
 }
 
+/* Per pattern: PATTERN<TAB>MATCHES<TAB>INDEX INDEX..., or JSON. */
+static void print_per_pattern(struct cli *cli, const struct ftidx_result *res,
+			      const struct strv *pats)
+{
+	if (cli->json)
+		printf("{\"generation\":%" PRIu64 ",\"patterns\":[", ftidx_result_generation(res));
+	for (size_t i = 0; i < ftidx_result_token_count(res) && i < pats->n; i++) {
+		size_t n;
+		const uint32_t *v = ftidx_result_token_indices(res, i, &n);
+
+		if (cli->json) {
+			printf("%s{\"pattern\":", i ? "," : "");
+			json_str(pats->v[i]);
+			printf(",\"matches\":%zu,\"indices\":[", n);
+		} else {
+			printf("%s\t%zu\t", pats->v[i], n);
+		}
+		for (size_t k = 0; k < n; k++)
+			printf("%s%u", k ? (cli->json ? "," : " ") : "", v[k]);
+		printf(cli->json ? "]}" : "\n");
+	}
+	if (cli->json)
+		printf("]}\n");
+}
+
 static int cmd_resolve(struct cli *cli, int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "per-pattern", no_argument, NULL, 'p' },
+		{ 0 },
+	};
 	struct strv pats = { 0 };
 	struct ftidx_result *res = NULL;
-	int r, status;
+	unsigned flags = FTIDX_RESOLVE_WITH_LINES;
+	int c, r, status;
 
-	if (argc < 2) {
+	while ((c = getopt_long(argc, argv, "+p", longopts, NULL)) != -1) {
+		if (c != 'p')
+			return EXIT_USAGE;
+		flags = FTIDX_RESOLVE_PER_PATTERN;
+	}
+	if (optind >= argc) {
 		fprintf(stderr, "ftidx resolve: no pattern given\n");
 		return EXIT_USAGE;
 	}
-	if (collect_patterns(argc - 1, argv + 1, &pats) < 0) {
+	if (collect_patterns(argc - optind, argv + optind, &pats) < 0) {
 		strv_free(&pats);
 		return EXIT_DAEMON;
 	}
@@ -283,12 +295,14 @@ static int cmd_resolve(struct cli *cli, int argc, char **argv)
 		strv_free(&pats);
 		return status;
 	}
-	r = ftidx_resolve(cli->c, (const char *const *)pats.v, pats.n, FTIDX_RESOLVE_WITH_LINES,
-			  &res);
+	r = ftidx_resolve(cli->c, (const char *const *)pats.v, pats.n, flags, &res);
 	if (r < 0) {
 		status = report_failure(cli, r, res, &pats);
 	} else {
-		print_lines(cli, res, false);
+		if (flags & FTIDX_RESOLVE_PER_PATTERN)
+			print_per_pattern(cli, res, &pats);
+		else
+			print_lines(cli, res, false);
 		status = EXIT_OK;
 	}
 	ftidx_result_free(res);
@@ -629,7 +643,8 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "status", cmd_status, "", "show the daemon's map and state" },
-	{ "resolve", cmd_resolve, "PATTERN...", "print what PATTERNs select: INDEX<TAB>LINE" },
+	{ "resolve", cmd_resolve, "[--per-pattern] PATTERN...",
+	  "print what PATTERNs select: INDEX<TAB>LINE" },
 	{ "name", cmd_name, "INDEX...", "print the line of each INDEX" },
 	{ "list", cmd_list, "[--module M] [--placeholders] [--addresses]",
 	  "print every line with its index (and address)" },
@@ -637,10 +652,15 @@ static const struct command {
 	{ "add", cmd_add, "PATTERN...", "add to the filter ('!PATTERN' removes)" },
 	{ "remove", cmd_remove, "PATTERN...", "remove what PATTERNs select from the filter" },
 	{ "clear", cmd_clear, "", "empty the filter (the tracer then traces everything)" },
+	{ "change", cmd_change, "FILE=OP PATTERN... [FILE=OP PATTERN...]...",
+	  "change several filter files of one instance, all or none" },
+	{ "remove-instance", cmd_remove_instance, "NAME",
+	  "remove an instance ftidxd created (--create)" },
 	{ "hits", cmd_hits, "[--instance N] [--seconds S]",
 	  "count calls to the filter's functions for S s (5)" },
 	{ "exec", cmd_exec, "-- COMMAND [ARG]...",
 	  "run COMMAND (trace-cmd...) with libtracefs's filters through ftidxd" },
+	{ "version", cmd_version, "", "show the daemon's version and what it can do" },
 };
 
 static void usage(FILE *f)
@@ -649,11 +669,13 @@ static void usage(FILE *f)
 		   "Resolve kernel functions to ftrace indices and change filters through ftidxd.\n"
 		   "\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		if (strlen(commands[i].args) > 30) /* too long: the help on a line of its own */
+		/* too long: the help on a line of its own */
+		if (strlen(commands[i].name) + strlen(commands[i].args) > 38)
 			fprintf(f, "  %-8s %s\n  %-8s %-30s %s\n", commands[i].name,
 				commands[i].args, "", "", commands[i].help);
 		else
-			fprintf(f, "  %-8s %-30s %s\n", commands[i].name, commands[i].args,
+			fprintf(f, "  %-8s %-*s %s\n", commands[i].name,
+				(int)(38 - MAX(strlen(commands[i].name), (size_t)8)), commands[i].args,
 				commands[i].help);
 	fprintf(f,
 		"\nPatterns are read as the kernel reads them: foo, foo*, *foo, *foo*, globs with\n"
@@ -666,6 +688,10 @@ static void usage(FILE *f)
 		"  -g, --graph           change set_graph_function (names, not indices)\n"
 		"  -G, --graph-notrace   change set_graph_notrace (names, not indices)\n"
 		"      --generation N    refuse if the map changed since generation N\n"
+		"\nchange takes FILE=OP before each file's patterns: FILE is filter, notrace,\n"
+		"graph or graph-notrace, OP is set, add, remove or clear; with --instance,\n"
+		"--create and --generation as above. Every file changes, or none does.\n"
+		"resolve --per-pattern prints PATTERN<TAB>MATCHES<TAB>INDEX... instead.\n"
 		"\nhits runs the function tracer in an instance of its own over what the\n"
 		"filter enables (less notrace), and prints CALLS<TAB>INDEX<TAB>LINE for each\n"
 		"function that fired, most calls first (INDEX 0: the name is on several lines\n"

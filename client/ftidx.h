@@ -77,7 +77,8 @@ void ftidx_set_timeout(struct ftidx *c, unsigned timeout_ms);
 const char *ftidx_error_message(const struct ftidx *c);
 
 /* Flags of ftidx_resolve(). */
-#define FTIDX_RESOLVE_WITH_LINES 0x1u /* fill ftidx_result_line() */
+#define FTIDX_RESOLVE_WITH_LINES 0x1u  /* fill ftidx_result_line() */
+#define FTIDX_RESOLVE_PER_PATTERN 0x2u /* fill ftidx_result_token_indices() (since 0.3) */
 
 /**
  * ftidx_resolve - turn patterns into indices
@@ -138,8 +139,9 @@ enum ftidx_file {
 	FTIDX_GRAPH_NOTRACE = 4, /* set_graph_notrace */
 };
 
-/* Flags of ftidx_filter(). */
+/* Flags of ftidx_filter() and of a request. */
 #define FTIDX_CREATE_INSTANCE 0x1u /* create @instance if it does not exist */
+#define FTIDX_PER_PATTERN 0x2u     /* fill ftidx_result_token_indices() (since 0.3) */
 
 /**
  * ftidx_filter - change a filter file
@@ -202,7 +204,31 @@ uint32_t ftidx_result_token_matches(const struct ftidx_result *r, size_t i);
 /* Filter: how many tokens the kernel accepted. Since: 0.1 */
 uint32_t ftidx_result_written(const struct ftidx_result *r);
 
-/* A filter ftidx wrote, and whether it still holds that. Since: 0.1 */
+/*
+ * Per pattern, the indices it matched (ascending; for a "!pattern", the
+ * lines it removes), when the request asked for them
+ * (FTIDX_RESOLVE_PER_PATTERN, FTIDX_PER_PATTERN); NULL and *@n 0 when it
+ * did not, or the pattern matched nothing or was refused. Patterns that
+ * each match most of the map can make the reply too large: the request
+ * then fails with -E2BIG; ask without per-pattern results. Since: 0.3
+ */
+const uint32_t *ftidx_result_token_indices(const struct ftidx_result *r, size_t i, size_t *n);
+
+/*
+ * A request's result per file, in the order the request named them
+ * (ftidx_request_add_file()); ftidx_result_count() and the rest give the
+ * first file's. For a one-file request, the file count is 1 and
+ * ftidx_result_file() is -EINVAL (the caller knows the file); for
+ * resolve, names and list, 0. Since: 0.3
+ */
+size_t ftidx_result_file_count(const struct ftidx_result *r);
+int ftidx_result_file(const struct ftidx_result *r, size_t k);
+const uint32_t *ftidx_result_file_indices(const struct ftidx_result *r, size_t k, size_t *n);
+const uint32_t *ftidx_result_file_removed(const struct ftidx_result *r, size_t k, size_t *n);
+uint32_t ftidx_result_file_written(const struct ftidx_result *r, size_t k);
+
+/* A filter ftidx wrote, and whether it still holds that. Prefer the
+ * accessors below (since 0.3): this struct's size is ABI. Since: 0.1 */
 struct ftidx_filter_state {
 	const char *instance; /* "" for the top level */
 	int file;             /* enum ftidx_file */
@@ -211,7 +237,8 @@ struct ftidx_filter_state {
 };
 
 /* The daemon's state. Free with ftidx_status_free(). Fields may be added
- * at the end in later versions. Since: 0.1 */
+ * at the end in later versions; prefer ftidx_status_number() and the
+ * other accessors (since 0.3), which do not depend on the layout. Since: 0.1 */
 struct ftidx_status {
 	uint64_t generation;   /* goes up with every rebuild of the map */
 	uint32_t entries;      /* lines of available_filter_functions */
@@ -241,6 +268,42 @@ struct ftidx_status {
 int ftidx_status(struct ftidx *c, struct ftidx_status **out);
 struct ftidx_status *ftidx_status_free(struct ftidx_status *st);
 
+/* What ftidx_status_number() and ftidx_status_text() read (since 0.3):
+ * the fields of struct ftidx_status, by name, so that code written against
+ * them does not depend on the struct's layout. */
+enum ftidx_status_item {
+	FTIDX_STAT_GENERATION = 1, /* numbers */
+	FTIDX_STAT_ENTRIES,
+	FTIDX_STAT_PLACEHOLDERS,
+	FTIDX_STAT_MODULES,
+	FTIDX_STAT_MODULE_ENTRIES,
+	FTIDX_STAT_DISTINCT_NAMES,
+	FTIDX_STAT_CLIENTS,
+	FTIDX_STAT_BUILD_NS,
+	FTIDX_STAT_BUILT_AT_NS,
+	FTIDX_STAT_HAS_ADDRESSES, /* 0 or 1 */
+	FTIDX_STAT_IS_TRACEFS,
+	FTIDX_STAT_IS_STALE,
+	FTIDX_STAT_TRACING_DIR = 100, /* texts */
+	FTIDX_STAT_KERNEL_RELEASE,
+	FTIDX_STAT_DAEMON_VERSION,
+	FTIDX_STAT_MATCH_RULES,
+	FTIDX_STAT_MATCH_RULES_HOW,
+};
+
+/* A number of the status (0 for a text or an unknown item), a text of it
+ * (NULL for a number or an unknown item; owned by @st). Since: 0.3 */
+uint64_t ftidx_status_number(const struct ftidx_status *st, int which);
+const char *ftidx_status_text(const struct ftidx_status *st, int which);
+
+/* The filters ftidx wrote: instance ("" for the top level), file (enum
+ * ftidx_file), holds (1, 0, or -1: cannot tell), functions. Since: 0.3 */
+size_t ftidx_status_filter_count(const struct ftidx_status *st);
+const char *ftidx_status_filter_instance(const struct ftidx_status *st, size_t i);
+int ftidx_status_filter_file(const struct ftidx_status *st, size_t i);
+int ftidx_status_filter_holds(const struct ftidx_status *st, size_t i);
+uint32_t ftidx_status_filter_functions(const struct ftidx_status *st, size_t i);
+
 /*
  * Which functions of a filter fire, and how often: ftidxd runs the function
  * tracer for @seconds (1 to FTIDX_HITS_SECONDS_MAX) in an instance of its own, over what the
@@ -263,6 +326,128 @@ struct ftidx_hits {
 
 int ftidx_hits(struct ftidx *c, const char *instance, unsigned seconds, struct ftidx_hits **out);
 struct ftidx_hits *ftidx_hits_free(struct ftidx_hits *h);
+
+/* The fields of struct ftidx_hits, without depending on its layout: the
+ * functions that fired are 0 to ftidx_hits_count() - 1. Since: 0.3 */
+uint32_t ftidx_hits_enabled(const struct ftidx_hits *h);
+uint64_t ftidx_hits_events(const struct ftidx_hits *h);
+uint64_t ftidx_hits_lost(const struct ftidx_hits *h);
+size_t ftidx_hits_count(const struct ftidx_hits *h);
+uint32_t ftidx_hits_index(const struct ftidx_hits *h, size_t i);
+uint64_t ftidx_hits_calls(const struct ftidx_hits *h, size_t i);
+const char *ftidx_hits_line(const struct ftidx_hits *h, size_t i);
+const char *ftidx_hits_short_by(const struct ftidx_hits *h);
+
+/* ---- requests (since 0.3) ---------------------------------------------
+ *
+ * A request changes the filter files of one instance: one file, or up to
+ * FTIDX_FILES_MAX of them at once (filter, notrace and the graph files,
+ * as "trace-cmd record -l -n -g" sets them). All or nothing: if any
+ * pattern of any file is refused, nothing is written; if the kernel
+ * refuses a write, that file and every file written before it are put
+ * back as they were.
+ *
+ * A new request changes set_ftrace_filter with FTIDX_SET. The setters act
+ * on the file being built, the last one added; ftidx_request_add_file()
+ * begins the next. Setters return 0, -EINVAL (a bad value, a file named
+ * twice, an invalid instance name), -E2BIG (past FTIDX_FILES_MAX files or
+ * the protocol's million patterns) or -ENOMEM; a failed one changes
+ * nothing. Tokens are copied.
+ */
+#define FTIDX_FILES_MAX 4
+
+struct ftidx_request;
+
+int ftidx_request_new(struct ftidx_request **out);
+struct ftidx_request *ftidx_request_free(struct ftidx_request *rq);
+/* NULL: the top level (the default). */
+int ftidx_request_set_instance(struct ftidx_request *rq, const char *instance);
+/* FTIDX_CREATE_INSTANCE, FTIDX_PER_PATTERN. */
+int ftidx_request_set_flags(struct ftidx_request *rq, unsigned flags);
+int ftidx_request_set_create_instance(struct ftidx_request *rq, int create);
+/* 0, or the generation the patterns were resolved on (see ftidx_filter()). */
+int ftidx_request_set_generation(struct ftidx_request *rq, uint64_t generation);
+/* The file being built: its file (enum ftidx_file) and op (enum ftidx_op). */
+int ftidx_request_set_file(struct ftidx_request *rq, int file);
+int ftidx_request_set_op(struct ftidx_request *rq, int op);
+/* Patterns (as for ftidx_resolve()) or indices for the file being built. */
+int ftidx_request_add_tokens(struct ftidx_request *rq, const char *const *tokens, size_t n);
+int ftidx_request_add_indices(struct ftidx_request *rq, const uint32_t *indices, size_t n);
+/* Begin the change of another file of the same instance. */
+int ftidx_request_add_file(struct ftidx_request *rq, int file, int op);
+
+/*
+ * Send @rq and wait for its result, as ftidx_filter() does. Requests of
+ * several files need an ftidxd of 0.3 or later (FTIDX_CAN_CHANGE_FILES);
+ * an older one answers -EOPNOTSUPP and writes nothing.
+ */
+int ftidx_request_run(struct ftidx *c, const struct ftidx_request *rq, struct ftidx_result **out);
+
+/* ---- driven from the caller's poll loop (since 0.3) --------------------
+ *
+ * A connection carries one call at a time. ftidx_request_send() and
+ * ftidx_hits_send() begin one and return at once (-EBUSY if one is in
+ * flight). Then, whenever ftidx_get_fd() is ready for ftidx_get_events()
+ * (POLLIN, POLLOUT; 0 when nothing is in flight), call ftidx_process(): 1
+ * when the reply is in, 0 when it is not yet, or -errno (the connection
+ * is lost: reconnect). Collect the reply with the matching _collect()
+ * call, which returns what the synchronous call would have, or -EAGAIN
+ * while it is not in. The timeout of ftidx_set_timeout() does not apply:
+ * the loop keeps its own time. Synchronous calls on a connection with a
+ * call in flight return -EBUSY.
+ */
+int ftidx_get_fd(const struct ftidx *c);
+int ftidx_get_events(const struct ftidx *c);
+int ftidx_process(struct ftidx *c);
+
+int ftidx_request_send(struct ftidx *c, const struct ftidx_request *rq);
+int ftidx_request_collect(struct ftidx *c, struct ftidx_result **out);
+
+int ftidx_hits_send(struct ftidx *c, const char *instance, unsigned seconds);
+/* -ECANCELED with *@out set: the run was cancelled, and *@out holds what
+ * it counted until then. */
+int ftidx_hits_collect(struct ftidx *c, struct ftidx_hits **out);
+
+/*
+ * Ask the daemon to cut the call in flight short. A hit count stops and
+ * answers with its counts so far (ftidx_hits_collect() returns
+ * -ECANCELED); any other call is answered as usual, since the daemon
+ * handles it at once. Collect the reply as usual afterwards. Returns 0,
+ * -ENOENT (nothing in flight), -EOPNOTSUPP (an ftidxd older than 0.3), or
+ * -errno.
+ */
+int ftidx_cancel(struct ftidx *c);
+
+/* ---- instances and capabilities (since 0.3) ---------------------------- */
+
+/*
+ * Remove instance @instance, which ftidxd created for a request with
+ * FTIDX_CREATE_INSTANCE. ftidxd removes only those, and only while it
+ * runs: -EPERM for any other, -ENOENT for none, -EBUSY when a tracer or an
+ * open file holds it. Needs the right to change filters.
+ */
+int ftidx_remove_instance(struct ftidx *c, const char *instance);
+
+/* What the daemon can do (FTIDX_CAN_*), and what this client may. */
+#define FTIDX_CAN_CHANGE_FILES 0x1ull    /* requests of several files */
+#define FTIDX_CAN_PER_PATTERN 0x2ull     /* per-pattern results */
+#define FTIDX_CAN_CANCEL 0x4ull          /* ftidx_cancel() cuts a hit count short */
+#define FTIDX_CAN_REMOVE_INSTANCE 0x8ull /* ftidx_remove_instance() */
+#define FTIDX_CAN_HITS 0x10ull           /* hit counts (a real tracefs) */
+#define FTIDX_CAN_LIST_ADDRESSES 0x20ull /* FTIDX_LIST_WITH_ADDRESSES */
+#define FTIDX_CAN_WRITE (1ull << 63)     /* this client may change filters */
+
+/*
+ * Ask the daemon for its capabilities, once per connection (later calls
+ * return what it said). An ftidxd older than 0.3 knows no such question:
+ * *@caps is then 0, and its version 1 requests are all it has.
+ * Afterwards ftidx_daemon_version() is its version ("" or NULL for an
+ * older one) and ftidx_protocol_version() the protocol version of its
+ * replies (0 before any reply).
+ */
+int ftidx_query_capabilities(struct ftidx *c, uint64_t *caps);
+const char *ftidx_daemon_version(const struct ftidx *c);
+unsigned ftidx_protocol_version(const struct ftidx *c);
 
 #ifdef __cplusplus
 }

@@ -63,8 +63,21 @@ bool access_allows(enum access_role role, unsigned type)
 {
 	if (role == ACCESS_DENIED)
 		return false;
-	/* A hit count changes tracing too: it runs the function tracer. */
-	return (type != FTIDX_MSG_FILTER && type != FTIDX_MSG_HITS) || role == ACCESS_WRITE;
+	if (role == ACCESS_WRITE)
+		return true;
+	/* Queries only; a hit count changes tracing too (it runs the function
+	 * tracer), and a type added later is a writer's until said otherwise. */
+	switch (type) {
+	case FTIDX_MSG_STATUS:
+	case FTIDX_MSG_RESOLVE:
+	case FTIDX_MSG_NAMES:
+	case FTIDX_MSG_LIST:
+	case FTIDX_MSG_VERSION:
+	case FTIDX_MSG_CANCEL:
+		return true;
+	default:
+		return false;
+	}
 }
 
 bool access_shows_addresses(enum access_role role)

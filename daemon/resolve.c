@@ -21,6 +21,10 @@
 struct bitmaps {
 	uint64_t *touched;
 	uint64_t *enabled;
+	/* per-token matches, when asked for: @n_rec of @limit used */
+	uint32_t *rec;
+	size_t n_rec, cap_rec, limit;
+	bool overflow;
 };
 
 static void apply(struct bitmaps *b, const struct pattern *p, uint32_t index, uint32_t *count)
@@ -34,6 +38,12 @@ static void apply(struct bitmaps *b, const struct pattern *p, uint32_t index, ui
 	else
 		b->enabled[i / 64] |= bit;
 	(*count)++;
+	if (b->rec) {
+		if (b->n_rec < b->limit)
+			b->rec[b->n_rec++] = index;
+		else
+			b->overflow = true;
+	}
 }
 
 /*
@@ -240,8 +250,34 @@ static int collect(const uint64_t *touched, const uint64_t *enabled, bool want, 
 	return 0;
 }
 
-int resolve_batch(const struct map *m, const struct glob_rules *rules, const char *const *tokens,
-		  size_t n, struct resolution *out)
+/* Room for one more token's matches (at most a map's worth) in the record,
+ * up to its limit. */
+static int reserve_record(struct bitmaps *b, uint32_t map_lines)
+{
+	size_t want = MIN(b->n_rec + map_lines, b->limit);
+	size_t cap = MIN(MAX(want, b->cap_rec * 2), b->limit);
+	uint32_t *grown;
+
+	if (want <= b->cap_rec)
+		return 0;
+	grown = realloc(b->rec, sizeof(*grown) * cap);
+	if (!grown)
+		return -ENOMEM;
+	b->rec = grown;
+	b->cap_rec = cap;
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Per-token sets wanted: @limit > 0. */
+static int resolve(const struct map *m, const struct glob_rules *rules, const char *const *tokens,
+		   size_t n, size_t limit, struct resolution *out)
 {
 	size_t words = (map_size(m) + 63) / 64 + 1;
 	_cleanup_free_ uint64_t *touched = NULL;
@@ -249,7 +285,7 @@ int resolve_batch(const struct map *m, const struct glob_rules *rules, const cha
 	_cleanup_free_ bool *all_ok = NULL;
 	struct token_hint hints[2 * LOOKAHEAD];
 	struct bitmaps b;
-	int r;
+	int r = 0;
 
 	*out = (struct resolution){ 0 };
 	touched = calloc(words, sizeof(*touched));
@@ -262,6 +298,18 @@ int resolve_batch(const struct map *m, const struct glob_rules *rules, const cha
 	memset(all_ok, true, map_module_count(m) + 1);
 	out->n_items = n;
 	b = (struct bitmaps){ touched, enabled };
+	if (limit) {
+		/* grown by what the batch matches, not by what it could */
+		b.limit = limit;
+		out->token_set_start = malloc(sizeof(uint32_t) * (n + 1));
+		b.cap_rec = MIN(limit, (size_t)map_size(m) + 1);
+		b.rec = malloc(sizeof(uint32_t) * b.cap_rec);
+		if (!out->token_set_start || !b.rec) {
+			free(b.rec);
+			return -ENOMEM;
+		}
+		out->token_set_start[0] = 0;
+	}
 
 	for (size_t i = 0; i < n && i < 2 * LOOKAHEAD; i++)
 		hint_init(&hints[i], m, tokens[i]);
@@ -270,12 +318,28 @@ int resolve_batch(const struct map *m, const struct glob_rules *rules, const cha
 
 		if (i + LOOKAHEAD < n)
 			map_prefetch_name(m, hints[(i + LOOKAHEAD) % (2 * LOOKAHEAD)].hash, true);
+		if (b.rec) {
+			r = reserve_record(&b, map_size(m));
+			if (r < 0)
+				break;
+		}
 		resolve_one(m, rules, tokens[i], all_ok, hint, &b, &out->items[i]);
 		/* This slot is free now: hash the token 2 * LOOKAHEAD ahead. */
 		if (i + 2 * LOOKAHEAD < n)
 			hint_init(hint, m, tokens[i + 2 * LOOKAHEAD]);
 		out->n_failed += out->items[i].status < 0;
+		if (b.rec) {
+			size_t from = out->token_set_start[i];
+
+			qsort(b.rec + from, b.n_rec - from, sizeof(*b.rec), cmp_u32);
+			out->token_set_start[i + 1] = (uint32_t)b.n_rec;
+		}
 	}
+	out->token_sets = b.rec;
+	if (b.overflow)
+		return -E2BIG;
+	if (r < 0)
+		return r;
 
 	r = collect(touched, enabled, true, words, &out->enable, &out->n_enable);
 	if (r < 0)
@@ -283,10 +347,25 @@ int resolve_batch(const struct map *m, const struct glob_rules *rules, const cha
 	return collect(touched, enabled, false, words, &out->disable, &out->n_disable);
 }
 
+int resolve_batch(const struct map *m, const struct glob_rules *rules, const char *const *tokens,
+		  size_t n, struct resolution *out)
+{
+	return resolve(m, rules, tokens, n, 0, out);
+}
+
+int resolve_batch_per_token(const struct map *m, const struct glob_rules *rules,
+			    const char *const *tokens, size_t n, size_t limit,
+			    struct resolution *out)
+{
+	return resolve(m, rules, tokens, n, MAX(limit, (size_t)1), out);
+}
+
 void resolution_deinit(struct resolution *r)
 {
 	free(r->items);
 	free(r->enable);
 	free(r->disable);
+	free(r->token_sets);
+	free(r->token_set_start);
 	*r = (struct resolution){ 0 };
 }

@@ -29,6 +29,11 @@ struct resolution {
 	size_t n_enable;
 	uint32_t *disable; /* sorted ascending, 1-based */
 	size_t n_disable;
+	/* Only from resolve_batch_per_token(): token i matched
+	 * token_sets[token_set_start[i]] up to token_set_start[i + 1],
+	 * ascending */
+	uint32_t *token_sets;
+	uint32_t *token_set_start;
 };
 
 /*
@@ -40,5 +45,14 @@ struct resolution {
  */
 int resolve_batch(const struct map *m, const struct glob_rules *rules, const char *const *tokens,
 		  size_t n, struct resolution *out);
+
+/*
+ * resolve_batch(), keeping each token's own matches too, for clients that
+ * show them per pattern. Returns -E2BIG when they would come to more than
+ * @limit indices in all (one "*" per token is a map's worth each).
+ */
+int resolve_batch_per_token(const struct map *m, const struct glob_rules *rules,
+			    const char *const *tokens, size_t n, size_t limit,
+			    struct resolution *out);
 
 void resolution_deinit(struct resolution *r);

@@ -243,6 +243,17 @@ static void client_handle(struct client *c, const struct ftidx_frame_header *h, 
 			client_send(c, &frame);
 		goto done;
 	}
+	if (req.type == FTIDX_MSG_CANCEL) {
+		/* no reply of its own: the request it names answers */
+		service_cancel(c->srv->svc, c, req.target);
+		goto done;
+	}
+	if (req.type == FTIDX_MSG_VERSION) {
+		r = service_reply_version(c->srv->svc, h->id, c->role == ACCESS_WRITE, &frame);
+		if (r == 0)
+			client_send(c, &frame);
+		goto done;
+	}
 	t0 = now_ns();
 	r = service_handle(c->srv->svc, &req, h->id, c, &frame);
 	if (r == SERVICE_LATER) {
@@ -265,11 +276,41 @@ done:
 	proto_buf_deinit(&frame);
 }
 
+/*
+ * While a request waits for its answer, later requests wait behind it,
+ * but a CANCEL right behind it is taken at once: it is what cuts the
+ * wait short.
+ */
+static void take_cancel(struct client *c)
+{
+	struct evbuffer *input = bufferevent_get_input(c->bev);
+	struct ftidx_frame_header h;
+	struct proto_request req;
+	unsigned char *frame;
+	const char *why;
+
+	if (evbuffer_copyout(input, &h, sizeof(h)) < (ev_ssize_t)sizeof(h) ||
+	    h.type != FTIDX_MSG_CANCEL || proto_check_header(&h, &why) < 0 ||
+	    evbuffer_get_length(input) < sizeof(h) + h.length)
+		return;
+	frame = evbuffer_pullup(input, (ev_ssize_t)(sizeof(h) + h.length));
+	if (!frame)
+		return;
+	/* A malformed one waits its turn, to be refused in order. */
+	if (proto_decode_request(h.version, h.type, frame + sizeof(h), h.length, &req, &why) == 0) {
+		service_cancel(c->srv->svc, c, req.target);
+		evbuffer_drain(input, sizeof(h) + h.length);
+	}
+	proto_request_deinit(&req);
+}
+
 static void on_read(struct bufferevent *bev, void *ctx)
 {
 	struct client *c = ctx;
 	struct evbuffer *input = bufferevent_get_input(bev);
 
+	if (c->waiting && !c->closing)
+		take_cancel(c);
 	while (!c->closing && !c->waiting) {
 		struct ftidx_frame_header h;
 		const char *why;

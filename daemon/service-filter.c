@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * FILTER: resolve, fence, write, verify, and on a failure put the old
- * filter back on a map brought up to date (see service-internal.h).
+ * FILTER and CHANGE: resolve, fence, write, verify, and on a failure put
+ * the old filters back on a map brought up to date (see
+ * service-internal.h). A CHANGE writes several files of one instance, all
+ * or none: the first failure puts back every file written before it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -101,46 +103,66 @@ static int line_refs_find(const struct line_refs *refs, const struct map *m, uin
 }
 
 /*
- * Put back the filter a failed write found, on a map brought up to date
- * first: if a module came or went, the old indices mean other functions.
- * What ftidx last wrote (@wr->previous, which tells duplicate names
- * apart) belongs to the old map and goes with it, so it is carried over
- * as lines. A restore that does not read back right is tried once more.
+ * Put back the filters a failed change found, @n files of it, on a map
+ * brought up to date first: if a module came or went, the old indices
+ * mean other functions. What ftidx last wrote to each (@wr->previous,
+ * which tells duplicate names apart) belongs to the old map and goes with
+ * it, so it is carried over as lines. A restore that does not read back
+ * right is tried once more.
  */
-static void restore(struct service *s, const struct writer_request *wr, struct writer_result *wres)
+static void restore(struct service *s, const struct writer_request *wr, struct writer_result *wres,
+		    size_t n)
 {
-	struct writer_request again = *wr;
-	struct line_refs previous = { 0 };
-	_cleanup_free_ uint32_t *now = NULL;
-	int r;
+	struct line_refs previous[FTIDX_CHANGES_MAX] = { 0 };
+	uint32_t *now[FTIDX_CHANGES_MAX] = { 0 };
+	bool done[FTIDX_CHANGES_MAX] = { 0 };
 
-	again.previous = NULL;
-	again.n_previous = 0;
-	/* Without it (out of memory), duplicates are put back approximately. */
-	if (line_refs_capture(&previous, s->map, wr->previous, wr->n_previous) < 0)
-		line_refs_deinit(&previous);
-	r = -EIO;
-	for (int attempt = 0; attempt < 2 && r < 0; attempt++) {
+	/* Without them (out of memory), duplicates are put back approximately. */
+	for (size_t k = 0; k < n; k++)
+		if (line_refs_capture(&previous[k], s->map, wr[k].previous, wr[k].n_previous) < 0)
+			line_refs_deinit(&previous[k]);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool all_done = true;
+		int r;
+
+		for (size_t k = 0; k < n; k++)
+			all_done &= done[k] || !wres[k].before;
+		if (all_done)
+			break;
 		r = service_refresh(s, true);
-		if (r == 0 && previous.n) {
-			free(now);
-			now = NULL;
-			r = line_refs_find(&previous, s->map, &now, &again.n_previous);
-			again.previous = now;
+
+		for (size_t k = 0; k < n && r == 0; k++) {
+			struct writer_request again = wr[k];
+
+			if (done[k] || !wres[k].before)
+				continue;
+			again.previous = NULL;
+			again.n_previous = 0;
+			if (previous[k].n) {
+				free(now[k]);
+				now[k] = NULL;
+				r = line_refs_find(&previous[k], s->map, &now[k], &again.n_previous);
+				again.previous = now[k];
+			}
+			if (r == 0)
+				r = writer_restore(s->io, s->map, &again, &wres[k]);
+			done[k] = r == 0;
+			if (r < 0 && attempt > 0)
+				log_error("restoring %s after a failed write failed: %s",
+					  writer_file_name(wr[k].file), strerror(-r));
+			r = 0;
 		}
-		if (r == 0)
-			r = writer_restore(s->io, s->map, &again, wres);
 	}
-	line_refs_deinit(&previous);
-	wres->restored = r == 0;
-	if (r < 0) {
-		log_error("restoring %s after a failed write failed: %s",
-			  writer_file_name(wr->file), strerror(-r));
-		wres->why = "the write failed, and restoring the previous filter failed too";
+	for (size_t k = 0; k < n; k++) {
+		wres[k].restored = done[k] || !wres[k].before;
+		if (!wres[k].restored)
+			wres[k].why = "the write failed, and restoring the previous filter failed too";
+		line_refs_deinit(&previous[k]);
+		free(now[k]);
 	}
 }
 
-static int check_instance(const struct proto_request *req, const char **why)
+static int check_instance(struct service *s, const struct proto_request *req, const char **why)
 {
 	int r;
 
@@ -159,96 +181,203 @@ static int check_instance(const struct proto_request *req, const char **why)
 		*why = "cannot create the instance";
 		return r;
 	}
+	if (r == 0)
+		service_instance_created(s, req->instance);
 	return 0;
 }
 
-int service_reply_filter(struct service *s, const struct proto_request *req, uint32_t id,
-			struct proto_buf *out)
+/* What the kernel would take badly, refused before anything is written. */
+static const char *check_tokens(const struct proto_request *req)
 {
-	struct proto_reply rep = { .type = FTIDX_MSG_FILTER, .generation = s->generation };
-	struct resolution res = { 0 };
-	struct writer_result wres = { 0 };
-	struct writer_request wreq;
-	struct written *prev;
-	uint64_t t0, t_resolve;
+	for (uint32_t k = 0; k < req->n_changes; k++) {
+		const struct proto_change *ch = &req->changes[k];
+
+		for (uint32_t i = ch->first_token; i < ch->first_token + ch->n_tokens; i++) {
+			if (ch->op == FTIDX_OP_REMOVE && req->tokens[i][0] == '!')
+				return "remove takes patterns without '!'";
+			/* The graph files take patterns as written, and do not parse :mod:. */
+			if ((ch->file == FTIDX_FILE_GRAPH || ch->file == FTIDX_FILE_GRAPH_NOTRACE) &&
+			    strchr(req->tokens[i], ':'))
+				return "the graph files do not understand FUNC:mod:MODULE";
+		}
+	}
+	return NULL;
+}
+
+/* One request's files: resolved, written, and what each write did. */
+struct change_run {
+	size_t n;
+	struct resolution res[FTIDX_CHANGES_MAX];
+	struct writer_request wreq[FTIDX_CHANGES_MAX];
+	struct writer_result wres[FTIDX_CHANGES_MAX];
+	size_t failed_at; /* the file whose write failed, if one did */
+};
+
+static void change_run_reset(struct change_run *run)
+{
+	for (size_t k = 0; k < FTIDX_CHANGES_MAX; k++) {
+		resolution_deinit(&run->res[k]);
+		writer_result_deinit(&run->wres[k]);
+		run->wres[k] = (struct writer_result){ 0 };
+	}
+}
+
+/*
+ * Write each file of @run in turn. If one fails, it and every file before
+ * it are put back: all of the change or none of it. 0 or -errno.
+ */
+static int write_files(struct service *s, const struct proto_request *req, struct change_run *run)
+{
+	int r = 0;
+	size_t k;
+
+	for (k = 0; k < run->n; k++) {
+		const struct proto_change *ch = &req->changes[k];
+		struct written *prev = written_find(s, req->instance, ch->file);
+
+		run->wreq[k] = (struct writer_request){
+			.instance = req->instance[0] ? req->instance : NULL,
+			.file = ch->file,
+			.op = ch->op,
+			.previous = prev ? prev->indices : NULL,
+			.n_previous = prev ? prev->n : 0,
+			.tokens = req->tokens + ch->first_token,
+			.n_tokens = ch->n_tokens,
+			.keep_before = run->n > 1,
+		};
+		writer_result_deinit(&run->wres[k]);
+		r = writer_apply(s->io, s->map, &run->wreq[k], &run->res[k], &run->wres[k]);
+		log_debug("filter %s: %u tokens; read %.1f ms, write %.1f ms, verify %.1f ms "
+			  "(reading back %.1f ms)%s",
+			  writer_file_name(ch->file), run->wres[k].written,
+			  run->wres[k].read_ns / 1e6, run->wres[k].write_ns / 1e6,
+			  run->wres[k].verify_ns / 1e6, run->wres[k].readback_ns / 1e6,
+			  run->wres[k].count_only ? "; the kernel's read-back was only good for "
+						    "the count"
+						  : "");
+		if (r < 0)
+			break;
+	}
+	run->failed_at = k;
+	if (r < 0)
+		restore(s, run->wreq, run->wres, k + 1);
+	return r;
+}
+
+static int reply_stale(struct service *s, uint16_t type, uint32_t id, bool during,
+		       uint64_t pinned, struct proto_buf *out)
+{
+	char msg[256];
+
+	if (during)
+		snprintf(msg, sizeof(msg),
+			 "stale: a module came or went while the request was handled; the map is "
+			 "now generation %llu; resolve again",
+			 (unsigned long long)s->generation);
+	else
+		snprintf(msg, sizeof(msg),
+			 "stale: the tokens were resolved on map generation %llu, the map is now "
+			 "generation %llu; resolve again",
+			 (unsigned long long)pinned, (unsigned long long)s->generation);
+	return service_reply_plain(s, type, id, ESTALE, msg, out);
+}
+
+/* The reply's sets: one file's in the FILTER layout, or each file's. */
+static void reply_sets(struct proto_reply *rep, const struct proto_request *req,
+		       const struct change_run *run, struct proto_change_result *results)
+{
+	if (req->type == FTIDX_MSG_FILTER) {
+		rep->written = run->wres[0].written;
+		return;
+	}
+	rep->enable = rep->disable = NULL;
+	rep->n_enable = rep->n_disable = 0;
+	for (size_t k = 0; k < run->n; k++) {
+		results[k] = (struct proto_change_result){
+			.op = req->changes[k].op,
+			.file = req->changes[k].file,
+			.written = run->wres[k].written,
+			.enable = run->res[k].enable,
+			.n_enable = (uint32_t)run->res[k].n_enable,
+			.disable = run->res[k].disable,
+			.n_disable = (uint32_t)run->res[k].n_disable,
+		};
+		rep->written += run->wres[k].written;
+	}
+	rep->changes = results;
+	rep->n_changes = (uint32_t)run->n;
+}
+
+int service_reply_filter(struct service *s, const struct proto_request *request, uint32_t id,
+			 struct proto_buf *out)
+{
+	struct proto_request one = *request;
+	const struct proto_request *req = &one;
+	uint16_t type = req->type;
+	struct proto_reply rep = { .type = type, .generation = s->generation };
+	struct proto_change_result results[FTIDX_CHANGES_MAX];
+	struct change_run run = { 0 };
+	bool per_token = req->flags & FTIDX_FILTER_PER_TOKEN;
 	const char *why = "";
 	char msg[320] = "";
 	int r;
 
-	if (req->generation && req->generation != s->generation) {
-		snprintf(msg, sizeof(msg),
-			 "stale: the tokens were resolved on map generation %llu, the map is now "
-			 "generation %llu; resolve again",
-			 (unsigned long long)req->generation, (unsigned long long)s->generation);
-		return service_reply_plain(s, FTIDX_MSG_FILTER, id, ESTALE, msg, out);
+	/* A FILTER is a change of one file. */
+	if (type == FTIDX_MSG_FILTER) {
+		one.changes[0] = (struct proto_change){ req->op, req->file, 0, req->n_tokens };
+		one.n_changes = 1;
 	}
-	r = check_instance(req, &why);
+	run.n = MIN(req->n_changes, (uint32_t)FTIDX_CHANGES_MAX);
+	if (req->generation && req->generation != s->generation)
+		return reply_stale(s, type, id, false, req->generation, out);
+	r = check_instance(s, req, &why);
 	if (r < 0)
-		return service_reply_plain(s, FTIDX_MSG_FILTER, id, -r, why, out);
-	for (uint32_t i = 0; i < req->n_tokens; i++) {
-		if (req->op == FTIDX_OP_REMOVE && req->tokens[i][0] == '!')
-			return service_reply_plain(s, FTIDX_MSG_FILTER, id, EINVAL,
-						   "remove takes patterns without '!'", out);
-		/* The graph files take patterns as written, and do not parse :mod:. */
-		if ((req->file == FTIDX_FILE_GRAPH || req->file == FTIDX_FILE_GRAPH_NOTRACE) &&
-		    strchr(req->tokens[i], ':'))
-			return service_reply_plain(s, FTIDX_MSG_FILTER, id, EINVAL,
-						   "the graph files do not understand FUNC:mod:MODULE",
-						   out);
-	}
+		return service_reply_plain(s, type, id, -r, why, out);
+	why = check_tokens(req);
+	if (why)
+		return service_reply_plain(s, type, id, EINVAL, why, out);
 
 	/*
 	 * Resolve, check that the map is still the kernel's right before the
-	 * write, write. If the map changed meanwhile, or the filter read back
-	 * is not what was written (the writer has put the old one back) and a
+	 * write, write. If the map changed meanwhile, or a filter read back
+	 * is not what was written (the writer has put the old ones back) and a
 	 * re-read shows the map changed, resolve and write once more, unless
 	 * the client pinned a generation: then it must resolve again itself.
 	 */
 	for (int attempt = 0;; attempt++) {
 		uint64_t generation = s->generation;
 
-		t0 = now_ns();
-		r = service_resolve_request(s, req, &res, &rep);
-		t_resolve = now_ns() - t0;
-		if (r < 0)
-			goto done;
-		if (res.n_failed) {
-			snprintf(msg, sizeof(msg), "%zu of %zu patterns refused; nothing was written",
-				 res.n_failed, res.n_items);
-			rep.message = msg;
-			r = proto_encode_reply(out, id, &rep);
+		r = service_resolve_parts(s, req->tokens, req->changes, run.n, per_token, run.res,
+					  &rep);
+		if (r == -E2BIG) {
+			r = service_reply_too_big(s, type, id, out);
 			goto done;
 		}
+		if (r < 0)
+			goto done;
+		if (rep.n_failed) {
+			snprintf(msg, sizeof(msg), "%u of %u patterns refused; nothing was written",
+				 rep.n_failed, rep.n_items);
+			goto reply;
+		}
+		for (size_t k = 0; k < run.n; k++)
+			if (req->changes[k].op == FTIDX_OP_SET && run.res[k].n_enable == 0) {
+				rep.status = ENODATA;
+				snprintf(msg, sizeof(msg),
+					 "%s: the patterns select no function, and an empty filter "
+					 "traces every function: use clear for that; nothing was "
+					 "written",
+					 writer_file_name(req->changes[k].file));
+				goto reply;
+			}
 		r = service_fence(s);
 		if (r < 0) {
 			rep.status = -r;
-			rep.message = "cannot read the kernel's function list";
-			r = proto_encode_reply(out, id, &rep);
-			goto done;
+			snprintf(msg, sizeof(msg), "cannot read the kernel's function list");
+			goto reply;
 		}
 		if (s->generation == generation) {
-			prev = written_find(s, req->instance, req->file);
-			wreq = (struct writer_request){
-				.instance = req->instance[0] ? req->instance : NULL,
-				.file = req->file,
-				.op = req->op,
-				.previous = prev ? prev->indices : NULL,
-				.n_previous = prev ? prev->n : 0,
-				.tokens = req->tokens,
-				.n_tokens = req->n_tokens,
-			};
-			writer_result_deinit(&wres);
-			r = writer_apply(s->io, s->map, &wreq, &res, &wres);
-			if (r < 0 && wres.before)
-				restore(s, &wreq, &wres);
-			log_debug("filter %s: %u tokens; resolve %.1f ms, read %.1f ms, write %.1f "
-				  "ms, verify %.1f ms (reading back %.1f ms)%s",
-				  writer_file_name(req->file), wres.written, t_resolve / 1e6,
-				  wres.read_ns / 1e6, wres.write_ns / 1e6, wres.verify_ns / 1e6,
-				  wres.readback_ns / 1e6,
-				  wres.count_only ? "; the kernel's read-back was only good for "
-						    "the count"
-						  : "");
+			r = write_files(s, req, &run);
 			/* restore() re-read the map: did a module come or go? */
 			if (r != -EIO || attempt > 0 || s->generation == generation)
 				break;
@@ -258,37 +387,39 @@ int service_reply_filter(struct service *s, const struct proto_request *req, uin
 		}
 		/* The map changed under this request. */
 		if (req->generation || attempt > 0) {
-			rep.status = ESTALE;
-			rep.generation = s->generation;
-			rep.written = 0;
-			snprintf(msg, sizeof(msg),
-				 "stale: a module came or went while the request was handled; "
-				 "the map is now generation %llu; resolve again",
-				 (unsigned long long)s->generation);
-			rep.message = msg;
-			r = proto_encode_reply(out, id, &rep);
+			r = reply_stale(s, type, id, true, 0, out);
 			goto done;
 		}
 		service_free_items(&rep);
-		resolution_deinit(&res);
-		rep = (struct proto_reply){ .type = FTIDX_MSG_FILTER, .generation = s->generation };
+		change_run_reset(&run);
+		rep = (struct proto_reply){ .type = type, .generation = s->generation };
 	}
-	rep.written = wres.written;
+	reply_sets(&rep, req, &run, results);
 	if (r < 0) {
+		const struct writer_result *failed = &run.wres[run.failed_at];
+		bool all_back = true;
+
+		for (size_t k = 0; k <= run.failed_at; k++)
+			all_back &= run.wres[k].restored;
 		rep.status = -r;
-		snprintf(msg, sizeof(msg), "%s%s%s%s: %s (%s)%s%s", req->instance[0] ? "instances/" : "",
-			 req->instance, req->instance[0] ? "/" : "", writer_file_name(req->file),
-			 wres.why ? wres.why : "write failed", strerror(-r),
-			 wres.restored ? "; the previous filter was put back" : "",
-			 wres.approximate ? " (duplicate names made that approximate)" : "");
+		snprintf(msg, sizeof(msg), "%s%s%s%s: %s (%s)%s%s",
+			 req->instance[0] ? "instances/" : "", req->instance,
+			 req->instance[0] ? "/" : "", writer_file_name(req->changes[run.failed_at].file),
+			 failed->why ? failed->why : "write failed", strerror(-r),
+			 !all_back      ? "; putting the previous filters back failed"
+			 : run.n > 1    ? "; every file of the change was put back as it was"
+					: "; the previous filter was put back",
+			 failed->approximate ? " (duplicate names made that approximate)" : "");
 	} else {
-		written_record(s, req->instance, req->file, req->op, &res);
+		for (size_t k = 0; k < run.n; k++)
+			written_record(s, req->instance, req->changes[k].file, req->changes[k].op,
+				       &run.res[k]);
 	}
+reply:
 	rep.message = msg;
 	r = proto_encode_reply(out, id, &rep);
 done:
 	service_free_items(&rep);
-	resolution_deinit(&res);
-	writer_result_deinit(&wres);
+	change_run_reset(&run);
 	return r;
 }

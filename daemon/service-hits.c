@@ -39,6 +39,7 @@ struct hits_job {
 	pthread_t thread;
 	int wake_fd;          /* eventfd: cut the run short (its client went away) */
 	atomic_bool cancelled;
+	bool cut_short;       /* by CANCEL: the reply says so */
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC */
 	uint32_t id;
 	void *requester;      /* NULL once it went away: no reply then */
@@ -211,6 +212,11 @@ static int hits_reply(struct service *s, struct hits_job *job, struct proto_buf 
 	rep.message = hits_cut_short(job->hits) ? "calls came faster than ftidxd could read them: "
 						  "the counts are short"
 						: "";
+	if (job->cut_short) {
+		/* what was counted until then, which the client asked for */
+		rep.status = ECANCELED;
+		rep.message = "cancelled: the counts are those of the run until then";
+	}
 	r = proto_encode_reply(out, job->id, &rep);
 	log_info("hit count done: %zu of %u function%s fired, %llu calls, %llu lost", n,
 		 rep.enabled, rep.enabled == 1 ? "" : "s", (unsigned long long)rep.events,
@@ -254,6 +260,19 @@ void service_forget(struct service *s, void *requester)
 		return;
 	log_info("hit count cancelled: its client went away");
 	job->requester = NULL;
+	atomic_store(&job->cancelled, true);
+	(void)!write(job->wake_fd, &one, sizeof(one));
+}
+
+void service_cancel(struct service *s, void *requester, uint32_t id)
+{
+	struct hits_job *job = s->hits_job;
+	uint64_t one = 1;
+
+	if (!job || job->requester != requester || job->id != id || job->cut_short)
+		return;
+	log_info("hit count cancelled by its client");
+	job->cut_short = true;
 	atomic_store(&job->cancelled, true);
 	(void)!write(job->wake_fd, &one, sizeof(one));
 }

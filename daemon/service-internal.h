@@ -3,8 +3,9 @@
  * The service's state, shared by the files that handle its requests:
  * service.c (lifecycle, the map's refresh and fence, dispatch),
  * service-query.c (STATUS, RESOLVE, NAMES, LIST), service-filter.c
- * (FILTER and its restore), service-written.c (the record of what ftidx
- * wrote) and service-hits.c (HITS). Nothing outside them includes this.
+ * (FILTER, CHANGE and their restore), service-written.c (the record of
+ * what ftidx wrote), service-instances.c (the instances it created) and
+ * service-hits.c (HITS, CANCEL). Nothing outside them includes this.
  */
 #pragma once
 
@@ -44,6 +45,7 @@ struct service {
 	void (*drain_uevents)(void *ctx);
 	void *drain_ctx;
 	struct written *written;
+	struct created_instance *created; /* service-instances.c */
 	struct hits_job *hits_job; /* the HITS run in progress, if any (service-hits.c) */
 	int completion_fd;         /* eventfd: deferred work is done */
 };
@@ -60,6 +62,7 @@ int service_fence(struct service *s);
 
 void written_free_all(struct service *s);
 struct written *written_find(struct service *s, const char *instance, uint16_t file);
+void written_forget_instance(struct service *s, const char *instance);
 /* Remember the state a successful @op with @res left in a filter file. */
 void written_record(struct service *s, const char *instance, uint16_t file, uint16_t op,
 		    const struct resolution *res);
@@ -75,12 +78,21 @@ int service_reply_names(struct service *s, const struct proto_request *req, uint
 			struct proto_buf *out);
 int service_reply_list(struct service *s, const struct proto_request *req, uint32_t id,
 		       struct proto_buf *out);
-/* Resolve @req's tokens into @res and @rep's per-token results; a refused
- * token makes @rep's status EINVAL. 0 or -ENOMEM. */
-int service_resolve_request(struct service *s, const struct proto_request *req,
-			    struct resolution *res, struct proto_reply *rep);
-/* Free what service_resolve_request() put in @rep. */
+/*
+ * Resolve each of @n_parts parts of @tokens (each a batch of its own, as
+ * one file's change) into @res[part], and fill @rep's per-token results,
+ * over all parts in order; with @per_token, each token's own matches
+ * too. A refused token makes @rep's status EINVAL. 0, -ENOMEM, or -E2BIG
+ * (per-token matches past what a reply can carry). Release @res with
+ * resolution_deinit() and @rep with service_free_items() in every case.
+ */
+int service_resolve_parts(struct service *s, const char *const *tokens,
+			  const struct proto_change *parts, size_t n_parts, bool per_token,
+			  struct resolution *res, struct proto_reply *rep);
+/* Free what service_resolve_parts() put in @rep. */
 void service_free_items(struct proto_reply *rep);
+/* The reply to a request whose per-token matches would not fit. */
+int service_reply_too_big(struct service *s, uint16_t type, uint32_t id, struct proto_buf *out);
 
 /* ---- service-hits.c ---- */
 
@@ -91,8 +103,17 @@ int service_hits_begin(struct service *s, const struct proto_request *req, uint3
 /* Stop a run in progress and wait for its thread (the service goes). */
 void service_hits_shutdown(struct service *s);
 
+/* ---- service-instances.c ---- */
+
+/* ftidxd created instance @name for a client: REMOVE_INSTANCE may remove it. */
+void service_instance_created(struct service *s, const char *name);
+void service_instances_free(struct service *s);
+int service_reply_remove_instance(struct service *s, const struct proto_request *req, uint32_t id,
+				  struct proto_buf *out);
+
 /* ---- service-filter.c ---- */
 
+/* FILTER and CHANGE. */
 int service_reply_filter(struct service *s, const struct proto_request *req, uint32_t id,
 			 struct proto_buf *out);
 

@@ -44,7 +44,6 @@ static const char **arena_strings(struct proto_buf *arena, const size_t *offs, s
 	return v;
 }
 
-/* Whether the filter @w still holds what ftidx wrote (FTIDX_HOLDS_*). */
 int service_reply_status(struct service *s, uint32_t id, struct proto_buf *out)
 {
 	struct map_stats st;
@@ -89,42 +88,98 @@ int service_reply_status(struct service *s, uint32_t id, struct proto_buf *out)
 	return proto_encode_reply(out, id, &rep);
 }
 
-/* Per-token results of @res into @rep; @offs/@arena hold the reasons. */
-static int fill_items(struct proto_reply *rep, const struct resolution *res)
+/*
+ * Per-token results of @n_parts resolutions into @rep, in token order:
+ * statuses, reasons and, when each resolution kept them, the tokens' own
+ * sets. With one part, its sets are @rep's too (but for CHANGE, whose
+ * sets are per file).
+ */
+static int fill_items(struct proto_reply *rep, const struct resolution *res, size_t n_parts)
 {
-	uint32_t k = 0;
+	size_t n_items = 0, n_failed = 0, n_indices = 0, t = 0, k = 0;
+	bool sets = n_parts > 0;
 
-	rep->items = calloc(res->n_items ? res->n_items : 1, sizeof(*rep->items));
-	rep->reasons = calloc(res->n_failed ? res->n_failed : 1, sizeof(*rep->reasons));
+	for (size_t p = 0; p < n_parts; p++) {
+		n_items += res[p].n_items;
+		n_failed += res[p].n_failed;
+		sets &= res[p].token_set_start != NULL;
+		if (res[p].token_set_start)
+			n_indices += res[p].token_set_start[res[p].n_items];
+	}
+	if (n_indices > UINT32_MAX)
+		return -E2BIG;
+	rep->items = calloc(n_items ? n_items : 1, sizeof(*rep->items));
+	rep->reasons = calloc(n_failed ? n_failed : 1, sizeof(*rep->reasons));
 	if (!rep->items || !rep->reasons)
 		return -ENOMEM;
-	rep->n_items = (uint32_t)res->n_items;
-	rep->n_failed = (uint32_t)res->n_failed;
-	for (size_t i = 0; i < res->n_items; i++) {
-		rep->items[i].status = -res->items[i].status;
-		rep->items[i].matches = res->items[i].matches;
-		if (res->items[i].status < 0)
-			rep->reasons[k++] = res->items[i].why;
+	if (sets) {
+		rep->token_set_start = malloc(sizeof(uint32_t) * (n_items + 1));
+		rep->token_sets = malloc(sizeof(uint32_t) * (n_indices ? n_indices : 1));
+		if (!rep->token_set_start || !rep->token_sets)
+			return -ENOMEM;
+		rep->token_set_start[0] = 0;
+		rep->n_token_sets = (uint32_t)n_items;
 	}
-	rep->enable = res->enable;
-	rep->n_enable = (uint32_t)res->n_enable;
-	rep->disable = res->disable;
-	rep->n_disable = (uint32_t)res->n_disable;
+	rep->n_items = (uint32_t)n_items;
+	rep->n_failed = (uint32_t)n_failed;
+	n_indices = 0;
+	for (size_t p = 0; p < n_parts; p++) {
+		for (size_t i = 0; i < res[p].n_items; i++, t++) {
+			rep->items[t].status = -res[p].items[i].status;
+			rep->items[t].matches = res[p].items[i].matches;
+			if (res[p].items[i].status < 0)
+				rep->reasons[k++] = res[p].items[i].why;
+		}
+		if (sets) {
+			uint32_t got = res[p].token_set_start[res[p].n_items];
+
+			memcpy(rep->token_sets + n_indices, res[p].token_sets, sizeof(uint32_t) * got);
+			for (size_t i = 0; i < res[p].n_items; i++)
+				rep->token_set_start[t - res[p].n_items + i + 1] =
+					(uint32_t)n_indices + res[p].token_set_start[i + 1];
+			n_indices += got;
+		}
+	}
+	if (n_parts == 1 && rep->type != FTIDX_MSG_CHANGE) {
+		rep->enable = res->enable;
+		rep->n_enable = (uint32_t)res->n_enable;
+		rep->disable = res->disable;
+		rep->n_disable = (uint32_t)res->n_disable;
+	}
 	return 0;
 }
 
-/* Resolve @req's tokens into @res and @rep's per-token results; a refused
- * token makes @rep's status EINVAL. 0 or -ENOMEM. */
-int service_resolve_request(struct service *s, const struct proto_request *req,
-			   struct resolution *res, struct proto_reply *rep)
-{
-	int r = resolve_batch(s->map, &s->rules, req->tokens, req->n_tokens, res);
+/* Per-token sets: at most what half a frame can carry. */
+#define PER_TOKEN_LIMIT (FTIDX_FRAME_MAX / sizeof(uint32_t) / 2)
 
+int service_resolve_parts(struct service *s, const char *const *tokens,
+			  const struct proto_change *parts, size_t n_parts, bool per_token,
+			  struct resolution *res, struct proto_reply *rep)
+{
+	size_t n_failed = 0;
+	int r = 0;
+
+	for (size_t p = 0; p < n_parts && r == 0; p++) {
+		const char *const *t = tokens + parts[p].first_token;
+
+		r = per_token ? resolve_batch_per_token(s->map, &s->rules, t, parts[p].n_tokens,
+							PER_TOKEN_LIMIT, &res[p])
+			      : resolve_batch(s->map, &s->rules, t, parts[p].n_tokens, &res[p]);
+		n_failed += res[p].n_failed;
+	}
 	if (r == 0)
-		r = fill_items(rep, res);
-	if (r == 0 && res->n_failed)
+		r = fill_items(rep, res, n_parts);
+	if (r == 0 && n_failed)
 		rep->status = EINVAL;
 	return r;
+}
+
+int service_reply_too_big(struct service *s, uint16_t type, uint32_t id, struct proto_buf *out)
+{
+	return service_reply_plain(s, type, id, E2BIG,
+				   "the patterns' own matches come to more than one reply can "
+				   "carry: ask without per-pattern results, or in smaller batches",
+				   out);
 }
 
 void service_free_items(struct proto_reply *rep)
@@ -132,20 +187,33 @@ void service_free_items(struct proto_reply *rep)
 	free(rep->items);
 	free(rep->reasons);
 	free(rep->lines);
+	free(rep->token_sets);
+	free(rep->token_set_start);
+	rep->items = NULL;
+	rep->reasons = NULL;
+	rep->lines = NULL;
+	rep->token_sets = rep->token_set_start = NULL;
+	rep->n_token_sets = 0;
 }
 
 int service_reply_resolve(struct service *s, const struct proto_request *req, uint32_t id,
 			 struct proto_buf *out)
 {
 	struct proto_reply rep = { .type = FTIDX_MSG_RESOLVE, .generation = s->generation };
+	struct proto_change all = { .n_tokens = req->n_tokens };
 	struct proto_buf arena;
-	struct resolution res;
+	struct resolution res = { 0 };
 	_cleanup_free_ size_t *offs = NULL;
 	char msg[96] = "";
 	int r;
 
 	proto_buf_init(&arena);
-	r = service_resolve_request(s, req, &res, &rep);
+	r = service_resolve_parts(s, req->tokens, &all, 1, req->flags & FTIDX_RESOLVE_PER_TOKEN,
+				  &res, &rep);
+	if (r == -E2BIG) {
+		r = service_reply_too_big(s, FTIDX_MSG_RESOLVE, id, out);
+		goto done;
+	}
 	if (r < 0)
 		goto done;
 	if (res.n_failed) {

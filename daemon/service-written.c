@@ -26,6 +26,25 @@ void written_free_all(struct service *s)
 	}
 }
 
+/* The instance is gone, and what ftidx wrote there with it. */
+void written_forget_instance(struct service *s, const char *instance)
+{
+	struct written **at = &s->written;
+
+	while (*at) {
+		struct written *w = *at;
+
+		if (strcmp(w->instance, instance) != 0) {
+			at = &w->next;
+			continue;
+		}
+		*at = w->next;
+		free(w->instance);
+		free(w->indices);
+		free(w);
+	}
+}
+
 struct written *written_find(struct service *s, const char *instance, uint16_t file)
 {
 	for (struct written *w = s->written; w; w = w->next)
@@ -34,7 +53,6 @@ struct written *written_find(struct service *s, const char *instance, uint16_t f
 	return NULL;
 }
 
-/* The map read while the module list held still, and that list. */
 uint16_t written_holds(struct service *s, const struct written *w)
 {
 	struct resolution expected = { .enable = w->indices, .n_enable = w->n };

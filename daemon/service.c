@@ -135,6 +135,7 @@ struct service *service_free(struct service *s)
 	if (s->completion_fd >= 0)
 		close(s->completion_fd);
 	written_free_all(s);
+	service_instances_free(s);
 	map_free(s->map);
 	free(s);
 	return NULL;
@@ -223,11 +224,32 @@ int service_handle(struct service *s, const struct proto_request *req, uint32_t 
 	case FTIDX_MSG_LIST:
 		return service_reply_list(s, req, id, out);
 	case FTIDX_MSG_FILTER:
+	case FTIDX_MSG_CHANGE:
 		return service_reply_filter(s, req, id, out);
+	case FTIDX_MSG_REMOVE_INSTANCE:
+		return service_reply_remove_instance(s, req, id, out);
 	case FTIDX_MSG_HITS:
 		return service_hits_begin(s, req, id, requester, out);
 	}
 	return service_reply_plain(s, FTIDX_MSG_ERROR, id, EBADMSG, "unknown request", out);
+}
+
+int service_reply_version(struct service *s, uint32_t id, bool may_write, struct proto_buf *out)
+{
+	struct proto_reply rep = {
+		.type = FTIDX_MSG_VERSION,
+		.generation = s->generation,
+		.message = "",
+		.proto_version = FTIDX_PROTO_VERSION,
+		.proto_version_min = FTIDX_PROTO_VERSION_MIN,
+		.role = may_write ? FTIDX_ROLE_WRITE : FTIDX_ROLE_READ,
+		.capabilities = FTIDX_CAP_CHANGE | FTIDX_CAP_PER_TOKEN | FTIDX_CAP_CANCEL |
+				FTIDX_CAP_REMOVE_INSTANCE | FTIDX_CAP_LIST_ADDRESSES |
+				(s->real_tracefs && s->completion_fd >= 0 ? FTIDX_CAP_HITS : 0),
+		.daemon_version = FTIDX_VERSION,
+	};
+
+	return proto_encode_reply(out, id, &rep);
 }
 
 int service_reply_error(struct service *s, uint32_t id, int status, const char *why,

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "proto.h"
@@ -67,6 +68,13 @@ void service_complete(struct service *s, void (*deliver)(void *requester, struct
 
 /* @requester went away: its deferred work is cut short, with no reply. */
 void service_forget(struct service *s, void *requester);
+
+/* CANCEL: cut @requester's deferred request @id short; it answers with
+ * what it has (ECANCELED). Nothing happens if it has answered already. */
+void service_cancel(struct service *s, void *requester, uint32_t id);
+
+/* VERSION, for a client that may change filters or not (@may_write). */
+int service_reply_version(struct service *s, uint32_t id, bool may_write, struct proto_buf *out);
 
 /* A reply of @type (a request type) with a status and a message only. */
 int service_reply_plain(struct service *s, uint16_t type, uint32_t id, int status, const char *why,

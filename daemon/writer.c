@@ -469,11 +469,11 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 			r = readback_verify(m, wr->op, res, before, after, &out->why);
 	}
 	out->verify_ns = now_ns() - t0;
-	if (r < 0) {
+	if (r < 0 && !out->why)
+		out->why = "the kernel refused the write";
+	if (r < 0 || wr->keep_before) {
 		/* Refused midway, or not what was asked for: the caller puts the old
 		 * filter back with writer_restore(), on a map it knows is current. */
-		if (!out->why)
-			out->why = "the kernel refused the write";
 		out->before = steal_ptr(&before);
 		out->before_len = before_len;
 	}

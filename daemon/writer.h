@@ -44,6 +44,10 @@ struct writer_request {
 	 * makes one pass per pattern instead of one per function. */
 	const char *const *tokens;
 	size_t n_tokens;
+	/* Keep the filter as it was in the result's @before after a success
+	 * too: a later file of the same change may fail, and this one must
+	 * then be put back as well. */
+	bool keep_before;
 };
 
 struct writer_result {
@@ -51,7 +55,8 @@ struct writer_result {
 	uint64_t read_ns, write_ns, verify_ns, readback_ns; /* where the time went */
 	const char *why;   /* static explanation of a failure */
 	bool restored;     /* a failed write was undone (set by the caller) */
-	char *before;      /* after a failure: the filter read before the write */
+	char *before;      /* after a failure (or with keep_before): the filter read
+			      before the write */
 	size_t before_len;
 	bool count_only;   /* the kernel's read-back could only be trusted for the count */
 	bool approximate;  /* ...but duplicate names made the undo inexact */

@@ -335,10 +335,92 @@ int proto_encode_request(struct proto_buf *b, uint32_t id, const struct proto_re
 		proto_put_u32(b, req->flags);
 		proto_put_str(b, req->instance);
 		break;
+	case FTIDX_MSG_CHANGE:
+		proto_put_u64(b, req->generation);
+		proto_put_u32(b, req->flags);
+		proto_put_str(b, req->instance);
+		proto_put_u32(b, req->n_changes);
+		for (uint32_t k = 0; k < req->n_changes && k < FTIDX_CHANGES_MAX; k++) {
+			const struct proto_change *ch = &req->changes[k];
+
+			if (ch->first_token > req->n_tokens ||
+			    ch->n_tokens > req->n_tokens - ch->first_token)
+				return -EINVAL;
+			proto_put_u16(b, ch->op);
+			proto_put_u16(b, ch->file);
+			proto_put_u32(b, ch->n_tokens);
+			for (uint32_t i = 0; i < ch->n_tokens; i++)
+				proto_put_str(b, req->tokens[ch->first_token + i]);
+		}
+		break;
+	case FTIDX_MSG_CANCEL:
+		proto_put_u32(b, req->target);
+		break;
+	case FTIDX_MSG_REMOVE_INSTANCE:
+		proto_put_str(b, req->instance);
+		break;
+	case FTIDX_MSG_VERSION:
+		break;
 	default:
 		return -EINVAL;
 	}
 	return proto_buf_end(b);
+}
+
+/* What FILTER and CHANGE ask of one file: the op, the file and its tokens
+ * must fit together. */
+static void check_change(struct reader *r, uint16_t op, uint16_t file, uint32_t n_tokens)
+{
+	if (op < FTIDX_OP_SET || op > FTIDX_OP_CLEAR)
+		unsupported(r, "unknown filter operation");
+	if (file < FTIDX_FILE_FILTER || file > FTIDX_FILE_GRAPH_NOTRACE)
+		unsupported(r, "unknown filter file");
+	if (op == FTIDX_OP_CLEAR && n_tokens)
+		fail(r, "CLEAR takes no tokens");
+	if (op != FTIDX_OP_CLEAR && !n_tokens)
+		fail(r, "no tokens given");
+}
+
+static void check_instance(struct reader *r, const char *instance, const char **why)
+{
+	if (instance[0] && !proto_instance_name_valid(instance, why))
+		fail(r, *why);
+}
+
+/* CHANGE's files, each with its tokens, into one token array. */
+static void decode_changes(struct reader *r, struct proto_request *req, int *err)
+{
+	uint32_t seen = 0;
+
+	req->n_changes = get_u32(r);
+	if (!r->why && (req->n_changes < 1 || req->n_changes > FTIDX_CHANGES_MAX))
+		fail(r, "a change names 1 to 4 files");
+	for (uint32_t k = 0; k < req->n_changes && !r->why; k++) {
+		struct proto_change *ch = &req->changes[k];
+		const char **grown;
+		uint32_t n;
+
+		ch->op = get_u16(r);
+		ch->file = get_u16(r);
+		n = get_count(r, 1, FTIDX_BATCH_MAX - req->n_tokens);
+		if (r->why)
+			break;
+		check_change(r, ch->op, ch->file, n);
+		if (ch->file >= 1 && ch->file <= 16 && (seen & (1u << ch->file)))
+			fail(r, "a file appears twice in one change");
+		if (ch->file >= 1 && ch->file <= 16)
+			seen |= 1u << ch->file;
+		grown = realloc(req->tokens, sizeof(*grown) * (req->n_tokens + n + 1));
+		if (!grown) {
+			*err = -ENOMEM;
+			return;
+		}
+		req->tokens = grown;
+		ch->first_token = req->n_tokens;
+		ch->n_tokens = n;
+		for (uint32_t i = 0; i < n && !r->why; i++)
+			req->tokens[req->n_tokens++] = get_str(r, FTIDX_TOKEN_MAX);
+	}
 }
 
 int proto_decode_request(uint16_t version, uint16_t type, const void *body, size_t len,
@@ -354,7 +436,7 @@ int proto_decode_request(uint16_t version, uint16_t type, const void *body, size
 		break;
 	case FTIDX_MSG_RESOLVE:
 		req->flags = get_u32(&r);
-		if (req->flags & ~FTIDX_RESOLVE_LINES)
+		if (req->flags & ~(FTIDX_RESOLVE_LINES | FTIDX_RESOLVE_PER_TOKEN))
 			unsupported(&r, "unknown RESOLVE flags");
 		req->n_tokens = get_count(&r, 1, FTIDX_BATCH_MAX);
 		req->tokens = get_strs(&r, req->n_tokens, FTIDX_TOKEN_MAX, &err);
@@ -378,18 +460,32 @@ int proto_decode_request(uint16_t version, uint16_t type, const void *body, size
 		req->instance = get_str(&r, FTIDX_INSTANCE_MAX);
 		req->n_tokens = get_count(&r, 1, FTIDX_BATCH_MAX);
 		req->tokens = get_strs(&r, req->n_tokens, FTIDX_TOKEN_MAX, &err);
-		if (req->op < FTIDX_OP_SET || req->op > FTIDX_OP_CLEAR)
-			unsupported(&r, "unknown filter operation");
-		if (req->file < FTIDX_FILE_FILTER || req->file > FTIDX_FILE_GRAPH_NOTRACE)
-			unsupported(&r, "unknown filter file");
-		if (req->flags & ~FTIDX_FILTER_CREATE_INSTANCE)
+		check_change(&r, req->op, req->file, req->n_tokens);
+		if (req->flags & ~(FTIDX_FILTER_CREATE_INSTANCE | FTIDX_FILTER_PER_TOKEN))
 			unsupported(&r, "unknown FILTER flags");
-		if (req->op == FTIDX_OP_CLEAR && req->n_tokens)
-			fail(&r, "CLEAR takes no tokens");
-		if (req->op != FTIDX_OP_CLEAR && !req->n_tokens)
-			fail(&r, "no tokens given");
-		if (req->instance[0] && !proto_instance_name_valid(req->instance, why))
-			fail(&r, *why);
+		check_instance(&r, req->instance, why);
+		req->changes[0] = (struct proto_change){ req->op, req->file, 0, req->n_tokens };
+		req->n_changes = 1;
+		break;
+	case FTIDX_MSG_CHANGE:
+		req->generation = get_u64(&r);
+		req->flags = get_u32(&r);
+		req->instance = get_str(&r, FTIDX_INSTANCE_MAX);
+		decode_changes(&r, req, &err);
+		if (req->flags & ~(FTIDX_FILTER_CREATE_INSTANCE | FTIDX_FILTER_PER_TOKEN))
+			unsupported(&r, "unknown CHANGE flags");
+		check_instance(&r, req->instance, why);
+		break;
+	case FTIDX_MSG_CANCEL:
+		req->target = get_u32(&r);
+		break;
+	case FTIDX_MSG_REMOVE_INSTANCE:
+		req->instance = get_str(&r, FTIDX_INSTANCE_MAX);
+		if (!r.why && !req->instance[0])
+			fail(&r, "the top level is no instance");
+		check_instance(&r, req->instance, why);
+		break;
+	case FTIDX_MSG_VERSION:
 		break;
 	case FTIDX_MSG_HITS:
 		req->seconds = get_u32(&r);
@@ -399,8 +495,7 @@ int proto_decode_request(uint16_t version, uint16_t type, const void *body, size
 			fail(&r, "a hit count runs for 1 to " STRINGIFY(FTIDX_HITS_MAX_SECONDS) " seconds");
 		if (req->flags)
 			unsupported(&r, "unknown HITS flags");
-		if (req->instance[0] && !proto_instance_name_valid(req->instance, why))
-			fail(&r, *why);
+		check_instance(&r, req->instance, why);
 		break;
 	default:
 		/* the body of a type we do not know is not ours to judge */
@@ -419,6 +514,37 @@ void proto_request_deinit(struct proto_request *req)
 }
 
 /* ---- replies ----------------------------------------------------------- */
+
+/* RESOLVE, FILTER and CHANGE: the per-token part and the sets (lines
+ * follow for the first two). */
+static void put_items(struct proto_buf *b, const struct proto_reply *rep)
+{
+	proto_put_u32(b, rep->n_items);
+	proto_put_u32(b, rep->n_enable);
+	proto_put_u32(b, rep->n_disable);
+	proto_put_u32(b, rep->n_failed);
+	proto_put_u32(b, rep->written);
+	proto_put_u32(b, rep->n_lines);
+	proto_put_bytes(b, rep->items, sizeof(*rep->items) * rep->n_items);
+	proto_put_bytes(b, rep->enable, sizeof(*rep->enable) * rep->n_enable);
+	proto_put_bytes(b, rep->disable, sizeof(*rep->disable) * rep->n_disable);
+	for (uint32_t i = 0; i < rep->n_failed; i++)
+		proto_put_str(b, rep->reasons[i]);
+}
+
+/* Version 2: u32 sets (0 or one per token), u32 total, the sets' sizes,
+ * then all their indices. */
+static void put_token_sets(struct proto_buf *b, const struct proto_reply *rep)
+{
+	uint32_t n = rep->n_token_sets;
+
+	proto_put_u32(b, n);
+	proto_put_u32(b, n ? rep->token_set_start[n] : 0);
+	for (uint32_t i = 0; i < n; i++)
+		proto_put_u32(b, rep->token_set_start[i + 1] - rep->token_set_start[i]);
+	if (n)
+		proto_put_bytes(b, rep->token_sets, sizeof(uint32_t) * rep->token_set_start[n]);
+}
 
 int proto_encode_reply(struct proto_buf *b, uint32_t id, const struct proto_reply *rep)
 {
@@ -459,19 +585,35 @@ int proto_encode_reply(struct proto_buf *b, uint32_t id, const struct proto_repl
 		break;
 	case FTIDX_MSG_RESOLVE:
 	case FTIDX_MSG_FILTER:
-		proto_put_u32(b, rep->n_items);
-		proto_put_u32(b, rep->n_enable);
-		proto_put_u32(b, rep->n_disable);
-		proto_put_u32(b, rep->n_failed);
-		proto_put_u32(b, rep->written);
-		proto_put_u32(b, rep->n_lines);
-		proto_put_bytes(b, rep->items, sizeof(*rep->items) * rep->n_items);
-		proto_put_bytes(b, rep->enable, sizeof(*rep->enable) * rep->n_enable);
-		proto_put_bytes(b, rep->disable, sizeof(*rep->disable) * rep->n_disable);
-		for (uint32_t i = 0; i < rep->n_failed; i++)
-			proto_put_str(b, rep->reasons[i]);
+		put_items(b, rep);
 		for (uint32_t i = 0; i < rep->n_lines; i++)
 			proto_put_str(b, rep->lines[i]);
+		put_token_sets(b, rep);
+		break;
+	case FTIDX_MSG_CHANGE:
+		put_items(b, rep);
+		put_token_sets(b, rep);
+		proto_put_u32(b, rep->n_changes);
+		for (uint32_t k = 0; k < rep->n_changes; k++) {
+			const struct proto_change_result *ch = &rep->changes[k];
+
+			proto_put_u16(b, ch->op);
+			proto_put_u16(b, ch->file);
+			proto_put_u32(b, ch->written);
+			proto_put_u32(b, ch->n_enable);
+			proto_put_u32(b, ch->n_disable);
+			proto_put_bytes(b, ch->enable, sizeof(*ch->enable) * ch->n_enable);
+			proto_put_bytes(b, ch->disable, sizeof(*ch->disable) * ch->n_disable);
+		}
+		break;
+	case FTIDX_MSG_REMOVE_INSTANCE:
+		break;
+	case FTIDX_MSG_VERSION:
+		proto_put_u16(b, rep->proto_version);
+		proto_put_u16(b, rep->proto_version_min);
+		proto_put_u32(b, rep->role);
+		proto_put_u64(b, rep->capabilities);
+		proto_put_str(b, rep->daemon_version);
 		break;
 	case FTIDX_MSG_NAMES:
 		proto_put_u32(b, rep->n_lines);
@@ -540,7 +682,74 @@ static void decode_items(struct reader *r, struct proto_reply *rep, int *err)
 	rep->enable = get_u32s(r, rep->n_enable, err);
 	rep->disable = get_u32s(r, rep->n_disable, err);
 	rep->reasons = get_strs(r, rep->n_failed, FTIDX_FRAME_MAX, err);
-	rep->lines = get_strs(r, rep->n_lines, FTIDX_FRAME_MAX, err);
+}
+
+static void decode_token_sets(struct reader *r, struct proto_reply *rep, int *err)
+{
+	uint32_t n = get_u32(r), total = get_u32(r);
+	uint64_t sum = 0;
+
+	if (r->why)
+		return;
+	if (n != 0 && n != rep->n_items) {
+		fail(r, "per-token sets do not match the tokens");
+		return;
+	}
+	if (((uint64_t)n + total) * sizeof(uint32_t) > left(r)) {
+		fail(r, "counts larger than the body");
+		return;
+	}
+	rep->n_token_sets = n;
+	if (!n) {
+		if (total)
+			fail(r, "per-token indices without sets");
+		return;
+	}
+	rep->token_set_start = malloc(sizeof(uint32_t) * ((size_t)n + 1));
+	if (!rep->token_set_start) {
+		*err = -ENOMEM;
+		return;
+	}
+	rep->token_set_start[0] = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		sum += get_u32(r);
+		rep->token_set_start[i + 1] = (uint32_t)MIN(sum, UINT32_MAX);
+	}
+	if (sum != total)
+		fail(r, "per-token set sizes do not add up");
+	rep->token_sets = get_u32s(r, total, err);
+}
+
+static void decode_changes_done(struct reader *r, struct proto_reply *rep, int *err)
+{
+	rep->n_changes = get_count(r, 16, FTIDX_CHANGES_MAX);
+	if (r->why)
+		return;
+	rep->changes = calloc(rep->n_changes ? rep->n_changes : 1, sizeof(*rep->changes));
+	if (!rep->changes) {
+		*err = -ENOMEM;
+		return;
+	}
+	for (uint32_t k = 0; k < rep->n_changes && !r->why; k++) {
+		struct proto_change_result *ch = &rep->changes[k];
+
+		ch->op = get_u16(r);
+		ch->file = get_u16(r);
+		ch->written = get_u32(r);
+		ch->n_enable = get_count(r, 0, FTIDX_FRAME_MAX);
+		ch->n_disable = get_count(r, 0, FTIDX_FRAME_MAX);
+		if (r->why)
+			break;
+		if (((uint64_t)ch->n_enable + ch->n_disable) * sizeof(uint32_t) > left(r)) {
+			fail(r, "counts larger than the body");
+			break;
+		}
+		if (ch->op < FTIDX_OP_SET || ch->op > FTIDX_OP_CLEAR || ch->file < FTIDX_FILE_FILTER ||
+		    ch->file > FTIDX_FILE_GRAPH_NOTRACE)
+			fail(r, "unknown operation or file in a change");
+		ch->enable = get_u32s(r, ch->n_enable, err);
+		ch->disable = get_u32s(r, ch->n_disable, err);
+	}
 }
 
 int proto_decode_reply(uint16_t version, uint16_t type, const void *body, size_t len,
@@ -609,6 +818,29 @@ int proto_decode_reply(uint16_t version, uint16_t type, const void *body, size_t
 	case FTIDX_MSG_RESOLVE:
 	case FTIDX_MSG_FILTER:
 		decode_items(&r, rep, &err);
+		rep->lines = get_strs(&r, rep->n_lines, FTIDX_FRAME_MAX, &err);
+		if (version >= 2)
+			decode_token_sets(&r, rep, &err);
+		break;
+	case FTIDX_MSG_CHANGE:
+		decode_items(&r, rep, &err);
+		if (!r.why && (rep->n_lines || rep->n_enable || rep->n_disable))
+			fail(&r, "a change's sets are per file");
+		decode_token_sets(&r, rep, &err);
+		decode_changes_done(&r, rep, &err);
+		break;
+	case FTIDX_MSG_REMOVE_INSTANCE:
+		break;
+	case FTIDX_MSG_VERSION:
+		rep->proto_version = get_u16(&r);
+		rep->proto_version_min = get_u16(&r);
+		rep->role = get_u32(&r);
+		rep->capabilities = get_u64(&r);
+		rep->daemon_version = get_str(&r, 4096);
+		if (!r.why && rep->role > FTIDX_ROLE_WRITE)
+			fail(&r, "unknown role");
+		if (!r.why && (rep->proto_version_min > rep->proto_version || !rep->proto_version_min))
+			fail(&r, "nonsense protocol versions");
 		break;
 	case FTIDX_MSG_NAMES:
 		rep->n_lines = get_count(&r, sizeof(int32_t) + 1, FTIDX_BATCH_MAX);
@@ -654,5 +886,12 @@ void proto_reply_deinit(struct proto_reply *rep)
 	free(rep->filters);
 	free(rep->counts);
 	free(rep->addresses);
+	free(rep->token_sets);
+	free(rep->token_set_start);
+	for (uint32_t k = 0; rep->changes && k < rep->n_changes; k++) {
+		free(rep->changes[k].enable);
+		free(rep->changes[k].disable);
+	}
+	free(rep->changes);
 	*rep = (struct proto_reply){ 0 };
 }

@@ -20,6 +20,9 @@
  *
  * Version history:
  *   1 (ftidx 0.1): STATUS, RESOLVE, NAMES, LIST, FILTER, HITS.
+ *   2 (ftidx 0.3): CHANGE (several files of one instance, all or nothing),
+ *      CANCEL, REMOVE_INSTANCE, VERSION; per-token index sets in RESOLVE,
+ *      FILTER and CHANGE replies.
  */
 #pragma once
 
@@ -30,7 +33,7 @@
 #include "growbuf.h"
 
 #define FTIDX_PROTO_MAGIC 0x78646966u /* "fidx" in memory on little-endian hosts */
-#define FTIDX_PROTO_VERSION 1     /* what this side speaks */
+#define FTIDX_PROTO_VERSION 2     /* what this side speaks */
 #define FTIDX_PROTO_VERSION_MIN 1 /* the oldest it understands */
 
 #define FTIDX_FRAME_MAX (16u << 20) /* body bytes, either direction */
@@ -38,6 +41,7 @@
 #define FTIDX_TOKEN_MAX 1024u       /* bytes of one token, ":mod:" part included */
 #define FTIDX_INSTANCE_MAX 128u     /* bytes of an instance name */
 #define FTIDX_HITS_MAX_SECONDS 3600 /* longest HITS run (plain, for STRINGIFY) */
+#define FTIDX_CHANGES_MAX 4         /* files in one CHANGE: there are four */
 
 struct ftidx_frame_header {
 	uint32_t magic;
@@ -55,12 +59,17 @@ enum ftidx_msg_type {
 	FTIDX_MSG_LIST = 4,
 	FTIDX_MSG_FILTER = 5,
 	FTIDX_MSG_HITS = 6,
+	FTIDX_MSG_CHANGE = 7,          /* version 2 */
+	FTIDX_MSG_CANCEL = 8,          /* version 2: no reply of its own */
+	FTIDX_MSG_REMOVE_INSTANCE = 9, /* version 2 */
+	FTIDX_MSG_VERSION = 10,        /* version 2 */
 	FTIDX_MSG_ERROR = 0x7fff, /* reply to a frame that could not be decoded */
 	FTIDX_MSG_REPLY = 0x8000, /* flag on every reply type */
 };
 
 /* RESOLVE flags */
-#define FTIDX_RESOLVE_LINES 0x1u /* also return each enabled line's text */
+#define FTIDX_RESOLVE_LINES 0x1u     /* also return each enabled line's text */
+#define FTIDX_RESOLVE_PER_TOKEN 0x2u /* also each token's own matches (version 2) */
 
 /* LIST flags */
 #define FTIDX_LIST_PLACEHOLDERS 0x1u /* include placeholder lines */
@@ -82,28 +91,56 @@ enum ftidx_filter_file {
 	FTIDX_FILE_GRAPH_NOTRACE = 4, /* set_graph_notrace: names, not indices */
 };
 
-/* FILTER flags */
+/* FILTER and CHANGE flags */
 #define FTIDX_FILTER_CREATE_INSTANCE 0x1u
+#define FTIDX_FILTER_PER_TOKEN 0x2u /* also each token's own matches (version 2) */
+
+/* VERSION: what the daemon can do, beyond version 1's requests. */
+#define FTIDX_CAP_CHANGE 0x1u          /* CHANGE */
+#define FTIDX_CAP_PER_TOKEN 0x2u       /* the PER_TOKEN flags */
+#define FTIDX_CAP_CANCEL 0x4u          /* CANCEL cuts a HITS run short */
+#define FTIDX_CAP_REMOVE_INSTANCE 0x8u /* REMOVE_INSTANCE */
+#define FTIDX_CAP_HITS 0x10u           /* HITS can run here (a real tracefs) */
+#define FTIDX_CAP_LIST_ADDRESSES 0x20u /* LIST's addresses flag */
+#define FTIDX_CAPS_KNOWN 0x3fu
+
+/* VERSION: what the asking client may do. */
+#define FTIDX_ROLE_READ 0  /* queries only */
+#define FTIDX_ROLE_WRITE 1 /* filters, hit counts and addresses too */
 
 /* STATUS flags */
 #define FTIDX_STATUS_ADDRESSES 0x1u /* the kernel lists addresses (6.5+) */
 #define FTIDX_STATUS_TRACEFS 0x2u   /* the directory is a real tracefs */
 #define FTIDX_STATUS_STALE 0x4u     /* a module change is pending a rebuild */
 
+/* One file's part of a CHANGE: @n_tokens of the request's tokens, from
+ * @first_token on. */
+struct proto_change {
+	uint16_t op, file;
+	uint32_t first_token, n_tokens;
+};
+
 /* A decoded request; pointers point into the frame body, except @tokens
  * and @indices, which proto_request_deinit() frees. */
 struct proto_request {
 	uint16_t type;
 	uint32_t flags;
-	uint64_t generation;   /* FILTER: 0, or the map the tokens were resolved on */
+	uint64_t generation;   /* FILTER, CHANGE: 0, or the map the tokens were
+				  resolved on */
 	uint16_t op, file;     /* FILTER */
-	const char *instance;  /* FILTER, HITS: "" for the top level */
+	const char *instance;  /* FILTER, CHANGE, HITS, REMOVE_INSTANCE: "" for the
+				  top level */
 	const char *module;    /* LIST */
-	const char **tokens;   /* RESOLVE, FILTER */
+	const char **tokens;   /* RESOLVE, FILTER, CHANGE (every change's, in order) */
 	uint32_t n_tokens;
 	uint32_t *indices;     /* NAMES */
 	uint32_t n_indices;
 	uint32_t seconds;      /* HITS: how long to count, 1..FTIDX_HITS_MAX_SECONDS */
+	uint32_t target;       /* CANCEL: the id of the request to cut short */
+	/* CHANGE: one per file, each file at most once; a decoded FILTER has
+	 * its one change here too */
+	struct proto_change changes[FTIDX_CHANGES_MAX];
+	uint32_t n_changes;
 };
 
 /* STATUS: a filter ftidx wrote, and whether it still holds that. */
@@ -123,6 +160,14 @@ struct proto_item {
 	uint32_t matches;
 };
 _Static_assert(sizeof(struct proto_item) == 8, "item layout");
+
+/* CHANGE: what one file's change did. */
+struct proto_change_result {
+	uint16_t op, file;
+	uint32_t written; /* tokens the kernel accepted */
+	uint32_t *enable, *disable;
+	uint32_t n_enable, n_disable;
+};
 
 /* A decoded reply. Arrays are allocated; strings point into the body. */
 struct proto_reply {
@@ -148,6 +193,20 @@ struct proto_reply {
 	uint32_t n_enable, n_disable;
 	const char **reasons; /* n_failed, in token order */
 	uint32_t written;     /* FILTER: tokens written to the kernel */
+	/* With a PER_TOKEN flag: token i matched token_sets[token_set_start[i]]
+	 * up to token_set_start[i + 1], ascending; n_token_sets is n_items, or 0
+	 * when not asked for */
+	uint32_t *token_sets, *token_set_start;
+	uint32_t n_token_sets;
+	/* CHANGE: per file, in the request's order (items cover every
+	 * change's tokens, in order; enable and disable are empty) */
+	struct proto_change_result *changes;
+	uint32_t n_changes;
+
+	/* VERSION */
+	uint16_t proto_version, proto_version_min;
+	uint32_t role; /* FTIDX_ROLE_* of the asking client */
+	uint64_t capabilities; /* FTIDX_CAP_* */
 
 	/* HITS: functions traced, records counted, records the kernel lost;
 	 * per function that fired: indices (0: ambiguous), counts, lines */

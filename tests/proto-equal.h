@@ -33,11 +33,38 @@ static inline bool proto_request_equal(const struct proto_request *a, const stru
 {
 	if (a->type != b->type || a->flags != b->flags || a->generation != b->generation ||
 	    a->op != b->op || a->file != b->file || a->seconds != b->seconds ||
-	    a->n_tokens != b->n_tokens || a->n_indices != b->n_indices)
+	    a->n_tokens != b->n_tokens || a->n_indices != b->n_indices || a->target != b->target)
+		return false;
+	if (a->type == FTIDX_MSG_CHANGE &&
+	    (a->n_changes != b->n_changes ||
+	     !proto_eq_mem(a->changes, b->changes, sizeof(a->changes[0]) * a->n_changes)))
 		return false;
 	return proto_eq_str(a->instance, b->instance) && proto_eq_str(a->module, b->module) &&
 	       proto_eq_strs(a->tokens, b->tokens, a->n_tokens) &&
 	       proto_eq_mem(a->indices, b->indices, sizeof(*a->indices) * a->n_indices);
+}
+
+static inline bool proto_token_sets_equal(const struct proto_reply *a, const struct proto_reply *b)
+{
+	uint32_t n = a->n_token_sets;
+
+	return n == b->n_token_sets &&
+	       (n == 0 ||
+		(proto_eq_mem(a->token_set_start, b->token_set_start, sizeof(uint32_t) * (n + 1)) &&
+		 proto_eq_mem(a->token_sets, b->token_sets,
+			      sizeof(uint32_t) * a->token_set_start[n])));
+}
+
+static inline bool proto_items_equal(const struct proto_reply *a, const struct proto_reply *b)
+{
+	return a->n_items == b->n_items && a->n_failed == b->n_failed &&
+	       a->n_enable == b->n_enable && a->n_disable == b->n_disable &&
+	       a->written == b->written && a->n_lines == b->n_lines &&
+	       proto_eq_mem(a->items, b->items, sizeof(*a->items) * a->n_items) &&
+	       proto_eq_mem(a->enable, b->enable, sizeof(*a->enable) * a->n_enable) &&
+	       proto_eq_mem(a->disable, b->disable, sizeof(*a->disable) * a->n_disable) &&
+	       proto_eq_strs(a->reasons, b->reasons, a->n_failed) &&
+	       proto_eq_strs(a->lines, b->lines, a->n_lines) && proto_token_sets_equal(a, b);
 }
 
 static inline bool proto_reply_equal(const struct proto_reply *a, const struct proto_reply *b)
@@ -67,14 +94,25 @@ static inline bool proto_reply_equal(const struct proto_reply *a, const struct p
 		return true;
 	case FTIDX_MSG_RESOLVE:
 	case FTIDX_MSG_FILTER:
-		return a->n_items == b->n_items && a->n_failed == b->n_failed &&
-		       a->n_enable == b->n_enable && a->n_disable == b->n_disable &&
-		       a->written == b->written && a->n_lines == b->n_lines &&
-		       proto_eq_mem(a->items, b->items, sizeof(*a->items) * a->n_items) &&
-		       proto_eq_mem(a->enable, b->enable, sizeof(*a->enable) * a->n_enable) &&
-		       proto_eq_mem(a->disable, b->disable, sizeof(*a->disable) * a->n_disable) &&
-		       proto_eq_strs(a->reasons, b->reasons, a->n_failed) &&
-		       proto_eq_strs(a->lines, b->lines, a->n_lines);
+		return proto_items_equal(a, b);
+	case FTIDX_MSG_CHANGE:
+		if (!proto_items_equal(a, b) || a->n_changes != b->n_changes)
+			return false;
+		for (uint32_t k = 0; k < a->n_changes; k++) {
+			const struct proto_change_result *x = &a->changes[k], *y = &b->changes[k];
+
+			if (x->op != y->op || x->file != y->file || x->written != y->written ||
+			    x->n_enable != y->n_enable || x->n_disable != y->n_disable ||
+			    !proto_eq_mem(x->enable, y->enable, sizeof(uint32_t) * x->n_enable) ||
+			    !proto_eq_mem(x->disable, y->disable, sizeof(uint32_t) * x->n_disable))
+				return false;
+		}
+		return true;
+	case FTIDX_MSG_VERSION:
+		return a->proto_version == b->proto_version &&
+		       a->proto_version_min == b->proto_version_min && a->role == b->role &&
+		       a->capabilities == b->capabilities &&
+		       proto_eq_str(a->daemon_version, b->daemon_version);
 	case FTIDX_MSG_NAMES:
 		return a->n_lines == b->n_lines &&
 		       proto_eq_mem(a->line_status, b->line_status,

@@ -68,6 +68,21 @@ check "the write group as primary group may write" [ "$?" = 0 ]
 "$cli" -s "$dir/open.sock" clear >/dev/null 2>&1
 check "root may write" [ "$?" = 0 ]
 
+# The requests of protocol 2: several files at once and instance removal
+# write; the version query does not.
+err=$(nobody "$cli" -s "$dir/open.sock" change filter=set vfs_read notrace=set schedule 2>&1)
+check "an ordinary user may not change several files (exit 1)" [ "$?" = 1 ]
+check "... and is told why" grep -q "write group" <<<"$err"
+check "... and neither file changed" [ ! -s "$dir/set_ftrace_filter" ] && [ ! -s "$dir/set_ftrace_notrace" ]
+err=$(nobody "$cli" -s "$dir/open.sock" remove-instance inst 2>&1)
+check "an ordinary user may not remove an instance (exit 1)" [ "$?" = 1 ]
+check "... and is told why" grep -q "write group" <<<"$err"
+out=$(nobody "$cli" -s "$dir/open.sock" version 2>&1)
+check "an ordinary user may ask the version" [ "$?" = 0 ]
+check "... and is told it may only query" grep -q "may only query" <<<"$out"
+out=$(member "$cli" -s "$dir/open.sock" version 2>&1)
+check "a member is told it may change filters" grep -q "may change filters" <<<"$out"
+
 # Addresses are kernel pointers (KASLR): only for those who may write.
 out=$(nobody "$cli" -s "$dir/open.sock" list --module '' 2>&1)
 check "an ordinary user may list" [ "$?" = 0 ]

@@ -15,6 +15,13 @@ static void test_cli_without_daemon(void)
 		"set",			   "clear vfs_read",	    "list --module",
 		"list extra",		   "name abc",		    "name -1",
 		"status extra",		   "resolve",		    "set --bogus f",
+		"change",		   "change vfs_read",	    "change filter=set",
+		"change filter=clear x",   "change filter=set a filter=add b",
+		"change notrace=sett a",   "change -i ../x filter=set a",
+		"change --generation 0 filter=set a",
+		"change filter=set a notrace=set b graph=set c graph-notrace=set d filter=add e",
+		"remove-instance",	   "remove-instance a b",   "version extra",
+		"resolve --per-pattern",   "resolve --bogus x",
 	};
 	char out[256];
 
@@ -61,6 +68,51 @@ static void test_cli(struct harness *h)
 	CHECK_EQ_INT(run_cli(h, "set", NULL, out, sizeof(out)), 2);
 	CHECK_EQ_INT(run_cli(h, "--help", NULL, out, sizeof(out)), 0);
 	CHECK(strstr(out, "Exit status") != NULL);
+	CHECK(strstr(out, "change") != NULL && strstr(out, "remove-instance") != NULL);
+}
+
+/* change, resolve --per-pattern, remove-instance and version. */
+static void test_cli_0_3(struct harness *h)
+{
+	static char out[1 << 16];
+	char want[64];
+	size_t n_vfs_r = 0;
+
+	CHECK_EQ_INT(run_cli(h, "change -i inst filter=set 'vfs_*' notrace=set vfs_read", NULL,
+			     out, sizeof(out)),
+		     0);
+	CHECK(strstr(out, "set: instances/inst/set_ftrace_filter selects") != NULL);
+	CHECK(strstr(out, "set: instances/inst/set_ftrace_notrace selects 1 function,") != NULL);
+	check_filter(h, "instances/inst/set_ftrace_notrace", want_vfs_read, 1);
+	/* one refused pattern: neither file changes, and the pattern is named */
+	CHECK_EQ_INT(run_cli(h, "change -i inst filter=set type_show notrace=add nosuch_fn", NULL,
+			     out, sizeof(out)),
+		     1);
+	check_filter(h, "instances/inst/set_ftrace_notrace", want_vfs_read, 1);
+	CHECK_EQ_INT(run_cli(h, "--json change -i inst filter=clear notrace=clear", NULL, out,
+			     sizeof(out)),
+		     0);
+	CHECK(strstr(out, "\"file\":\"set_ftrace_notrace\",\"op\":\"clear\"") != NULL);
+	check_filter(h, "instances/inst/set_ftrace_notrace", want_nothing, 0);
+	check_filter(h, "instances/inst/set_ftrace_filter", want_nothing, 0);
+
+	CHECK_EQ_INT(run_cli(h, "resolve --per-pattern vfs_read type_show", NULL, out, sizeof(out)),
+		     0);
+	CHECK(strncmp(out, "vfs_read\t1\t", 11) == 0);
+	CHECK(strstr(out, "\ntype_show\t17\t") != NULL);
+	for (size_t i = 0; i < n_lines; i++)
+		n_vfs_r += starts(lines[i].name, "vfs_r");
+	snprintf(want, sizeof(want), "\"pattern\":\"vfs_r*\",\"matches\":%zu,", n_vfs_r);
+	CHECK_EQ_INT(run_cli(h, "--json resolve -p 'vfs_r*'", NULL, out, sizeof(out)), 0);
+	CHECK(strstr(out, want) != NULL);
+
+	CHECK_EQ_INT(run_cli(h, "remove-instance inst", NULL, out, sizeof(out)), 1);
+	CHECK_EQ_INT(run_cli(h, "remove-instance ../inst", NULL, out, sizeof(out)), 2);
+	CHECK_EQ_INT(run_cli(h, "version", NULL, out, sizeof(out)), 0);
+	CHECK(strstr(out, "daemon:          ftidxd " FTIDX_VERSION " (protocol 2)") != NULL);
+	CHECK(strstr(out, "may change filters") != NULL);
+	CHECK_EQ_INT(run_cli(h, "--json version", NULL, out, sizeof(out)), 0);
+	CHECK(strstr(out, "\"may_write\":true") && strstr(out, "\"change-files\""));
 }
 
 /* ftidx exec runs the command with the drop-in first in LD_PRELOAD, and
@@ -96,6 +148,7 @@ int main(int argc, char **argv)
 	integration_setup(argc, argv, "test-cli", &h, path, sizeof(path));
 	harness_start(&h, daemon_path, NULL);
 	test_cli(&h);
+	test_cli_0_3(&h);
 	test_cli_without_daemon();
 	test_exec(&h);
 	CHECK(harness_alive(&h));

@@ -24,6 +24,15 @@ static struct proto_request requests[] = {
 	  .flags = FTIDX_FILTER_CREATE_INSTANCE, .instance = "inst", .tokens = tokens,
 	  .n_tokens = 4 },
 	{ .type = FTIDX_MSG_HITS, .seconds = 30, .instance = "inst" },
+	{ .type = FTIDX_MSG_CHANGE, .generation = 4, .instance = "inst",
+	  .flags = FTIDX_FILTER_CREATE_INSTANCE | FTIDX_FILTER_PER_TOKEN, .tokens = tokens,
+	  .n_tokens = 4, .n_changes = 3,
+	  .changes = { { FTIDX_OP_SET, FTIDX_FILE_FILTER, 0, 3 },
+		       { FTIDX_OP_CLEAR, FTIDX_FILE_NOTRACE, 3, 0 },
+		       { FTIDX_OP_ADD, FTIDX_FILE_GRAPH, 3, 1 } } },
+	{ .type = FTIDX_MSG_CANCEL, .target = 12345 },
+	{ .type = FTIDX_MSG_REMOVE_INSTANCE, .instance = "inst" },
+	{ .type = FTIDX_MSG_VERSION },
 };
 
 static void check_truncations_refused(uint16_t type, const uint8_t *body, size_t len, bool reply)
@@ -93,6 +102,8 @@ static void test_requests(void)
 		}
 		if (in->type == FTIDX_MSG_LIST)
 			CHECK_EQ_STR(out.module, in->module);
+		/* and every field at once, the changes and the target among them */
+		CHECK(proto_request_equal(in, &out));
 		if (in->type == FTIDX_MSG_HITS) {
 			CHECK_EQ_INT(out.seconds, in->seconds);
 			CHECK_EQ_STR(out.instance, in->instance);
@@ -251,6 +262,12 @@ static void test_replies(void)
 		{ "", FTIDX_FILE_FILTER, FTIDX_HOLDS_YES, 17 },
 		{ "inst", FTIDX_FILE_NOTRACE, FTIDX_HOLDS_NO, 3 },
 	};
+	/* per token: {4, 9}, nothing (refused), {11} */
+	uint32_t sets[] = { 4, 9, 11 }, set_start[] = { 0, 2, 2, 3 };
+	struct proto_change_result changes[] = {
+		{ FTIDX_OP_SET, FTIDX_FILE_FILTER, 3, enable, disable, 3, 1 },
+		{ FTIDX_OP_CLEAR, FTIDX_FILE_NOTRACE, 1, NULL, NULL, 0, 0 },
+	};
 	struct proto_reply in[] = {
 		{ .type = FTIDX_MSG_STATUS, .generation = 3, .message = "", .entries = 38252,
 		  .placeholders = 597, .tracing_dir = "/sys/kernel/tracing",
@@ -275,6 +292,18 @@ static void test_replies(void)
 		{ .type = FTIDX_MSG_HITS, .message = "", .enabled = 4, .events = 5012,
 		  .lost = 7, .indices = enable, .counts = counts, .lines = lines, .n_lines = 3 },
 		{ .type = FTIDX_MSG_ERROR, .status = EBADMSG, .message = "bad magic" },
+		{ .type = FTIDX_MSG_RESOLVE, .generation = 3, .message = "", .items = items,
+		  .n_items = 3, .n_failed = 1, .enable = enable, .n_enable = 3, .reasons = reasons,
+		  .token_sets = sets, .token_set_start = set_start, .n_token_sets = 3 },
+		{ .type = FTIDX_MSG_CHANGE, .status = 0, .generation = 3, .message = "",
+		  .items = items, .n_items = 3, .n_failed = 1, .reasons = reasons, .written = 4,
+		  .token_sets = sets, .token_set_start = set_start, .n_token_sets = 3,
+		  .changes = changes, .n_changes = 2 },
+		{ .type = FTIDX_MSG_CHANGE, .status = ESTALE, .message = "stale" },
+		{ .type = FTIDX_MSG_VERSION, .message = "", .proto_version = 2,
+		  .proto_version_min = 1, .role = FTIDX_ROLE_WRITE,
+		  .capabilities = FTIDX_CAP_CHANGE | FTIDX_CAP_HITS, .daemon_version = "0.3.0" },
+		{ .type = FTIDX_MSG_REMOVE_INSTANCE, .status = EPERM, .message = "not ours" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
@@ -348,6 +377,75 @@ static void test_versions(void)
 	proto_buf_deinit(&b);
 }
 
+/*
+ * Version 2's additions: a version 1 daemon's RESOLVE reply has no
+ * per-token sets and still decodes; a CHANGE must name each file once,
+ * one to four of them; REMOVE_INSTANCE takes a valid instance name only.
+ */
+static void test_version_2(void)
+{
+	struct proto_reply rin = { .type = FTIDX_MSG_RESOLVE, .message = "" }, rep;
+	const char *one[] = { "vfs_read" }, *why;
+	struct proto_request req;
+	struct proto_buf b;
+	struct {
+		uint16_t files[5];
+		uint32_t n;
+	} bad_changes[] = {
+		{ { FTIDX_FILE_FILTER, FTIDX_FILE_FILTER }, 2 },
+		{ { 0 }, 0 },
+		{ { 1, 2, 3, 4, 1 }, 5 },
+	};
+
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_reply(&b, 1, &rin), 0);
+	/* version 1 ended before the 8 bytes of (empty) per-token sets */
+	CHECK_EQ_INT(proto_decode_reply(1, FTIDX_MSG_RESOLVE | FTIDX_MSG_REPLY, b.data + 16,
+					b.len - 16 - 8, &rep, &why),
+		     0);
+	CHECK_EQ_INT(rep.n_token_sets, 0);
+	proto_reply_deinit(&rep);
+	CHECK_EQ_INT(proto_decode_reply(2, FTIDX_MSG_RESOLVE | FTIDX_MSG_REPLY, b.data + 16,
+					b.len - 16 - 8, &rep, &why),
+		     -EBADMSG);
+	proto_reply_deinit(&rep);
+	proto_buf_deinit(&b);
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad_changes); i++) {
+		proto_buf_init(&b);
+		proto_buf_begin(&b, FTIDX_MSG_CHANGE, 1);
+		proto_put_u64(&b, 0);
+		proto_put_u32(&b, 0);
+		proto_put_str(&b, "");
+		proto_put_u32(&b, bad_changes[i].n);
+		for (uint32_t k = 0; k < bad_changes[i].n; k++) {
+			proto_put_u16(&b, FTIDX_OP_SET);
+			proto_put_u16(&b, bad_changes[i].files[k]);
+			proto_put_u32(&b, 1);
+			proto_put_str(&b, one[0]);
+		}
+		CHECK_EQ_INT(proto_buf_end(&b), 0);
+		CHECK_EQ_INT(proto_decode_request(2, FTIDX_MSG_CHANGE, b.data + 16, b.len - 16, &req,
+						  &why),
+			     -EBADMSG);
+		CHECK(why && why[0]);
+		proto_request_deinit(&req);
+		proto_buf_deinit(&b);
+	}
+
+	for (int i = 0; i < 2; i++) {
+		proto_buf_init(&b);
+		proto_buf_begin(&b, FTIDX_MSG_REMOVE_INSTANCE, 1);
+		proto_put_str(&b, i ? "../escape" : "");
+		CHECK_EQ_INT(proto_buf_end(&b), 0);
+		CHECK_EQ_INT(proto_decode_request(2, FTIDX_MSG_REMOVE_INSTANCE, b.data + 16,
+						  b.len - 16, &req, &why),
+			     -EBADMSG);
+		proto_request_deinit(&req);
+		proto_buf_deinit(&b);
+	}
+}
+
 /* A reply field the client would index with is checked by the decoder. */
 static void test_reply_enums(void)
 {
@@ -398,6 +496,7 @@ static void test_reply_enums(void)
 
 int main(void)
 {
+	test_version_2();
 	test_requests();
 	test_bad_requests();
 	test_replies();

@@ -29,13 +29,22 @@
 static const char *fixtures;
 static char dir[64];
 
-/* The model: which lines are enabled, per index of the current map. */
+/* The model: per filter file (enum ftidx_filter_file), which lines are
+ * enabled, per index of the current map. */
+#define FILES 5
+
 struct kernel {
 	struct map *m;
-	bool *committed, *pending;
+	bool *committed_of[FILES], *pending_of[FILES];
 	uint32_t swap_at;  /* at this index token: rmmod loop, then refuse it */
 	const char *after; /* the fixture after the swap */
+	uint16_t refuse_file; /* this file refuses index @refuse_at */
+	uint32_t refuse_at;
 };
+
+/* set_ftrace_filter's state, which most checks look at */
+#define committed committed_of[FTIDX_FILE_FILTER]
+#define pending pending_of[FTIDX_FILE_FILTER]
 
 static struct kernel model;
 
@@ -91,29 +100,62 @@ static bool *translate(const bool *set, const struct map *from, const struct map
 static void swap_map(void)
 {
 	struct map *next = load_fixture(model.after);
-	bool *c = translate(model.committed, model.m, next);
-	bool *p = translate(model.pending, model.m, next);
 
-	free(model.committed);
-	free(model.pending);
+	for (int f = 1; f < FILES; f++) {
+		bool *c = translate(model.committed_of[f], model.m, next);
+		bool *p = translate(model.pending_of[f], model.m, next);
+
+		free(model.committed_of[f]);
+		free(model.pending_of[f]);
+		model.committed_of[f] = c;
+		model.pending_of[f] = p;
+	}
 	map_free(model.m);
 	model.m = next;
-	model.committed = c;
-	model.pending = p;
 	model.swap_at = 0;
 }
 
-static int k_open(void *ctx _unused_, const char *instance _unused_, const char *file _unused_,
-		  int flags)
+static void model_start(const char *fixture)
 {
-	if (flags & O_TRUNC)
-		memset(model.pending, 0, map_size(model.m) + 1);
-	else
-		memcpy(model.pending, model.committed, map_size(model.m) + 1);
-	return 42;
+	model.m = load_fixture(fixture);
+	for (int f = 1; f < FILES; f++) {
+		model.committed_of[f] = calloc(map_size(model.m) + 1, 1);
+		model.pending_of[f] = calloc(map_size(model.m) + 1, 1);
+	}
 }
 
-static ssize_t k_write(void *ctx _unused_, int fd _unused_, const char *buf, size_t len)
+static void model_end(void)
+{
+	for (int f = 1; f < FILES; f++) {
+		free(model.committed_of[f]);
+		free(model.pending_of[f]);
+	}
+	map_free(model.m);
+	model = (struct kernel){ 0 };
+}
+
+static int file_of(const char *name)
+{
+	for (uint16_t f = 1; f < FILES; f++)
+		if (strcmp(writer_file_name(f), name) == 0)
+			return f;
+	return -ENOENT;
+}
+
+static int k_open(void *ctx _unused_, const char *instance _unused_, const char *file, int flags)
+{
+	int f = file_of(file);
+
+	if (f < 0)
+		return f;
+	if (flags & O_TRUNC)
+		memset(model.pending_of[f], 0, map_size(model.m) + 1);
+	else
+		memcpy(model.pending_of[f], model.committed_of[f], map_size(model.m) + 1);
+	return f;
+}
+
+static ssize_t k_write(void *ctx _unused_, int fd, const char *buf, size_t len)
 {
 	size_t i = 0;
 	bool neg;
@@ -131,30 +173,35 @@ static ssize_t k_write(void *ctx _unused_, int fd _unused_, const char *buf, siz
 		swap_map();
 		return -EINVAL;
 	}
-	if (idx == 0 || idx > map_size(model.m))
+	if (idx == 0 || idx > map_size(model.m) || (fd == model.refuse_file && idx == model.refuse_at))
 		return -EINVAL;
-	model.pending[idx] = !neg;
+	model.pending_of[fd][idx] = !neg;
 	return (ssize_t)i;
 }
 
-static int k_close(void *ctx _unused_, int fd _unused_)
+static int k_close(void *ctx _unused_, int fd)
 {
-	memcpy(model.committed, model.pending, map_size(model.m) + 1);
+	memcpy(model.committed_of[fd], model.pending_of[fd], map_size(model.m) + 1);
 	return 0;
 }
 
-static int k_read(void *ctx _unused_, const char *instance _unused_, const char *file _unused_,
-		  char **buf, size_t *len)
+static int k_read(void *ctx _unused_, const char *instance _unused_, const char *file, char **buf,
+		  size_t *len)
 {
 	size_t cap = 4096, n = 0;
-	char *s = malloc(cap);
+	int f = file_of(file);
+	char *s;
+
+	if (f < 0)
+		return f;
+	s = malloc(cap);
 
 	s[0] = '\0';
 	for (uint32_t i = 1; i <= map_size(model.m); i++) {
 		char line[700];
 		int l;
 
-		if (!model.committed[i])
+		if (!model.committed_of[f][i])
 			continue;
 		l = snprintf(line, sizeof(line), "%s%s%s%s\n", map_name(model.m, i),
 			     map_module(model.m, i) ? " [" : "",
@@ -215,13 +262,18 @@ static uint32_t nth(const struct map *m, const char *name, size_t k)
 	return 0;
 }
 
-static size_t enabled_count(void)
+static size_t enabled_in(uint16_t file)
 {
 	size_t n = 0;
 
 	for (uint32_t i = 1; i <= map_size(model.m); i++)
-		n += model.committed[i];
+		n += model.committed_of[file][i];
 	return n;
+}
+
+static size_t enabled_count(void)
+{
+	return enabled_in(FTIDX_FILE_FILTER);
 }
 
 /*
@@ -236,9 +288,7 @@ static void restore_after_module_change(void)
 	const char *set[2] = { a, b }, *add[2] = { "vfs_read", c };
 	uint32_t t4, t9, lo;
 
-	model.m = load_fixture("debian-6.1-loop-dummy.txt");
-	model.committed = calloc(map_size(model.m) + 1, 1);
-	model.pending = calloc(map_size(model.m) + 1, 1);
+	model_start("debian-6.1-loop-dummy.txt");
 	model.after = "debian-6.1-dummy-only.txt";
 	CHECK_EQ_INT(tracing_init(dir), 0);
 	CHECK_EQ_INT(service_new(&s, &model_io), 0);
@@ -263,9 +313,103 @@ static void restore_after_module_change(void)
 	CHECK_EQ_INT(service_generation(s), 2);
 
 	service_free(s);
-	map_free(model.m);
-	free(model.committed);
-	free(model.pending);
+	model_end();
+}
+
+/* Handle a CHANGE of filter and notrace; the reply's status, or -1. */
+static int change(struct service *s, uint16_t op, const char **filter, uint32_t n_filter,
+		  const char **notrace, uint32_t n_notrace, struct proto_reply *rep)
+{
+	const char *tokens[8];
+	struct proto_request req = {
+		.type = FTIDX_MSG_CHANGE, .instance = "", .tokens = tokens,
+		.n_tokens = n_filter + n_notrace, .n_changes = 2,
+		.changes = { { op, FTIDX_FILE_FILTER, 0, n_filter },
+			     { op, FTIDX_FILE_NOTRACE, n_filter, n_notrace } },
+	};
+	struct ftidx_frame_header h;
+	struct proto_buf out;
+	const char *why;
+	int status = -1;
+
+	memcpy(tokens, filter, sizeof(*filter) * n_filter);
+	memcpy(tokens + n_filter, notrace, sizeof(*notrace) * n_notrace);
+	proto_buf_init(&out);
+	CHECK_EQ_INT(service_handle(s, &req, 7, NULL, &out), 0);
+	memcpy(&h, out.data, sizeof(h));
+	CHECK_EQ_INT(h.type, FTIDX_MSG_CHANGE | FTIDX_MSG_REPLY);
+	if (proto_decode_reply(h.version, h.type, out.data + sizeof(h), h.length, rep, &why) == 0)
+		status = rep->status;
+	else
+		*rep = (struct proto_reply){ 0 };
+	proto_buf_deinit(&out);
+	return status;
+}
+
+/*
+ * A change of two files is all or nothing: when the kernel refuses a
+ * token of the second file, the first one, already written and
+ * committed, is put back too.
+ */
+static void change_all_or_nothing(void)
+{
+	struct service *s = NULL;
+	char a[16], b[16], c[16], d[16];
+	const char *f1[] = { a }, *n1[] = { b };
+	const char *f2[] = { c }, *n2[] = { d, a };
+	struct proto_reply rep;
+
+	model_start("debian-6.1-loop-dummy.txt");
+	CHECK_EQ_INT(tracing_init(dir), 0);
+	CHECK_EQ_INT(service_new(&s, &model_io), 0);
+	snprintf(a, sizeof(a), "%u", nth(model.m, "vfs_read", 0));
+	snprintf(b, sizeof(b), "%u", nth(model.m, "vfs_write", 0));
+	snprintf(c, sizeof(c), "%u", nth(model.m, "vfs_open", 0));
+	snprintf(d, sizeof(d), "%u", nth(model.m, "vfs_fsync", 0));
+
+	/* both files change, and the reply says what each holds */
+	CHECK_EQ_INT(change(s, FTIDX_OP_SET, f1, 1, n1, 1, &rep), 0);
+	CHECK_EQ_INT(rep.n_changes, 2);
+	CHECK_EQ_INT(rep.n_items, 2);
+	CHECK(rep.n_changes == 2 && rep.changes[0].file == FTIDX_FILE_FILTER &&
+	      rep.changes[0].n_enable == 1 && rep.changes[0].enable[0] == (uint32_t)atoi(a) &&
+	      rep.changes[1].file == FTIDX_FILE_NOTRACE && rep.changes[1].n_enable == 1 &&
+	      rep.changes[1].enable[0] == (uint32_t)atoi(b));
+	proto_reply_deinit(&rep);
+	CHECK(model.committed_of[FTIDX_FILE_FILTER][atoi(a)] && enabled_in(FTIDX_FILE_FILTER) == 1);
+	CHECK(model.committed_of[FTIDX_FILE_NOTRACE][atoi(b)] && enabled_in(FTIDX_FILE_NOTRACE) == 1);
+
+	/* notrace refuses its second token: set_ftrace_filter, written and
+	 * committed before, is put back as well */
+	model.refuse_file = FTIDX_FILE_NOTRACE;
+	model.refuse_at = (uint32_t)atoi(a);
+	CHECK_EQ_INT(change(s, FTIDX_OP_SET, f2, 1, n2, 2, &rep), EINVAL);
+	CHECK(strstr(rep.message, "set_ftrace_notrace") != NULL);
+	CHECK(strstr(rep.message, "every file of the change was put back") != NULL);
+	proto_reply_deinit(&rep);
+	CHECK(model.committed_of[FTIDX_FILE_FILTER][atoi(a)] && enabled_in(FTIDX_FILE_FILTER) == 1);
+	CHECK(!model.committed_of[FTIDX_FILE_FILTER][atoi(c)]);
+	CHECK(model.committed_of[FTIDX_FILE_NOTRACE][atoi(b)] && enabled_in(FTIDX_FILE_NOTRACE) == 1);
+
+	/* a refused pattern in either file: nothing is written to any */
+	model.refuse_file = 0;
+	n2[1] = "no_such_function_anywhere";
+	CHECK_EQ_INT(change(s, FTIDX_OP_ADD, f2, 1, n2, 2, &rep), EINVAL);
+	CHECK_EQ_INT(rep.n_failed, 1);
+	CHECK(rep.n_items == 3 && rep.items[2].status == ENOENT);
+	proto_reply_deinit(&rep);
+	CHECK(enabled_in(FTIDX_FILE_FILTER) == 1 && enabled_in(FTIDX_FILE_NOTRACE) == 1);
+
+	/* a SET that selects nothing in the second file: refused before the
+	 * first is written */
+	n2[0] = "!*";
+	n2[1] = a;
+	CHECK_EQ_INT(change(s, FTIDX_OP_SET, f2, 1, n2, 1, &rep), ENODATA);
+	proto_reply_deinit(&rep);
+	CHECK(!model.committed_of[FTIDX_FILE_FILTER][atoi(c)]);
+
+	service_free(s);
+	model_end();
 }
 
 int main(int argc, char **argv)
@@ -282,6 +426,7 @@ int main(int argc, char **argv)
 	free(text);
 
 	restore_after_module_change();
+	change_all_or_nothing();
 
 	fake_tracefs_remove(dir);
 	return test_finish("test-service");

@@ -79,8 +79,11 @@ static void client_frame(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint16_t types[] = {
-		FTIDX_MSG_STATUS, FTIDX_MSG_RESOLVE, FTIDX_MSG_NAMES, FTIDX_MSG_LIST,
-		FTIDX_MSG_FILTER, FTIDX_MSG_HITS,    FTIDX_MSG_ERROR,
+		/* at type - 1, as the seeds name them */
+		FTIDX_MSG_STATUS, FTIDX_MSG_RESOLVE, FTIDX_MSG_NAMES,
+		FTIDX_MSG_LIST,   FTIDX_MSG_FILTER,  FTIDX_MSG_HITS,
+		FTIDX_MSG_CHANGE, FTIDX_MSG_CANCEL,  FTIDX_MSG_REMOVE_INSTANCE,
+		FTIDX_MSG_VERSION, FTIDX_MSG_ERROR,
 	};
 	const size_t n_types = sizeof(types) / sizeof(types[0]);
 	struct proto_request req = { 0 };

@@ -37,7 +37,16 @@ int main(int argc, char **argv)
 		{ .type = FTIDX_MSG_FILTER, .generation = 3, .op = 2, .file = 1, .flags = 1,
 		  .instance = "inst", .tokens = tokens, .n_tokens = 4 },
 		{ .type = FTIDX_MSG_HITS, .seconds = 5, .instance = "inst" },
+		{ .type = FTIDX_MSG_CHANGE, .generation = 3, .flags = 3, .instance = "inst",
+		  .tokens = tokens, .n_tokens = 4, .n_changes = 2,
+		  .changes = { { 1, 1, 0, 3 }, { 2, 2, 3, 1 } } },
+		{ .type = FTIDX_MSG_CANCEL, .target = 9 },
+		{ .type = FTIDX_MSG_REMOVE_INSTANCE, .instance = "inst" },
+		{ .type = FTIDX_MSG_VERSION },
 	};
+	uint32_t sets[] = { 1, 7 }, set_start[] = { 0, 2, 2 };
+	struct proto_change_result changes[] = { { 1, 1, 2, indices, NULL, 2, 0 },
+						 { 4, 2, 0, NULL, NULL, 0, 0 } };
 	struct proto_reply reps[] = {
 		{ .type = FTIDX_MSG_STATUS, .message = "", .tracing_dir = "/t", .kernel_release = "6",
 		  .daemon_version = "0", .filters = filters, .n_filters = 1,
@@ -51,6 +60,13 @@ int main(int argc, char **argv)
 		  .addresses = addresses, .n_lines = 2 },
 		{ .type = FTIDX_MSG_HITS, .message = "", .enabled = 3, .events = 1333,
 		  .indices = indices, .counts = counts, .lines = lines, .n_lines = 2 },
+		{ .type = FTIDX_MSG_CHANGE, .message = "", .items = items, .n_items = 2,
+		  .n_failed = 1, .reasons = reasons, .token_sets = sets, .token_set_start = set_start,
+		  .n_token_sets = 2, .changes = changes, .n_changes = 2 },
+		{ .type = FTIDX_MSG_VERSION, .message = "", .proto_version = 2,
+		  .proto_version_min = 1, .role = 1, .capabilities = 0x3f,
+		  .daemon_version = "0.3.0" },
+		{ .type = FTIDX_MSG_REMOVE_INSTANCE, .status = 1, .message = "not ours" },
 	};
 	int bad = 0;
 

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ftidx change (several filter files of one instance, all or none),
+ * ftidx remove-instance and ftidx version: the CLI over libftidx's
+ * request objects and capability query (see ftidx-cli.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ftidx-cli.h"
+#include "ftidx.h"
+#include "macro.h"
+
+static const char *const file_words[] = { "", "filter", "notrace", "graph", "graph-notrace" };
+static const char *const op_words[] = { "", "set", "add", "remove", "clear" };
+
+static int word_index(const char *const *words, size_t n, const char *s, size_t len)
+{
+	for (size_t i = 1; i < n; i++)
+		if (strlen(words[i]) == len && strncmp(words[i], s, len) == 0)
+			return (int)i;
+	return 0;
+}
+
+/* "notrace=set" begins a file: its file and op; false when @arg is a
+ * pattern (function names hold no '='). */
+static bool parse_section(const char *arg, int *file, int *op)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (!eq)
+		return false;
+	*file = word_index(file_words, ARRAY_SIZE(file_words), arg, (size_t)(eq - arg));
+	*op = word_index(op_words, ARRAY_SIZE(op_words), eq + 1, strlen(eq + 1));
+	return *file && *op;
+}
+
+/* Per file of the request: the patterns in the order given, for reports. */
+struct section {
+	int file, op;
+	size_t first, n; /* of the request's patterns, all files together */
+};
+
+static int parse_generation(const char *arg, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(arg, &end, 10);
+	return errno || *end || end == arg || arg[0] == '-' || *out == 0 ? -EINVAL : 0;
+}
+
+/* Build @rq from FILE=OP sections; EXIT_OK or EXIT_USAGE. */
+static int build_request(int argc, char **argv, struct ftidx_request *rq, struct strv *pats,
+			 struct section *sec, size_t *n_sec)
+{
+	*n_sec = 0;
+	for (int i = 0; i < argc; i++) {
+		struct section *s;
+		int file, op, next_file, next_op, r;
+		int start = i + 1;
+
+		if (!parse_section(argv[i], &file, &op)) {
+			fprintf(stderr, "ftidx change: '%s' is not FILE=OP (FILE: filter, notrace, "
+					"graph, graph-notrace; OP: set, add, remove, clear)\n",
+				argv[i]);
+			return EXIT_USAGE;
+		}
+		if (*n_sec == FTIDX_FILES_MAX) {
+			fprintf(stderr, "ftidx change: at most %d files\n", FTIDX_FILES_MAX);
+			return EXIT_USAGE;
+		}
+		for (size_t k = 0; k < *n_sec; k++)
+			if (sec[k].file == file) {
+				fprintf(stderr, "ftidx change: %s comes twice\n", file_words[file]);
+				return EXIT_USAGE;
+			}
+		/* this file's patterns: up to the next FILE=OP */
+		while (i + 1 < argc && !parse_section(argv[i + 1], &next_file, &next_op))
+			i++;
+		s = &sec[(*n_sec)++];
+		*s = (struct section){ file, op, pats->n, 0 };
+		if (collect_patterns(i + 1 - start, argv + start, pats) < 0)
+			return EXIT_DAEMON;
+		s->n = pats->n - s->first;
+		if ((op == FTIDX_CLEAR) != (s->n == 0)) {
+			fprintf(stderr, "ftidx change: %s=%s %s\n", file_words[file], op_words[op],
+				op == FTIDX_CLEAR ? "takes no patterns" : "has no pattern");
+			return EXIT_USAGE;
+		}
+		r = *n_sec == 1 ? ftidx_request_set_file(rq, file)
+				: ftidx_request_add_file(rq, file, op);
+		if (r == 0)
+			r = ftidx_request_set_op(rq, op);
+		if (r == 0)
+			r = ftidx_request_add_tokens(rq, (const char *const *)pats->v + s->first, s->n);
+		if (r < 0) {
+			fprintf(stderr, "ftidx change: %s\n",
+				r == -E2BIG ? "more patterns than one request may carry"
+					    : r == -EINVAL ? "a pattern is too long"
+							   : strerror(-r));
+			return r == -ENOMEM ? EXIT_DAEMON : EXIT_USAGE;
+		}
+	}
+	if (*n_sec == 0) {
+		fprintf(stderr, "ftidx change: nothing to change (FILE=OP PATTERN...)\n");
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static void print_change(struct cli *cli, const struct ftidx_result *res, const char *instance,
+			 const struct section *sec, size_t n_sec)
+{
+	if (cli->json) {
+		printf("{\"instance\":");
+		json_str(instance ? instance : "");
+		printf(",\"generation\":%" PRIu64 ",\"files\":[", ftidx_result_generation(res));
+	}
+	for (size_t k = 0; k < n_sec; k++) {
+		size_t n, removed;
+
+		ftidx_result_file_indices(res, k, &n);
+		ftidx_result_file_removed(res, k, &removed);
+		if (cli->json) {
+			printf("%s{\"file\":\"%s\",\"op\":\"%s\",\"functions\":%zu,\"removed\":%zu,"
+			       "\"written\":%u}",
+			       k ? "," : "", file_name(sec[k].file), op_words[sec[k].op], n, removed,
+			       ftidx_result_file_written(res, k));
+			continue;
+		}
+		printf("%s: %s%s%s%s ", op_words[sec[k].op], instance ? "instances/" : "",
+		       instance ? instance : "", instance ? "/" : "", file_name(sec[k].file));
+		if (sec[k].op == FTIDX_CLEAR)
+			printf("is empty");
+		else
+			printf("%s %zu function%s", sec[k].op == FTIDX_REMOVE ? "lost" : "selects", n,
+			       n == 1 ? "" : "s");
+		printf(", %u token%s written\n", ftidx_result_file_written(res, k),
+		       ftidx_result_file_written(res, k) == 1 ? "" : "s");
+	}
+	if (cli->json)
+		printf("]}\n");
+	else
+		printf("map generation %" PRIu64 "\n", ftidx_result_generation(res));
+}
+
+int cmd_change(struct cli *cli, int argc, char **argv)
+{
+	enum { OPT_GENERATION = 0x100 };
+	static const struct option longopts[] = {
+		{ "instance", required_argument, NULL, 'i' },
+		{ "create", no_argument, NULL, 'c' },
+		{ "generation", required_argument, NULL, OPT_GENERATION },
+		{ 0 },
+	};
+	struct section sec[FTIDX_FILES_MAX];
+	struct ftidx_request *rq = NULL;
+	struct ftidx_result *res = NULL;
+	struct strv pats = { 0 };
+	const char *instance = NULL;
+	uint64_t generation = 0;
+	size_t n_sec = 0;
+	int c, r, status;
+
+	if (ftidx_request_new(&rq) < 0)
+		return EXIT_DAEMON;
+	status = EXIT_USAGE;
+	while ((c = getopt_long(argc, argv, "+i:c", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			instance = optarg;
+			if (ftidx_request_set_instance(rq, instance) < 0) {
+				fprintf(stderr, "ftidx change: '%s' is no instance name\n", optarg);
+				goto done;
+			}
+			break;
+		case 'c':
+			ftidx_request_set_create_instance(rq, 1);
+			break;
+		case OPT_GENERATION:
+			if (parse_generation(optarg, &generation) < 0) {
+				fprintf(stderr, "ftidx change: --generation takes a map generation "
+						"(a positive number from ftidx status)\n");
+				goto done;
+			}
+			ftidx_request_set_generation(rq, generation);
+			break;
+		default:
+			goto done;
+		}
+	}
+	status = build_request(argc - optind, argv + optind, rq, &pats, sec, &n_sec);
+	if (status != EXIT_OK)
+		goto done;
+	status = connect_daemon(cli);
+	if (status != EXIT_OK)
+		goto done;
+	r = ftidx_request_run(cli->c, rq, &res);
+	if (r < 0)
+		status = report_failure(cli, r, res, &pats);
+	else
+		print_change(cli, res, instance, sec, n_sec);
+done:
+	ftidx_result_free(res);
+	ftidx_request_free(rq);
+	strv_free(&pats);
+	return status;
+}
+
+int cmd_remove_instance(struct cli *cli, int argc, char **argv)
+{
+	int r, status;
+
+	if (argc != 2) {
+		fprintf(stderr, "ftidx remove-instance: takes the instance's name\n");
+		return EXIT_USAGE;
+	}
+	status = connect_daemon(cli);
+	if (status != EXIT_OK)
+		return status;
+	r = ftidx_remove_instance(cli->c, argv[1]);
+	if (r == -EINVAL) {
+		/* refused by the library, before anything was sent: a bad name */
+		fprintf(stderr, "ftidx remove-instance: %s\n", ftidx_error_message(cli->c));
+		return EXIT_USAGE;
+	}
+	if (r < 0)
+		return report_failure(cli, r, NULL, NULL);
+	if (cli->json) {
+		printf("{\"removed\":");
+		json_str(argv[1]);
+		printf("}\n");
+	} else {
+		printf("removed instances/%s\n", argv[1]);
+	}
+	return EXIT_OK;
+}
+
+int cmd_version(struct cli *cli, int argc, char **argv _unused_)
+{
+	static const struct {
+		uint64_t bit;
+		const char *name;
+	} caps[] = {
+		{ FTIDX_CAN_CHANGE_FILES, "change-files" },
+		{ FTIDX_CAN_PER_PATTERN, "per-pattern" },
+		{ FTIDX_CAN_CANCEL, "cancel" },
+		{ FTIDX_CAN_REMOVE_INSTANCE, "remove-instance" },
+		{ FTIDX_CAN_HITS, "hits" },
+		{ FTIDX_CAN_LIST_ADDRESSES, "list-addresses" },
+	};
+	const char *daemon;
+	uint64_t have = 0;
+	int r, status;
+
+	if (argc > 1) {
+		fprintf(stderr, "ftidx version: takes no arguments\n");
+		return EXIT_USAGE;
+	}
+	status = connect_daemon(cli);
+	if (status != EXIT_OK)
+		return status;
+	r = ftidx_query_capabilities(cli->c, &have);
+	if (r < 0)
+		return report_failure(cli, r, NULL, NULL);
+	daemon = ftidx_daemon_version(cli->c);
+	if (cli->json) {
+		printf("{\"client\":\"%s\",\"daemon\":", FTIDX_VERSION);
+		if (daemon)
+			json_str(daemon);
+		else
+			printf("null");
+		printf(",\"protocol\":%u,\"may_write\":%s,\"capabilities\":[",
+		       ftidx_protocol_version(cli->c), have & FTIDX_CAN_WRITE ? "true" : "false");
+		for (size_t i = 0, k = 0; i < ARRAY_SIZE(caps); i++)
+			if (have & caps[i].bit)
+				printf("%s\"%s\"", k++ ? "," : "", caps[i].name);
+		printf("]}\n");
+		return EXIT_OK;
+	}
+	printf("client:          ftidx %s\n", FTIDX_VERSION);
+	printf("daemon:          %s%s (protocol %u)\n", daemon ? "ftidxd " : "",
+	       daemon ? daemon : "older than 0.3", ftidx_protocol_version(cli->c));
+	printf("this client:     %s\n",
+	       daemon ? (have & FTIDX_CAN_WRITE ? "may change filters" : "may only query")
+		      : "cannot tell");
+	printf("capabilities:   ");
+	for (size_t i = 0; i < ARRAY_SIZE(caps); i++)
+		if (have & caps[i].bit)
+			printf(" %s", caps[i].name);
+	printf("%s\n", have & ~FTIDX_CAN_WRITE ? "" : " (version 1 requests only)");
+	return EXIT_OK;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The instances ftidxd created for its clients (FILTER and CHANGE with
+ * FTIDX_FILTER_CREATE_INSTANCE), and REMOVE_INSTANCE, which removes them
+ * again (see service-internal.h).
+ *
+ * Only those: an instance someone else made is theirs (trace-cmd's, a
+ * perf session's), and removing it would pull its ring buffer from under
+ * them. The list lives as long as the daemon; an instance created before
+ * a restart is removed with rmdir(2) like any other.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "service.h"
+#include "service-internal.h"
+#include "tracing.h"
+
+struct created_instance {
+	char *name;
+	struct created_instance *next;
+};
+
+static struct created_instance **find(struct service *s, const char *name)
+{
+	struct created_instance **at = &s->created;
+
+	while (*at && strcmp((*at)->name, name) != 0)
+		at = &(*at)->next;
+	return at;
+}
+
+void service_instance_created(struct service *s, const char *name)
+{
+	struct created_instance *ci;
+
+	if (*find(s, name))
+		return;
+	ci = calloc(1, sizeof(*ci));
+	if (ci && (ci->name = strdup(name))) {
+		ci->next = s->created;
+		s->created = ci;
+		return;
+	}
+	/* Then it cannot be removed through ftidx; nothing else is lost. */
+	free(ci);
+	log_warn("out of memory: instances/%s will not be removable through ftidx", name);
+}
+
+void service_instances_free(struct service *s)
+{
+	while (s->created) {
+		struct created_instance *ci = s->created;
+
+		s->created = ci->next;
+		free(ci->name);
+		free(ci);
+	}
+}
+
+int service_reply_remove_instance(struct service *s, const struct proto_request *req, uint32_t id,
+				  struct proto_buf *out)
+{
+	struct created_instance **at = find(s, req->instance);
+	struct created_instance *ci = *at;
+	char msg[256];
+	int r;
+
+	if (!tracing_instance_exists(req->instance)) {
+		if (ci) {
+			*at = ci->next;
+			free(ci->name);
+			free(ci);
+		}
+		return service_reply_plain(s, FTIDX_MSG_REMOVE_INSTANCE, id, ENOENT,
+					   "no such instance", out);
+	}
+	if (!ci)
+		return service_reply_plain(s, FTIDX_MSG_REMOVE_INSTANCE, id, EPERM,
+					   "ftidxd removes only the instances it created; this one "
+					   "is someone else's (or older than the daemon)",
+					   out);
+	r = tracing_remove_instance(req->instance);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "cannot remove instances/%s: %s%s", req->instance,
+			 strerror(-r),
+			 r == -EBUSY ? " (a tracer runs there or a file of it is open)" : "");
+		return service_reply_plain(s, FTIDX_MSG_REMOVE_INSTANCE, id, -r, msg, out);
+	}
+	*at = ci->next;
+	free(ci->name);
+	free(ci);
+	written_forget_instance(s, req->instance);
+	log_info("removed instances/%s", req->instance);
+	return service_reply_plain(s, FTIDX_MSG_REMOVE_INSTANCE, id, 0, "", out);
+}

@@ -30,14 +30,28 @@ _ftidx()
 	esac
 
 	if [[ -z $cmd ]]; then
-		COMPREPLY=($(compgen -W 'status resolve name list set add remove clear hits exec
-			--socket --json --help --version' -- "$cur"))
+		COMPREPLY=($(compgen -W 'status resolve name list set add remove clear change
+			remove-instance hits exec version --socket --json --help --version' -- "$cur"))
 		return
 	fi
 	case $cmd in
 	set | add | remove | clear)
 		[[ $cur == -* ]] && COMPREPLY=($(compgen -W '--instance --create --notrace
 			--graph --graph-notrace --generation' -- "$cur"))
+		;;
+	change)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--instance --create --generation' -- "$cur"))
+		else
+			# FILE=OP begins each file's patterns
+			COMPREPLY=($(compgen -W "$(echo {filter,notrace,graph,graph-notrace}={set,add,remove,clear})" -- "$cur"))
+		fi
+		;;
+	remove-instance)
+		COMPREPLY=($(compgen -W "$(ls /sys/kernel/tracing/instances 2>/dev/null)" -- "$cur"))
+		;;
+	resolve)
+		[[ $cur == -* ]] && COMPREPLY=($(compgen -W '--per-pattern' -- "$cur"))
 		;;
 	list)
 		COMPREPLY=($(compgen -W '--module --placeholders --addresses' -- "$cur"))

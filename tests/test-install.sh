@@ -106,5 +106,44 @@ check "a program builds against the installed library" \
 	cc -o "$stage/prog" "$stage/prog.c" $flags
 check "... and runs with it" env LD_LIBRARY_PATH="$(dirname "$lib")" "$stage/prog"
 
+# The example for tool authors, from where it was installed, built with
+# pkg-config alone, run against the installed ftidxd on a stand-in
+# tracing directory: two files set at once, each pattern's matches shown.
+example=$(find "$root" -path '*/doc/libftidx/examples/ftidx-filters.c' | head -n 1)
+check "the example is installed with the documentation" test -n "$example"
+check "the example builds against the installed library" \
+	cc -Wall -Wextra -Werror -std=c11 -D_DEFAULT_SOURCE -o "$stage/ftidx-filters" "$example" $flags
+fixture=$(dirname "$0")/fixtures/debian-6.1-loop-dummy.txt
+tracefs=$stage/tracefs
+mkdir -p "$tracefs/instances"
+cp "$fixture" "$tracefs/available_filter_functions"
+echo "$(wc -l <"$fixture") pages:1 groups: 1" >"$tracefs/dyn_ftrace_total_info"
+: >"$tracefs/set_ftrace_filter"
+: >"$tracefs/set_ftrace_notrace"
+LD_LIBRARY_PATH=$(dirname "$lib") "$root/sbin/ftidxd" --tracefs "$tracefs" \
+	--socket "$stage/ftidxd.sock" >"$stage/ftidxd.log" 2>&1 &
+daemon=$!
+for _ in $(seq 100); do [ -S "$stage/ftidxd.sock" ] && break; sleep 0.05; done
+out=$(FTIDX_SOCKET=$stage/ftidxd.sock LD_LIBRARY_PATH=$(dirname "$lib") \
+	"$stage/ftidx-filters" 'vfs_r*' type_show -n vfs_read 2>&1)
+rc=$?
+echo "$out" | sed 's/^/ftidx-filters: /'
+check "... and runs against the installed ftidxd" [ "$rc" = 0 ]
+check "... showing each pattern's matches" grep -qx "type_show: 17 functions at [0-9 ]* ..." <<<"$out"
+check "... having set both files" \
+	[ "$(wc -l <"$tracefs/set_ftrace_filter")" = 1 ] && [ "$(wc -l <"$tracefs/set_ftrace_notrace")" = 1 ]
+check "... and both hold what the patterns select" \
+	[ "$(tr ' ' '\n' <"$tracefs/set_ftrace_filter" | grep -c .)" = \
+		"$(grep -Ec '^(vfs_r|type_show( |$))' "$fixture")" ]
+out=$(FTIDX_SOCKET=$stage/ftidxd.sock LD_LIBRARY_PATH=$(dirname "$lib") \
+	"$stage/ftidx-filters" type_show -n no_such_function 2>&1)
+rc=$?
+check "... a refused pattern fails the request" [ "$rc" = 1 ]
+check "... and is named" grep -q '^no_such_function: matches no function' <<<"$out"
+check "... so the filter still holds the first request's" \
+	[ "$(tr ' ' '\n' <"$tracefs/set_ftrace_notrace" | grep -c .)" = 1 ]
+kill "$daemon" 2>/dev/null
+wait "$daemon" 2>/dev/null
+
 echo "test-install: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -316,10 +316,12 @@ static void restore_after_module_change(void)
 	model_end();
 }
 
-/* Handle a CHANGE of filter and notrace; the reply's status, or -1. */
+/* Handle a CHANGE of filter and notrace; the reply's status, or -1. @rep
+ * points into the frame it came in, which lives until the next call. */
 static int change(struct service *s, uint16_t op, const char **filter, uint32_t n_filter,
 		  const char **notrace, uint32_t n_notrace, struct proto_reply *rep)
 {
+	static struct proto_buf out;
 	const char *tokens[8];
 	struct proto_request req = {
 		.type = FTIDX_MSG_CHANGE, .instance = "", .tokens = tokens,
@@ -328,13 +330,14 @@ static int change(struct service *s, uint16_t op, const char **filter, uint32_t 
 			     { op, FTIDX_FILE_NOTRACE, n_filter, n_notrace } },
 	};
 	struct ftidx_frame_header h;
-	struct proto_buf out;
 	const char *why;
 	int status = -1;
 
+	proto_buf_deinit(&out);
+	if (!s)
+		return -1; /* only the frame freed */
 	memcpy(tokens, filter, sizeof(*filter) * n_filter);
 	memcpy(tokens + n_filter, notrace, sizeof(*notrace) * n_notrace);
-	proto_buf_init(&out);
 	CHECK_EQ_INT(service_handle(s, &req, 7, NULL, &out), 0);
 	memcpy(&h, out.data, sizeof(h));
 	CHECK_EQ_INT(h.type, FTIDX_MSG_CHANGE | FTIDX_MSG_REPLY);
@@ -342,7 +345,6 @@ static int change(struct service *s, uint16_t op, const char **filter, uint32_t 
 		status = rep->status;
 	else
 		*rep = (struct proto_reply){ 0 };
-	proto_buf_deinit(&out);
 	return status;
 }
 
@@ -408,6 +410,7 @@ static void change_all_or_nothing(void)
 	proto_reply_deinit(&rep);
 	CHECK(!model.committed_of[FTIDX_FILE_FILTER][atoi(c)]);
 
+	change(NULL, 0, NULL, 0, NULL, 0, &rep);
 	service_free(s);
 	model_end();
 }

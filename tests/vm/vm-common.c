@@ -190,3 +190,37 @@ int main(int argc, char **argv)
 	printf("VM-SUMMARY: %u passed, %u failed\n", passed, failed);
 	return r || failed ? 1 : 0;
 }
+
+/* How many hit-count instances of ftidxd's exist; *@tracing: whether one
+ * of them traces yet. */
+size_t hits_instances(bool *tracing)
+{
+	/* No regex: libtracefs 1.6 leaks the one it compiles for it. */
+	char **names = tracefs_instances(NULL);
+	size_t n = 0;
+
+	*tracing = false;
+	for (size_t i = 0; names && names[i]; i++) {
+		char path[512];
+		size_t len = 0;
+		char *tracer;
+
+		if (strncmp(names[i], "ftidx-hits-", 11) != 0)
+			continue;
+		n++;
+		snprintf(path, sizeof(path), T "/instances/%s/current_tracer", names[i]);
+		tracer = slurp(path, &len);
+		*tracing |= tracer && strcmp(tracer, "function\n") == 0;
+		free(tracer);
+	}
+	tracefs_list_free(names);
+	return n;
+}
+
+bool hits_tracing(void)
+{
+	bool tracing;
+
+	hits_instances(&tracing);
+	return tracing;
+}

@@ -46,6 +46,15 @@ bool lines_equal(const struct lines *a, const struct lines *b);
 size_t split(const char *batch, char **copy, const char **tokens, size_t max);
 int ftidx_set_batch(const char *batch, int file, const char *instance);
 
+/* How many hit-count instances of ftidxd's exist; *@tracing: whether one
+ * of them traces yet. hits_tracing(): just the latter. */
+size_t hits_instances(bool *tracing);
+bool hits_tracing(void);
+
+/* libftidx 0.3 on the real kernel (vm-tools.c): changes of several files,
+ * per-pattern results, a hit count cancelled from a poll loop. */
+void tool_api(void);
+
 /* The modes: the judge (vm-judge.c) and the speed table (vm-speed.c). */
 int run_tests(unsigned churn_requests);
 int run_speed(void);

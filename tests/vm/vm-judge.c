@@ -482,40 +482,6 @@ static void half_failing(void)
 #define UMASK_CALLS 1000
 #define GETPGID_CALLS 333
 
-/* How many hit-count instances of ftidxd's exist; *@tracing: whether one
- * of them traces yet. */
-static size_t hits_instances(bool *tracing)
-{
-	/* No regex: libtracefs 1.6 leaks the one it compiles for it. */
-	char **names = tracefs_instances(NULL);
-	size_t n = 0;
-
-	*tracing = false;
-	for (size_t i = 0; names && names[i]; i++) {
-		char path[512];
-		size_t len = 0;
-		char *tracer;
-
-		if (strncmp(names[i], "ftidx-hits-", 11) != 0)
-			continue;
-		n++;
-		snprintf(path, sizeof(path), T "/instances/%s/current_tracer", names[i]);
-		tracer = slurp(path, &len);
-		*tracing |= tracer && strcmp(tracer, "function\n") == 0;
-		free(tracer);
-	}
-	tracefs_list_free(names);
-	return n;
-}
-
-static bool hits_tracing(void)
-{
-	bool tracing;
-
-	hits_instances(&tracing);
-	return tracing;
-}
-
 /* In a child: once the run traces, make exactly the calls it must count. */
 static pid_t start_caller(void)
 {
@@ -981,6 +947,7 @@ int run_tests(unsigned churn_requests)
 	hits_not_self();
 	hits_latency();
 	addresses();
+	tool_api();
 	tracecmd_equivalence();
 	if (system("insmod /modules/loop.ko; insmod /modules/dummy.ko; insmod /modules/fat.ko; "
 		   "insmod /modules/vfat.ko") != 0)

@@ -387,10 +387,12 @@ int ftidx_request_run(struct ftidx *c, const struct ftidx_request *rq, struct ft
  *
  * A connection carries one call at a time. ftidx_request_send() and
  * ftidx_hits_send() begin one and return at once (-EBUSY if one is in
- * flight). Then, whenever ftidx_get_fd() is ready for ftidx_get_events()
- * (POLLIN, POLLOUT; 0 when nothing is in flight), call ftidx_process(): 1
- * when the reply is in, 0 when it is not yet, or -errno (the connection
- * is lost: reconnect). Collect the reply with the matching _collect()
+ * flight); they send what the socket takes and read what is there, so
+ * the reply may be in already. Call ftidx_process(): 1 when the reply is
+ * in, 0 when it is not yet, or -errno (the connection is lost:
+ * reconnect); on 0, wait until ftidx_get_fd() is ready for
+ * ftidx_get_events() (POLLIN, POLLOUT; 0 when nothing is in flight or the
+ * reply is in) and call it again. Collect the reply with the matching _collect()
  * call, which returns what the synchronous call would have, or -EAGAIN
  * while it is not in. The timeout of ftidx_set_timeout() does not apply:
  * the loop keeps its own time. Synchronous calls on a connection with a

@@ -31,6 +31,7 @@ struct options {
 	const char *socket;
 	const char *tracefs;
 	unsigned mode;
+	bool verify_full;
 	struct server_limits limits;
 };
 
@@ -65,6 +66,10 @@ static void usage(FILE *f)
 		"                         what all clients together may hold in replies\n"
 		"                         and requests; past it the largest holder is\n"
 		"                         dropped (default: %u)\n"
+		"      --verify fence|full how a write is proven (default: fence): by the\n"
+		"                         map's fences around it, with the filter read\n"
+		"                         back later by an audit; or by reading the\n"
+		"                         filter back before answering\n"
 		"  -v, --verbose          log each request\n"
 		"  -h, --help             show this help and exit\n"
 		"  -V, --version          show the version and exit\n"
@@ -89,7 +94,7 @@ static int parse_uint(const char *s, int base, unsigned long max, unsigned long 
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_MAX_CLIENTS = 0x100, OPT_IDLE, OPT_OTHERS, OPT_PER_USER, OPT_WRITE_TIMEOUT,
-	       OPT_BUDGET };
+	       OPT_BUDGET, OPT_VERIFY };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "tracefs", required_argument, NULL, 't' },
@@ -101,6 +106,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "memory-budget", required_argument, NULL, OPT_BUDGET },
 		{ "write-group", required_argument, NULL, 'g' },
 		{ "others", required_argument, NULL, OPT_OTHERS },
+		{ "verify", required_argument, NULL, OPT_VERIFY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -151,6 +157,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return 2;
 			}
 			o->limits.write_seconds = (uint32_t)v;
+			break;
+		case OPT_VERIFY:
+			if (strcmp(optarg, "fence") != 0 && strcmp(optarg, "full") != 0) {
+				fprintf(stderr, "ftidxd: --verify takes fence or full, not '%s'\n",
+					optarg);
+				return 2;
+			}
+			o->verify_full = strcmp(optarg, "full") == 0;
 			break;
 		case OPT_BUDGET:
 			/* at least two of the largest frames, at most 64 GiB */
@@ -282,6 +296,7 @@ int main(int argc, char **argv)
 			  strerror(-r));
 		goto out;
 	}
+	service_set_verify_full(svc, o.verify_full);
 	r = hits_remove_orphans();
 	if (r > 0)
 		log_info("removed %d hit-count instance%s left by an ftidxd that died", r,

@@ -39,6 +39,7 @@ struct hits_job {
 	pthread_t thread;
 	int wake_fd;          /* eventfd: cut the run short (its client went away) */
 	atomic_bool cancelled;
+	atomic_bool finished; /* the worker is done: the loop may join it */
 	bool cut_short;       /* by CANCEL: the reply says so */
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC */
 	uint32_t id;
@@ -91,6 +92,7 @@ static void *hits_worker(void *ctx)
 	 * while */
 	hits_remove_instance(job->hits);
 	/* done: the loop takes it from here */
+	atomic_store(&job->finished, true);
 	if (write(s->completion_fd, &one, sizeof(one)) < 0)
 		log_error("cannot tell the loop a hit count is done: %s", strerror(errno));
 	return NULL;
@@ -228,13 +230,13 @@ done:
 	return r;
 }
 
-void service_complete(struct service *s, void (*deliver)(void *requester, struct proto_buf *frame))
+static void hits_complete(struct service *s,
+			  void (*deliver)(void *requester, struct proto_buf *frame))
 {
 	struct hits_job *job = s->hits_job;
 	struct proto_buf frame;
-	uint64_t count;
 
-	if (read(s->completion_fd, &count, sizeof(count)) < 0 || !job)
+	if (!job || !atomic_load(&job->finished))
 		return;
 	pthread_join(job->thread, NULL);
 	s->hits_job = NULL;
@@ -249,6 +251,17 @@ void service_complete(struct service *s, void (*deliver)(void *requester, struct
 	}
 	proto_buf_deinit(&frame);
 	job_free(job);
+}
+
+void service_complete(struct service *s, void (*deliver)(void *requester, struct proto_buf *frame))
+{
+	uint64_t count;
+
+	/* one count for any number of jobs done: ask each */
+	if (read(s->completion_fd, &count, sizeof(count)) < 0)
+		return;
+	service_audit_complete(s);
+	hits_complete(s, deliver);
 }
 
 void service_forget(struct service *s, void *requester)

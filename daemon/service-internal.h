@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,8 +26,17 @@ struct written {
 	uint16_t file;
 	uint32_t *indices;
 	size_t n;
+	/* The whole filter, not just what ftidx added to one it did not know
+	 * (an ADD or REMOVE on a file ftidx had not set) */
+	bool complete;
+	int wd;        /* the file's inotify watch (drift.h), or -1 */
+	bool drifted;  /* someone else wrote the file since ftidx did */
+	/* the background audit: the filter read back as ftidx left it? */
+	uint16_t audit;       /* FTIDX_HOLDS_*, or AUDIT_PENDING */
 	struct written *next;
 };
+
+#define AUDIT_PENDING 0xffff
 
 struct service {
 	struct map *map;
@@ -47,6 +57,12 @@ struct service {
 	struct written *written;
 	struct created_instance *created; /* service-instances.c */
 	struct hits_job *hits_job; /* the HITS run in progress, if any (service-hits.c) */
+	struct audit_job *audit_job; /* the audit read in progress (service-audit.c) */
+	struct drift *drift;       /* other writers of the files ftidx wrote */
+	bool verify_full;          /* read every write back before answering */
+	uint32_t audits, drifts;   /* audits done, and filters found changed */
+	uint64_t write_seq;        /* filter writes so far */
+	atomic_uint_fast64_t last_write_ns; /* CLOCK_MONOTONIC of the last one */
 	int completion_fd;         /* eventfd: deferred work is done */
 };
 
@@ -58,16 +74,48 @@ int service_catch_up(struct service *s);
  * already queued. 0 or -errno. */
 int service_fence(struct service *s);
 
+/*
+ * Right after a write: whether the map it was planned on is still the
+ * kernel's, so that the indices written meant what they were meant to:
+ * no module uevent queued (none lost), the record count and the module
+ * list as the map has them. Loads append records and leave earlier
+ * indices alone; an unload shows its module "Unloading" before ftrace
+ * drops its records; a reload of the same module sends uevents. So a
+ * write fenced on both sides landed on that map.
+ */
+bool service_fence_holds(struct service *s);
+
 /* ---- service-written.c ---- */
 
 void written_free_all(struct service *s);
 struct written *written_find(struct service *s, const char *instance, uint16_t file);
 void written_forget_instance(struct service *s, const char *instance);
+/* Take the drift events queued so far: as other writers' (@foreign), or
+ * as ftidx's own writes just made. */
+void written_take_drift(struct service *s, bool foreign);
+/* What a read of @w's file returns, if ftidx knows it without reading: a
+ * complete record, no one else has written since, a tracefs that reads
+ * back names. NULL otherwise, or when out of memory; free() it. */
+char *written_known_text(struct service *s, const struct written *w);
 /* Remember the state a successful @op with @res left in a filter file. */
 void written_record(struct service *s, const char *instance, uint16_t file, uint16_t op,
 		    const struct resolution *res);
-/* Whether the filter of @w still holds what ftidx wrote (FTIDX_HOLDS_*). */
+/* Whether the filter of @w still holds what ftidx wrote (FTIDX_HOLDS_*):
+ * the audit's answer while it stands, else read now. */
 uint16_t written_holds(struct service *s, const struct written *w);
+uint16_t written_read_holds(struct service *s, const struct written *w);
+
+/* ---- service-audit.c ---- */
+
+/* A filter file is about to be written: audits wait for quiet, and one
+ * in progress is void. */
+void service_audit_note_write(struct service *s);
+/* Read back a record whose audit is pending, off the loop, once writes
+ * are quiet. */
+void service_audit_soon(struct service *s);
+/* A finished audit read: compare it (on the loop). */
+void service_audit_complete(struct service *s);
+void service_audit_shutdown(struct service *s);
 
 /* ---- service-query.c ---- */
 

@@ -51,6 +51,8 @@ int service_reply_status(struct service *s, uint32_t id, struct proto_buf *out)
 	_cleanup_free_ struct proto_filter_state *filters = NULL;
 	uint32_t n = 0;
 
+	/* a foreign write since the last look: the audit's answer is old */
+	written_take_drift(s, true);
 	for (struct written *w = s->written; w; w = w->next)
 		n++;
 	filters = calloc(n ? n : 1, sizeof(*filters));

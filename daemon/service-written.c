@@ -5,14 +5,27 @@
  * record (and HITS) is made of (see service-internal.h).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "drift.h"
+#include "growbuf.h"
 #include "macro.h"
+#include "map.h"
 #include "readback.h"
 #include "service.h"
 #include "service-internal.h"
+#include "tracing.h"
 #include "writer.h"
+
+static void written_free(struct service *s, struct written *w)
+{
+	drift_unwatch(s->drift, w->wd);
+	free(w->instance);
+	free(w->indices);
+	free(w);
+}
 
 void written_free_all(struct service *s)
 {
@@ -20,10 +33,58 @@ void written_free_all(struct service *s)
 		struct written *w = s->written;
 
 		s->written = w->next;
-		free(w->instance);
-		free(w->indices);
-		free(w);
+		written_free(s, w);
 	}
+}
+
+static void drifted(void *ctx, int wd)
+{
+	struct service *s = ctx;
+
+	for (struct written *w = s->written; w; w = w->next)
+		if (w->wd == wd)
+			w->drifted = true;
+}
+
+static void own_write(void *ctx _unused_, int wd _unused_)
+{
+}
+
+void written_take_drift(struct service *s, bool foreign)
+{
+	int r = drift_drain(s->drift, foreign ? drifted : own_write, s);
+
+	/* lost events, or none to be had: anyone may have written */
+	if (r < 0 && foreign)
+		for (struct written *w = s->written; w; w = w->next)
+			w->drifted = true;
+}
+
+char *written_known_text(struct service *s, const struct written *w)
+{
+	struct growbuf t = { 0 };
+
+	if (!w || !w->complete || w->drifted || w->wd < 0 || !s->io->reads_names ||
+	    (w->file != FTIDX_FILE_FILTER && w->file != FTIDX_FILE_NOTRACE))
+		return NULL;
+	for (size_t i = 0; i < w->n; i++) {
+		const char *mod = map_module(s->map, w->indices[i]);
+
+		growbuf_append(&t, map_name(s->map, w->indices[i]),
+			       map_name_len(s->map, w->indices[i]));
+		if (mod) {
+			growbuf_append(&t, " [", 2);
+			growbuf_append(&t, mod, strlen(mod));
+			growbuf_append(&t, "]", 1);
+		}
+		growbuf_append(&t, "\n", 1);
+	}
+	growbuf_append(&t, "", 1);
+	if (t.failed) {
+		growbuf_deinit(&t);
+		return NULL;
+	}
+	return (char *)t.data;
 }
 
 /* The instance is gone, and what ftidx wrote there with it. */
@@ -39,9 +100,7 @@ void written_forget_instance(struct service *s, const char *instance)
 			continue;
 		}
 		*at = w->next;
-		free(w->instance);
-		free(w->indices);
-		free(w);
+		written_free(s, w);
 	}
 }
 
@@ -54,6 +113,15 @@ struct written *written_find(struct service *s, const char *instance, uint16_t f
 }
 
 uint16_t written_holds(struct service *s, const struct written *w)
+{
+	/* The audit read it back since the last write, and no one else has
+	 * written it since: its answer stands. */
+	if (w->audit != AUDIT_PENDING && !w->drifted && w->wd >= 0)
+		return w->audit;
+	return written_read_holds(s, w);
+}
+
+uint16_t written_read_holds(struct service *s, const struct written *w)
 {
 	struct resolution expected = { .enable = w->indices, .n_enable = w->n };
 	_cleanup_free_ char *text = NULL;
@@ -128,6 +196,8 @@ void written_record(struct service *s, const char *instance, uint16_t file, uint
 	if (!v)
 		return;
 	if (!w) {
+		char path[4096];
+
 		w = calloc(1, sizeof(*w));
 		if (!w || !(w->instance = strdup(instance))) {
 			free(w);
@@ -135,10 +205,18 @@ void written_record(struct service *s, const char *instance, uint16_t file, uint
 			return;
 		}
 		w->file = file;
+		snprintf(path, sizeof(path), "%s%s%s/%s", tracing_dir(),
+			 instance[0] ? "/instances/" : "", instance, writer_file_name(file));
+		w->wd = drift_watch(s->drift, path);
 		w->next = s->written;
 		s->written = w;
 	}
+	/* a change of a filter ftidx did not know leaves one it does not know */
+	w->complete = op == FTIDX_OP_SET || op == FTIDX_OP_CLEAR || (keeps && w->complete);
+	w->drifted = false;
+	w->audit = AUDIT_PENDING;
 	free(w->indices);
 	w->indices = v;
 	w->n = n;
+	service_audit_soon(s);
 }

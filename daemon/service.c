@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "drift.h"
 #include "kernel-rules.h"
 #include "log.h"
 #include "macro.h"
@@ -101,6 +102,9 @@ int service_new(struct service **out, const struct writer_io *io)
 	if (!s)
 		return -ENOMEM;
 	s->completion_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->drift = drift_new();
+	if (!s->drift)
+		log_warn("no inotify: every write reads its filter first");
 	s->real_tracefs = statfs(tracing_dir(), &sf) == 0 &&
 			  (sf.f_type == TRACEFS_MAGIC || sf.f_type == DEBUGFS_MAGIC);
 	/* Only a real tracefs reads back function names to verify against; a
@@ -132,6 +136,8 @@ struct service *service_free(struct service *s)
 	if (!s)
 		return NULL;
 	service_hits_shutdown(s);
+	service_audit_shutdown(s);
+	drift_free(s->drift);
 	if (s->completion_fd >= 0)
 		close(s->completion_fd);
 	written_free_all(s);
@@ -189,6 +195,25 @@ int service_fence(struct service *s)
 	if (s->drain_uevents)
 		s->drain_uevents(s->drain_ctx);
 	return service_catch_up(s);
+}
+
+bool service_fence_holds(struct service *s)
+{
+	unsigned long count;
+	uint64_t fp;
+	bool settled;
+
+	if (s->drain_uevents)
+		s->drain_uevents(s->drain_ctx);
+	if (s->stale || tracing_read_record_count(&count) < 0 ||
+	    modules_fingerprint(s->modules_path, &fp, &settled) < 0)
+		return false;
+	return count == map_size(s->map) && fp == s->modules_fp;
+}
+
+void service_set_verify_full(struct service *s, bool full)
+{
+	s->verify_full = full;
 }
 
 void service_set_clients(struct service *s, uint32_t n)

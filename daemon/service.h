@@ -46,6 +46,10 @@ bool service_stale(const struct service *s);
  */
 void service_set_uevent_drain(struct service *s, void (*drain)(void *ctx), void *ctx);
 
+/* Prove each write by reading the filter back before answering
+ * (--verify=full), instead of by the map's fences around it. */
+void service_set_verify_full(struct service *s, bool full);
+
 /* Connected clients, for STATUS. */
 void service_set_clients(struct service *s, uint32_t n);
 

@@ -366,6 +366,50 @@ static int restore_text(const struct map *m, const struct writer_request *wr, bo
 	return t->failed ? -ENOMEM : 0;
 }
 
+/* The filter read back now is what @res asked of @before. */
+static int read_back(const struct writer_io *io, const struct map *m,
+		     const struct writer_request *wr, const struct resolution *res,
+		     const char *before, size_t before_len, struct writer_result *out)
+{
+	_cleanup_free_ char *after = NULL;
+	size_t after_len;
+	uint64_t t0 = now_ns();
+	int r = io->read(io->ctx, wr->instance, writer_file_name(wr->file), &after, &after_len);
+
+	out->readback_ns = now_ns() - t0;
+	if (r < 0) {
+		out->why = "written, but the filter could not be read back";
+		return r;
+	}
+	out->count_only = writer_readback_count_only(wr->file, before_len) ||
+			  writer_readback_count_only(wr->file, after_len);
+	if (out->count_only)
+		return readback_verify_count(wr->op, res, after, &out->why);
+	return readback_verify(m, wr->op, res, before, after, &out->why);
+}
+
+int writer_verify(const struct writer_io *io, const struct map *m, const struct writer_request *wr,
+		  const struct resolution *res, struct writer_result *out)
+{
+	const struct resolution *checked = res;
+	struct resolution widened = { 0 };
+	uint64_t t0 = now_ns();
+	int r = 0;
+
+	if (!out->before || !io->reads_names)
+		return out->before ? 0 : -EINVAL;
+	/* the graph files were checked as whole names when written */
+	if (!takes_indices(wr->file)) {
+		r = widen_to_names(m, res, &widened);
+		checked = &widened;
+	}
+	if (r == 0)
+		r = read_back(io, m, wr, checked, out->before, out->before_len, out);
+	out->verify_ns = now_ns() - t0;
+	resolution_deinit(&widened);
+	return r;
+}
+
 int writer_apply(const struct writer_io *io, const struct map *m, const struct writer_request *wr,
 		 const struct resolution *res, struct writer_result *out)
 {
@@ -432,7 +476,14 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 		t.data[t.len - 1] = '\n'; /* the batch ends with whitespace */
 
 	t0 = now_ns();
-	r = io->read(io->ctx, wr->instance, file, &before, &before_len);
+	if (wr->known_before) {
+		before_len = strlen(wr->known_before);
+		before = strdup(wr->known_before);
+		r = before ? 0 : -ENOMEM;
+	} else {
+		r = io->read(io->ctx, wr->instance, file, &before, &before_len);
+		out->read_before = true;
+	}
 	out->read_ns = now_ns() - t0;
 	if (r < 0) {
 		out->why = "cannot read the filter";
@@ -452,26 +503,14 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 	r = write_batch(io, wr->instance, file, flags, t.data ? (const char *)t.data : "", t.len,
 			&out->written);
 	out->write_ns = now_ns() - t0;
-	t0 = now_ns();
-	if (r == 0 && io->reads_names) {
-		_cleanup_free_ char *after = NULL;
-		size_t after_len;
-
-		r = io->read(io->ctx, wr->instance, file, &after, &after_len);
-		out->readback_ns = now_ns() - t0;
-		out->count_only = writer_readback_count_only(wr->file, before_len) ||
-				  writer_readback_count_only(wr->file, after_len);
-		if (r < 0)
-			out->why = "written, but the filter could not be read back";
-		else if (out->count_only)
-			r = readback_verify_count(wr->op, res, after, &out->why);
-		else
-			r = readback_verify(m, wr->op, res, before, after, &out->why);
+	if (r == 0 && io->reads_names && !wr->verify_later) {
+		t0 = now_ns();
+		r = read_back(io, m, wr, res, before, before_len, out);
+		out->verify_ns = now_ns() - t0;
 	}
-	out->verify_ns = now_ns() - t0;
 	if (r < 0 && !out->why)
 		out->why = "the kernel refused the write";
-	if (r < 0 || wr->keep_before) {
+	if (r < 0 || wr->keep_before || wr->verify_later) {
 		/* Refused midway, or not what was asked for: the caller puts the old
 		 * filter back with writer_restore(), on a map it knows is current. */
 		out->before = steal_ptr(&before);

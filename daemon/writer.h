@@ -48,6 +48,12 @@ struct writer_request {
 	 * too: a later file of the same change may fail, and this one must
 	 * then be put back as well. */
 	bool keep_before;
+	/* The filter as it is, known without reading it (what ftidx wrote,
+	 * in the form a read returns), or NULL: read it. */
+	const char *known_before;
+	/* Leave the read-back check to the caller (writer_verify()), which
+	 * may prove the write another way; @before is kept for it. */
+	bool verify_later;
 };
 
 struct writer_result {
@@ -60,6 +66,7 @@ struct writer_result {
 	size_t before_len;
 	bool count_only;   /* the kernel's read-back could only be trusted for the count */
 	bool approximate;  /* ...but duplicate names made the undo inexact */
+	bool read_before;  /* the filter was read before the write, not known */
 };
 
 /* The file name of enum ftidx_filter_file @file ("set_ftrace_filter", ...). */
@@ -76,6 +83,14 @@ const char *writer_file_name(uint16_t file);
  */
 int writer_apply(const struct writer_io *io, const struct map *m, const struct writer_request *wr,
 		 const struct resolution *res, struct writer_result *out);
+
+/*
+ * The read-back check of a writer_apply() made with @wr->verify_later:
+ * the filter read now must be what @res asked of the one before. 0, or
+ * -EIO with @out->why set (then restore with writer_restore()), or -errno.
+ */
+int writer_verify(const struct writer_io *io, const struct map *m, const struct writer_request *wr,
+		  const struct resolution *res, struct writer_result *out);
 
 /*
  * Put back the filter @res->before after a failed writer_apply(). @m must

@@ -22,13 +22,13 @@ static int wait_for_reply(struct ftidx *c)
 {
 	for (;;) {
 		struct pollfd pfd = { .fd = ftidx_get_fd(c), .events = (short)ftidx_get_events(c) };
-		int r;
+		/* 1: the reply is in (it may be already), 0: not yet */
+		int r = ftidx_process(c);
 
-		if (poll(&pfd, 1, 30000) <= 0)
-			return -ETIMEDOUT;
-		r = ftidx_process(c);
 		if (r != 0)
 			return r < 0 ? r : 0;
+		if (poll(&pfd, 1, 30000) <= 0)
+			return -ETIMEDOUT;
 	}
 }
 

@@ -250,15 +250,13 @@ static int drive(struct ftidx *c)
 {
 	for (int round = 0; round < 1000; round++) {
 		struct pollfd pfd = { .fd = ftidx_get_fd(c), .events = (short)ftidx_get_events(c) };
-		int r;
+		/* the reply may be in already: the send reads what is there */
+		int r = ftidx_process(c);
 
-		if (!pfd.events)
-			return -EINVAL;
-		if (poll(&pfd, 1, 5000) <= 0)
-			return -ETIMEDOUT;
-		r = ftidx_process(c);
 		if (r != 0)
 			return r;
+		if (poll(&pfd, 1, 5000) <= 0)
+			return -ETIMEDOUT;
 	}
 	return -ETIMEDOUT;
 }

@@ -40,6 +40,9 @@ struct kernel {
 	const char *after; /* the fixture after the swap */
 	uint16_t refuse_file; /* this file refuses index @refuse_at */
 	uint32_t refuse_at;
+	bool swap_takes;      /* the token at @swap_at is taken, in the new map */
+	uint32_t load_at;     /* at this index token, a module load adds a record */
+	unsigned reads;       /* filter reads, each a walk of the kernel's records */
 };
 
 /* set_ftrace_filter's state, which most checks look at */
@@ -171,7 +174,16 @@ static ssize_t k_write(void *ctx _unused_, int fd, const char *buf, size_t len)
 		i++;
 	if (model.swap_at && idx == model.swap_at) {
 		swap_map();
-		return -EINVAL;
+		if (!model.swap_takes)
+			return -EINVAL;
+	}
+	if (model.load_at && idx == model.load_at) {
+		char info[64];
+
+		/* records are appended: the indices written stay what they were */
+		snprintf(info, sizeof(info), "%u pages:1 groups: 1\n", map_size(model.m) + 1);
+		fake_write(dir, "dyn_ftrace_total_info", info, strlen(info));
+		model.load_at = 0;
 	}
 	if (idx == 0 || idx > map_size(model.m) || (fd == model.refuse_file && idx == model.refuse_at))
 		return -EINVAL;
@@ -194,6 +206,7 @@ static int k_read(void *ctx _unused_, const char *instance _unused_, const char 
 
 	if (f < 0)
 		return f;
+	model.reads++;
 	s = malloc(cap);
 
 	s[0] = '\0';
@@ -415,6 +428,141 @@ static void change_all_or_nothing(void)
 	model_end();
 }
 
+/* The filter of file @f holds exactly the lines named @names, by name. */
+static bool holds_names(uint16_t f, const char *const *names, size_t n)
+{
+	size_t on = enabled_in(f);
+
+	for (size_t i = 0; i < n; i++)
+		if (!model.committed_of[f][nth(model.m, names[i], 0)])
+			return false;
+	return on == n;
+}
+
+/*
+ * Writes proven by the map's fences, not by reading back (issue 13): the
+ * first write to a file reads it (ftidx does not know it), later ones
+ * know it from the record and read nothing; a write by someone else in
+ * between is seen (inotify) and the file is read again; a fence that
+ * moves during the write (a module load) falls back to reading back; and
+ * --verify=full reads before and after every write.
+ */
+static void fenced_writes(void)
+{
+	const char *a[] = { "vfs_read", "vfs_write" }, *b[] = { "vfs_open" };
+	struct service *s = NULL;
+	char path[128];
+
+	model_start("debian-6.1-loop-dummy.txt");
+	snprintf(path, sizeof(path), "%s/set_ftrace_filter", dir);
+	fake_write(dir, "set_ftrace_filter", "", 0);
+	CHECK_EQ_INT(tracing_init(dir), 0);
+	CHECK_EQ_INT(service_new(&s, &model_io), 0);
+
+	model.reads = 0;
+	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, a, 2), 0);
+	CHECK_EQ_INT(model.reads, 1); /* before: unknown */
+	CHECK(holds_names(FTIDX_FILE_FILTER, a, 2));
+	model.reads = 0;
+	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, b, 1), 0);
+	CHECK_EQ_INT(model.reads, 0); /* known from the record, proven by the fences */
+	CHECK(holds_names(FTIDX_FILE_FILTER, b, 1));
+	model.reads = 0;
+	CHECK_EQ_INT(filter(s, FTIDX_OP_ADD, a, 2), 0);
+	CHECK_EQ_INT(model.reads, 0);
+	CHECK_EQ_INT(enabled_count(), 3);
+
+	/* someone else writes the file: the next write reads it first */
+	fake_write(dir, "set_ftrace_filter", "123\n", 4);
+	model.reads = 0;
+	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, b, 1), 0);
+	CHECK_EQ_INT(model.reads, 1);
+	model.reads = 0;
+	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, a, 2), 0);
+	CHECK_EQ_INT(model.reads, 0);
+
+	/* a module loads during the write: unproven, so read back */
+	model.load_at = nth(model.m, "vfs_write", 0);
+	model.reads = 0;
+	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, a, 2), 0);
+	CHECK_EQ_INT(model.reads, 1);
+	CHECK(holds_names(FTIDX_FILE_FILTER, a, 2));
+	load_fixture("debian-6.1-loop-dummy.txt"); /* the count as it was */
+
+	/* --verify=full: read before and after, every time */
+	service_set_verify_full(s, true);
+	model.reads = 0;
+	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, b, 1), 0);
+	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, a, 2), 0);
+	CHECK_EQ_INT(model.reads, 4);
+	CHECK(holds_names(FTIDX_FILE_FILTER, a, 2));
+
+	service_free(s);
+	model_end();
+}
+
+/* The first line of module @mod in @m. */
+static uint32_t first_of_module(const struct map *m, const char *mod)
+{
+	for (uint32_t i = 1; i <= map_size(m); i++)
+		if (map_module(m, i) && strcmp(map_module(m, i), mod) == 0)
+			return i;
+	return 0;
+}
+
+/*
+ * A module goes away in the middle of a write (the race the fences exist
+ * for). Taken by name, dummy_xmit's old index is past the new end: the
+ * kernel refuses it, the filter is put back, and the write is made again
+ * on the new map, where dummy_xmit is found at its new index. A loop
+ * function's old index, all tokens taken, now means one of dummy's: the
+ * fence after the write sees the change, the read-back finds the wrong
+ * function, the filter is put back, and on the new map loop's function
+ * matches nothing. Either way no wrong function stays enabled.
+ */
+static void unload_during_write(void)
+{
+	struct service *s = NULL;
+	const char *names[] = { "vfs_read", "dummy_xmit" };
+	const char *with_loop[] = { "vfs_read", NULL };
+	char loop_fn[128];
+	uint32_t lo;
+
+	model_start("debian-6.1-loop-dummy.txt");
+	model.after = "debian-6.1-dummy-only.txt";
+	CHECK_EQ_INT(tracing_init(dir), 0);
+	CHECK_EQ_INT(service_new(&s, &model_io), 0);
+	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, names, 1), 0);
+	model.swap_at = nth(model.m, "vfs_read", 0);
+	model.swap_takes = true;
+	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, names, 2), 0);
+	CHECK_EQ_INT(map_size(model.m), 38261);
+	CHECK(holds_names(FTIDX_FILE_FILTER, names, 2));
+	CHECK_EQ_INT(service_generation(s), 2);
+	service_free(s);
+	model_end();
+
+	model_start("debian-6.1-loop-dummy.txt");
+	model.after = "debian-6.1-dummy-only.txt";
+	CHECK_EQ_INT(tracing_init(dir), 0);
+	CHECK_EQ_INT(service_new(&s, &model_io), 0);
+	lo = first_of_module(model.m, "loop");
+	CHECK(lo > 0 && lo <= 38261); /* in range of the map without loop */
+	snprintf(loop_fn, sizeof(loop_fn), "%.*s", (int)map_name_len(model.m, lo),
+		 map_name(model.m, lo));
+	with_loop[1] = loop_fn;
+	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, names, 1), 0);
+	model.swap_at = nth(model.m, "vfs_read", 0);
+	model.swap_takes = true;
+	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, with_loop, 2), EINVAL);
+	CHECK_EQ_INT(map_size(model.m), 38261);
+	/* the filter as it was: vfs_read, and none of dummy's functions */
+	CHECK(holds_names(FTIDX_FILE_FILTER, names, 1));
+	CHECK_EQ_INT(service_generation(s), 2);
+	service_free(s);
+	model_end();
+}
+
 int main(int argc, char **argv)
 {
 	char path[4096];
@@ -430,6 +578,8 @@ int main(int argc, char **argv)
 
 	restore_after_module_change();
 	change_all_or_nothing();
+	fenced_writes();
+	unload_during_write();
 
 	fake_tracefs_remove(dir);
 	return test_finish("test-service");

@@ -200,13 +200,12 @@ static bool drive(int ms)
 
 	while (now_ms() < end) {
 		struct pollfd pfd = { .fd = ftidx_get_fd(c), .events = (short)ftidx_get_events(c) };
-		int r;
+		int r = ftidx_process(c);
 
-		if (poll(&pfd, 1, 100) < 0)
-			return false;
-		r = ftidx_process(c);
 		if (r != 0)
 			return r > 0;
+		if (poll(&pfd, 1, 100) < 0)
+			return false;
 	}
 	return false;
 }

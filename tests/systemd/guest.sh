@@ -28,7 +28,8 @@ is() {
 }
 
 echo "BOOT: kernel $(uname -r), systemd $(systemctl --version | head -n 1 | cut -d' ' -f2)"
-check "ftidxd.socket is listening" is "$(state ftidxd.socket)" active
+check "the packages are installed" sh -c 'dpkg-query -W -f="\${Status}\n" ftidx libftidx0 libftidx-dev | grep -c "install ok installed" | grep -qx 3'
+check "ftidxd.socket is listening, enabled by the package alone" is "$(state ftidxd.socket)" active
 check "ftidxd.service waits for its first client" is "$(state ftidxd.service)" inactive
 
 check "ftidx status through the socket" ftidx status
@@ -111,5 +112,18 @@ check "the security exposure is OK or better" sh -c "echo '$score' | grep -Eq ' 
 
 echo "BOOT: ftidxd's journal:"
 journalctl -u ftidxd.service -u ftidxd.socket --no-pager -o cat | sed 's/^/BOOT:   /'
+
+# The package's way out: remove stops everything, purge leaves nothing.
+check "ftidxd runs before the removal" sh -c 'ftidx status >/dev/null && systemctl is-active -q ftidxd.service'
+check "apt-get remove ftidx" sh -c 'DEBIAN_FRONTEND=noninteractive apt-get remove -y ftidx'
+check "...stopped the daemon" is "$(state ftidxd.service)" inactive
+check "...and the socket" is "$(state ftidxd.socket)" inactive
+check "...and left no socket behind" test ! -e /run/ftidx/ftidxd.sock
+check "...and no ftidxd process" sh -c '! pidof ftidxd'
+mkdir -p /run/ftidx
+echo left >/run/ftidx/record
+check "apt-get purge ftidx" sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y ftidx'
+check "...removed the runtime directory" test ! -e /run/ftidx
+check "...and the units' enablement" sh -c '! ls /etc/systemd/system/sockets.target.wants | grep -q ftidxd'
 echo "BOOT-SUMMARY: $passed passed, $failed failed"
 systemctl --no-block poweroff

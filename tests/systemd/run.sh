@@ -1,16 +1,20 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# ftidx as a distribution would ship it, proven under a real systemd: a
-# Debian 12 root filesystem (debootstrap, cached), ftidx built with
-# --prefix=/usr and installed into it by "meson install", ftidxd.socket
-# enabled, booted with Debian's kernel in qemu (TCG) with systemd as PID 1.
+# ftidx as Debian ships it, proven under a real systemd: a Debian 12 root
+# filesystem (debootstrap, cached), ftidx's .deb packages installed into it
+# with "apt-get install ./*.deb" (whose maintainer scripts enable
+# ftidxd.socket), booted with Debian's kernel in qemu (TCG) with systemd as
+# PID 1. The guest checks the service, then removes and purges the
+# package and checks that nothing is left running or behind.
 # guest.sh runs inside as a systemd unit and prints its verdict on the
 # serial console.
 #
 #   run.sh SOURCE_DIR WORK_DIR
 #
-# Environment: FTIDX_CACHE (default: ~/.cache/ftidx) keeps the root
+# Environment: FTIDX_DEBS names a directory of ftidx's .deb files
+# (scripts/build-debs); without it they are built first. FTIDX_CACHE
+# (default: ~/.cache/ftidx) keeps the root
 # filesystem between runs; FTIDX_MIRROR (default: the Debian mirror this
 # machine's apt configuration uses) is where debootstrap fetches it; FTIDX_SYSTEMD_TIMEOUT (default 900) bounds the boot.
 # Needs root (debootstrap). Exits 77 (skip) when qemu, debootstrap or a
@@ -55,16 +59,32 @@ mkdir -p "$work/root"
 root=$work/root
 tar -C "$root" -xf "$rootfs"
 
-# ftidx, built and installed as a package would be.
-echo "systemd: building ftidx with --prefix=/usr"
-meson setup "$work/build" "$src" --prefix=/usr -Dman=disabled >"$work/build.log" 2>&1 &&
-	meson compile -C "$work/build" >>"$work/build.log" 2>&1 &&
-	meson install -C "$work/build" --destdir "$root" --no-rebuild >>"$work/build.log" 2>&1 || {
-	tail -n 30 "$work/build.log"
+# ftidx's packages, installed as an administrator would: apt-get, whose
+# maintainer scripts enable the socket. Nothing here enables it.
+debs=${FTIDX_DEBS:-}
+if [ -z "$debs" ]; then
+	debs=$work/debs
+	"$src/scripts/build-debs" "$debs" >"$work/debs.log" 2>&1 || {
+		tail -n 30 "$work/debs.log"
+		exit 1
+	}
+fi
+mkdir -p "$root/tmp/debs"
+cp "$debs"/ftidx_*.deb "$debs"/libftidx0_*.deb "$debs"/libftidx-dev_*.deb "$root/tmp/debs/"
+echo "systemd: apt-get install $(cd "$root/tmp/debs" && echo ./*.deb)"
+mount -t proc proc "$root/proc"
+set +e
+# (apt in a chroot wants the packages' paths absolute)
+chroot "$root" sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	/tmp/debs/*.deb' >"$work/apt.log" 2>&1
+rc=$?
+set -e
+umount "$root/proc"
+if [ "$rc" != 0 ]; then
+	tail -n 30 "$work/apt.log"
+	echo "systemd: FAIL: apt-get install of the packages"
 	exit 1
-}
-chroot "$root" ldconfig
-systemctl --root="$root" enable ftidxd.socket >/dev/null 2>&1
+fi
 # Only the test and ftidx's units matter: no logins on the console.
 systemctl --root="$root" mask serial-getty@ttyS0.service getty@tty1.service \
 	console-getty.service >/dev/null 2>&1

@@ -200,6 +200,8 @@ static int cmd_status(struct cli *cli, int argc, char **argv _unused_)
 		json_str(st->match_rules);
 		printf(",\"match_rules_how\":");
 		json_str(st->match_rules_how);
+		printf(",\"recovery\":");
+		json_str(st->recovery);
 		printf(",\"is_stale\":%s,\"filters\":[", st->is_stale ? "true" : "false");
 		for (size_t i = 0; i < st->n_filters; i++) {
 			printf("%s{\"instance\":", i ? "," : "");
@@ -228,6 +230,8 @@ static int cmd_status(struct cli *cli, int argc, char **argv _unused_)
 		       st->clients == 1 ? "" : "s");
 		if (st->is_stale)
 			printf("map:             stale: a module came or went, rebuilding\n");
+		if (st->recovery[0])
+			printf("at start:        %s\n", st->recovery);
 		for (size_t i = 0; i < st->n_filters; i++)
 			printf("filter:          %s%s%s%s: %u function%s written by ftidx, %s\n",
 			       st->filters[i].instance[0] ? "instances/" : "", st->filters[i].instance,

@@ -263,6 +263,10 @@ struct ftidx_status {
 	 * the two are refused); and how ftidxd decided. Since: 0.2 */
 	const char *match_rules;
 	const char *match_rules_how;
+	/* What ftidxd found and did at start about a write a crash cut short
+	 * ("recovered an interrupted write of set_ftrace_filter ..."), or "".
+	 * Since: 0.3 */
+	const char *recovery;
 };
 
 int ftidx_status(struct ftidx *c, struct ftidx_status **out);
@@ -289,6 +293,7 @@ enum ftidx_status_item {
 	FTIDX_STAT_DAEMON_VERSION,
 	FTIDX_STAT_MATCH_RULES,
 	FTIDX_STAT_MATCH_RULES_HOW,
+	FTIDX_STAT_RECOVERY, /* "" when there was nothing to recover */
 };
 
 /* A number of the status (0 for a text or an unknown item), a text of it

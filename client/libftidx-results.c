@@ -283,6 +283,7 @@ _public_ int ftidx_status(struct ftidx *c, struct ftidx_status **out)
 		.n_filters = res->rep.n_filters,
 		.match_rules = res->rep.match_rules,
 		.match_rules_how = res->rep.match_rules_how,
+		.recovery = res->rep.recovery,
 	};
 	*out = &box->st;
 	return 0;
@@ -413,6 +414,8 @@ _public_ const char *ftidx_status_text(const struct ftidx_status *st, int which)
 		return st->match_rules;
 	case FTIDX_STAT_MATCH_RULES_HOW:
 		return st->match_rules_how;
+	case FTIDX_STAT_RECOVERY:
+		return st->recovery;
 	default:
 		return NULL;
 	}

@@ -26,12 +26,14 @@
 #include "uevent.h"
 
 #define DEFAULT_SOCKET "/run/ftidx/ftidxd.sock"
+#define DEFAULT_STATE_DIR "/run/ftidx"
 
 struct options {
 	const char *socket;
 	const char *tracefs;
 	unsigned mode;
 	bool verify_full;
+	const char *state_dir;
 	struct server_limits limits;
 };
 
@@ -66,6 +68,10 @@ static void usage(FILE *f)
 		"                         what all clients together may hold in replies\n"
 		"                         and requests; past it the largest holder is\n"
 		"                         dropped (default: %u)\n"
+		"      --state-dir DIR    where the intent of each write is recorded, so\n"
+		"                         that a restarted ftidxd finishes or undoes one a\n"
+		"                         crash cut short (default: the socket's directory,\n"
+		"                         else " DEFAULT_STATE_DIR ")\n"
 		"      --verify fence|full how a write is proven (default: fence): by the\n"
 		"                         map's fences around it, with the filter read\n"
 		"                         back later by an audit; or by reading the\n"
@@ -82,6 +88,19 @@ static void usage(FILE *f)
 		SERVER_DEFAULT_WRITE_SECONDS, SERVER_DEFAULT_MEMORY_BUDGET >> 20);
 }
 
+/* --state-dir, else where the socket is, else the runtime directory. */
+static const char *state_dir_of(const struct options *o, char *buf, size_t size)
+{
+	const char *slash;
+
+	if (o->state_dir)
+		return o->state_dir;
+	if (!o->socket || !(slash = strrchr(o->socket, '/')))
+		return DEFAULT_STATE_DIR;
+	snprintf(buf, size, "%.*s", (int)(slash == o->socket ? 1 : slash - o->socket), o->socket);
+	return buf;
+}
+
 static int parse_uint(const char *s, int base, unsigned long max, unsigned long *out)
 {
 	char *end;
@@ -94,7 +113,7 @@ static int parse_uint(const char *s, int base, unsigned long max, unsigned long 
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_MAX_CLIENTS = 0x100, OPT_IDLE, OPT_OTHERS, OPT_PER_USER, OPT_WRITE_TIMEOUT,
-	       OPT_BUDGET, OPT_VERIFY };
+	       OPT_BUDGET, OPT_VERIFY, OPT_STATE_DIR };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "tracefs", required_argument, NULL, 't' },
@@ -107,6 +126,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "write-group", required_argument, NULL, 'g' },
 		{ "others", required_argument, NULL, OPT_OTHERS },
 		{ "verify", required_argument, NULL, OPT_VERIFY },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -157,6 +177,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return 2;
 			}
 			o->limits.write_seconds = (uint32_t)v;
+			break;
+		case OPT_STATE_DIR:
+			o->state_dir = optarg;
 			break;
 		case OPT_VERIFY:
 			if (strcmp(optarg, "fence") != 0 && strcmp(optarg, "full") != 0) {
@@ -270,6 +293,8 @@ int main(int argc, char **argv)
 	struct server *srv = NULL;
 	struct uevent_watch *watch = NULL;
 	bool activated = false;
+	char state_dir_buf[4096];
+	const char *state_dir;
 	int r, fd, status = 1;
 
 	/* Replies are large and short-lived: allocate them outside the heap so
@@ -282,6 +307,8 @@ int main(int argc, char **argv)
 		return r;
 	if (!o.socket)
 		o.socket = getenv("FTIDX_SOCKET") ? getenv("FTIDX_SOCKET") : DEFAULT_SOCKET;
+	/* decided while o.socket is still the path asked for */
+	state_dir = state_dir_of(&o, state_dir_buf, sizeof(state_dir_buf));
 	signal(SIGPIPE, SIG_IGN);
 
 	r = tracing_init(o.tracefs);
@@ -325,6 +352,9 @@ int main(int argc, char **argv)
 			  fd == -EEXIST ? "a file that is not a socket is in the way" : strerror(-fd));
 		goto out;
 	}
+	/* before any client: a write a crash cut short is finished or undone */
+	service_set_state_dir(svc, state_dir);
+	service_recover(svc);
 	base = event_base_new();
 	if (!base || server_new(&srv, base, fd, svc, &o.limits) < 0) {
 		log_error("cannot set up the event loop");

@@ -224,20 +224,51 @@ static void change_run_reset(struct change_run *run)
 
 /*
  * Write each file of @run in turn. If one fails, it and every file before
- * it are put back: all of the change or none of it. 0 or -errno.
+ * it are put back: all of the change or none of it. What each file holds
+ * is known or read first, for all of them, so that the intent record
+ * (crash safety, service-recover.c) has it before anything is written.
+ * 0 or -errno.
  */
 static int write_files(struct service *s, const struct proto_request *req, struct change_run *run)
 {
+	char *befores[FTIDX_CHANGES_MAX] = { 0 };
+	bool read_before[FTIDX_CHANGES_MAX] = { 0 };
+	uint16_t files[FTIDX_CHANGES_MAX], ops[FTIDX_CHANGES_MAX];
+	uint64_t read_ns[FTIDX_CHANGES_MAX] = { 0 };
 	int r = 0;
 	size_t k;
 
 	/* what others wrote since ftidx last did */
 	written_take_drift(s, true);
 	service_audit_note_write(s);
+	for (k = 0; k < run->n && r == 0; k++) {
+		struct written *prev = written_find(s, req->instance, req->changes[k].file);
+		uint64_t t0 = now_ns();
+		size_t len;
+
+		files[k] = req->changes[k].file;
+		ops[k] = req->changes[k].op;
+		befores[k] = s->verify_full ? NULL : written_known_text(s, prev);
+		if (!befores[k]) {
+			read_before[k] = true;
+			r = s->io->read(s->io->ctx, req->instance[0] ? req->instance : NULL,
+					writer_file_name(files[k]), &befores[k], &len);
+			if (r < 0) {
+				/* nothing written yet: nothing to put back */
+				run->wres[k].why = "cannot read the filter";
+				run->wres[k].restored = true;
+				run->failed_at = k;
+			}
+		}
+		read_ns[k] = now_ns() - t0;
+	}
+	if (r < 0)
+		goto out;
+	service_intent_begin(s, req->instance, run->n, files, ops, befores, run->res);
+
 	for (k = 0; k < run->n; k++) {
 		const struct proto_change *ch = &req->changes[k];
 		struct written *prev = written_find(s, req->instance, ch->file);
-		_cleanup_free_ char *known = s->verify_full ? NULL : written_known_text(s, prev);
 		bool fenced = false;
 		uint64_t t0;
 
@@ -250,11 +281,12 @@ static int write_files(struct service *s, const struct proto_request *req, struc
 			.tokens = req->tokens + ch->first_token,
 			.n_tokens = ch->n_tokens,
 			.keep_before = run->n > 1,
-			.known_before = known,
+			.known_before = befores[k],
 			.verify_later = !s->verify_full,
 		};
 		writer_result_deinit(&run->wres[k]);
 		r = writer_apply(s->io, s->map, &run->wreq[k], &run->res[k], &run->wres[k]);
+		run->wres[k].read_ns = read_ns[k];
 		/*
 		 * Every token was taken, on a map fenced before the write: if
 		 * the fence holds after it too, the filter is what was asked
@@ -264,13 +296,13 @@ static int write_files(struct service *s, const struct proto_request *req, struc
 		if (r == 0 && !s->verify_full)
 			fenced = !s->io->reads_names || service_fence_holds(s);
 		run->wres[k].verify_ns = now_ns() - t0;
-		if (r == 0 && !s->verify_full && !fenced)
+		if (r == 0 && !s->verify_full && !fenced && s->io->reads_names)
 			r = writer_verify(s->io, s->map, &run->wreq[k], &run->res[k], &run->wres[k]);
 		log_debug("filter %s: %u tokens; %s %.1f ms, write %.1f ms, %s %.1f ms%s",
 			  writer_file_name(ch->file), run->wres[k].written,
-			  run->wres[k].read_before ? "read" : "known from the record",
-			  run->wres[k].read_ns / 1e6, run->wres[k].write_ns / 1e6,
-			  fenced ? "fenced" : "read back", run->wres[k].verify_ns / 1e6,
+			  read_before[k] ? "read" : "known from the record", read_ns[k] / 1e6,
+			  run->wres[k].write_ns / 1e6, fenced ? "fenced" : "read back",
+			  run->wres[k].verify_ns / 1e6,
 			  run->wres[k].count_only ? "; the kernel's read-back was only good for "
 						    "the count"
 						  : "");
@@ -280,6 +312,11 @@ static int write_files(struct service *s, const struct proto_request *req, struc
 	run->failed_at = k;
 	if (r < 0)
 		restore(s, run->wreq, run->wres, k + 1);
+	/* proven, or put back: either way the intent is spent */
+	service_intent_end(s);
+out:
+	for (k = 0; k < run->n; k++)
+		free(befores[k]);
 	/* ftidx's own writes, and restores */
 	written_take_drift(s, false);
 	return r;

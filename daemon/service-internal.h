@@ -62,6 +62,9 @@ struct service {
 	bool verify_full;          /* read every write back before answering */
 	uint32_t audits, drifts;   /* audits done, and filters found changed */
 	uint64_t write_seq;        /* filter writes so far */
+	char state_dir[4096];      /* where intent records go; "" for none */
+	bool intent_failed;        /* the last one could not be saved (said once) */
+	char recovery[512];        /* what recovery at start found and did, for STATUS */
 	atomic_uint_fast64_t last_write_ns; /* CLOCK_MONOTONIC of the last one */
 	int completion_fd;         /* eventfd: deferred work is done */
 };
@@ -116,6 +119,19 @@ void service_audit_soon(struct service *s);
 /* A finished audit read: compare it (on the loop). */
 void service_audit_complete(struct service *s);
 void service_audit_shutdown(struct service *s);
+
+/* ---- service-recover.c ---- */
+
+/*
+ * Before the first write of a change of @n files of @instance: record,
+ * per file, what it holds (@befores, as read or known) and what @ops with
+ * @res will make of it. 0 or -errno (said once; the write goes on).
+ */
+int service_intent_begin(struct service *s, const char *instance, size_t n,
+			 const uint16_t *files, const uint16_t *ops, char *const *befores,
+			 const struct resolution *res);
+/* The change is proven, or undone: its record goes. */
+void service_intent_end(struct service *s);
 
 /* ---- service-query.c ---- */
 

@@ -87,6 +87,7 @@ int service_reply_status(struct service *s, uint32_t id, struct proto_buf *out)
 	rep.daemon_version = FTIDX_VERSION;
 	rep.match_rules = kernel_rules_name(&s->rules);
 	rep.match_rules_how = s->rules_how;
+	rep.recovery = s->recovery;
 	return proto_encode_reply(out, id, &rep);
 }
 

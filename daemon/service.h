@@ -50,6 +50,17 @@ void service_set_uevent_drain(struct service *s, void (*drain)(void *ctx), void 
  * (--verify=full), instead of by the map's fences around it. */
 void service_set_verify_full(struct service *s, bool full);
 
+/*
+ * Where intent records go (the runtime directory): writes are crash-safe
+ * from then on. 0, or -errno when @dir is not a writable directory (then
+ * they are not, and it is said).
+ */
+int service_set_state_dir(struct service *s, const char *dir);
+
+/* At start, before serving: finish or undo a write a crash interrupted,
+ * from its intent record (STATUS then says what was found and done). */
+void service_recover(struct service *s);
+
 /* Connected clients, for STATUS. */
 void service_set_clients(struct service *s, uint32_t n);
 

@@ -582,6 +582,7 @@ int proto_encode_reply(struct proto_buf *b, uint32_t id, const struct proto_repl
 		}
 		proto_put_str(b, rep->match_rules ? rep->match_rules : "");
 		proto_put_str(b, rep->match_rules_how ? rep->match_rules_how : "");
+		proto_put_str(b, rep->recovery ? rep->recovery : "");
 		break;
 	case FTIDX_MSG_RESOLVE:
 	case FTIDX_MSG_FILTER:
@@ -761,7 +762,8 @@ int proto_decode_reply(uint16_t version, uint16_t type, const void *body, size_t
 	int err = 0;
 
 	*rep = (struct proto_reply){ .message = "", .tracing_dir = "", .kernel_release = "",
-				     .daemon_version = "", .match_rules = "", .match_rules_how = "" };
+				     .daemon_version = "", .match_rules = "", .match_rules_how = "",
+				     .recovery = "" };
 	if (!(type & FTIDX_MSG_REPLY)) {
 		*why = "not a reply";
 		return -EBADMSG;
@@ -814,6 +816,8 @@ int proto_decode_reply(uint16_t version, uint16_t type, const void *body, size_t
 		}
 		rep->match_rules = get_str(&r, 4096);
 		rep->match_rules_how = get_str(&r, 4096);
+		if (version >= 2)
+			rep->recovery = get_str(&r, 4096);
 		break;
 	case FTIDX_MSG_RESOLVE:
 	case FTIDX_MSG_FILTER:

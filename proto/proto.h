@@ -185,6 +185,8 @@ struct proto_reply {
 	uint32_t n_filters;
 	const char *match_rules, *match_rules_how; /* the kernel's glob rules, and how
 						     they were decided */
+	const char *recovery; /* version 2: what recovery from a crash found and did,
+				 or "" */
 
 	/* RESOLVE and FILTER: per token, the sets, and why tokens failed */
 	struct proto_item *items;

@@ -15,8 +15,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fake-tracefs.h"
+#include "intent.h"
 #include "fixture-map.h"
 #include "macro.h"
 #include "map.h"
@@ -43,6 +45,9 @@ struct kernel {
 	bool swap_takes;      /* the token at @swap_at is taken, in the new map */
 	uint32_t load_at;     /* at this index token, a module load adds a record */
 	unsigned reads;       /* filter reads, each a walk of the kernel's records */
+	bool look_for_intent; /* at the next write: is the intent recorded? */
+	struct intent seen;   /* ...what it said */
+	int seen_r;
 };
 
 /* set_ftrace_filter's state, which most checks look at */
@@ -160,6 +165,12 @@ static int k_open(void *ctx _unused_, const char *instance _unused_, const char 
 
 static ssize_t k_write(void *ctx _unused_, int fd, const char *buf, size_t len)
 {
+	if (model.look_for_intent) {
+		const char *why;
+
+		model.look_for_intent = false;
+		model.seen_r = intent_load(dir, &model.seen, &why);
+	}
 	size_t i = 0;
 	bool neg;
 	unsigned long idx;
@@ -563,6 +574,152 @@ static void unload_during_write(void)
 	model_end();
 }
 
+/* What STATUS says recovery at start found. */
+static void status_recovery(struct service *s, char *out, size_t size)
+{
+	struct proto_request req = { .type = FTIDX_MSG_STATUS, .instance = "" };
+	struct ftidx_frame_header h;
+	struct proto_reply rep;
+	struct proto_buf b;
+	const char *why;
+
+	out[0] = '\0';
+	proto_buf_init(&b);
+	CHECK_EQ_INT(service_handle(s, &req, 3, NULL, &b), 0);
+	memcpy(&h, b.data, sizeof(h));
+	if (proto_decode_reply(h.version, h.type, b.data + sizeof(h), h.length, &rep, &why) == 0)
+		snprintf(out, size, "%s", rep.recovery);
+	proto_reply_deinit(&rep);
+	proto_buf_deinit(&b);
+}
+
+static void enable_only(uint16_t f, const char *const *names, size_t n)
+{
+	memset(model.committed_of[f], 0, map_size(model.m) + 1);
+	for (size_t i = 0; i < n; i++)
+		model.committed_of[f][nth(model.m, names[i], 0)] = true;
+}
+
+/* A daemon that starts after a crash, with @before and @after recorded
+ * for set_ftrace_filter (and @notrace_* for notrace when given), finding
+ * the filters as the model holds them: what STATUS then says. */
+static void restart_with(char **before, size_t nb, char **after, size_t na, char **nt_before,
+			 size_t nnb, char **nt_after, size_t nna, char *said, size_t size)
+{
+	struct intent_file files[2] = {
+		{ "", FTIDX_FILE_FILTER, before, nb, after, na },
+		{ "", FTIDX_FILE_NOTRACE, nt_before, nnb, nt_after, nna },
+	};
+	struct intent in = { 1764640000000000000ull, files, nt_after ? 2 : 1, NULL };
+	struct service *s = NULL;
+	char path[256];
+
+	CHECK_EQ_INT(intent_save(dir, &in), 0);
+	CHECK_EQ_INT(service_new(&s, &model_io), 0);
+	CHECK_EQ_INT(service_set_state_dir(s, dir), 0);
+	service_recover(s);
+	status_recovery(s, said, size);
+	snprintf(path, sizeof(path), "%s/" INTENT_FILE, dir);
+	CHECK(access(path, F_OK) < 0); /* spent, either way */
+	service_free(s);
+}
+
+/*
+ * Crash safety (issue 15): each write records its intent first and
+ * removes it once proven; a daemon that starts with one finds the filter
+ * as intended (finished), as it was (nothing to undo) or in between
+ * (partial: put back as it was), for one file or several (all back);
+ * and a record that cannot be trusted is set aside, never followed.
+ */
+static void crash_recovery(void)
+{
+	char *b[] = { "vfs_read", "vfs_write" };
+	char *a[] = { "vfs_open", "vfs_read", "vfs_write" }; /* in index order */
+	char *part[] = { "vfs_read" };
+	const char *names_b[] = { "vfs_read", "vfs_write" };
+	const char *names_a[] = { "vfs_open", "vfs_read", "vfs_write" };
+	struct service *s = NULL;
+	char said[512], path[256];
+
+	model_start("debian-6.1-loop-dummy.txt");
+	CHECK(nth(model.m, "vfs_open", 0) < nth(model.m, "vfs_read", 0));
+	CHECK_EQ_INT(tracing_init(dir), 0);
+
+	/* the intent is there while the write is made, and gone after */
+	CHECK_EQ_INT(service_new(&s, &model_io), 0);
+	CHECK_EQ_INT(service_set_state_dir(s, dir), 0);
+	model.look_for_intent = true;
+	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, names_b, 2), 0);
+	CHECK_EQ_INT(model.seen_r, 0);
+	CHECK(model.seen.n_files == 1 && model.seen.files[0].n_before == 0 &&
+	      model.seen.files[0].n_after == 2 &&
+	      !strcmp(model.seen.files[0].after[0], "vfs_read") &&
+	      !strcmp(model.seen.files[0].after[1], "vfs_write"));
+	intent_deinit(&model.seen);
+	model.look_for_intent = true;
+	CHECK_EQ_INT(filter(s, FTIDX_OP_ADD, names_a, 1), 0);
+	CHECK(model.seen_r == 0 && model.seen.files[0].n_before == 2 &&
+	      model.seen.files[0].n_after == 3 && !strcmp(model.seen.files[0].after[0], "vfs_open"));
+	intent_deinit(&model.seen);
+	snprintf(path, sizeof(path), "%s/" INTENT_FILE, dir);
+	CHECK(access(path, F_OK) < 0);
+	status_recovery(s, said, sizeof(said));
+	CHECK_EQ_STR(said, "");
+	service_free(s);
+
+	/* cut short: one of three written; put back the two it held */
+	enable_only(FTIDX_FILE_FILTER, (const char *const *)part, 1);
+	restart_with(b, 2, a, 3, NULL, 0, NULL, 0, said, sizeof(said));
+	CHECK(strstr(said, "recovered an interrupted write of set_ftrace_filter") != NULL);
+	CHECK(strstr(said, "found 1 of 3 lines written, put back the 2") != NULL);
+	CHECK(holds_names(FTIDX_FILE_FILTER, names_b, 2));
+
+	/* written whole before the crash: finished as it is */
+	enable_only(FTIDX_FILE_FILTER, names_a, 3);
+	restart_with(b, 2, a, 3, NULL, 0, NULL, 0, said, sizeof(said));
+	CHECK(strstr(said, "it had completed") != NULL);
+	CHECK(holds_names(FTIDX_FILE_FILTER, names_a, 3));
+
+	/* nothing written yet: nothing to undo */
+	enable_only(FTIDX_FILE_FILTER, names_b, 2);
+	restart_with(b, 2, a, 3, NULL, 0, NULL, 0, said, sizeof(said));
+	CHECK(strstr(said, "nothing had been written") != NULL);
+	CHECK(holds_names(FTIDX_FILE_FILTER, names_b, 2));
+
+	/* two files: the filter whole, notrace not yet: both as they were */
+	enable_only(FTIDX_FILE_FILTER, names_a, 3);
+	enable_only(FTIDX_FILE_NOTRACE, names_b, 2);
+	restart_with(b, 2, a, 3, b, 2, part, 1, said, sizeof(said));
+	CHECK(strstr(said, "recovered an interrupted write of set_ftrace_filter and more") != NULL);
+	CHECK(holds_names(FTIDX_FILE_FILTER, names_b, 2));
+	CHECK(holds_names(FTIDX_FILE_NOTRACE, names_b, 2));
+
+	/* a record that cannot be trusted: set aside, the filters untouched */
+	{
+		FILE *f = fopen(path, "w");
+		struct service *s2 = NULL;
+
+		fputs("ftidx-intent 1\ntime 1\nfiles 1\nfile - set_ftrace_filter\nbefore 2\nvfs_re", f);
+		fclose(f);
+		enable_only(FTIDX_FILE_FILTER, (const char *const *)part, 1);
+		CHECK_EQ_INT(service_new(&s2, &model_io), 0);
+		CHECK_EQ_INT(service_set_state_dir(s2, dir), 0);
+		service_recover(s2);
+		status_recovery(s2, said, sizeof(said));
+		CHECK(strstr(said, "cannot be trusted") != NULL);
+		CHECK(holds_names(FTIDX_FILE_FILTER, (const char *const *)part, 1));
+		CHECK(access(path, F_OK) < 0);
+		service_free(s2);
+		{
+			char cmd[256];
+
+			snprintf(cmd, sizeof(cmd), "ls %s/intent.bad-* >/dev/null 2>&1", dir);
+			CHECK_EQ_INT(system(cmd), 0);
+		}
+	}
+	model_end();
+}
+
 int main(int argc, char **argv)
 {
 	char path[4096];
@@ -580,6 +737,7 @@ int main(int argc, char **argv)
 	change_all_or_nothing();
 	fenced_writes();
 	unload_during_write();
+	crash_recovery();
 
 	fake_tracefs_remove(dir);
 	return test_finish("test-service");

@@ -13,6 +13,7 @@ mount -t tracefs tracefs /sys/kernel/tracing
 mkdir -p /run/ftidx /tmp
 mode=$(sed -n 's/.*ftidx\.mode=\([a-z]*\).*/\1/p' /proc/cmdline)
 churn=$(sed -n 's/.*ftidx\.churn=\([0-9]*\).*/\1/p' /proc/cmdline)
+crash=$(sed -n 's/.*ftidx\.crash=\([0-9]*\).*/\1/p' /proc/cmdline)
 echo "VM: kernel $(uname -r), mode ${mode:-none}"
 
 # The speed run logs where each request's time goes.
@@ -26,13 +27,15 @@ while [ ! -S /run/ftidx/ftidxd.sock ] && [ $i -lt 600 ]; do
 done
 
 case "$mode" in
-test) ftidx-vm test ${churn:-1000}; status=$? ;;
+test) ftidx-vm test ${churn:-1000} ${crash:-0}; status=$? ;;
 speed) ftidx-vm speed; status=$? ;;
 demo) sh /demo.sh; status=$? ;;
 *) echo "VM: FAIL unknown mode"; status=1 ;;
 esac
 
 kill %1 2>/dev/null
+# the crash test's daemon, started again outside this shell's jobs
+killall ftidxd 2>/dev/null
 wait
 echo "VM: ftidxd log:"
 sed 's/^/VM:   /' /tmp/ftidxd.log

@@ -71,7 +71,7 @@ set +e
 timeout --foreground "$timeout_s" qemu-system-x86_64 \
 	-accel tcg -cpu max -m 1024 -smp 1 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$work/initramfs.img" \
-	-append "console=ttyS0 quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000}" \
+	-append "console=ttyS0 quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000} ftidx.crash=${FTIDX_VM_CRASH:-0}" \
 	</dev/null 2>&1 |
 	stdbuf -oL tr -d '\r' | tee "$log"
 qemu_status=${PIPESTATUS[0]}

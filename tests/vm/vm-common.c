@@ -185,7 +185,8 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "speed") == 0)
 		r = run_speed();
 	else
-		r = run_tests(argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 1000);
+		r = run_tests(argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 1000,
+			      argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 0);
 	ftidx_unref(c);
 	printf("VM-SUMMARY: %u passed, %u failed\n", passed, failed);
 	return r || failed ? 1 : 0;

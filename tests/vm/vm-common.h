@@ -55,6 +55,10 @@ bool hits_tracing(void);
  * per-pattern results, a hit count cancelled from a poll loop. */
 void tool_api(void);
 
+/* ftidxd killed in the middle of @runs writes of each kind, and started
+ * again: the filters old or new, never partial (vm-crash.c). */
+void crash_safety(unsigned runs);
+
 /* The modes: the judge (vm-judge.c) and the speed table (vm-speed.c). */
-int run_tests(unsigned churn_requests);
+int run_tests(unsigned churn_requests, unsigned crash_runs);
 int run_speed(void);

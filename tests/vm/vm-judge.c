@@ -929,7 +929,7 @@ out:
 	kclear(T "/set_ftrace_filter");
 }
 
-int run_tests(unsigned churn_requests)
+int run_tests(unsigned churn_requests, unsigned crash_runs)
 {
 	match_rules();
 	modules();
@@ -961,5 +961,7 @@ int run_tests(unsigned churn_requests)
 	 * patterns (no ":mod:", which the graph files do not parse) */
 	equivalence("graph", T "/set_graph_function", FTIDX_GRAPH, NULL, 14);
 	rmdir(T "/instances/" INSTANCE);
+	/* last: it kills and restarts the daemon */
+	crash_safety(crash_runs);
 	return 0;
 }

@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The intent record (see intent.h). The format:
+ *
+ *   ftidx-intent 1
+ *   time NANOSECONDS
+ *   files N
+ *   file INSTANCE FILE       ("-" for the top level; the file's name)
+ *   before N
+ *   LINE...
+ *   after N
+ *   LINE...
+ *   (file ... again, N times)
+ *   end CHECKSUM             (FNV-1a 64 of every byte before this line)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "growbuf.h"
+#include "intent.h"
+#include "macro.h"
+#include "proto.h"
+#include "writer.h"
+
+#define MAGIC "ftidx-intent 1"
+
+static uint64_t fnv1a(const char *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static void put_lines(struct growbuf *t, const char *what, char *const *v, size_t n)
+{
+	char head[64];
+
+	snprintf(head, sizeof(head), "%s %zu\n", what, n);
+	growbuf_append_text(t, head, strlen(head));
+	for (size_t i = 0; i < n; i++) {
+		growbuf_append_text(t, v[i], strlen(v[i]));
+		growbuf_append_text(t, "\n", 1);
+	}
+}
+
+int intent_format(const struct intent *in, char **out, size_t *len)
+{
+	struct growbuf t = { 0 };
+	char line[256];
+
+	*out = NULL;
+	snprintf(line, sizeof(line), MAGIC "\ntime %" PRIu64 "\nfiles %zu\n", in->time_ns,
+		 in->n_files);
+	growbuf_append_text(&t, line, strlen(line));
+	for (size_t k = 0; k < in->n_files; k++) {
+		const struct intent_file *f = &in->files[k];
+
+		snprintf(line, sizeof(line), "file %s %s\n", f->instance[0] ? f->instance : "-",
+			 writer_file_name(f->file));
+		growbuf_append_text(&t, line, strlen(line));
+		put_lines(&t, "before", f->before, f->n_before);
+		put_lines(&t, "after", f->after, f->n_after);
+	}
+	if (!t.failed) {
+		snprintf(line, sizeof(line), "end %016" PRIx64 "\n", fnv1a((char *)t.data, t.len));
+		growbuf_append_text(&t, line, strlen(line));
+	}
+	if (t.failed) {
+		growbuf_deinit(&t);
+		return -ENOMEM;
+	}
+	*len = t.len;
+	*out = (char *)t.data;
+	return 0;
+}
+
+/* ---- parsing ----------------------------------------------------------- */
+
+struct cursor {
+	char *p, *end;
+	const char *why;
+};
+
+/* The next line, NUL-terminated in place; NULL at the end or past a
+ * failure. A line must end with its newline. */
+static char *next_line(struct cursor *c)
+{
+	char *line = c->p, *nl;
+
+	if (c->why)
+		return NULL;
+	nl = c->p < c->end ? memchr(c->p, '\n', (size_t)(c->end - c->p)) : NULL;
+	if (!nl) {
+		c->why = "the record ends in the middle (cut short)";
+		return NULL;
+	}
+	*nl = '\0';
+	c->p = nl + 1;
+	return line;
+}
+
+/* "WORD NUMBER": the number, or sets why. */
+static uint64_t field(struct cursor *c, const char *word, uint64_t max)
+{
+	char *line = next_line(c), *end;
+	size_t wl = strlen(word);
+	unsigned long long v;
+
+	if (!line)
+		return 0;
+	if (strncmp(line, word, wl) != 0 || line[wl] != ' ' || line[wl + 1] < '0' ||
+	    line[wl + 1] > '9') {
+		c->why = "a field is missing or out of place";
+		return 0;
+	}
+	errno = 0;
+	v = strtoull(line + wl + 1, &end, 10);
+	if (errno || *end || v > max) {
+		c->why = "a count is malformed or too large";
+		return 0;
+	}
+	return v;
+}
+
+static char **get_lines(struct cursor *c, const char *word, size_t *n)
+{
+	/* a line is at least its newline: the count cannot pass the bytes */
+	uint64_t count = field(c, word, (uint64_t)(c->end - c->p));
+	char **v;
+
+	*n = 0;
+	if (c->why)
+		return NULL;
+	v = calloc(count ? count : 1, sizeof(*v));
+	if (!v) {
+		c->why = "out of memory";
+		return NULL;
+	}
+	for (uint64_t i = 0; i < count && !c->why; i++) {
+		v[i] = next_line(c);
+		if (v[i] && (!v[i][0] || strchr(v[i], '\t')))
+			c->why = "a function line is empty or malformed";
+	}
+	*n = (size_t)count;
+	return v;
+}
+
+static uint16_t file_of(const char *name)
+{
+	for (uint16_t f = FTIDX_FILE_FILTER; f <= FTIDX_FILE_GRAPH_NOTRACE; f++)
+		if (strcmp(writer_file_name(f), name) == 0)
+			return f;
+	return 0;
+}
+
+static void parse_file(struct cursor *c, struct intent_file *f)
+{
+	char *line = next_line(c), *instance, *name, *save = NULL;
+	const char *why;
+
+	if (!line)
+		return;
+	if (strncmp(line, "file ", 5) != 0) {
+		c->why = "a file's section is missing";
+		return;
+	}
+	instance = strtok_r(line + 5, " ", &save);
+	name = strtok_r(NULL, " ", &save);
+	if (!instance || !name || strtok_r(NULL, " ", &save) || !(f->file = file_of(name))) {
+		c->why = "a file's name is malformed";
+		return;
+	}
+	if (strcmp(instance, "-") == 0)
+		instance = "";
+	else if (!proto_instance_name_valid(instance, &why)) {
+		c->why = "an instance name is not valid";
+		return;
+	}
+	f->instance = instance;
+	f->before = get_lines(c, "before", &f->n_before);
+	f->after = get_lines(c, "after", &f->n_after);
+}
+
+int intent_parse(char *text, size_t len, struct intent *out, const char **why)
+{
+	struct cursor c = { text, text + len, NULL };
+	char *line, *end_line, *last;
+	uint64_t n, expected;
+
+	*out = (struct intent){ .text = text };
+	/* the checksum covers every byte before the last line: taken before
+	 * the parse below cuts the text into strings */
+	last = len ? memrchr(text, '\n', len - 1) : NULL;
+	last = last ? last + 1 : text;
+	expected = fnv1a(text, (size_t)(last - text));
+	line = next_line(&c);
+	if (line && strcmp(line, MAGIC) != 0)
+		c.why = "not an intent record of this version";
+	out->time_ns = field(&c, "time", UINT64_MAX);
+	n = field(&c, "files", FTIDX_CHANGES_MAX);
+	if (!c.why && n == 0)
+		c.why = "a record of no file";
+	if (!c.why) {
+		out->files = calloc(n, sizeof(*out->files));
+		if (!out->files)
+			c.why = "out of memory";
+		else
+			out->n_files = (size_t)n;
+	}
+	for (size_t k = 0; k < out->n_files && !c.why; k++)
+		parse_file(&c, &out->files[k]);
+	/* the checksum covers every byte before its own line */
+	end_line = c.p;
+	line = next_line(&c);
+	if (line && strncmp(line, "end ", 4) != 0)
+		c.why = "the record's end is missing";
+	if (!c.why) {
+		char want[32];
+
+		/* as written, byte for byte: no other spelling of the number */
+		snprintf(want, sizeof(want), "%016" PRIx64, expected);
+		if (end_line != last || strcmp(line + 4, want) != 0)
+			c.why = "the checksum does not match: the record is corrupted";
+	}
+	if (!c.why && c.p != c.end)
+		c.why = "bytes after the record's end";
+	if (c.why) {
+		*why = c.why;
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+void intent_deinit(struct intent *in)
+{
+	for (size_t k = 0; in->files && k < in->n_files; k++) {
+		free(in->files[k].before);
+		free(in->files[k].after);
+	}
+	free(in->files);
+	free(in->text);
+	*in = (struct intent){ 0 };
+}
+
+/* ---- the file ---------------------------------------------------------- */
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return negative_errno();
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return negative_errno();
+	r = fsync(fd) < 0 ? negative_errno() : 0;
+	close(fd);
+	return r;
+}
+
+int intent_save(const char *dir, const struct intent *in)
+{
+	_cleanup_free_ char *text = NULL;
+	char tmp[4096], path[4096];
+	size_t len;
+	int fd, r;
+
+	r = intent_format(in, &text, &len);
+	if (r < 0)
+		return r;
+	snprintf(tmp, sizeof(tmp), "%s/" INTENT_FILE ".new", dir);
+	snprintf(path, sizeof(path), "%s/" INTENT_FILE, dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return negative_errno();
+	r = write_all(fd, text, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = negative_errno();
+	if (close(fd) < 0 && r == 0)
+		r = negative_errno();
+	if (r == 0 && rename(tmp, path) < 0)
+		r = negative_errno();
+	if (r == 0)
+		r = sync_dir(dir);
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+int intent_load(const char *dir, struct intent *out, const char **why)
+{
+	char path[4096];
+	struct stat st;
+	char *text;
+	ssize_t n;
+	int fd, r;
+
+	*out = (struct intent){ 0 };
+	snprintf(path, sizeof(path), "%s/" INTENT_FILE, dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0) {
+		r = negative_errno();
+		close(fd);
+		return r;
+	}
+	if (st.st_size > (off_t)1 << 30) {
+		close(fd);
+		*why = "the record is too large";
+		return -EBADMSG;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (!text) {
+		close(fd);
+		return -ENOMEM;
+	}
+	n = read(fd, text, (size_t)st.st_size);
+	close(fd);
+	if (n != st.st_size) {
+		free(text);
+		*why = "the record could not be read whole";
+		return -EBADMSG;
+	}
+	text[n] = '\0';
+	return intent_parse(text, (size_t)n, out, why);
+}
+
+int intent_remove(const char *dir)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/" INTENT_FILE, dir);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return negative_errno();
+	return 0;
+}
+
+int intent_set_aside(const char *dir, char *path, size_t size)
+{
+	char from[4096];
+
+	snprintf(from, sizeof(from), "%s/" INTENT_FILE, dir);
+	snprintf(path, size, "%s/" INTENT_FILE ".bad-%lld", dir, (long long)time(NULL));
+	return rename(from, path) < 0 ? negative_errno() : 0;
+}

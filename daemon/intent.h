@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The intent record: what a filter write is about to do, kept where a
+ * restarted ftidxd finds it (the runtime directory, which outlives the
+ * daemon but not the boot, as the filters themselves do).
+ *
+ * The kernel commits a filter file's new contents when the file is
+ * closed, and a process that dies closes its files: a write cut short by
+ * a crash leaves the part written. So before writing, ftidxd records, per
+ * file, the lines the file holds and the lines it will hold, as the
+ * kernel prints them ("name" or "name [module]"), which mean the same to
+ * the next daemon whatever became of the indices. The record is written
+ * to a temporary file, synced, and renamed into place, and removed once
+ * the write is proven: a record found at start is an unfinished write.
+ *
+ * The format is text: a header line, a line per field, the lines of each
+ * file counted, and a last line with a checksum of all before it. A
+ * record that does not parse exactly is never trusted.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define INTENT_FILE "intent"
+
+struct intent_file {
+	char *instance; /* "" for the top level */
+	uint16_t file;  /* enum ftidx_filter_file */
+	char **before;  /* the lines it held, in the order read */
+	size_t n_before;
+	char **after;   /* the lines it will hold */
+	size_t n_after;
+};
+
+struct intent {
+	uint64_t time_ns; /* CLOCK_REALTIME when the write began */
+	struct intent_file *files;
+	size_t n_files;
+	char *text; /* what the strings point into, once parsed */
+};
+
+/* @in as text, in *@out (malloc'd, NUL-terminated). 0 or -ENOMEM. */
+int intent_format(const struct intent *in, char **out, size_t *len);
+
+/* Parse @len bytes of @text (which it keeps: do not free it) into @out.
+ * 0, or -EBADMSG with *@why set. Release @out with intent_deinit() in
+ * every case. */
+int intent_parse(char *text, size_t len, struct intent *out, const char **why);
+
+void intent_deinit(struct intent *in);
+
+/* Write @in into directory @dir: a temporary file, fsync, rename, and
+ * fsync of the directory. 0 or -errno. */
+int intent_save(const char *dir, const struct intent *in);
+
+/* The record in @dir: 0 (in @out), -ENOENT (none), -EBADMSG (*@why), or
+ * -errno. */
+int intent_load(const char *dir, struct intent *out, const char **why);
+
+/* Remove the record (none: 0). */
+int intent_remove(const char *dir);
+
+/* Keep a record that cannot be trusted out of the way, under a name of
+ * its own (intent.bad-SECONDS), named in @path. 0 or -errno. */
+int intent_set_aside(const char *dir, char *path, size_t size);

@@ -178,6 +178,14 @@ static int reserve(struct ftidx_request *rq, size_t more)
 	return 0;
 }
 
+/* Undo a partly failed add: the file's tokens as they were. */
+static int rollback(struct request_file *f, size_t had, int r)
+{
+	while (f->n > had)
+		free(f->tokens[--f->n]);
+	return r;
+}
+
 /* All of them or none: a failure leaves the request as it was. */
 _public_ int ftidx_request_add_tokens(struct ftidx_request *rq, const char *const *tokens, size_t n)
 {
@@ -193,11 +201,7 @@ _public_ int ftidx_request_add_tokens(struct ftidx_request *rq, const char *cons
 		else
 			f->n++;
 	}
-	if (r < 0) {
-		while (f->n > had)
-			free(f->tokens[--f->n]);
-	}
-	return r;
+	return r < 0 ? rollback(f, had, r) : 0;
 }
 
 _public_ int ftidx_request_add_indices(struct ftidx_request *rq, const uint32_t *indices, size_t n)
@@ -215,11 +219,7 @@ _public_ int ftidx_request_add_indices(struct ftidx_request *rq, const uint32_t 
 		else
 			f->n++;
 	}
-	if (r < 0) {
-		while (f->n > had)
-			free(f->tokens[--f->n]);
-	}
-	return r;
+	return r < 0 ? rollback(f, had, r) : 0;
 }
 
 /*

@@ -211,6 +211,7 @@ struct change_run {
 	struct writer_request wreq[FTIDX_CHANGES_MAX];
 	struct writer_result wres[FTIDX_CHANGES_MAX];
 	size_t failed_at; /* the file whose write failed, if one did */
+	bool wrote;       /* a file was opened for writing */
 };
 
 static void change_run_reset(struct change_run *run)
@@ -254,9 +255,7 @@ static int write_files(struct service *s, const struct proto_request *req, struc
 			r = s->io->read(s->io->ctx, req->instance[0] ? req->instance : NULL,
 					writer_file_name(files[k]), &befores[k], &len);
 			if (r < 0) {
-				/* nothing written yet: nothing to put back */
 				run->wres[k].why = "cannot read the filter";
-				run->wres[k].restored = true;
 				run->failed_at = k;
 			}
 		}
@@ -265,6 +264,7 @@ static int write_files(struct service *s, const struct proto_request *req, struc
 	if (r < 0)
 		goto out;
 	service_intent_begin(s, req->instance, run->n, files, ops, befores, run->res);
+	run->wrote = true;
 
 	for (k = 0; k < run->n; k++) {
 		const struct proto_change *ch = &req->changes[k];
@@ -467,7 +467,8 @@ int service_reply_filter(struct service *s, const struct proto_request *request,
 			 req->instance[0] ? "instances/" : "", req->instance,
 			 req->instance[0] ? "/" : "", writer_file_name(req->changes[run.failed_at].file),
 			 failed->why ? failed->why : "write failed", strerror(-r),
-			 !all_back      ? "; putting the previous filters back failed"
+			 !run.wrote     ? "; nothing was written"
+			 : !all_back    ? "; putting the previous filters back failed"
 			 : run.n > 1    ? "; every file of the change was put back as it was"
 					: "; the previous filter was put back",
 			 failed->approximate ? " (duplicate names made that approximate)" : "");

@@ -40,31 +40,9 @@ static bool is_graph(uint16_t file)
  * skipped), as strings owned by *@buf. */
 static ssize_t text_lines(const char *text, char **buf, char ***out)
 {
-	size_t n = 0, cap = 16;
-	char **v = malloc(sizeof(*v) * cap), *save = NULL;
-
-	*buf = strdup(text);
 	*out = NULL;
-	if (!v || !*buf) {
-		free(v);
-		return -ENOMEM;
-	}
-	for (char *l = strtok_r(*buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		if (l[0] == '#')
-			continue;
-		if (n == cap) {
-			char **w = realloc(v, sizeof(*v) * (cap *= 2));
-
-			if (!w) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = w;
-		}
-		v[n++] = l;
-	}
-	*out = v;
-	return (ssize_t)n;
+	*buf = strdup(text);
+	return *buf ? writer_split_lines(*buf, out) : -ENOMEM;
 }
 
 /* A graph file's line: the function's name alone. */

@@ -137,10 +137,11 @@ struct service *service_free(struct service *s)
 		return NULL;
 	service_hits_shutdown(s);
 	service_audit_shutdown(s);
-	drift_free(s->drift);
 	if (s->completion_fd >= 0)
 		close(s->completion_fd);
+	/* the records' watches go before the watcher */
 	written_free_all(s);
+	drift_free(s->drift);
 	service_instances_free(s);
 	map_free(s->map);
 	free(s);

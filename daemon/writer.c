@@ -266,9 +266,7 @@ static int write_batch(const struct writer_io *io, const char *instance, const c
 	return r < 0 ? r : rc;
 }
 
-/* Split @buf into its lines in place, skipping comment lines ("#### all
- * functions enabled ####") and blanks. Returns the count or -ENOMEM. */
-static ssize_t split_lines(char *buf, char ***out)
+ssize_t writer_split_lines(char *buf, char ***out)
 {
 	size_t n = 0, cap = 64;
 	char **v = malloc(sizeof(*v) * cap), *save = NULL;
@@ -490,7 +488,7 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 		goto done;
 	}
 	before_copy = strdup(before);
-	n_before = before_copy ? split_lines(before_copy, &before_lines) : -ENOMEM;
+	n_before = before_copy ? writer_split_lines(before_copy, &before_lines) : -ENOMEM;
 	if (n_before < 0) {
 		r = (int)n_before;
 		goto done;
@@ -532,7 +530,7 @@ void writer_result_deinit(struct writer_result *r)
  * @text can bring back (a module that went took its lines with it). */
 static ssize_t restorable_lines(const struct map *m, bool reads_names, char *text, char ***out)
 {
-	ssize_t n = split_lines(text, out), k = 0;
+	ssize_t n = writer_split_lines(text, out), k = 0;
 
 	if (n < 0)
 		return n;

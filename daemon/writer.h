@@ -104,6 +104,11 @@ int writer_restore(const struct writer_io *io, const struct map *m, const struct
 
 void writer_result_deinit(struct writer_result *r);
 
+/* Split @buf into its lines in place, skipping comment lines ("#### all
+ * functions enabled ####") and blanks: pointers into @buf in *@out
+ * (malloc'd). Returns the count or -ENOMEM. */
+ssize_t writer_split_lines(char *buf, char ***out);
+
 /* Whether @len bytes read back from filter file @file can be trusted only
  * for their number of lines: the graph files lose and repeat lines past
  * one page (see writer.c). */

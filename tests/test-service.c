@@ -498,7 +498,7 @@ static void fenced_writes(void)
 	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, a, 2), 0);
 	CHECK_EQ_INT(model.reads, 1);
 	CHECK(holds_names(FTIDX_FILE_FILTER, a, 2));
-	load_fixture("debian-6.1-loop-dummy.txt"); /* the count as it was */
+	map_free(load_fixture("debian-6.1-loop-dummy.txt")); /* the count as it was */
 
 	/* --verify=full: read before and after, every time */
 	service_set_verify_full(s, true);

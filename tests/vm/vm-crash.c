@@ -163,7 +163,7 @@ void crash_safety(unsigned runs)
 	static const struct crash_case cases[] = {
 		{ "set", "vfs_*", FTIDX_SET, "*" },
 		{ "add", "vfs_*", FTIDX_ADD, "[a-m]*" },
-		{ "remove", "*", FTIDX_REMOVE, "[a-m]*" },
+		{ "remove", "*", FTIDX_REMOVE, "*_*" },
 	};
 
 	if (!runs)

@@ -76,9 +76,9 @@ static void change_three_files(void)
 
 /*
  * An instance ftidxd creates, changed in two files and then a third, all
- * or none: where the kernel gives instances no set_graph_function (6.1),
- * the third file fails after the first two were written, and both must
- * be put back. Then the instance is removed through ftidxd.
+ * or none: where the kernel gives instances no set_graph_function, the
+ * third file cannot even be read, and nothing is written to the other
+ * two. Then the instance is removed through ftidxd.
  */
 static void change_instance(void)
 {
@@ -127,9 +127,9 @@ static void change_instance(void)
 	else
 		result(rc < 0 && same_lines(TI "/set_ftrace_filter", &before_filter) &&
 			       same_lines(TI "/set_ftrace_notrace", &before_notrace) &&
-			       strstr(ftidx_error_message(c), "every file of the change was put back"),
-		       "tools: the kernel has no graph file in instances: the two files written "
-		       "before it are put back (%d: %s)",
+			       strstr(ftidx_error_message(c), "nothing was written"),
+		       "tools: the kernel has no graph file in instances: refused before "
+		       "anything is written, the other two files as they were (%d: %s)",
 		       rc, ftidx_error_message(c));
 	r = ftidx_result_free(r);
 	ftidx_request_free(rq);

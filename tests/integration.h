@@ -181,8 +181,13 @@ static inline size_t count_where(bool (*want)(const struct line *))
 static inline struct ftidx *connect_or_die(struct harness *h)
 {
 	struct ftidx *c = NULL;
+	int r;
 
-	if (ftidx_connect(h->socket, &c) < 0) {
+	/* The socket's file appears at bind(), a moment before listen(): on
+	 * a loaded machine a client can fall in between. */
+	for (int i = 0; (r = ftidx_connect(h->socket, &c)) == -ECONNREFUSED && i < 100; i++)
+		harness_sleep_ms(20);
+	if (r < 0) {
 		fprintf(stderr, "cannot connect to %s\n", h->socket);
 		exit(1);
 	}

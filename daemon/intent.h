@@ -40,6 +40,20 @@ struct intent {
 	char *text; /* what the strings point into, once parsed */
 };
 
+/*
+ * The text of a record, built in order into @t (util/growbuf.h): the
+ * header, then per file its name, "before" with its count and lines,
+ * "after" likewise, then the end line with the checksum. A line is one
+ * function line, without its newline. intent_text_end() returns 0 or
+ * -ENOMEM (@t failed to grow).
+ */
+struct growbuf;
+void intent_text_begin(struct growbuf *t, uint64_t time_ns, size_t n_files);
+void intent_text_file(struct growbuf *t, const char *instance, uint16_t file);
+void intent_text_count(struct growbuf *t, const char *what, size_t n);
+void intent_text_line(struct growbuf *t, const char *line, size_t len);
+int intent_text_end(struct growbuf *t);
+
 /* @in as text, in *@out (malloc'd, NUL-terminated). 0 or -ENOMEM. */
 int intent_format(const struct intent *in, char **out, size_t *len);
 
@@ -50,9 +64,11 @@ int intent_parse(char *text, size_t len, struct intent *out, const char **why);
 
 void intent_deinit(struct intent *in);
 
-/* Write @in into directory @dir: a temporary file, fsync, rename, and
- * fsync of the directory. 0 or -errno. */
+/* Write @in (or the @len bytes of a record's @text) into directory @dir:
+ * a temporary file, fsync, rename, and fsync of the directory. 0 or
+ * -errno. */
 int intent_save(const char *dir, const struct intent *in);
+int intent_save_text(const char *dir, const char *text, size_t len);
 
 /* The record in @dir: 0 (in @out), -ENOENT (none), -EBADMSG (*@why), or
  * -errno. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "growbuf.h"
 #include "intent.h"
 #include "log.h"
 #include "macro.h"
@@ -96,24 +97,28 @@ static void line_set_deinit(struct line_set *ls)
 	*ls = (struct line_set){ 0 };
 }
 
-static int add_index_line(struct line_set *ls, const struct map *m, uint32_t index, bool bare)
+/* A line as the kernel prints it, appended to the record being built. */
+static void put_index_line(struct growbuf *t, const struct map *m, uint32_t index)
 {
-	const char *mod = bare ? NULL : map_module(m, index);
-	char line[1024];
-	int len = snprintf(line, sizeof(line), "%.*s%s%s%s", (int)map_name_len(m, index),
-			   map_name(m, index), mod ? " [" : "", mod ? mod : "", mod ? "]" : "");
+	const char *mod = map_module(m, index);
 
-	return line_set_add(ls, line, (size_t)MIN(len, (int)sizeof(line) - 1));
+	growbuf_append_text(t, map_name(m, index), map_name_len(m, index));
+	if (mod) {
+		growbuf_append_text(t, " [", 2);
+		growbuf_append_text(t, mod, strlen(mod));
+		growbuf_append_text(t, "]", 1);
+	}
+	growbuf_append_text(t, "\n", 1);
 }
 
-/* The function filter after @op with @res, from @before's text. */
-static int filter_after(const struct map *m, uint16_t op, const struct resolution *res,
-			const char *before, struct line_set *out)
+/* The function filter after @op with @res, from @before's text, as the
+ * record's "after" section. */
+static int put_filter_after(struct growbuf *t, const struct map *m, uint16_t op,
+			    const struct resolution *res, const char *before)
 {
 	_cleanup_free_ uint32_t *was = NULL, *will = NULL;
 	size_t unmatched, n = 0;
 	ssize_t n_was = readback_filter_indices(m, before, &was, &unmatched);
-	int r = 0;
 
 	if (n_was < 0)
 		return (int)n_was;
@@ -135,9 +140,10 @@ static int filter_after(const struct map *m, uint16_t op, const struct resolutio
 	}
 	if (!will)
 		return -ENOMEM;
-	for (size_t i = 0; i < n && r == 0; i++)
-		r = add_index_line(out, m, will[i], false);
-	return r;
+	intent_text_count(t, "after", n);
+	for (size_t i = 0; i < n; i++)
+		put_index_line(t, m, will[i]);
+	return 0;
 }
 
 static int cmp_strp(const void *a, const void *b)
@@ -205,45 +211,51 @@ int service_intent_begin(struct service *s, const char *instance, size_t n,
 			 const uint16_t *files, const uint16_t *ops, char *const *befores,
 			 const struct resolution *res)
 {
-	struct intent in = { .time_ns = clock_ns(CLOCK_REALTIME), .n_files = n };
-	struct intent_file files_of[FTIDX_CHANGES_MAX] = { 0 };
-	struct line_set after[FTIDX_CHANGES_MAX] = { 0 };
-	char *buf[FTIDX_CHANGES_MAX] = { 0 };
+	struct growbuf t = { 0 };
 	int r = 0;
 
 	if (!s->state_dir[0])
 		return 0;
-	in.files = files_of;
+	/* built straight into the record's text: for every function, this
+	 * is a megabyte, and the request waits for it */
+	intent_text_begin(&t, clock_ns(CLOCK_REALTIME), n);
 	for (size_t k = 0; k < n && r == 0; k++) {
-		ssize_t nb = text_lines(befores[k], &buf[k], &files_of[k].before);
+		_cleanup_free_ char *buf = NULL;
+		_cleanup_free_ char **before = NULL;
+		ssize_t nb = text_lines(befores[k], &buf, &before);
 
-		files_of[k].instance = (char *)instance;
-		files_of[k].file = files[k];
-		r = nb < 0 ? (int)nb : 0;
-		files_of[k].n_before = nb < 0 ? 0 : (size_t)nb;
-		if (r == 0 && is_graph(files[k]))
-			r = graph_after(s->map, ops[k], &res[k], files_of[k].before,
-					files_of[k].n_before, &after[k]);
-		else if (r == 0) {
-			r = filter_after(s->map, ops[k], &res[k], befores[k], &after[k]);
-			if (r == 0)
-				r = line_set_done(&after[k]);
+		if (nb < 0) {
+			r = (int)nb;
+			break;
 		}
-		files_of[k].after = after[k].v;
-		files_of[k].n_after = after[k].n;
+		intent_text_file(&t, instance, files[k]);
+		intent_text_count(&t, "before", (size_t)nb);
+		for (ssize_t i = 0; i < nb; i++)
+			intent_text_line(&t, before[i], strlen(before[i]));
+		if (is_graph(files[k])) {
+			struct line_set after = { 0 };
+
+			r = graph_after(s->map, ops[k], &res[k], before, (size_t)nb, &after);
+			if (r == 0) {
+				intent_text_count(&t, "after", after.n);
+				for (size_t i = 0; i < after.n; i++)
+					intent_text_line(&t, after.v[i], strlen(after.v[i]));
+			}
+			line_set_deinit(&after);
+		} else {
+			r = put_filter_after(&t, s->map, ops[k], &res[k], befores[k]);
+		}
 	}
 	if (r == 0)
-		r = intent_save(s->state_dir, &in);
+		r = intent_text_end(&t);
+	if (r == 0)
+		r = intent_save_text(s->state_dir, (const char *)t.data, t.len);
 	if (r < 0 && !s->intent_failed)
 		log_warn("cannot record the intent of a write in %s (%s): a crash in the middle of "
 			 "a write could leave part of it",
 			 s->state_dir, strerror(-r));
 	s->intent_failed = r < 0;
-	for (size_t k = 0; k < n; k++) {
-		free(files_of[k].before);
-		free(buf[k]);
-		line_set_deinit(&after[k]);
-	}
+	growbuf_deinit(&t);
 	return r;
 }
 

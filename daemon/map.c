@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "macro.h"
+#include "growbuf.h"
 #include "map.h"
 #include "pattern.h"
 #include "strsort.h"
@@ -640,5 +641,17 @@ void map_prefetch_name(const struct map *m, uint32_t hash, bool deep)
 		__builtin_prefetch(&m->sorted[slot->pos]);
 		if (slot->count > 1)
 			__builtin_prefetch(&m->sorted[slot->pos + slot->count - 1]);
+	}
+}
+
+void map_append_line(struct growbuf *t, const struct map *m, uint32_t index)
+{
+	const char *mod = map_module(m, index);
+
+	growbuf_append(t, map_name(m, index), map_name_len(m, index));
+	if (mod) {
+		growbuf_append(t, " [", 2);
+		growbuf_append(t, mod, strlen(mod));
+		growbuf_append(t, "]", 1);
 	}
 }

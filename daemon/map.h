@@ -51,6 +51,11 @@ void map_get_stats(const struct map *m, struct map_stats *st);
 const char *map_name(const struct map *m, uint32_t index);
 size_t map_name_len(const struct map *m, uint32_t index);
 const char *map_module(const struct map *m, uint32_t index); /* NULL: core */
+
+/* Line @index as the kernel prints it ("name" or "name [module]"),
+ * appended to @t with no terminator: the one place that spells it. */
+struct growbuf;
+void map_append_line(struct growbuf *t, const struct map *m, uint32_t index);
 bool map_is_placeholder(const struct map *m, uint32_t index);
 uint64_t map_address(const struct map *m, uint32_t index); /* 0: unknown */
 /* Whether the kernel listed addresses (available_filter_functions_addrs). */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "growbuf.h"
 #include "log.h"
 #include "macro.h"
 #include "map.h"
@@ -43,13 +44,15 @@ static void line_refs_deinit(struct line_refs *refs)
 
 static char *line_text(const struct map *m, uint32_t index)
 {
-	const char *mod = map_module(m, index);
-	char *text = NULL;
+	struct growbuf t = { 0 };
 
-	if (asprintf(&text, "%.*s%s%s%s", (int)map_name_len(m, index), map_name(m, index),
-		     mod ? " [" : "", mod ? mod : "", mod ? "]" : "") < 0)
+	map_append_line(&t, m, index);
+	growbuf_append(&t, "", 1);
+	if (t.failed) {
+		growbuf_deinit(&t);
 		return NULL;
-	return text;
+	}
+	return (char *)t.data;
 }
 
 static int line_refs_capture(struct line_refs *refs, const struct map *m, const uint32_t *v,

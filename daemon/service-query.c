@@ -18,14 +18,8 @@
 static size_t arena_line(struct proto_buf *arena, const struct map *m, uint32_t index)
 {
 	size_t at = arena->len;
-	const char *mod = map_module(m, index);
 
-	proto_put_bytes(arena, map_name(m, index), map_name_len(m, index));
-	if (mod) {
-		proto_put_bytes(arena, " [", 2);
-		proto_put_bytes(arena, mod, strlen(mod));
-		proto_put_bytes(arena, "]", 1);
-	}
+	map_append_line(&arena->buf, m, index);
 	proto_put_bytes(arena, "", 1);
 	return at;
 }

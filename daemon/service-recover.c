@@ -100,14 +100,7 @@ static void line_set_deinit(struct line_set *ls)
 /* A line as the kernel prints it, appended to the record being built. */
 static void put_index_line(struct growbuf *t, const struct map *m, uint32_t index)
 {
-	const char *mod = map_module(m, index);
-
-	growbuf_append_text(t, map_name(m, index), map_name_len(m, index));
-	if (mod) {
-		growbuf_append_text(t, " [", 2);
-		growbuf_append_text(t, mod, strlen(mod));
-		growbuf_append_text(t, "]", 1);
-	}
+	map_append_line(t, m, index);
 	growbuf_append_text(t, "\n", 1);
 }
 

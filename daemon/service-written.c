@@ -68,15 +68,7 @@ char *written_known_text(struct service *s, const struct written *w)
 	    (w->file != FTIDX_FILE_FILTER && w->file != FTIDX_FILE_NOTRACE))
 		return NULL;
 	for (size_t i = 0; i < w->n; i++) {
-		const char *mod = map_module(s->map, w->indices[i]);
-
-		growbuf_append(&t, map_name(s->map, w->indices[i]),
-			       map_name_len(s->map, w->indices[i]));
-		if (mod) {
-			growbuf_append(&t, " [", 2);
-			growbuf_append(&t, mod, strlen(mod));
-			growbuf_append(&t, "]", 1);
-		}
+		map_append_line(&t, s->map, w->indices[i]);
 		growbuf_append(&t, "\n", 1);
 	}
 	growbuf_append(&t, "", 1);

@@ -480,7 +480,6 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 		r = before ? 0 : -ENOMEM;
 	} else {
 		r = io->read(io->ctx, wr->instance, file, &before, &before_len);
-		out->read_before = true;
 	}
 	out->read_ns = now_ns() - t0;
 	if (r < 0) {

@@ -66,7 +66,6 @@ struct writer_result {
 	size_t before_len;
 	bool count_only;   /* the kernel's read-back could only be trusted for the count */
 	bool approximate;  /* ...but duplicate names made the undo inexact */
-	bool read_before;  /* the filter was read before the write, not known */
 };
 
 /* The file name of enum ftidx_filter_file @file ("set_ftrace_filter", ...). */

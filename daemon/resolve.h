@@ -55,4 +55,30 @@ int resolve_batch_per_token(const struct map *m, const struct glob_rules *rules,
 			    const char *const *tokens, size_t n, size_t limit,
 			    struct resolution *out);
 
+/*
+ * The same work a slice at a time, so that one large batch cannot keep
+ * everyone else waiting: resolver_new() takes the batch (@tokens, @map
+ * and @rules must outlive the resolver; @limit as above, 0 for no
+ * per-token sets), resolver_run() works until the batch is done (0) or
+ * CLOCK_MONOTONIC passes @deadline_ns (RESOLVE_MORE: call it again), and
+ * resolver_finish() hands the outcome over. Identical tokens that cost a
+ * scan or a search are resolved once: a token's effect on the sets is
+ * decided by its last occurrence, and every occurrence matches the same
+ * lines. Errors: -ENOMEM, and -E2BIG from resolver_finish() as for
+ * resolve_batch_per_token(). Free with resolver_free().
+ */
+#define RESOLVE_MORE 1
+struct resolver;
+int resolver_new(struct resolver **out, const struct map *m, const struct glob_rules *rules,
+		 const char *const *tokens, size_t n, size_t limit);
+int resolver_run(struct resolver *rs, uint64_t deadline_ns);
+/* Once resolver_run() returned 0: the outcome into @out (released with
+ * resolution_deinit() in every case). */
+int resolver_finish(struct resolver *rs, struct resolution *out);
+/* Lines tested by scans so far: what the batch cost, for the log. */
+uint64_t resolver_lines_scanned(const struct resolver *rs);
+/* Bytes the resolver holds, for the daemon's memory budget. */
+size_t resolver_bytes(const struct resolver *rs);
+struct resolver *resolver_free(struct resolver *rs);
+
 void resolution_deinit(struct resolution *r);

@@ -224,6 +224,74 @@ static void compare(const struct map *m, const struct ref *ref, const char *cons
 	free(state);
 }
 
+/*
+ * The same through the resolver a slice at a time, stopped at every point
+ * it may stop (a deadline always past), with per-token sets or without:
+ * the items, the sets and each token's own matches must be the
+ * reference's, and a batch that scans must have been cut into slices.
+ */
+static void compare_sliced(const struct map *m, const struct ref *ref, const char *const *tokens,
+			   size_t n, bool per_token, const char *fixture)
+{
+	signed char *state = calloc(ref->n, 1);
+	struct resolver *rs = NULL;
+	struct resolution res;
+	size_t slices = 1;
+	bool agree = true;
+	int r;
+
+	CHECK_EQ_INT(resolver_new(&rs, m, &newer, tokens, n, per_token ? 1u << 24 : 0), 0);
+	while ((r = resolver_run(rs, 1)) == RESOLVE_MORE)
+		slices++;
+	CHECK_EQ_INT(r, 0);
+	CHECK_EQ_INT(resolver_finish(rs, &res), 0);
+	/* a scan stops every few thousand lines once its deadline is past */
+	if (resolver_lines_scanned(rs) >= map_size(m))
+		CHECK(slices > resolver_lines_scanned(rs) / map_size(m));
+	for (size_t i = 0; i < n; i++) {
+		signed char *own = calloc(ref->n, 1);
+		size_t want = ref_apply(ref, tokens[i], state), k;
+
+		ref_apply(ref, tokens[i], own);
+		if (res.items[i].matches != want || (want == 0) != (res.items[i].status < 0))
+			agree = false;
+		for (size_t l = 0, at = per_token ? res.token_set_start[i] : 0; per_token && l < ref->n;
+		     l++) {
+			if (!own[l])
+				continue;
+			k = at++;
+			if (k >= res.token_set_start[i + 1] || res.token_sets[k] != l + 1)
+				agree = false;
+		}
+		if (per_token && res.token_set_start[i + 1] - res.token_set_start[i] != want)
+			agree = false;
+		if (!agree) {
+			fprintf(stderr, "%s: '%s' (token %zu) differs sliced%s\n", fixture, tokens[i], i,
+				per_token ? ", per token" : "");
+			free(own);
+			break;
+		}
+		free(own);
+	}
+	if (!same_sets(ref, state, &res)) {
+		fprintf(stderr, "%s: sliced sets differ for batch starting '%s'\n", fixture, tokens[0]);
+		agree = false;
+	}
+	CHECK(agree);
+	resolution_deinit(&res);
+	resolver_free(rs);
+	free(state);
+}
+
+/* Repeats of costly tokens, with what lies between them mattering. */
+static const char *const repeats[] = {
+	"*alloc*", "!kmalloc", "*alloc*",    /* the last one re-enables kmalloc */
+	"!*_show", "type_show", "!*_show",   /* and takes type_show out again */
+	"vfs_*", "!vfs_read", "vfs_*", "!vfs_read", "vfs_*:mod:!", "vfs_*",
+	"*", "!*", "*", ":mod:loop", "!:mod:loop", ":mod:loop", "vfs_read", "vfs_read",
+	"nosuch*", "x*[!a-z]", "nosuch*", "x*[!a-z]",
+};
+
 static void differential(const char *fixture, size_t min_matching)
 {
 	char path[4096];
@@ -247,6 +315,12 @@ static void differential(const char *fixture, size_t min_matching)
 	compare(m, &ref, batch_b, ARRAY_SIZE(batch_b), fixture);
 	compare(m, &ref, batch_c, ARRAY_SIZE(batch_c), fixture);
 	compare(m, &ref, batch_d, ARRAY_SIZE(batch_d), fixture);
+	compare(m, &ref, repeats, ARRAY_SIZE(repeats), fixture);
+	for (int per_token = 0; per_token < 2; per_token++) {
+		compare_sliced(m, &ref, single, ARRAY_SIZE(single), per_token, fixture);
+		compare_sliced(m, &ref, batch_c, ARRAY_SIZE(batch_c), per_token, fixture);
+		compare_sliced(m, &ref, repeats, ARRAY_SIZE(repeats), per_token, fixture);
+	}
 
 	/* the differential must not be vacuous: most tokens match something */
 	for (size_t i = 0; i < ARRAY_SIZE(single); i++) {
@@ -384,6 +458,39 @@ static void bad_input(void)
 	map_free(m);
 }
 
+/* A batch of one costly token many times over costs one scan, with
+ * per-token sets or without, and gives every occurrence the same answer. */
+static void merged_repeats(void)
+{
+	struct map *m = fixture_map(fixtures, "debian-6.1-base.txt");
+	const char **tokens = malloc(sizeof(*tokens) * 3000);
+
+	for (size_t i = 0; i < 3000; i++)
+		tokens[i] = i % 3 == 0 ? "*alloc*" : i % 3 == 1 ? "!*free*" : "vfs_read";
+	for (int per_token = 0; per_token < 2; per_token++) {
+		struct resolver *rs = NULL;
+		struct resolution res;
+		bool same = true;
+
+		CHECK_EQ_INT(resolver_new(&rs, m, &v6_1, tokens, 3000, per_token ? 1u << 24 : 0), 0);
+		CHECK_EQ_INT(resolver_run(rs, UINT64_MAX), 0);
+		CHECK_EQ_INT(resolver_finish(rs, &res), 0);
+		CHECK_EQ_INT(resolver_lines_scanned(rs), 2 * map_size(m));
+		for (size_t i = 3; i < 3000; i++)
+			same &= res.items[i].status == res.items[i % 3].status &&
+				res.items[i].matches == res.items[i % 3].matches;
+		CHECK(same);
+		CHECK(res.items[0].matches > 100 && res.items[1].matches > 100);
+		printf("merged repeats%s: 3000 tokens, %llu lines scanned\n",
+		       per_token ? " (per token)" : "",
+		       (unsigned long long)resolver_lines_scanned(rs));
+		resolution_deinit(&res);
+		resolver_free(rs);
+	}
+	free(tokens);
+	map_free(m);
+}
+
 int main(int argc, char **argv)
 {
 	fixtures = argc > 1 ? argv[1] : "tests/fixtures";
@@ -392,5 +499,6 @@ int main(int argc, char **argv)
 	differential("debian-6.1-dummy-only.txt", 35);
 	bad_input();
 	rule_sets();
+	merged_repeats();
 	return test_finish("test-resolve");
 }

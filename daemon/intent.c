@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,35 +305,88 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-static int sync_dir(const char *dir)
+const char *intent_default_dir(void)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r;
+	static char dir[4096];
+	const char *rt = getenv("RUNTIME_DIRECTORY");
 
-	if (fd < 0)
-		return negative_errno();
-	r = fsync(fd) < 0 ? negative_errno() : 0;
-	close(fd);
-	return r;
+	/* systemd's RuntimeDirectory= (a list when it names several) */
+	if (rt && rt[0] == '/') {
+		snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(rt, ":"), rt);
+		return dir;
+	}
+	return INTENT_DEFAULT_DIR;
 }
 
-int intent_save(const char *dir, const struct intent *in)
+/* Whether @st is owned by this process's user and writable by no one
+ * else; *@why says why not. */
+static bool trusted(const struct stat *st, const char **why)
+{
+	if (st->st_uid != geteuid()) {
+		*why = "it belongs to another user";
+		return false;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		*why = "its group or others may write it";
+		return false;
+	}
+	return true;
+}
+
+int intent_open_dir(const char *dir, int *out, const char **why)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	*out = -1;
+	*why = "";
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		*why = "it cannot be created";
+		return negative_errno();
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int r = negative_errno();
+
+		/* O_DIRECTORY meets a link before O_NOFOLLOW does: ENOTDIR */
+		if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+			*why = "it is a symbolic link";
+			return -ELOOP;
+		}
+		*why = r == -ENOTDIR ? "it is not a directory" : "it cannot be opened";
+		return r;
+	}
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!trusted(&st, why))
+		return -EPERM;
+	if (faccessat(fd, ".", W_OK, AT_EACCESS) < 0) {
+		*why = "it is not writable";
+		return negative_errno();
+	}
+	*out = steal_fd(&fd);
+	return 0;
+}
+
+int intent_save(int dirfd, const struct intent *in)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
 	int r = intent_format(in, &text, &len);
 
-	return r < 0 ? r : intent_save_text(dir, text, len);
+	return r < 0 ? r : intent_save_text(dirfd, text, len);
 }
 
-int intent_save_text(const char *dir, const char *text, size_t len)
+int intent_save_text(int dirfd, const char *text, size_t len)
 {
-	char tmp[4096], path[4096];
 	int fd, r;
 
-	snprintf(tmp, sizeof(tmp), "%s/" INTENT_FILE ".new", dir);
-	snprintf(path, sizeof(path), "%s/" INTENT_FILE, dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A file of that name is a crash's leftover, or planted: never
+	 * written through, always made anew. */
+	if (unlinkat(dirfd, INTENT_FILE ".new", 0) < 0 && errno != ENOENT)
+		return negative_errno();
+	fd = openat(dirfd, INTENT_FILE ".new",
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return negative_errno();
 	r = write_all(fd, text, len);
@@ -340,45 +394,46 @@ int intent_save_text(const char *dir, const char *text, size_t len)
 		r = negative_errno();
 	if (close(fd) < 0 && r == 0)
 		r = negative_errno();
-	if (r == 0 && rename(tmp, path) < 0)
+	if (r == 0 && renameat(dirfd, INTENT_FILE ".new", dirfd, INTENT_FILE) < 0)
 		r = negative_errno();
-	if (r == 0)
-		r = sync_dir(dir);
+	if (r == 0 && fsync(dirfd) < 0)
+		r = negative_errno();
 	if (r < 0)
-		unlink(tmp);
+		unlinkat(dirfd, INTENT_FILE ".new", 0);
 	return r;
 }
 
-int intent_load(const char *dir, struct intent *out, const char **why)
+int intent_load(int dirfd, struct intent *out, const char **why)
 {
-	char path[4096];
+	_cleanup_close_ int fd = -1;
 	struct stat st;
 	char *text;
 	ssize_t n;
-	int fd, r;
 
 	*out = (struct intent){ 0 };
-	snprintf(path, sizeof(path), "%s/" INTENT_FILE, dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(dirfd, INTENT_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP) {
+		*why = "the record is a symbolic link";
+		return -EBADMSG;
+	}
 	if (fd < 0)
 		return negative_errno();
-	if (fstat(fd, &st) < 0) {
-		r = negative_errno();
-		close(fd);
-		return r;
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode)) {
+		*why = "the record is not a regular file";
+		return -EBADMSG;
 	}
+	if (!trusted(&st, why))
+		return -EBADMSG;
 	if (st.st_size > (off_t)1 << 30) {
-		close(fd);
 		*why = "the record is too large";
 		return -EBADMSG;
 	}
 	text = malloc((size_t)st.st_size + 1);
-	if (!text) {
-		close(fd);
+	if (!text)
 		return -ENOMEM;
-	}
 	n = read(fd, text, (size_t)st.st_size);
-	close(fd);
 	if (n != st.st_size) {
 		free(text);
 		*why = "the record could not be read whole";
@@ -388,21 +443,15 @@ int intent_load(const char *dir, struct intent *out, const char **why)
 	return intent_parse(text, (size_t)n, out, why);
 }
 
-int intent_remove(const char *dir)
+int intent_remove(int dirfd)
 {
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/" INTENT_FILE, dir);
-	if (unlink(path) < 0 && errno != ENOENT)
+	if (unlinkat(dirfd, INTENT_FILE, 0) < 0 && errno != ENOENT)
 		return negative_errno();
 	return 0;
 }
 
-int intent_set_aside(const char *dir, char *path, size_t size)
+int intent_set_aside(int dirfd, char *name, size_t size)
 {
-	char from[4096];
-
-	snprintf(from, sizeof(from), "%s/" INTENT_FILE, dir);
-	snprintf(path, size, "%s/" INTENT_FILE ".bad-%lld", dir, (long long)time(NULL));
-	return rename(from, path) < 0 ? negative_errno() : 0;
+	snprintf(name, size, INTENT_FILE ".bad-%lld", (long long)time(NULL));
+	return renameat(dirfd, INTENT_FILE, dirfd, name) < 0 ? negative_errno() : 0;
 }

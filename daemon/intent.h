@@ -64,19 +64,39 @@ int intent_parse(char *text, size_t len, struct intent *out, const char **why);
 
 void intent_deinit(struct intent *in);
 
-/* Write @in (or the @len bytes of a record's @text) into directory @dir:
- * a temporary file, fsync, rename, and fsync of the directory. 0 or
- * -errno. */
-int intent_save(const char *dir, const struct intent *in);
-int intent_save_text(const char *dir, const char *text, size_t len);
+/*
+ * Where records go by default: the runtime directory systemd made for
+ * the service ($RUNTIME_DIRECTORY), else INTENT_DEFAULT_DIR. Never a
+ * place derived from the socket's path, which anyone may have chosen.
+ */
+#define INTENT_DEFAULT_DIR "/run/ftidx"
+const char *intent_default_dir(void);
 
-/* The record in @dir: 0 (in @out), -ENOENT (none), -EBADMSG (*@why), or
+/*
+ * Open @dir (made, 0755, if missing) as the directory records live in:
+ * an fd in *@out (close() it), or -errno with *@why. Whoever can write
+ * the directory can forge a record, which the next daemon would write
+ * into the filters, or plant a link where one is written: so -EPERM for a
+ * directory another user owns or its group or others may write, and
+ * -ELOOP for a symbolic link.
+ */
+int intent_open_dir(const char *dir, int *out, const char **why);
+
+/* Write @in (or the @len bytes of a record's @text) into the directory
+ * @dirfd: a new temporary file (whatever had its name is removed, never
+ * written through), fsync, rename, and fsync of the directory. 0 or
  * -errno. */
-int intent_load(const char *dir, struct intent *out, const char **why);
+int intent_save(int dirfd, const struct intent *in);
+int intent_save_text(int dirfd, const char *text, size_t len);
+
+/* The record in @dirfd: 0 (in @out), -ENOENT (none), -EBADMSG (*@why:
+ * it does not parse, or is not a regular file of this user's that no one
+ * else may write), or -errno. */
+int intent_load(int dirfd, struct intent *out, const char **why);
 
 /* Remove the record (none: 0). */
-int intent_remove(const char *dir);
+int intent_remove(int dirfd);
 
 /* Keep a record that cannot be trusted out of the way, under a name of
- * its own (intent.bad-SECONDS), named in @path. 0 or -errno. */
-int intent_set_aside(const char *dir, char *path, size_t size);
+ * its own (intent.bad-SECONDS, in @name). 0 or -errno. */
+int intent_set_aside(int dirfd, char *name, size_t size);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "hits.h"
+#include "intent.h"
 #include "log.h"
 #include "macro.h"
 #include "server.h"
@@ -26,7 +27,6 @@
 #include "uevent.h"
 
 #define DEFAULT_SOCKET "/run/ftidx/ftidxd.sock"
-#define DEFAULT_STATE_DIR "/run/ftidx"
 
 struct options {
 	const char *socket;
@@ -70,8 +70,9 @@ static void usage(FILE *f)
 		"                         dropped (default: %u)\n"
 		"      --state-dir DIR    where the intent of each write is recorded, so\n"
 		"                         that a restarted ftidxd finishes or undoes one a\n"
-		"                         crash cut short (default: the socket's directory,\n"
-		"                         else " DEFAULT_STATE_DIR ")\n"
+		"                         crash cut short (default: $RUNTIME_DIRECTORY,\n"
+		"                         else " INTENT_DEFAULT_DIR "); only ftidxd's user\n"
+		"                         may write it, or crash safety is off\n"
 		"      --verify fence|full how a write is proven (default: fence): by the\n"
 		"                         map's fences around it, with the filter read\n"
 		"                         back later by an audit; or by reading the\n"
@@ -86,19 +87,6 @@ static void usage(FILE *f)
 		"Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on bad usage.\n",
 		SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_MAX_PER_USER, SERVER_DEFAULT_IDLE_SECONDS,
 		SERVER_DEFAULT_WRITE_SECONDS, SERVER_DEFAULT_MEMORY_BUDGET >> 20);
-}
-
-/* --state-dir, else where the socket is, else the runtime directory. */
-static const char *state_dir_of(const struct options *o, char *buf, size_t size)
-{
-	const char *slash;
-
-	if (o->state_dir)
-		return o->state_dir;
-	if (!o->socket || !(slash = strrchr(o->socket, '/')))
-		return DEFAULT_STATE_DIR;
-	snprintf(buf, size, "%.*s", (int)(slash == o->socket ? 1 : slash - o->socket), o->socket);
-	return buf;
 }
 
 static int parse_uint(const char *s, int base, unsigned long max, unsigned long *out)
@@ -293,8 +281,6 @@ int main(int argc, char **argv)
 	struct server *srv = NULL;
 	struct uevent_watch *watch = NULL;
 	bool activated = false;
-	char state_dir_buf[4096];
-	const char *state_dir;
 	int r, fd, status = 1;
 
 	/* Replies are large and short-lived: allocate them outside the heap so
@@ -307,8 +293,6 @@ int main(int argc, char **argv)
 		return r;
 	if (!o.socket)
 		o.socket = getenv("FTIDX_SOCKET") ? getenv("FTIDX_SOCKET") : DEFAULT_SOCKET;
-	/* decided while o.socket is still the path asked for */
-	state_dir = state_dir_of(&o, state_dir_buf, sizeof(state_dir_buf));
 	signal(SIGPIPE, SIG_IGN);
 
 	r = tracing_init(o.tracefs);
@@ -353,7 +337,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* before any client: a write a crash cut short is finished or undone */
-	service_set_state_dir(svc, state_dir);
+	service_set_state_dir(svc, o.state_dir);
 	service_recover(svc);
 	base = event_base_new();
 	if (!base || server_new(&srv, base, fd, svc, &o.limits) < 0) {

@@ -69,6 +69,7 @@ struct map {
 	struct map_module *modules;
 	uint32_t n_modules;
 	struct map_stats stats;
+	unsigned extra_refs; /* map_ref()s not yet matched by a map_free() */
 };
 
 /* A multiplicative hash, 8 bytes a step (names average some 25 bytes),
@@ -426,10 +427,20 @@ fail:
 	return r;
 }
 
+struct map *map_ref(struct map *m)
+{
+	m->extra_refs++;
+	return m;
+}
+
 struct map *map_free(struct map *m)
 {
 	if (!m)
 		return NULL;
+	if (m->extra_refs) {
+		m->extra_refs--;
+		return NULL;
+	}
 	free(m->buf);
 	free(m->entries);
 	free(m->addrs);

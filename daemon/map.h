@@ -38,6 +38,11 @@ int map_new_from_buffer(struct map **out, char *buf, size_t len, bool has_addrs)
  * read torn by a module load (see map.c). Free with map_free(). */
 int map_load(struct map **out);
 
+/* A map is shared by whoever holds a reference: map_ref() takes one more
+ * (a request resolving on it while the service moves on to a new map),
+ * map_free() gives one back and frees the map with the last. Not thread
+ * safe: the loop thread's. */
+struct map *map_ref(struct map *m);
 struct map *map_free(struct map *m);
 
 /* Whether @a and @b were read from the same text: the same lines, in the

@@ -88,6 +88,7 @@ int pattern_parse(struct pattern *p, const char *s, const char **why)
 		*why = "empty pattern";
 		return -EINVAL;
 	}
+	_Static_assert(PATTERN_MAX == 1024, "the reason below says 1024");
 	if (len > PATTERN_MAX) {
 		*why = "pattern longer than 1024 bytes";
 		return -ENAMETOOLONG;

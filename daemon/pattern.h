@@ -12,10 +12,11 @@
 #include <stdint.h>
 
 #include "glob.h"
+#include "proto.h"
 
 /* Longest token accepted, ":mod:" part included (the kernel's parser
- * buffer is of the same order). */
-#define PATTERN_MAX 1024
+ * buffer is of the same order): the protocol's limit. */
+#define PATTERN_MAX FTIDX_TOKEN_MAX
 
 /* Every placeholder line is this prefix followed by an offset. */
 #define PLACEHOLDER_PREFIX "__ftrace_invalid_address___"

@@ -3,22 +3,28 @@
  * The socket server (see server.h).
  *
  * The loop: each client has a bufferevent. When its input holds a whole
- * frame the frame is checked, decoded and handled right there, and the
- * reply queued. Requests are handled one at a time, which also keeps
- * filter writes from interleaving. A frame that cannot be decoded gets an
- * ERROR reply, after which the connection is closed once the reply is
- * out; everyone else is unaffected. A client whose replies pile up (it
- * does not read) is not read from until they drain, and is dropped if they
- * do not drain within the write timeout; a silent client is dropped after
- * the idle timeout. Clients without write access cannot take the places
- * kept for those with it, nor more than their share per user, and all
- * clients together may hold no more than the memory budget: past it the
- * largest holder goes (see server.h).
+ * frame, the frame is taken out, checked and decoded, and the request
+ * becomes a job (service.h) queued for its turn (turns.h); requests that
+ * cost nothing (VERSION, CANCEL, refusals) are answered at once. A timer
+ * runs the queue: each turn of the loop gives the jobs whose turn it is
+ * up to SERVER_SLICE_MS of work between them, one slice each, then goes
+ * back to the sockets, so that a signal, a new client or a small request
+ * never waits behind a large one for more than a slice. Filter writes
+ * still never interleave: a job writes in one slice. A client's later
+ * requests wait until its job is answered (replies stay in order).
+ *
+ * A frame that cannot be decoded gets an ERROR reply, after which the
+ * connection is closed once the reply is out; everyone else is
+ * unaffected. A client whose replies pile up (it does not read) is not
+ * read from until they drain, and is dropped if they do not drain within
+ * the write timeout; a silent client is dropped after the idle timeout.
+ * Clients without write access cannot take the places kept for those with
+ * it, nor more than their share per user, and cannot hold more than their
+ * share of the memory budget (see server.h).
  *
  * A request whose answer takes time (HITS) is answered later: the service
  * does its work off this thread and says so through its completion fd,
- * which this loop watches like any other. The client's later requests
- * wait (replies stay in order); everyone else is served meanwhile.
+ * which this loop watches like any other.
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -26,6 +32,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -37,15 +44,25 @@
 #include "clock.h"
 #include "macro.h"
 #include "server.h"
+#include "turns.h"
 
 struct client {
 	struct server *srv;
-	struct bufferevent *bev;
+	struct bufferevent *bev; /* replies out, and their write timeout */
+	struct evbuffer *input;  /* what has arrived of the frames it sends */
+	struct event *readable;  /* its socket has more, or it was idle too long */
 	bool closing; /* close once the output has drained */
-	bool waiting; /* for a deferred reply: later requests wait */
+	bool waiting; /* for its request's answer: later requests wait */
 	enum access_role role;
 	uid_t uid;
-	size_t awaiting; /* bytes of the frame being received */
+	/* the request being answered, from the frame body it points into */
+	struct service_job *job;
+	struct proto_request req;
+	unsigned char *body;
+	size_t body_len;
+	struct turns_entry turn; /* queued while the job has work to do */
+	uint32_t turn_id;        /* the job's request id */
+	uint64_t came_ns;        /* when it came */
 	struct client *prev, *next;
 };
 
@@ -57,15 +74,35 @@ struct server {
 	struct client *clients;
 	uint32_t n_clients;
 	struct event *completion; /* the service's deferred work is done */
+	struct turns turns;       /* whose job gets the next slice */
+	struct event *turn;       /* a timer of 0: run the queue */
 };
 
-static void on_read(struct bufferevent *bev, void *ctx);
+#define SERVER_IO_CHUNK (1 << 20)
+
+#define client_of_turn(e) ((struct client *)((char *)(e) - offsetof(struct client, turn)))
+
+static bool on_read(struct client *c);
+static void client_update_reading(struct client *c);
+
+/* The request is answered, or will never be: let go of it. */
+static void client_end_job(struct client *c)
+{
+	turns_remove(&c->srv->turns, &c->turn);
+	c->job = service_job_free(c->job);
+	proto_request_deinit(&c->req);
+	free(c->body);
+	c->body = NULL;
+	c->body_len = 0;
+}
 
 static void client_free(struct client *c)
 {
 	struct server *srv = c->srv;
 
-	if (c->waiting)
+	if (c->job)
+		client_end_job(c);
+	else if (c->waiting)
 		service_forget(srv->svc, c);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -73,6 +110,10 @@ static void client_free(struct client *c)
 		srv->clients = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	if (c->readable)
+		event_free(c->readable);
+	if (c->input)
+		evbuffer_free(c->input);
 	bufferevent_free(c->bev);
 	free(c);
 	srv->n_clients--;
@@ -87,7 +128,7 @@ static void client_free(struct client *c)
 static void client_close_when_sent(struct client *c)
 {
 	c->closing = true;
-	bufferevent_disable(c->bev, EV_READ);
+	client_update_reading(c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 }
 
@@ -111,56 +152,175 @@ static void client_refuse(struct client *c, uint32_t id, int err, const char *wh
 	client_close_when_sent(c);
 }
 
-/* Drop the client after the idle timeout of silence (with @idle; a client
- * waiting for a HITS reply is not idle), or when its replies stay unread
- * for the write timeout (if there are such timeouts). */
-static void client_arm_timeouts(struct client *c, bool idle)
+/*
+ * How much of what @c sends is taken in now: nothing while it is closing
+ * or its replies pile up unread; while its request is being answered, a
+ * little (enough to notice a hang-up, or a CANCEL); else up to the end of
+ * the frame that is arriving, or a chunk when no header is in yet.
+ */
+static size_t client_read_limit(const struct client *c)
 {
-	struct timeval read = { .tv_sec = c->srv->limits.idle_seconds };
-	struct timeval write = { .tv_sec = c->srv->limits.write_seconds };
+	struct ftidx_frame_header h;
 
-	bufferevent_set_timeouts(c->bev, idle && read.tv_sec ? &read : NULL,
-				 write.tv_sec ? &write : NULL);
-}
-
-/* What @c holds in memory: replies queued, and the frame it is sending. */
-static size_t client_held(const struct client *c)
-{
-	size_t in = evbuffer_get_length(bufferevent_get_input(c->bev));
-
-	return evbuffer_get_length(bufferevent_get_output(c->bev)) +
-	       MAX(in, c->awaiting);
+	if (c->closing ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > c->srv->limits.max_pending_reply)
+		return 0;
+	if (c->waiting)
+		return 64 * 1024;
+	if (evbuffer_copyout(c->input, &h, sizeof(h)) == (ev_ssize_t)sizeof(h) &&
+	    h.length <= FTIDX_FRAME_MAX)
+		return sizeof(h) + h.length;
+	return SERVER_IO_CHUNK;
 }
 
 /*
- * Drop the largest holders until all clients together hold no more than
- * the memory budget. @self, the client whose callback is running, is not
+ * Read from @c while its input is under client_read_limit(), and not
+ * otherwise. A silent client is dropped after the idle timeout; one whose
+ * request is being answered is not idle.
+ */
+static void client_update_reading(struct client *c)
+{
+	struct timeval idle = { .tv_sec = c->srv->limits.idle_seconds };
+
+	if (evbuffer_get_length(c->input) < client_read_limit(c))
+		event_add(c->readable, !c->waiting && idle.tv_sec ? &idle : NULL);
+	else
+		event_del(c->readable);
+}
+
+/*
+ * Take in what @c's socket has, up to SERVER_IO_CHUNK a turn of the loop
+ * and never past client_read_limit(): libevent's own reads (bufferevents)
+ * take 4 KiB a turn, and each turn has a slice of work in it, so a large
+ * frame would crawl in. Returns false when the client has hung up.
+ */
+static bool client_fill(struct client *c)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	size_t limit = client_read_limit(c), got = 0, have;
+
+	while (got < SERVER_IO_CHUNK && (have = evbuffer_get_length(c->input)) < limit) {
+		int n = evbuffer_read(c->input, fd, (int)MIN(limit - have, (size_t)SERVER_IO_CHUNK));
+
+		if (n == 0)
+			return false;
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+		got += (size_t)n;
+		/* the header in, the limit is the frame's */
+		limit = client_read_limit(c);
+	}
+	return true;
+}
+
+/* What @c holds in memory: replies queued, what has arrived of the
+ * frames it sends, and the request being answered. */
+static size_t client_held(const struct client *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) +
+	       evbuffer_get_length(c->input) + c->body_len +
+	       c->req.n_tokens * sizeof(*c->req.tokens) + (c->job ? service_job_bytes(c->job) : 0);
+}
+
+/* What the clients of @uid without write access hold, and the largest
+ * of them. */
+static struct client *largest_reader_of(const struct server *srv, uid_t uid, size_t *sum)
+{
+	struct client *largest = NULL;
+	size_t most = 0;
+
+	*sum = 0;
+	for (struct client *c = srv->clients; c; c = c->next) {
+		size_t held;
+
+		if (c->role == ACCESS_WRITE || c->uid != uid)
+			continue;
+		held = client_held(c);
+		*sum += held;
+		if (!largest || held > most) {
+			largest = c;
+			most = held;
+		}
+	}
+	return largest;
+}
+
+/*
+ * Who must go for memory, if anyone, after @self grew: the largest client
+ * of a user without write access past its share (@self's, the one that
+ * grew), else, when all clients together are past the budget, the
+ * largest of the reading user who holds the most. Never a writer: if
+ * writers alone are past it, no one.
+ */
+static struct client *budget_victim(const struct server *srv, const struct client *self,
+				    const char **why, size_t *held, size_t *limit)
+{
+	size_t budget = srv->limits.memory_budget, share = budget / 2, total = 0, most = 0;
+	struct client *victim = NULL;
+
+	if (self && self->role != ACCESS_WRITE) {
+		victim = largest_reader_of(srv, self->uid, held);
+		if (*held > share) {
+			*why = "its user's share of the memory budget";
+			*limit = share;
+			return victim;
+		}
+	}
+	for (struct client *c = srv->clients; c; c = c->next)
+		total += client_held(c);
+	if (total <= budget)
+		return NULL;
+	victim = NULL;
+	for (struct client *c = srv->clients; c; c = c->next) {
+		struct client *largest;
+		size_t sum;
+
+		if (c->role == ACCESS_WRITE)
+			continue;
+		largest = largest_reader_of(srv, c->uid, &sum);
+		if (sum > most) {
+			most = sum;
+			victim = largest;
+		}
+	}
+	*why = "the memory budget of all clients";
+	*held = most;
+	*limit = budget;
+	return victim;
+}
+
+/*
+ * Drop clients without write access until the memory budget holds (see
+ * budget_victim()). @self, the client whose callback is running, is not
  * freed here: returns whether it must go.
  */
 static bool over_budget(struct server *srv, struct client *self)
 {
 	for (;;) {
-		struct client *worst = NULL;
-		size_t total = 0, most = 0;
+		const char *why;
+		size_t held, limit;
+		struct client *victim = budget_victim(srv, self, &why, &held, &limit);
 
-		for (struct client *c = srv->clients; c; c = c->next) {
-			size_t held = client_held(c);
-
-			total += held;
-			if (held > most) {
-				most = held;
-				worst = c;
-			}
-		}
-		if (total <= srv->limits.memory_budget || !worst)
+		if (!victim)
 			return false;
-		log_warn("dropping a client of uid %u holding %zu bytes: all clients hold "
-			 "%zu, over the budget of %zu",
-			 (unsigned)worst->uid, most, total, srv->limits.memory_budget);
-		if (worst == self)
+		log_warn("dropping a client of uid %u holding %zu bytes: its user holds %zu, over "
+			 "%s (%zu)",
+			 (unsigned)victim->uid, client_held(victim), held, why, limit);
+		if (victim == self)
 			return true;
-		client_free(worst);
+		client_free(victim);
 	}
+}
+
+/* The reply is sent: the requests that waited behind it come next. */
+static void client_resume(struct client *c)
+{
+	c->waiting = false;
+	if (over_budget(c->srv, c)) {
+		client_free(c);
+		return;
+	}
+	on_read(c);
 }
 
 /* A deferred reply is ready for @requester, which still waits for it. */
@@ -169,15 +329,7 @@ static void deliver(void *requester, struct proto_buf *frame)
 	struct client *c = requester;
 
 	client_send(c, frame);
-	c->waiting = false;
-	/* Now the requests that waited behind it. */
-	client_arm_timeouts(c, true);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-	if (over_budget(c->srv, c)) {
-		client_free(c);
-		return;
-	}
-	on_read(c->bev, c);
+	client_resume(c);
 }
 
 static void on_completion(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
@@ -192,33 +344,112 @@ static void on_completion(evutil_socket_t fd _unused_, short what _unused_, void
 static void client_wait(struct client *c)
 {
 	c->waiting = true;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 64 * 1024);
-	client_arm_timeouts(c, false);
+	client_update_reading(c);
 }
 
-static void client_handle(struct client *c, const struct ftidx_frame_header *h, const void *body)
+/* Run the queue at the loop's next turn, after the sockets have had theirs. */
+static void turns_soon(struct server *srv)
 {
-	struct proto_request req;
+	static const struct timeval now = { 0, 0 };
+
+	if (!turns_empty(&srv->turns) && !evtimer_pending(srv->turn, NULL))
+		evtimer_add(srv->turn, &now);
+}
+
+/* @c's job was answered (@r, the frame in @frame) or failed: send that,
+ * and go on with what the client sent since. */
+static void client_answered(struct client *c, int r, struct proto_buf *frame, uint64_t t0)
+{
+	uint16_t type = c->req.type;
+	uint32_t n_tokens = c->req.n_tokens, id = c->turn_id;
+
+	log_debug("request type %u, %u tokens: answered %.1f ms after it came", type, n_tokens,
+		  (double)(now_ns() - t0) / 1e6);
+	client_end_job(c);
+	if (r == SERVICE_LATER)
+		return; /* HITS: the answer comes through deliver() */
+	if (r < 0) {
+		proto_buf_deinit(frame);
+		proto_buf_init(frame);
+		r = service_reply_error(c->srv->svc, id, -r,
+					r == -EMSGSIZE ? "reply larger than the protocol allows"
+						       : "out of memory",
+					frame);
+	}
+	if (r == 0)
+		client_send(c, frame);
+	client_resume(c);
+}
+
+/* The queue's turn: slices for the jobs whose turn it is, until this turn
+ * of the loop has had SERVER_SLICE_MS of work. */
+static void on_turn(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
+{
+	struct server *srv = ctx;
+	uint64_t deadline = now_ns() + (uint64_t)SERVER_SLICE_MS * 1000000;
+	struct turns_entry *e;
+
+	while (now_ns() < deadline && (e = turns_next(&srv->turns))) {
+		struct client *c = client_of_turn(e);
+		struct proto_buf frame;
+		int r;
+
+		proto_buf_init(&frame);
+		r = service_job_step(srv->svc, c->job, deadline, &frame);
+		if (r == SERVICE_MORE) {
+			r = turns_put_back(&srv->turns, e);
+			if (r == 0 && !over_budget(srv, c)) {
+				proto_buf_deinit(&frame);
+				continue;
+			}
+			if (r == 0) {
+				proto_buf_deinit(&frame);
+				client_free(c);
+				continue;
+			}
+		}
+		client_answered(c, r, &frame, c->came_ns);
+		proto_buf_deinit(&frame);
+	}
+	turns_soon(srv);
+}
+
+/* Reply to a request at once, without a turn, and go on reading. */
+static void client_reply_now(struct client *c, int r, struct proto_buf *frame)
+{
+	if (r == 0)
+		client_send(c, frame);
+	proto_request_deinit(&c->req);
+	free(c->body);
+	c->body = NULL;
+	c->body_len = 0;
+}
+
+/*
+ * Take the request in @c->body: what costs nothing is answered now,
+ * anything else becomes a job that waits for its turn.
+ */
+static void client_handle(struct client *c, const struct ftidx_frame_header *h)
+{
+	struct proto_request *req = &c->req;
 	struct proto_buf frame;
 	const char *why = NULL;
-	uint64_t t0;
 	int r;
 
 	proto_buf_init(&frame);
-	r = proto_decode_request(h->version, h->type, body, h->length, &req, &why);
+	r = proto_decode_request(h->version, h->type, c->body, h->length, req, &why);
 	if (r == -EOPNOTSUPP) {
 		/* A newer client's request: refuse it alone; the frame was
 		 * whole, so the stream is still in step. */
 		log_info("client sent a request this daemon does not know: %s", why);
 		r = service_reply_error(c->srv->svc, h->id, EOPNOTSUPP, why, &frame);
-		if (r == 0)
-			client_send(c, &frame);
-		goto done;
+		goto now;
 	}
 	if (r < 0) {
 		log_warn("client sent a malformed request: %s", why);
 		client_refuse(c, h->id, -r, why);
-		goto done;
+		r = 1;
+		goto now;
 	}
 	if (!access_allows(c->role, h->type)) {
 		r = service_reply_error(c->srv->svc, h->id, EACCES,
@@ -226,53 +457,49 @@ static void client_handle(struct client *c, const struct ftidx_frame_header *h, 
 						? "this daemon serves root and its write group only"
 						: "changing filters needs root or the daemon's write group",
 					&frame);
+		/* The ERROR reply ends the conversation, as for a bad frame. */
 		if (r == 0)
 			client_send(c, &frame);
-		/* The ERROR reply ends the conversation, as for a bad frame. */
 		client_close_when_sent(c);
-		goto done;
+		r = 1;
+		goto now;
 	}
-	if (req.type == FTIDX_MSG_LIST && (req.flags & FTIDX_LIST_ADDRESSES) &&
+	if (req->type == FTIDX_MSG_LIST && (req->flags & FTIDX_LIST_ADDRESSES) &&
 	    !access_shows_addresses(c->role)) {
 		/* A refusal of this request only: the client may go on. */
-		r = service_reply_plain(c->srv->svc, req.type, h->id, EACCES,
+		r = service_reply_plain(c->srv->svc, req->type, h->id, EACCES,
 					"addresses are shown to root and the daemon's write group "
 					"only (they are kernel pointers, which KASLR hides)",
 					&frame);
-		if (r == 0)
-			client_send(c, &frame);
-		goto done;
+		goto now;
 	}
-	if (req.type == FTIDX_MSG_CANCEL) {
+	if (req->type == FTIDX_MSG_CANCEL) {
 		/* no reply of its own: the request it names answers */
-		service_cancel(c->srv->svc, c, req.target);
-		goto done;
+		service_cancel(c->srv->svc, c, req->target);
+		r = 1;
+		goto now;
 	}
-	if (req.type == FTIDX_MSG_VERSION) {
+	if (req->type == FTIDX_MSG_VERSION) {
 		r = service_reply_version(c->srv->svc, h->id, c->role == ACCESS_WRITE, &frame);
-		if (r == 0)
-			client_send(c, &frame);
-		goto done;
+		goto now;
 	}
-	t0 = now_ns();
-	r = service_handle(c->srv->svc, &req, h->id, c, &frame);
-	if (r == SERVICE_LATER) {
-		client_wait(c);
-		goto done;
-	}
-	log_debug("request type %u, %u tokens: handled in %.1f ms", h->type, req.n_tokens,
-		  (double)(now_ns() - t0) / 1e6);
-	if (r < 0) {
-		proto_buf_deinit(&frame);
-		r = service_reply_error(c->srv->svc, h->id, -r,
-					r == -EMSGSIZE ? "reply larger than the protocol allows"
-						       : "out of memory",
-					&frame);
-	}
+	c->turn = (struct turns_entry){ .writer = c->role == ACCESS_WRITE, .uid = c->uid };
+	c->turn_id = h->id;
+	c->came_ns = now_ns();
+	r = service_job_new(c->srv->svc, req, h->id, c, &c->job);
 	if (r == 0)
-		client_send(c, &frame);
-done:
-	proto_request_deinit(&req);
+		r = turns_add(&c->srv->turns, &c->turn);
+	if (r < 0) {
+		client_end_job(c);
+		r = service_reply_error(c->srv->svc, h->id, ENOMEM, "out of memory", &frame);
+		goto now;
+	}
+	client_wait(c);
+	turns_soon(c->srv);
+	proto_buf_deinit(&frame);
+	return;
+now:
+	client_reply_now(c, r, &frame);
 	proto_buf_deinit(&frame);
 }
 
@@ -283,7 +510,7 @@ done:
  */
 static void take_cancel(struct client *c)
 {
-	struct evbuffer *input = bufferevent_get_input(c->bev);
+	struct evbuffer *input = c->input;
 	struct ftidx_frame_header h;
 	struct proto_request req;
 	unsigned char *frame;
@@ -304,25 +531,27 @@ static void take_cancel(struct client *c)
 	proto_request_deinit(&req);
 }
 
-static void on_read(struct bufferevent *bev, void *ctx)
+/*
+ * Take the frames in @c's input, one per turn of the loop: the next one
+ * waits for the loop's next round, so that a client with many queued
+ * cannot keep everyone else (root among them) waiting behind all of them.
+ * Returns whether @c is gone.
+ */
+static bool on_read(struct client *c)
 {
-	struct client *c = ctx;
-	struct evbuffer *input = bufferevent_get_input(bev);
+	struct evbuffer *input = c->input;
 
 	if (c->waiting && !c->closing)
 		take_cancel(c);
 	while (!c->closing && !c->waiting) {
 		struct ftidx_frame_header h;
 		const char *why;
-		unsigned char *frame;
 		int r;
 
 		/* Requests already buffered wait while the replies pile up. */
-		if (evbuffer_get_length(bufferevent_get_output(bev)) >
-		    c->srv->limits.max_pending_reply) {
-			bufferevent_disable(bev, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+		    c->srv->limits.max_pending_reply)
 			break;
-		}
 		if (evbuffer_copyout(input, &h, sizeof(h)) < (ev_ssize_t)sizeof(h))
 			break;
 		if ((h.type & FTIDX_MSG_REPLY) || (r = proto_check_header(&h, &why)) < 0) {
@@ -334,40 +563,52 @@ static void on_read(struct bufferevent *bev, void *ctx)
 			client_refuse(c, h.id, -r, why);
 			break;
 		}
+		/* Wait for the rest; what has arrived counts against the budget. */
 		if (evbuffer_get_length(input) < sizeof(h) + h.length) {
-			/* Wait for the rest, and only that much: counted against
-			 * the budget from now on, before it arrives. */
-			c->awaiting = sizeof(h) + h.length;
-			bufferevent_setwatermark(bev, EV_READ, c->awaiting, c->awaiting);
 			if (over_budget(c->srv, c)) {
 				client_free(c);
-				return;
+				return true;
 			}
 			break;
 		}
-		c->awaiting = 0;
-		bufferevent_setwatermark(bev, EV_READ, 0, 0);
-		frame = evbuffer_pullup(input, (ev_ssize_t)(sizeof(h) + h.length));
-		if (!frame) {
+		c->body = malloc(h.length ? h.length : 1);
+		if (!c->body) {
 			client_refuse(c, h.id, ENOMEM, "out of memory");
 			break;
 		}
-		client_handle(c, &h, frame + sizeof(h));
-		evbuffer_drain(input, sizeof(h) + h.length);
+		c->body_len = h.length;
+		evbuffer_drain(input, sizeof(h));
+		evbuffer_remove(input, c->body, h.length);
+		client_handle(c, &h);
 		if (over_budget(c->srv, c)) {
 			client_free(c);
-			return;
+			return true;
 		}
-		/* One request per turn: the next one waits for the loop's next
-		 * round, so that a client with many queued cannot keep everyone
-		 * else (root among them) waiting behind all of them. */
 		if (evbuffer_get_length(input) > 0 && !c->closing) {
-			bufferevent_trigger(bev, EV_READ,
-					    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+			event_active(c->readable, EV_READ, 0);
 			break;
 		}
 	}
-	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (c->closing && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		client_free(c);
+		return true;
+	}
+	client_update_reading(c);
+	return false;
+}
+
+static void on_readable(evutil_socket_t fd _unused_, short what, void *ctx)
+{
+	struct client *c = ctx;
+	bool open;
+
+	if (what & EV_TIMEOUT) {
+		log_info("dropping a client idle for %u s", c->srv->limits.idle_seconds);
+		client_free(c);
+		return;
+	}
+	open = client_fill(c);
+	if (!on_read(c) && !open)
 		client_free(c);
 }
 
@@ -382,21 +623,16 @@ static void on_write(struct bufferevent *bev, void *ctx)
 	}
 	/* The output drained below the watermark: read again, starting with
 	 * the requests that were left waiting in the input. */
-	if (!(bufferevent_get_enabled(bev) & EV_READ)) {
-		bufferevent_enable(bev, EV_READ);
-		on_read(bev, ctx);
-	}
+	on_read(c);
 }
 
 static void on_event(struct bufferevent *bev _unused_, short what, void *ctx)
 {
 	struct client *c = ctx;
 
-	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING))
+	if (what & BEV_EVENT_TIMEOUT)
 		log_info("dropping a client that left its replies unread for %u s",
 			 c->srv->limits.write_seconds);
-	else if (what & BEV_EVENT_TIMEOUT)
-		log_info("dropping a client idle for %u s", c->srv->limits.idle_seconds);
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		client_free(c);
 }
@@ -459,11 +695,29 @@ static void on_accept(struct evconnlistener *l _unused_, evutil_socket_t fd,
 		free(c);
 		return;
 	}
-	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	/* libevent's bufferevents only send: what arrives is read by
+	 * client_fill(), in larger pieces than theirs */
+	c->input = evbuffer_new();
+	c->readable = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+	if (!c->input || !c->readable) {
+		if (c->readable)
+			event_free(c->readable);
+		if (c->input)
+			evbuffer_free(c->input);
+		bufferevent_free(c->bev);
+		free(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, NULL, on_write, on_event, c);
+	bufferevent_set_max_single_write(c->bev, SERVER_IO_CHUNK);
 	/* on_write fires when the output falls to half the reply limit. */
 	bufferevent_setwatermark(c->bev, EV_WRITE, srv->limits.max_pending_reply / 2, 0);
-	client_arm_timeouts(c, true);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (srv->limits.write_seconds)
+		bufferevent_set_timeouts(c->bev, NULL,
+					 &(struct timeval){ .tv_sec = srv->limits.write_seconds });
+	bufferevent_enable(c->bev, EV_WRITE);
+	bufferevent_disable(c->bev, EV_READ);
+	client_update_reading(c);
 
 	c->next = srv->clients;
 	if (srv->clients)
@@ -477,6 +731,7 @@ int server_new(struct server **out, struct event_base *base, int fd, struct serv
 	       const struct server_limits *limits)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
+	int r = -ENOMEM;
 
 	if (!srv) {
 		close(fd);
@@ -488,31 +743,29 @@ int server_new(struct server **out, struct event_base *base, int fd, struct serv
 		srv->limits = *limits;
 	else
 		server_limits_default(&srv->limits);
+	turns_init(&srv->turns);
 	if (evutil_make_socket_nonblocking(fd) < 0) {
-		close(fd);
-		free(srv);
-		return -EIO;
+		r = -EIO;
+		goto fail;
 	}
 	srv->completion = event_new(base, service_completion_fd(svc), EV_READ | EV_PERSIST,
 				    on_completion, srv);
-	if (!srv->completion || event_add(srv->completion, NULL) < 0) {
-		if (srv->completion)
-			event_free(srv->completion);
-		close(fd);
-		free(srv);
-		return -ENOMEM;
-	}
+	srv->turn = evtimer_new(base, on_turn, srv);
+	if (!srv->completion || !srv->turn || event_add(srv->completion, NULL) < 0)
+		goto fail;
 	/* Backlog 0: the socket is listening already (ours, or systemd's). */
 	srv->listener = evconnlistener_new(base, on_accept, srv,
 					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (!srv->listener) {
-		event_free(srv->completion);
-		close(fd);
-		free(srv);
-		return -EIO;
+		r = -EIO;
+		goto fail;
 	}
 	*out = srv;
 	return 0;
+fail:
+	close(fd); /* the listener did not take it */
+	server_free(srv);
+	return r;
 }
 
 struct server *server_free(struct server *srv)
@@ -521,9 +774,13 @@ struct server *server_free(struct server *srv)
 		return NULL;
 	while (srv->clients)
 		client_free(srv->clients);
-	evconnlistener_free(srv->listener);
+	if (srv->listener)
+		evconnlistener_free(srv->listener);
+	if (srv->turn)
+		event_free(srv->turn);
 	if (srv->completion)
 		event_free(srv->completion);
+	turns_deinit(&srv->turns);
 	free(srv);
 	return NULL;
 }

@@ -18,9 +18,12 @@ struct server;
  * What one local user can take from everyone else is bounded: clients
  * without write access share max_clients less a reserve kept for those
  * with it, and each uid of them may hold max_per_user; a client that
- * leaves its replies unread is dropped after write_seconds; and when all
- * clients together hold more than memory_budget bytes (replies queued,
- * frames being received), the largest holder is dropped.
+ * leaves its replies unread is dropped after write_seconds. Memory: all
+ * clients together may hold memory_budget bytes (replies queued, frames
+ * as far as they have arrived, requests being answered), and each user
+ * without write access half of it; past either, a connection of the user
+ * without write access who holds the most is dropped. Clients with write
+ * access are never dropped to make room.
  */
 struct server_limits {
 	uint32_t max_clients;     /* connections refused beyond this */
@@ -38,6 +41,10 @@ struct server_limits {
 #define SERVER_DEFAULT_WRITE_SECONDS 30
 #define SERVER_DEFAULT_MAX_PENDING (16u << 20)
 #define SERVER_DEFAULT_MEMORY_BUDGET (64u << 20)
+
+/* The longest a request is worked on before whose turn it is is asked
+ * again (turns.h): about as long as anyone waits for another's work. */
+#define SERVER_SLICE_MS 10
 
 /* The places of max_clients that only clients with write access may take. */
 #define SERVER_WRITER_RESERVE(max_clients) ((max_clients) / 8)

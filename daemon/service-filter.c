@@ -165,10 +165,12 @@ static void restore(struct service *s, const struct writer_request *wr, struct w
 	}
 }
 
-static int check_instance(struct service *s, const struct proto_request *req, const char **why)
+/* Whether the request's instance may be written: 0, with *@create when
+ * it must be made first (only once the request will be written, so that a
+ * refused one leaves nothing behind), or -errno with *@why. */
+static int check_instance(const struct proto_request *req, bool *create, const char **why)
 {
-	int r;
-
+	*create = false;
 	if (!req->instance[0])
 		return 0;
 	if (!proto_instance_name_valid(req->instance, why))
@@ -179,14 +181,25 @@ static int check_instance(struct service *s, const struct proto_request *req, co
 		*why = "no such instance (ask for it to be created)";
 		return -ENOENT;
 	}
-	r = tracing_create_instance(req->instance);
-	if (r < 0 && r != -EEXIST) {
-		*why = "cannot create the instance";
-		return r;
-	}
-	if (r == 0)
-		service_instance_created(s, req->instance);
+	*create = true;
 	return 0;
+}
+
+/* Make the request's instance, if it is still missing; 0 or -errno. */
+static int create_instance(struct service *s, struct service_job *job)
+{
+	int r;
+
+	if (!job->one.instance[0] || tracing_instance_exists(job->one.instance))
+		return 0;
+	r = tracing_create_instance(job->one.instance);
+	if (r == -EEXIST)
+		return 0;
+	if (r == 0) {
+		job->created = true;
+		service_instance_created(s, job->one.instance);
+	}
+	return r;
 }
 
 /* What the kernel would take badly, refused before anything is written. */
@@ -210,7 +223,7 @@ static const char *check_tokens(const struct proto_request *req)
 /* One request's files: resolved, written, and what each write did. */
 struct change_run {
 	size_t n;
-	struct resolution res[FTIDX_CHANGES_MAX];
+	struct resolution *res; /* the job's, one per file */
 	struct writer_request wreq[FTIDX_CHANGES_MAX];
 	struct writer_result wres[FTIDX_CHANGES_MAX];
 	size_t failed_at; /* the file whose write failed, if one did */
@@ -220,7 +233,6 @@ struct change_run {
 static void change_run_reset(struct change_run *run)
 {
 	for (size_t k = 0; k < FTIDX_CHANGES_MAX; k++) {
-		resolution_deinit(&run->res[k]);
 		writer_result_deinit(&run->wres[k]);
 		run->wres[k] = (struct writer_result){ 0 };
 	}
@@ -369,122 +381,163 @@ static void reply_sets(struct proto_reply *rep, const struct proto_request *req,
 	rep->n_changes = (uint32_t)run->n;
 }
 
-int service_reply_filter(struct service *s, const struct proto_request *request, uint32_t id,
-			 struct proto_buf *out)
+/* The reply to a change whose files were written, or whose write failed
+ * (@r) and was put back. */
+static int reply_written(struct service *s, const struct service_job *job, struct change_run *run,
+			 int r, struct proto_reply *rep, struct proto_buf *out)
 {
-	struct proto_request one = *request;
-	const struct proto_request *req = &one;
-	uint16_t type = req->type;
-	struct proto_reply rep = { .type = type, .generation = s->generation };
+	const struct proto_request *req = &job->one;
 	struct proto_change_result results[FTIDX_CHANGES_MAX];
-	struct change_run run = { 0 };
-	bool per_token = req->flags & FTIDX_FILTER_PER_TOKEN;
-	const char *why = "";
 	char msg[320] = "";
-	int r;
 
-	/* A FILTER is a change of one file. */
-	if (type == FTIDX_MSG_FILTER) {
-		one.changes[0] = (struct proto_change){ req->op, req->file, 0, req->n_tokens };
-		one.n_changes = 1;
-	}
-	run.n = MIN(req->n_changes, (uint32_t)FTIDX_CHANGES_MAX);
-	if (req->generation && req->generation != s->generation)
-		return reply_stale(s, type, id, false, req->generation, out);
-	r = check_instance(s, req, &why);
-	if (r < 0)
-		return service_reply_plain(s, type, id, -r, why, out);
-	why = check_tokens(req);
-	if (why)
-		return service_reply_plain(s, type, id, EINVAL, why, out);
-
-	/*
-	 * Resolve, check that the map is still the kernel's right before the
-	 * write, write. If the map changed meanwhile, or a filter read back
-	 * is not what was written (the writer has put the old ones back) and a
-	 * re-read shows the map changed, resolve and write once more, unless
-	 * the client pinned a generation: then it must resolve again itself.
-	 */
-	for (int attempt = 0;; attempt++) {
-		uint64_t generation = s->generation;
-
-		r = service_resolve_parts(s, req->tokens, req->changes, run.n, per_token, run.res,
-					  &rep);
-		if (r == -E2BIG) {
-			r = service_reply_too_big(s, type, id, out);
-			goto done;
-		}
-		if (r < 0)
-			goto done;
-		if (rep.n_failed) {
-			snprintf(msg, sizeof(msg), "%u of %u patterns refused; nothing was written",
-				 rep.n_failed, rep.n_items);
-			goto reply;
-		}
-		for (size_t k = 0; k < run.n; k++)
-			if (req->changes[k].op == FTIDX_OP_SET && run.res[k].n_enable == 0) {
-				rep.status = ENODATA;
-				snprintf(msg, sizeof(msg),
-					 "%s: the patterns select no function, and an empty filter "
-					 "traces every function: use clear for that; nothing was "
-					 "written",
-					 writer_file_name(req->changes[k].file));
-				goto reply;
-			}
-		r = service_fence(s);
-		if (r < 0) {
-			rep.status = -r;
-			snprintf(msg, sizeof(msg), "cannot read the kernel's function list");
-			goto reply;
-		}
-		if (s->generation == generation) {
-			r = write_files(s, req, &run);
-			/* restore() re-read the map: did a module come or go? Then
-			 * the failure may be the change's doing (an index past the
-			 * new end, or read back as another function): again, on
-			 * the new map. */
-			if (r >= 0 || attempt > 0 || s->generation == generation)
-				break;
-			log_info("a write failed (%s) and the kernel's function list has changed: "
-				 "generation %llu",
-				 strerror(-r), (unsigned long long)s->generation);
-		}
-		/* The map changed under this request. */
-		if (req->generation || attempt > 0) {
-			r = reply_stale(s, type, id, true, 0, out);
-			goto done;
-		}
-		service_free_items(&rep);
-		change_run_reset(&run);
-		rep = (struct proto_reply){ .type = type, .generation = s->generation };
-	}
-	reply_sets(&rep, req, &run, results);
+	reply_sets(rep, req, run, results);
 	if (r < 0) {
-		const struct writer_result *failed = &run.wres[run.failed_at];
+		const struct writer_result *failed = &run->wres[run->failed_at];
 		bool all_back = true;
 
-		for (size_t k = 0; k <= run.failed_at; k++)
-			all_back &= run.wres[k].restored;
-		rep.status = -r;
+		for (size_t k = 0; k <= run->failed_at; k++)
+			all_back &= run->wres[k].restored;
+		rep->status = -r;
 		snprintf(msg, sizeof(msg), "%s%s%s%s: %s (%s)%s%s",
 			 req->instance[0] ? "instances/" : "", req->instance,
-			 req->instance[0] ? "/" : "", writer_file_name(req->changes[run.failed_at].file),
+			 req->instance[0] ? "/" : "", writer_file_name(req->changes[run->failed_at].file),
 			 failed->why ? failed->why : "write failed", strerror(-r),
-			 !run.wrote     ? "; nothing was written"
+			 !run->wrote    ? "; nothing was written"
 			 : !all_back    ? "; putting the previous filters back failed"
-			 : run.n > 1    ? "; every file of the change was put back as it was"
+			 : run->n > 1   ? "; every file of the change was put back as it was"
 					: "; the previous filter was put back",
 			 failed->approximate ? " (duplicate names made that approximate)" : "");
 	} else {
-		for (size_t k = 0; k < run.n; k++)
+		for (size_t k = 0; k < run->n; k++)
 			written_record(s, req->instance, req->changes[k].file, req->changes[k].op,
-				       &run.res[k]);
+				       &run->res[k]);
 	}
+	rep->message = msg;
+	return proto_encode_reply(out, job->id, rep);
+}
+
+/* The map changed under @job: resolve again on the new one (SERVICE_MORE),
+ * or refuse the request as stale when its client pinned a generation or it
+ * has been tried on a new map already. */
+static int again_or_stale(struct service *s, struct service_job *job, struct proto_buf *out)
+{
+	if (job->one.generation || job->attempt > 0)
+		return reply_stale(s, job->one.type, job->id, true, 0, out);
+	job->attempt++;
+	service_job_pin(s, job, job->one.changes, job->n_parts);
+	return SERVICE_MORE;
+}
+
+/*
+ * The tokens are resolved: refuse what cannot be written; else check that
+ * the map is still the kernel's right before the write, and write. If the
+ * map changed meanwhile, or a filter read back is not what was written
+ * (the writer has put the old ones back) and a re-read shows the map
+ * changed, the request is resolved and written once more on the new map.
+ */
+static int write_resolved(struct service *s, struct service_job *job, struct proto_buf *out)
+{
+	const struct proto_request *req = &job->one;
+	struct proto_reply rep = { .type = req->type, .generation = s->generation };
+	struct change_run run = { .n = job->n_parts, .res = job->res };
+	uint64_t generation = job->generation;
+	char msg[320] = "";
+	int r;
+
+	r = service_fill_items(&rep, job->res, job->n_parts);
+	if (r < 0)
+		goto done;
+	if (rep.n_failed) {
+		snprintf(msg, sizeof(msg), "%u of %u patterns refused; nothing was written",
+			 rep.n_failed, rep.n_items);
+		goto reply;
+	}
+	for (size_t k = 0; k < run.n; k++)
+		if (req->changes[k].op == FTIDX_OP_SET && run.res[k].n_enable == 0) {
+			rep.status = ENODATA;
+			snprintf(msg, sizeof(msg),
+				 "%s: the patterns select no function, and an empty filter "
+				 "traces every function: use clear for that; nothing was "
+				 "written",
+				 writer_file_name(req->changes[k].file));
+			goto reply;
+		}
+	r = service_fence(s);
+	if (r < 0) {
+		rep.status = -r;
+		snprintf(msg, sizeof(msg), "cannot read the kernel's function list");
+		goto reply;
+	}
+	if (s->generation != generation) {
+		r = again_or_stale(s, job, out);
+		goto done;
+	}
+	r = create_instance(s, job);
+	if (r < 0) {
+		rep.status = -r;
+		snprintf(msg, sizeof(msg), "cannot create the instance; nothing was written");
+		goto reply;
+	}
+	r = write_files(s, req, &run);
+	/* restore() re-read the map: did a module come or go? Then the
+	 * failure may be the change's doing (an index past the new end, or
+	 * read back as another function): again, on the new map. */
+	if (r < 0 && job->attempt == 0 && s->generation != generation) {
+		log_info("a write failed (%s) and the kernel's function list has changed: "
+			 "generation %llu",
+			 strerror(-r), (unsigned long long)s->generation);
+		r = again_or_stale(s, job, out);
+		goto done;
+	}
+	if (r < 0 && job->created && tracing_remove_instance(req->instance) == 0)
+		/* nothing of the change is left, so neither is its instance */
+		service_instance_removed(s, req->instance);
+	r = reply_written(s, job, &run, r, &rep, out);
+	goto done;
 reply:
 	rep.message = msg;
-	r = proto_encode_reply(out, id, &rep);
+	r = proto_encode_reply(out, job->id, &rep);
 done:
 	service_free_items(&rep);
 	change_run_reset(&run);
 	return r;
+}
+
+int service_filter_step(struct service *s, struct service_job *job, uint64_t deadline_ns,
+			struct proto_buf *out)
+{
+	const struct proto_request *req = &job->one;
+	bool create;
+	const char *why = "";
+	int r;
+
+	if (!job->map) {
+		/* A FILTER is a change of one file. */
+		job->one = *job->req;
+		if (req->type == FTIDX_MSG_FILTER) {
+			job->one.changes[0] = (struct proto_change){ req->op, req->file, 0,
+								    req->n_tokens };
+			job->one.n_changes = 1;
+		}
+		if (req->generation && req->generation != s->generation)
+			return reply_stale(s, req->type, job->id, false, req->generation, out);
+		r = check_instance(req, &create, &why);
+		if (r < 0)
+			return service_reply_plain(s, req->type, job->id, -r, why, out);
+		why = check_tokens(req);
+		if (why)
+			return service_reply_plain(s, req->type, job->id, EINVAL, why, out);
+		service_job_pin(s, job, req->changes, MIN(req->n_changes, (uint32_t)FTIDX_CHANGES_MAX));
+	} else if (job->generation != s->generation) {
+		/* a module came or went while the tokens were being resolved */
+		r = again_or_stale(s, job, out);
+		if (r != SERVICE_MORE)
+			return r;
+	}
+	r = service_job_resolve(s, job, req->flags & FTIDX_FILTER_PER_TOKEN, deadline_ns);
+	if (r == -E2BIG)
+		return service_reply_too_big(s, req->type, job->id, out);
+	if (r != 0)
+		return r;
+	return write_resolved(s, job, out);
 }

@@ -50,6 +50,19 @@ void service_instance_created(struct service *s, const char *name)
 	log_warn("out of memory: instances/%s will not be removable through ftidx", name);
 }
 
+void service_instance_removed(struct service *s, const char *name)
+{
+	struct created_instance **at = find(s, name);
+	struct created_instance *ci = *at;
+
+	if (ci) {
+		*at = ci->next;
+		free(ci->name);
+		free(ci);
+	}
+	written_forget_instance(s, name);
+}
+
 void service_instances_free(struct service *s)
 {
 	while (s->created) {
@@ -64,17 +77,12 @@ void service_instances_free(struct service *s)
 int service_reply_remove_instance(struct service *s, const struct proto_request *req, uint32_t id,
 				  struct proto_buf *out)
 {
-	struct created_instance **at = find(s, req->instance);
-	struct created_instance *ci = *at;
+	struct created_instance *ci = *find(s, req->instance);
 	char msg[256];
 	int r;
 
 	if (!tracing_instance_exists(req->instance)) {
-		if (ci) {
-			*at = ci->next;
-			free(ci->name);
-			free(ci);
-		}
+		service_instance_removed(s, req->instance);
 		return service_reply_plain(s, FTIDX_MSG_REMOVE_INSTANCE, id, ENOENT,
 					   "no such instance", out);
 	}
@@ -90,10 +98,7 @@ int service_reply_remove_instance(struct service *s, const struct proto_request 
 			 r == -EBUSY ? " (a tracer runs there or a file of it is open)" : "");
 		return service_reply_plain(s, FTIDX_MSG_REMOVE_INSTANCE, id, -r, msg, out);
 	}
-	*at = ci->next;
-	free(ci->name);
-	free(ci);
-	written_forget_instance(s, req->instance);
+	service_instance_removed(s, req->instance);
 	log_info("removed instances/%s", req->instance);
 	return service_reply_plain(s, FTIDX_MSG_REMOVE_INSTANCE, id, 0, "", out);
 }

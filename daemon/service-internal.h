@@ -62,12 +62,50 @@ struct service {
 	bool verify_full;          /* read every write back before answering */
 	uint32_t audits, drifts;   /* audits done, and filters found changed */
 	uint64_t write_seq;        /* filter writes so far */
-	char state_dir[4096];      /* where intent records go; "" for none */
+	char state_dir[4096];      /* where intent records go, for messages */
+	int state_fd;              /* that directory, or -1: no crash safety */
 	bool intent_failed;        /* the last one could not be saved (said once) */
 	char recovery[512];        /* what recovery at start found and did, for STATUS */
 	atomic_uint_fast64_t last_write_ns; /* CLOCK_MONOTONIC of the last one */
 	int completion_fd;         /* eventfd: deferred work is done */
 };
+
+/*
+ * A request being answered a slice at a time (service.h). Its tokens are
+ * resolved on the map it was pinned to, which it holds a reference to:
+ * a read answers from that map, with that map's generation, even if the
+ * service has moved on meanwhile; a write notices the move and resolves
+ * again on the new map (or is refused as stale).
+ */
+struct service_job {
+	const struct proto_request *req; /* the caller's, which outlives the job */
+	/* FILTER and CHANGE: the request, a FILTER as a change of one file;
+	 * RESOLVE: its one part */
+	struct proto_request one;
+	uint32_t id;
+	void *requester;
+	bool begun;           /* its first step was taken */
+	int attempt;          /* writes: how often the map changed under it */
+	bool created;         /* writes: the instance was created for it */
+	struct map *map;      /* what its tokens are resolved on (a reference) */
+	uint64_t generation;  /* that map's */
+	const struct proto_change *parts;
+	size_t n_parts, part; /* part @part is being resolved */
+	struct resolver *rs;
+	struct resolution res[FTIDX_CHANGES_MAX];
+};
+
+/* Resolve @n_parts parts of @job's tokens afresh, on the current map. */
+void service_job_pin(struct service *s, struct service_job *job, const struct proto_change *parts,
+		     size_t n_parts);
+/*
+ * Go on resolving @job's parts (each a batch of its own, as one file's
+ * change) into job->res, each token's own matches too with @per_token:
+ * 0 once all are resolved, SERVICE_MORE when @deadline_ns passed first,
+ * -ENOMEM, or -E2BIG (per-token matches past what a reply can carry).
+ */
+int service_job_resolve(struct service *s, struct service_job *job, bool per_token,
+			uint64_t deadline_ns);
 
 /* Before a request: rebuild the map if a module change is pending or the
  * kernel's record count or module list moved. 0 or -errno. */
@@ -136,24 +174,21 @@ void service_intent_end(struct service *s);
 /* ---- service-query.c ---- */
 
 int service_reply_status(struct service *s, uint32_t id, struct proto_buf *out);
-int service_reply_resolve(struct service *s, const struct proto_request *req, uint32_t id,
-			  struct proto_buf *out);
+/* RESOLVE, a slice at a time: as service_job_step(). */
+int service_resolve_step(struct service *s, struct service_job *job, uint64_t deadline_ns,
+			 struct proto_buf *out);
 int service_reply_names(struct service *s, const struct proto_request *req, uint32_t id,
 			struct proto_buf *out);
 int service_reply_list(struct service *s, const struct proto_request *req, uint32_t id,
 		       struct proto_buf *out);
 /*
- * Resolve each of @n_parts parts of @tokens (each a batch of its own, as
- * one file's change) into @res[part], and fill @rep's per-token results,
- * over all parts in order; with @per_token, each token's own matches
- * too. A refused token makes @rep's status EINVAL. 0, -ENOMEM, or -E2BIG
- * (per-token matches past what a reply can carry). Release @res with
- * resolution_deinit() and @rep with service_free_items() in every case.
+ * The per-token results of @n_parts resolutions into @rep, over all parts
+ * in order, with each token's own matches when the resolutions kept them;
+ * a refused token makes @rep's status EINVAL. 0, -ENOMEM or -E2BIG.
+ * Release with service_free_items() in every case.
  */
-int service_resolve_parts(struct service *s, const char *const *tokens,
-			  const struct proto_change *parts, size_t n_parts, bool per_token,
-			  struct resolution *res, struct proto_reply *rep);
-/* Free what service_resolve_parts() put in @rep. */
+int service_fill_items(struct proto_reply *rep, const struct resolution *res, size_t n_parts);
+/* Free what service_fill_items() put in @rep. */
 void service_free_items(struct proto_reply *rep);
 /* The reply to a request whose per-token matches would not fit. */
 int service_reply_too_big(struct service *s, uint16_t type, uint32_t id, struct proto_buf *out);
@@ -171,15 +206,18 @@ void service_hits_shutdown(struct service *s);
 
 /* ftidxd created instance @name for a client: REMOVE_INSTANCE may remove it. */
 void service_instance_created(struct service *s, const char *name);
+/* Instance @name is gone: it and what ftidx wrote there are forgotten. */
+void service_instance_removed(struct service *s, const char *name);
 void service_instances_free(struct service *s);
 int service_reply_remove_instance(struct service *s, const struct proto_request *req, uint32_t id,
 				  struct proto_buf *out);
 
 /* ---- service-filter.c ---- */
 
-/* FILTER and CHANGE. */
-int service_reply_filter(struct service *s, const struct proto_request *req, uint32_t id,
-			 struct proto_buf *out);
+/* FILTER and CHANGE, a slice at a time: as service_job_step(). The
+ * tokens are resolved in slices; the write, once they are, in one. */
+int service_filter_step(struct service *s, struct service_job *job, uint64_t deadline_ns,
+			struct proto_buf *out);
 
 /*
  * Merge sorted @a with sorted @add, leaving out sorted @drop, into a new

@@ -91,7 +91,7 @@ int service_reply_status(struct service *s, uint32_t id, struct proto_buf *out)
  * sets. With one part, its sets are @rep's too (but for CHANGE, whose
  * sets are per file).
  */
-static int fill_items(struct proto_reply *rep, const struct resolution *res, size_t n_parts)
+int service_fill_items(struct proto_reply *rep, const struct resolution *res, size_t n_parts)
 {
 	size_t n_items = 0, n_failed = 0, n_indices = 0, t = 0, k = 0;
 	bool sets = n_parts > 0;
@@ -137,6 +137,8 @@ static int fill_items(struct proto_reply *rep, const struct resolution *res, siz
 			n_indices += got;
 		}
 	}
+	if (n_failed)
+		rep->status = EINVAL;
 	if (n_parts == 1 && rep->type != FTIDX_MSG_CHANGE) {
 		rep->enable = res->enable;
 		rep->n_enable = (uint32_t)res->n_enable;
@@ -144,31 +146,6 @@ static int fill_items(struct proto_reply *rep, const struct resolution *res, siz
 		rep->n_disable = (uint32_t)res->n_disable;
 	}
 	return 0;
-}
-
-/* Per-token sets: at most what half a frame can carry. */
-#define PER_TOKEN_LIMIT (FTIDX_FRAME_MAX / sizeof(uint32_t) / 2)
-
-int service_resolve_parts(struct service *s, const char *const *tokens,
-			  const struct proto_change *parts, size_t n_parts, bool per_token,
-			  struct resolution *res, struct proto_reply *rep)
-{
-	size_t n_failed = 0;
-	int r = 0;
-
-	for (size_t p = 0; p < n_parts && r == 0; p++) {
-		const char *const *t = tokens + parts[p].first_token;
-
-		r = per_token ? resolve_batch_per_token(s->map, &s->rules, t, parts[p].n_tokens,
-							PER_TOKEN_LIMIT, &res[p])
-			      : resolve_batch(s->map, &s->rules, t, parts[p].n_tokens, &res[p]);
-		n_failed += res[p].n_failed;
-	}
-	if (r == 0)
-		r = fill_items(rep, res, n_parts);
-	if (r == 0 && n_failed)
-		rep->status = EINVAL;
-	return r;
 }
 
 int service_reply_too_big(struct service *s, uint16_t type, uint32_t id, struct proto_buf *out)
@@ -193,48 +170,53 @@ void service_free_items(struct proto_reply *rep)
 	rep->n_token_sets = 0;
 }
 
-int service_reply_resolve(struct service *s, const struct proto_request *req, uint32_t id,
+int service_resolve_step(struct service *s, struct service_job *job, uint64_t deadline_ns,
 			 struct proto_buf *out)
 {
-	struct proto_reply rep = { .type = FTIDX_MSG_RESOLVE, .generation = s->generation };
-	struct proto_change all = { .n_tokens = req->n_tokens };
+	const struct proto_request *req = job->req;
+	struct proto_reply rep = { .type = FTIDX_MSG_RESOLVE };
+	struct resolution *res = &job->res[0];
 	struct proto_buf arena;
-	struct resolution res = { 0 };
 	_cleanup_free_ size_t *offs = NULL;
 	char msg[96] = "";
 	int r;
 
-	proto_buf_init(&arena);
-	r = service_resolve_parts(s, req->tokens, &all, 1, req->flags & FTIDX_RESOLVE_PER_TOKEN,
-				  &res, &rep);
-	if (r == -E2BIG) {
-		r = service_reply_too_big(s, FTIDX_MSG_RESOLVE, id, out);
-		goto done;
+	if (!job->map) {
+		job->one.changes[0] = (struct proto_change){ .n_tokens = req->n_tokens };
+		service_job_pin(s, job, job->one.changes, 1);
 	}
+	r = service_job_resolve(s, job, req->flags & FTIDX_RESOLVE_PER_TOKEN, deadline_ns);
+	if (r == -E2BIG)
+		return service_reply_too_big(s, FTIDX_MSG_RESOLVE, job->id, out);
+	if (r != 0)
+		return r;
+	/* the map it was resolved on, even if the service has a newer one */
+	rep.generation = job->generation;
+	proto_buf_init(&arena);
+	r = service_fill_items(&rep, res, 1);
 	if (r < 0)
 		goto done;
-	if (res.n_failed) {
-		snprintf(msg, sizeof(msg), "%zu of %zu patterns refused", res.n_failed, res.n_items);
+	if (res->n_failed) {
+		snprintf(msg, sizeof(msg), "%zu of %zu patterns refused", res->n_failed, res->n_items);
 	} else if (req->flags & FTIDX_RESOLVE_LINES) {
-		offs = malloc(sizeof(*offs) * (res.n_enable ? res.n_enable : 1));
+		offs = malloc(sizeof(*offs) * (res->n_enable ? res->n_enable : 1));
 		if (!offs) {
 			r = -ENOMEM;
 			goto done;
 		}
-		for (size_t i = 0; i < res.n_enable; i++)
-			offs[i] = arena_line(&arena, s->map, res.enable[i]);
-		rep.lines = arena_strings(&arena, offs, res.n_enable);
+		for (size_t i = 0; i < res->n_enable; i++)
+			offs[i] = arena_line(&arena, job->map, res->enable[i]);
+		rep.lines = arena_strings(&arena, offs, res->n_enable);
 		if (!rep.lines) {
 			r = -ENOMEM;
 			goto done;
 		}
-		rep.n_lines = (uint32_t)res.n_enable;
+		rep.n_lines = (uint32_t)res->n_enable;
 	}
 	rep.message = msg;
-	r = proto_encode_reply(out, id, &rep);
+	r = proto_encode_reply(out, job->id, &rep);
 done:
 	service_free_items(&rep);
-	resolution_deinit(&res);
 	proto_buf_deinit(&arena);
 	return r;
 }

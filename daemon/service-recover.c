@@ -207,7 +207,7 @@ int service_intent_begin(struct service *s, const char *instance, size_t n,
 	struct growbuf t = { 0 };
 	int r = 0;
 
-	if (!s->state_dir[0])
+	if (s->state_fd < 0)
 		return 0;
 	/* built straight into the record's text: for every function, this
 	 * is a megabyte, and the request waits for it */
@@ -242,7 +242,7 @@ int service_intent_begin(struct service *s, const char *instance, size_t n,
 	if (r == 0)
 		r = intent_text_end(&t);
 	if (r == 0)
-		r = intent_save_text(s->state_dir, (const char *)t.data, t.len);
+		r = intent_save_text(s->state_fd, (const char *)t.data, t.len);
 	if (r < 0 && !s->intent_failed)
 		log_warn("cannot record the intent of a write in %s (%s): a crash in the middle of "
 			 "a write could leave part of it",
@@ -256,9 +256,9 @@ void service_intent_end(struct service *s)
 {
 	int r;
 
-	if (!s->state_dir[0])
+	if (s->state_fd < 0)
 		return;
-	r = intent_remove(s->state_dir);
+	r = intent_remove(s->state_fd);
 	if (r < 0)
 		log_warn("cannot remove the intent record in %s: %s", s->state_dir, strerror(-r));
 }
@@ -392,16 +392,16 @@ void service_recover(struct service *s)
 	time_t t;
 	int r;
 
-	if (!s->state_dir[0])
+	if (s->state_fd < 0)
 		return;
-	r = intent_load(s->state_dir, &in, &why);
+	r = intent_load(s->state_fd, &in, &why);
 	if (r == -ENOENT)
 		return;
 	if (r == -EBADMSG) {
-		r = intent_set_aside(s->state_dir, aside, sizeof(aside));
-		log_warn("an intent record that cannot be trusted (%s) was set aside%s%s; the "
+		r = intent_set_aside(s->state_fd, aside, sizeof(aside));
+		log_warn("an intent record that cannot be trusted (%s) was set aside%s%s/%s; the "
 			 "filters are as they are",
-			 why, r == 0 ? " as " : "", r == 0 ? aside : "");
+			 why, r == 0 ? " as " : "", r == 0 ? s->state_dir : "", r == 0 ? aside : "");
 		snprintf(s->recovery, sizeof(s->recovery),
 			 "found an intent record that cannot be trusted (%s) and set it aside", why);
 		intent_deinit(&in);
@@ -452,20 +452,30 @@ void service_recover(struct service *s)
 	}
 	log_warn("%s", s->recovery);
 	/* the map was read before the filters were touched: no change */
-	if (intent_remove(s->state_dir) < 0)
+	if (intent_remove(s->state_fd) < 0)
 		log_warn("cannot remove the intent record in %s", s->state_dir);
 	intent_deinit(&in);
 }
 
 int service_set_state_dir(struct service *s, const char *dir)
 {
-	if (!dir || !dir[0] || access(dir, W_OK) < 0) {
-		log_warn("no writable state directory%s%s: writes are not crash-safe (a daemon "
-			 "killed in the middle of one can leave part of it)",
-			 dir ? " at " : "", dir ? dir : "");
-		s->state_dir[0] = '\0';
-		return dir && dir[0] ? -errno : -EINVAL;
+	const char *why = "";
+	int fd, r;
+
+	if (s->state_fd >= 0)
+		close(s->state_fd);
+	s->state_fd = -1;
+	snprintf(s->state_dir, sizeof(s->state_dir), "%s", dir ? dir : intent_default_dir());
+	r = intent_open_dir(s->state_dir, &fd, &why);
+	if (r < 0) {
+		/* better no crash safety than a record anyone could have made */
+		snprintf(s->recovery, sizeof(s->recovery),
+			 "crash safety is off: the state directory %s is not used, since %s",
+			 s->state_dir, why);
+		log_warn("%s (%s): a daemon killed in the middle of a write can leave part of it",
+			 s->recovery, strerror(-r));
+		return r;
 	}
-	snprintf(s->state_dir, sizeof(s->state_dir), "%s", dir);
+	s->state_fd = fd;
 	return 0;
 }

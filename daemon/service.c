@@ -18,7 +18,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/utsname.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -28,12 +27,10 @@
 #include "macro.h"
 #include "map.h"
 #include "modules.h"
+#include "resolve.h"
 #include "service.h"
 #include "service-internal.h"
 #include "tracing.h"
-
-#define TRACEFS_MAGIC 0x74726163
-#define DEBUGFS_MAGIC 0x64626720
 
 static int load_fenced(struct service *s, struct map **out, uint64_t *fp)
 {
@@ -95,18 +92,17 @@ int service_refresh(struct service *s, bool force)
 int service_new(struct service **out, const struct writer_io *io)
 {
 	struct service *s = calloc(1, sizeof(*s));
-	struct statfs sf;
 	struct utsname u;
 	int r;
 
 	if (!s)
 		return -ENOMEM;
+	s->state_fd = -1;
 	s->completion_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->drift = drift_new();
 	if (!s->drift)
 		log_warn("no inotify: every write reads its filter first");
-	s->real_tracefs = statfs(tracing_dir(), &sf) == 0 &&
-			  (sf.f_type == TRACEFS_MAGIC || sf.f_type == DEBUGFS_MAGIC);
+	s->real_tracefs = tracing_is_tracefs();
 	/* Only a real tracefs reads back function names to verify against; a
 	 * directory standing in for one reads back what was written. */
 	s->tracing_io = writer_io_tracing;
@@ -139,6 +135,8 @@ struct service *service_free(struct service *s)
 	service_audit_shutdown(s);
 	if (s->completion_fd >= 0)
 		close(s->completion_fd);
+	if (s->state_fd >= 0)
+		close(s->state_fd);
 	/* the records' watches go before the watcher */
 	written_free_all(s);
 	drift_free(s->drift);
@@ -232,32 +230,139 @@ int service_reply_plain(struct service *s, uint16_t type, uint32_t id, int statu
 	return proto_encode_reply(out, id, &rep);
 }
 
+int service_job_new(struct service *s _unused_, const struct proto_request *req, uint32_t id,
+		    void *requester, struct service_job **out)
+{
+	struct service_job *job = calloc(1, sizeof(*job));
+
+	*out = job;
+	if (!job)
+		return -ENOMEM;
+	job->req = req;
+	job->id = id;
+	job->requester = requester;
+	return 0;
+}
+
+static void job_unpin(struct service_job *job)
+{
+	job->rs = resolver_free(job->rs);
+	for (size_t k = 0; k < ARRAY_SIZE(job->res); k++)
+		resolution_deinit(&job->res[k]);
+	job->map = map_free(job->map);
+}
+
+struct service_job *service_job_free(struct service_job *job)
+{
+	if (!job)
+		return NULL;
+	job_unpin(job);
+	free(job);
+	return NULL;
+}
+
+size_t service_job_bytes(const struct service_job *job)
+{
+	size_t n = sizeof(*job) + (job->rs ? resolver_bytes(job->rs) : 0);
+
+	for (size_t k = 0; k < ARRAY_SIZE(job->res); k++) {
+		const struct resolution *r = &job->res[k];
+
+		n += r->n_items * sizeof(*r->items) + (r->n_enable + r->n_disable) * sizeof(uint32_t);
+		if (r->token_set_start)
+			n += (r->n_items + 1 + r->token_set_start[r->n_items]) * sizeof(uint32_t);
+	}
+	return n;
+}
+
+void service_job_pin(struct service *s, struct service_job *job, const struct proto_change *parts,
+		     size_t n_parts)
+{
+	job_unpin(job);
+	job->map = map_ref(s->map);
+	job->generation = s->generation;
+	job->parts = parts;
+	job->n_parts = n_parts;
+	job->part = 0;
+}
+
+/* Per-token sets: at most what half a frame can carry. */
+#define PER_TOKEN_LIMIT (FTIDX_FRAME_MAX / sizeof(uint32_t) / 2)
+
+int service_job_resolve(struct service *s, struct service_job *job, bool per_token,
+			uint64_t deadline_ns)
+{
+	const char *const *tokens = job->req->tokens;
+
+	while (job->part < job->n_parts) {
+		const struct proto_change *p = &job->parts[job->part];
+		int r = 0;
+
+		if (!job->rs)
+			r = resolver_new(&job->rs, job->map, &s->rules, tokens + p->first_token,
+					 p->n_tokens, per_token ? PER_TOKEN_LIMIT : 0);
+		if (r == 0)
+			r = resolver_run(job->rs, deadline_ns);
+		if (r == RESOLVE_MORE)
+			return SERVICE_MORE;
+		if (r == 0)
+			r = resolver_finish(job->rs, &job->res[job->part]);
+		if (r == 0)
+			log_debug("resolved %u tokens, %llu lines scanned", p->n_tokens,
+				  (unsigned long long)resolver_lines_scanned(job->rs));
+		job->rs = resolver_free(job->rs);
+		if (r < 0)
+			return r;
+		job->part++;
+	}
+	return 0;
+}
+
+int service_job_step(struct service *s, struct service_job *job, uint64_t deadline_ns,
+		     struct proto_buf *out)
+{
+	const struct proto_request *req = job->req;
+
+	if (!job->begun) {
+		int r = service_catch_up(s);
+
+		job->begun = true;
+		if (r < 0)
+			return service_reply_plain(s, req->type, job->id, -r,
+						   "cannot read the kernel's function list", out);
+	}
+	switch (req->type) {
+	case FTIDX_MSG_STATUS:
+		return service_reply_status(s, job->id, out);
+	case FTIDX_MSG_RESOLVE:
+		return service_resolve_step(s, job, deadline_ns, out);
+	case FTIDX_MSG_NAMES:
+		return service_reply_names(s, req, job->id, out);
+	case FTIDX_MSG_LIST:
+		return service_reply_list(s, req, job->id, out);
+	case FTIDX_MSG_FILTER:
+	case FTIDX_MSG_CHANGE:
+		return service_filter_step(s, job, deadline_ns, out);
+	case FTIDX_MSG_REMOVE_INSTANCE:
+		return service_reply_remove_instance(s, req, job->id, out);
+	case FTIDX_MSG_HITS:
+		return service_hits_begin(s, req, job->id, job->requester, out);
+	}
+	return service_reply_plain(s, FTIDX_MSG_ERROR, job->id, EBADMSG, "unknown request", out);
+}
+
 int service_handle(struct service *s, const struct proto_request *req, uint32_t id,
 		   void *requester, struct proto_buf *out)
 {
-	int r = service_catch_up(s);
+	struct service_job *job;
+	int r = service_job_new(s, req, id, requester, &job);
 
-	if (r < 0)
-		return service_reply_plain(s, req->type, id, -r,
-					   "cannot read the kernel's function list", out);
-	switch (req->type) {
-	case FTIDX_MSG_STATUS:
-		return service_reply_status(s, id, out);
-	case FTIDX_MSG_RESOLVE:
-		return service_reply_resolve(s, req, id, out);
-	case FTIDX_MSG_NAMES:
-		return service_reply_names(s, req, id, out);
-	case FTIDX_MSG_LIST:
-		return service_reply_list(s, req, id, out);
-	case FTIDX_MSG_FILTER:
-	case FTIDX_MSG_CHANGE:
-		return service_reply_filter(s, req, id, out);
-	case FTIDX_MSG_REMOVE_INSTANCE:
-		return service_reply_remove_instance(s, req, id, out);
-	case FTIDX_MSG_HITS:
-		return service_hits_begin(s, req, id, requester, out);
-	}
-	return service_reply_plain(s, FTIDX_MSG_ERROR, id, EBADMSG, "unknown request", out);
+	if (r == 0)
+		do
+			r = service_job_step(s, job, UINT64_MAX, out);
+		while (r == SERVICE_MORE);
+	service_job_free(job);
+	return r;
 }
 
 int service_reply_version(struct service *s, uint32_t id, bool may_write, struct proto_buf *out)

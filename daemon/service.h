@@ -51,9 +51,11 @@ void service_set_uevent_drain(struct service *s, void (*drain)(void *ctx), void 
 void service_set_verify_full(struct service *s, bool full);
 
 /*
- * Where intent records go (the runtime directory): writes are crash-safe
- * from then on. 0, or -errno when @dir is not a writable directory (then
- * they are not, and it is said).
+ * Where intent records go: @dir, or NULL for the default
+ * (intent_default_dir()). Writes are crash-safe from then on. 0, or
+ * -errno when @dir cannot be used or is not to be trusted (another user's,
+ * or writable by others: see intent_open_dir()); then writes are not
+ * crash-safe, which the log and STATUS say.
  */
 int service_set_state_dir(struct service *s, const char *dir);
 
@@ -65,13 +67,34 @@ void service_recover(struct service *s);
 void service_set_clients(struct service *s, uint32_t n);
 
 /*
- * Answer @req (id @id, from @requester, which the service only hands
- * back) with one frame appended to @out: returns 0, or -ENOMEM. A request
- * whose answer takes time (HITS) returns SERVICE_LATER with nothing in
- * @out: its work goes on off the caller's thread, and its reply comes
- * through service_complete() once service_completion_fd() is readable.
+ * Requests are answered a slice of time at a time, so that one client's
+ * large request keeps no one else waiting for long (the server decides
+ * whose slice comes next: turns.h). service_job_new() takes request @req
+ * (id @id, from @requester, which the service only hands back; @req is
+ * not consumed and must outlive the job). service_job_step() then works on
+ * it until CLOCK_MONOTONIC passes @deadline_ns and returns:
+ *   0              answered: one frame appended to @out;
+ *   SERVICE_MORE   not yet: step it again later;
+ *   SERVICE_LATER  its answer takes time off this thread (HITS): it comes
+ *                  through service_complete() once service_completion_fd()
+ *                  is readable, and the job is done with;
+ *   -ENOMEM, -EMSGSIZE (the reply would be too large).
+ * A step does at least a little work whatever the deadline. Free the job
+ * with service_job_free() after its last step, or to drop it unanswered.
  */
 #define SERVICE_LATER 1
+#define SERVICE_MORE 2
+struct service_job;
+int service_job_new(struct service *s, const struct proto_request *req, uint32_t id,
+		    void *requester, struct service_job **out);
+int service_job_step(struct service *s, struct service_job *job, uint64_t deadline_ns,
+		     struct proto_buf *out);
+/* What the job holds in memory now, for the server's budget. */
+size_t service_job_bytes(const struct service_job *job);
+struct service_job *service_job_free(struct service_job *job);
+
+/* A job taken to its end in one go: 0 (the reply in @out), SERVICE_LATER
+ * or -errno, as above. For tests and tools. */
 int service_handle(struct service *s, const struct proto_request *req, uint32_t id,
 		   void *requester, struct proto_buf *out);
 

@@ -16,11 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <tracefs.h>
 #include <unistd.h>
 
 #include "macro.h"
 #include "tracing.h"
+
+#define TRACEFS_MAGIC 0x74726163
+#define DEBUGFS_MAGIC 0x64626720
+
+static bool is_tracefs;
 
 static struct tracefs_instance *instance_handle(const char *instance, int *r)
 {
@@ -39,6 +45,7 @@ int tracing_init(const char *dir)
 {
 	const char *found = NULL;
 	struct stat st;
+	struct statfs sf;
 	_cleanup_free_ char *copy = NULL;
 
 	if (!dir) {
@@ -55,7 +62,13 @@ int tracing_init(const char *dir)
 		return -ENOMEM;
 	if (tracefs_set_tracing_dir(copy) < 0)
 		return negative_errno();
+	is_tracefs = statfs(dir, &sf) == 0 && (sf.f_type == TRACEFS_MAGIC || sf.f_type == DEBUGFS_MAGIC);
 	return 0;
+}
+
+bool tracing_is_tracefs(void)
+{
+	return is_tracefs;
 }
 
 const char *tracing_dir(void)
@@ -169,6 +182,9 @@ int tracing_open_file(const char *instance, const char *file, int flags)
 	return r < 0 ? r : fd;
 }
 
+/* What a stand-in's new instance holds. */
+static const char *const standin_files[] = { "set_ftrace_filter", "set_ftrace_notrace", NULL };
+
 int tracing_create_instance(const char *instance)
 {
 	_cleanup_free_ char *path = NULL;
@@ -184,7 +200,23 @@ int tracing_create_instance(const char *instance)
 	tracefs_put_tracing_file(dir);
 	if (r < 0)
 		return -ENOMEM;
-	return mkdir(path, 0750) < 0 ? negative_errno() : 0;
+	if (mkdir(path, 0750) < 0)
+		return negative_errno();
+	/* The kernel gives a new instance its files; a directory standing in
+	 * for tracefs gets the filter files, empty, so that it can be
+	 * written as the kernel's would. */
+	for (const char *const *f = standin_files; !is_tracefs && *f; f++) {
+		_cleanup_free_ char *file = NULL;
+		int fd;
+
+		if (asprintf(&file, "%s/%s", path, *f) < 0)
+			return -ENOMEM;
+		fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+		if (fd < 0)
+			return negative_errno();
+		close(fd);
+	}
+	return 0;
 }
 
 void tracing_names_free(char **names)
@@ -211,6 +243,14 @@ int tracing_remove_instance(const char *instance)
 	path = file_path(instance, NULL, &r);
 	if (!path)
 		return r;
+	/* the kernel's rmdir takes an instance's files with it; a stand-in's
+	 * files are removed first (others would keep it) */
+	for (const char *const *f = standin_files; !is_tracefs && *f; f++) {
+		_cleanup_free_ char *file = NULL;
+
+		if (asprintf(&file, "%s/%s", path, *f) >= 0)
+			(void)unlink(file);
+	}
 	r = rmdir(path) < 0 ? negative_errno() : 0;
 	tracefs_put_tracing_file(path);
 	return r;

@@ -23,6 +23,9 @@
  */
 int tracing_init(const char *dir);
 const char *tracing_dir(void);
+/* Whether it is a tracefs (or debugfs), not a directory standing in for
+ * one (tests, try-outs). */
+bool tracing_is_tracefs(void);
 
 bool tracing_file_exists(const char *instance, const char *file);
 bool tracing_instance_exists(const char *instance);

@@ -419,7 +419,7 @@ static void decode_changes(struct reader *r, struct proto_request *req, int *err
 		ch->first_token = req->n_tokens;
 		ch->n_tokens = n;
 		for (uint32_t i = 0; i < n && !r->why; i++)
-			req->tokens[req->n_tokens++] = get_str(r, FTIDX_TOKEN_MAX);
+			req->tokens[req->n_tokens++] = get_str(r, FTIDX_FRAME_MAX);
 	}
 }
 
@@ -439,7 +439,7 @@ int proto_decode_request(uint16_t version, uint16_t type, const void *body, size
 		if (req->flags & ~(FTIDX_RESOLVE_LINES | FTIDX_RESOLVE_PER_TOKEN))
 			unsupported(&r, "unknown RESOLVE flags");
 		req->n_tokens = get_count(&r, 1, FTIDX_BATCH_MAX);
-		req->tokens = get_strs(&r, req->n_tokens, FTIDX_TOKEN_MAX, &err);
+		req->tokens = get_strs(&r, req->n_tokens, FTIDX_FRAME_MAX, &err);
 		break;
 	case FTIDX_MSG_NAMES:
 		req->n_indices = get_count(&r, sizeof(uint32_t), FTIDX_BATCH_MAX);
@@ -459,7 +459,7 @@ int proto_decode_request(uint16_t version, uint16_t type, const void *body, size
 		req->flags = get_u32(&r);
 		req->instance = get_str(&r, FTIDX_INSTANCE_MAX);
 		req->n_tokens = get_count(&r, 1, FTIDX_BATCH_MAX);
-		req->tokens = get_strs(&r, req->n_tokens, FTIDX_TOKEN_MAX, &err);
+		req->tokens = get_strs(&r, req->n_tokens, FTIDX_FRAME_MAX, &err);
 		check_change(&r, req->op, req->file, req->n_tokens);
 		if (req->flags & ~(FTIDX_FILTER_CREATE_INSTANCE | FTIDX_FILTER_PER_TOKEN))
 			unsupported(&r, "unknown FILTER flags");

@@ -38,7 +38,9 @@
 
 #define FTIDX_FRAME_MAX (16u << 20) /* body bytes, either direction */
 #define FTIDX_BATCH_MAX 1000000u    /* tokens or indices in one request */
-#define FTIDX_TOKEN_MAX 1024u       /* bytes of one token, ":mod:" part included */
+/* Bytes of one token, ":mod:" part included: a longer one is refused on
+ * its own (the frame is fine), as the kernel's parser refuses it. */
+#define FTIDX_TOKEN_MAX 1024u
 #define FTIDX_INSTANCE_MAX 128u     /* bytes of an instance name */
 #define FTIDX_HITS_MAX_SECONDS 3600 /* longest HITS run (plain, for STRINGIFY) */
 #define FTIDX_CHANGES_MAX 4         /* files in one CHANGE: there are four */

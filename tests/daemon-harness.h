@@ -64,12 +64,14 @@ static inline bool harness_wait_socket(struct harness *h)
 	return false;
 }
 
-/* Run @daemon with --tracefs and --socket (and @extra, NULL-terminated)
- * and wait for its socket. Exits the test if it does not come up. */
+/* Run @daemon with --tracefs, --socket and --state-dir all in the test's
+ * own directory (and @extra, NULL-terminated) and wait for its socket.
+ * Exits the test if it does not come up. */
 static inline void harness_start(struct harness *h, const char *daemon, const char *const *extra)
 {
-	const char *argv[32] = { daemon, "--tracefs", h->dir, "--socket", h->socket };
-	int n = 5;
+	const char *argv[32] = { daemon,   "--tracefs",	  h->dir, "--socket",
+				 h->socket, "--state-dir", h->dir };
+	int n = 7;
 
 	for (; extra && *extra && n < 30; extra++)
 		argv[n++] = *extra;

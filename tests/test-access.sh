@@ -6,9 +6,9 @@
 # the write group (by supplementary or primary group) may write, and with
 # --others=deny an ordinary user is refused. Needs root, to act as others.
 #
-#   test-access.sh FTIDXD FTIDX FIXTURES STALL_CLIENTS
+#   test-access.sh FTIDXD FTIDX FIXTURES HOSTILE_CLIENTS FORGE_INTENT
 set -u
-daemon=$1 cli=$2 fixtures=$3 stall=$4
+daemon=$1 cli=$2 fixtures=$3 hostile_clients=$4 forge=$5
 if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
 	echo "test-access: needs root and setpriv to act as other users"
 	exit 77
@@ -22,6 +22,7 @@ awk '{ printf "ffffffff8%07x %s\n", NR * 16, $0 }' "$dir/available_filter_functi
 	>"$dir/available_filter_functions_addrs"
 echo "38252 pages:152 groups: 3" >"$dir/dyn_ftrace_total_info"
 : >"$dir/set_ftrace_filter"
+: >"$dir/set_ftrace_notrace"
 chmod 644 "$dir"/*
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
@@ -39,14 +40,15 @@ check() {
 }
 
 start() {
-	"$daemon" --tracefs "$dir" --socket "$1" "${@:2}" 2>>"$dir/log" &
+	"$daemon" --tracefs "$dir" --socket "$1" --state-dir "$1.state" "${@:2}" 2>>"$dir/log" &
 	pids+=($!)
 	for _ in $(seq 200); do [ -S "$1" ] && return; sleep 0.05; done
 	echo "ftidxd did not come up"
 	exit 1
 }
 
-nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+nobody() { "${as_nobody[@]}" "$@"; }
 member() { setpriv --reuid=65534 --regid=65534 --groups=4242 "$@"; }
 primary() { setpriv --reuid=65534 --regid=4242 --clear-groups "$@"; }
 
@@ -73,7 +75,8 @@ check "root may write" [ "$?" = 0 ]
 err=$(nobody "$cli" -s "$dir/open.sock" change filter=set vfs_read notrace=set schedule 2>&1)
 check "an ordinary user may not change several files (exit 1)" [ "$?" = 1 ]
 check "... and is told why" grep -q "write group" <<<"$err"
-check "... and neither file changed" [ ! -s "$dir/set_ftrace_filter" ] && [ ! -s "$dir/set_ftrace_notrace" ]
+check "... and set_ftrace_filter is unchanged" [ ! -s "$dir/set_ftrace_filter" ]
+check "... nor set_ftrace_notrace" [ ! -s "$dir/set_ftrace_notrace" ]
 err=$(nobody "$cli" -s "$dir/open.sock" remove-instance inst 2>&1)
 check "an ordinary user may not remove an instance (exit 1)" [ "$?" = 1 ]
 check "... and is told why" grep -q "write group" <<<"$err"
@@ -115,7 +118,7 @@ check "the daemons keep serving" [ "$?" = 0 ]
 start "$dir/hostile.sock"
 hostile=${pids[-1]}
 chmod 0666 "$dir/hostile.sock"
-nobody "$stall" "$dir/hostile.sock" 200 100 10 6 >"$dir/stall.out" 2>&1 &
+"${as_nobody[@]}" "$hostile_clients" "$dir/hostile.sock" stall 200 100 10 6 >"$dir/stall.out" 2>&1 &
 stall_pid=$!
 sleep 3
 t0=$(date +%s%N)
@@ -139,6 +142,136 @@ else
 fi
 "$cli" -s "$dir/hostile.sock" status >/dev/null 2>&1
 check "... and it keeps serving" [ "$?" = 0 ]
+
+# Run "$@" as a client, timed: sets $rc and $ms.
+timed() {
+	local t0
+	t0=$(date +%s%N)
+	"$@" >"$dir/timed.out" 2>"$dir/timed.err"
+	rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+}
+
+# CPU time ftidxd ($1) used, in clock ticks (user and system).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# Wait up to 20 s for a line matching $2 in file $1.
+wait_for_line() {
+	for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+
+# A local user cannot stall the daemon with costly requests: 32
+# connections of nobody's, each one RESOLVE of 150,000 distinct globs that
+# each cost a test of every line (minutes of work in all), while root,
+# another user and SIGTERM are each served in under a second. The budget
+# is raised so that only the work is in the way.
+start "$dir/busy.sock" --memory-budget 2048
+busy=${pids[-1]}
+"${as_nobody[@]}" "$hostile_clients" "$dir/busy.sock" globs 32 150000 120 >"$dir/globs.out" 2>&1 &
+globs_pid=$!
+check "the user's 32 requests are sent" wait_for_line "$dir/globs.out" "sent 150000"
+sleep 1
+t_busy=$(cpu_ticks "$busy")
+timed timeout 10 "$cli" -s "$dir/busy.sock" set vfs_read
+echo "test-access: under 32 requests of 150,000 globs, root's set took $ms ms (exit $rc)"
+check "root's set is served while a user floods ftidxd with costly globs" [ "$rc" = 0 ]
+check "... within 1 s" [ "$ms" -lt 1000 ]
+check "... and the filter holds it" grep -qx "12408" "$dir/set_ftrace_filter"
+timed timeout 10 "$cli" -s "$dir/busy.sock" status
+echo "test-access: root's status took $ms ms (exit $rc)"
+check "root's status is served meanwhile" [ "$rc" = 0 ]
+check "... within 1 s" [ "$ms" -lt 1000 ]
+timed timeout 10 setpriv --reuid=4243 --regid=4243 --clear-groups \
+	"$cli" -s "$dir/busy.sock" resolve 'vfs_*' '*_show'
+echo "test-access: another user's resolve took $ms ms (exit $rc)"
+check "another user's resolve is served meanwhile" [ "$rc" = 0 ]
+check "... within 1 s" [ "$ms" -lt 1000 ]
+check "... with what it asked for" grep -q "	vfs_read$" "$dir/timed.out"
+ticks=$(($(cpu_ticks "$busy") - t_busy))
+echo "test-access: ftidxd used $ticks ticks of CPU meanwhile (it works between requests)"
+check "... and the flood was being worked on meanwhile" [ "$ticks" -gt 10 ]
+kill "$globs_pid" 2>/dev/null
+wait "$globs_pid" 2>/dev/null
+sleep 0.5
+t_busy=$(cpu_ticks "$busy")
+sleep 1
+ticks=$(($(cpu_ticks "$busy") - t_busy))
+echo "test-access: once the user went away, ftidxd used $ticks ticks of CPU in 1 s"
+check "the work of clients that went away is dropped" [ "$ticks" -lt 20 ]
+"${as_nobody[@]}" "$hostile_clients" "$dir/busy.sock" globs 32 150000 120 >"$dir/globs.out" 2>&1 &
+globs_pid=$!
+wait_for_line "$dir/globs.out" "sent 150000"
+sleep 1
+t0=$(date +%s%N)
+kill -TERM "$busy"
+for _ in $(seq 500); do kill -0 "$busy" 2>/dev/null || break; sleep 0.01; done
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "test-access: under the flood, ftidxd stopped $ms ms after SIGTERM"
+check "SIGTERM stops ftidxd within 1 s, whatever it is working on" [ "$ms" -lt 1000 ]
+kill "$globs_pid" 2>/dev/null
+wait "$globs_pid" 2>/dev/null
+
+# Memory: only what has arrived counts, a user without write access has a
+# share of the budget, and root is never dropped to make room. First 32
+# connections of nobody's that each declare a frame of 2 MiB and send
+# nothing of it; then 32 that send all of it but the last byte.
+start "$dir/budget.sock"
+budget=${pids[-1]}
+awk '{ print $1 }' "$fixtures/debian-6.1-base.txt" | grep -v '^__ftrace_invalid' >"$dir/names.one"
+for _ in 1 2 3 4; do cat "$dir/names.one"; done >"$dir/names.txt"
+echo "test-access: root's name list is $(wc -c <"$dir/names.txt") bytes"
+"${as_nobody[@]}" "$hostile_clients" "$dir/budget.sock" declare 32 2097152 0 30 >"$dir/declare.out" 2>&1 &
+declare_pid=$!
+wait_for_line "$dir/declare.out" "sent a header"
+timed "$cli" -s "$dir/budget.sock" resolve - <"$dir/names.txt"
+echo "test-access: with 32 frames of 2 MiB declared, root's resolve exited $rc in $ms ms"
+check "root's 2.5 MB resolve succeeds beside 32 frames of 2 MiB only declared" [ "$rc" = 0 ]
+check "... with every line" [ "$(wc -l <"$dir/timed.out")" = "$(($(wc -l <"$dir/names.one")))" ]
+"${as_nobody[@]}" "$hostile_clients" "$dir/budget.sock" declare 32 2097152 2097151 30 >"$dir/declare2.out" 2>&1 &
+declare2_pid=$!
+wait_for_line "$dir/declare2.out" "sent a header"
+sleep 1
+timed "$cli" -s "$dir/budget.sock" resolve - <"$dir/names.txt"
+echo "test-access: with 32 frames of 2 MiB all but sent, root's resolve exited $rc in $ms ms"
+check "root's resolve succeeds beside 64 MiB of frames being sent" [ "$rc" = 0 ]
+kill "$declare_pid" "$declare2_pid" 2>/dev/null
+wait "$declare_pid" "$declare2_pid" 2>/dev/null
+cat "$dir/declare.out" "$dir/declare2.out"
+check "... the user's connections over its share were dropped" grep -q "dropping a client of uid 65534" "$dir/log"
+check "... but none of root's" [ -z "$(grep "dropping a client of uid 0 " "$dir/log")" ]
+peak=$(awk '/^VmHWM:/ {print $2}' "/proc/$budget/status")
+echo "test-access: ftidxd's peak RSS under the frames: $((peak / 1024)) MiB"
+if ! ldd "$daemon" | grep -q libasan; then
+	check "... and ftidxd's RSS stayed under 160 MiB" [ "$peak" -lt $((160 * 1024)) ]
+fi
+
+# A state directory others can write must not steer root's writes. nobody
+# plants a well-formed record in a world-writable directory, saying the
+# filter held vfs_write and schedule before a write of vfs_read, and a
+# link where the record is written; root's ftidxd has its socket there.
+pub=$dir/public
+mkdir -m 1777 "$pub"
+echo precious >"$dir/target"
+nobody "$forge" "$pub/intent" "vfs_write schedule" "vfs_read"
+nobody ln -s "$dir/target" "$pub/intent.new"
+: >"$dir/set_ftrace_filter"
+RUNTIME_DIRECTORY=$dir/run "$daemon" --tracefs "$dir" --socket "$pub/ftidxd.sock" 2>>"$dir/log" &
+pids+=($!)
+for _ in $(seq 200); do [ -S "$pub/ftidxd.sock" ] && break; sleep 0.05; done
+check "the state directory is never the socket's: the planted record is not recovered" \
+	[ ! -s "$dir/set_ftrace_filter" ]
+check "... and is left where it was" [ -f "$pub/intent" ]
+check "... the runtime directory is used instead" [ -d "$dir/run" ]
+start "$dir/trusting.sock" --state-dir "$pub"
+check "a world-writable --state-dir is not trusted: the filter is untouched" \
+	[ ! -s "$dir/set_ftrace_filter" ]
+out=$("$cli" -s "$dir/trusting.sock" status 2>&1)
+check "... ftidx status says crash safety is off" grep -q "crash safety is off" <<<"$out"
+check "... and the log says why" grep -q "others may write" "$dir/log"
+"$cli" -s "$dir/trusting.sock" set vfs_read >/dev/null 2>&1
+check "... writes still work" grep -qx "12408" "$dir/set_ftrace_filter"
+check "... and never through the planted link" [ "$(cat "$dir/target")" = precious ]
 
 echo "test-access: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -50,16 +50,19 @@ static int notify_socket(const char *path)
 static pid_t start(struct harness *h, const char *daemon, const char *notify,
 		   const char *listen2, const char *err)
 {
-	char env_notify[256], env_sock[256];
+	char env_notify[256], env_sock[256], env_runtime[256];
 	pid_t pid;
 
 	snprintf(env_notify, sizeof(env_notify), "NOTIFY_SOCKET=%s", notify);
 	/* Where ftidxd would make its own socket if it ignored the passed one. */
 	snprintf(env_sock, sizeof(env_sock), "FTIDX_SOCKET=%s/own.sock", h->dir);
+	snprintf(env_runtime, sizeof(env_runtime), "RUNTIME_DIRECTORY=%s", h->dir);
 	pid = fork();
 	if (pid == 0) {
-		const char *argv[16] = { activate, "-l", h->socket, "-E", env_notify, "-E", env_sock };
-		int n = 7, fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		/* the state directory as systemd's RuntimeDirectory= gives it */
+		const char *argv[16] = { activate, "-l", h->socket, "-E", env_notify, "-E", env_sock,
+					 "-E", env_runtime };
+		int n = 9, fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 		if (listen2) {
 			argv[n++] = "-l";

@@ -121,7 +121,7 @@ echo "$(wc -l <"$fixture") pages:1 groups: 1" >"$tracefs/dyn_ftrace_total_info"
 : >"$tracefs/set_ftrace_filter"
 : >"$tracefs/set_ftrace_notrace"
 LD_LIBRARY_PATH=$(dirname "$lib") "$root/sbin/ftidxd" --tracefs "$tracefs" \
-	--socket "$stage/ftidxd.sock" >"$stage/ftidxd.log" 2>&1 &
+	--socket "$stage/ftidxd.sock" --state-dir "$stage/state" >"$stage/ftidxd.log" 2>&1 &
 daemon=$!
 for _ in $(seq 100); do [ -S "$stage/ftidxd.sock" ] && break; sleep 0.05; done
 out=$(FTIDX_SOCKET=$stage/ftidxd.sock LD_LIBRARY_PATH=$(dirname "$lib") \
@@ -130,11 +130,15 @@ rc=$?
 echo "$out" | sed 's/^/ftidx-filters: /'
 check "... and runs against the installed ftidxd" [ "$rc" = 0 ]
 check "... showing each pattern's matches" grep -qx "type_show: 17 functions at [0-9 ]* ..." <<<"$out"
-check "... having set both files" \
-	[ "$(wc -l <"$tracefs/set_ftrace_filter")" = 1 ] && [ "$(wc -l <"$tracefs/set_ftrace_notrace")" = 1 ]
-check "... and both hold what the patterns select" \
-	[ "$(tr ' ' '\n' <"$tracefs/set_ftrace_filter" | grep -c .)" = \
-		"$(grep -Ec '^(vfs_r|type_show( |$))' "$fixture")" ]
+# each file's indices, one per line, in order
+indices() { tr ' ' '\n' <"$1" | grep . | sort -n | tr '\n' ' '; }
+check "... having set set_ftrace_filter in one write" [ "$(wc -l <"$tracefs/set_ftrace_filter")" = 1 ]
+check "... and set_ftrace_notrace in one write" [ "$(wc -l <"$tracefs/set_ftrace_notrace")" = 1 ]
+check "... set_ftrace_filter holding the lines the patterns select" \
+	[ "$(indices "$tracefs/set_ftrace_filter")" = \
+		"$(grep -En '^(vfs_r|type_show( |$))' "$fixture" | cut -d: -f1 | tr '\n' ' ')" ]
+check "... and set_ftrace_notrace the line of vfs_read" \
+	[ "$(indices "$tracefs/set_ftrace_notrace")" = "$(grep -nx vfs_read "$fixture" | cut -d: -f1) " ]
 out=$(FTIDX_SOCKET=$stage/ftidxd.sock LD_LIBRARY_PATH=$(dirname "$lib") \
 	"$stage/ftidx-filters" type_show -n no_such_function 2>&1)
 rc=$?

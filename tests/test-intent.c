@@ -61,7 +61,7 @@ static int parse_copy(const char *text, size_t len, const char **why)
 	return r;
 }
 
-static void round_trip(const char *dir)
+static void round_trip(int dir)
 {
 	struct intent in;
 	const char *why = NULL;
@@ -150,9 +150,9 @@ static void malformed(void)
 }
 
 /* A record that cannot be trusted is kept, under a name of its own. */
-static void set_aside(const char *dir)
+static void set_aside(const char *dir, int dfd)
 {
-	char path[4096], file[4096];
+	char name[64], path[4096], file[4096];
 	struct intent in;
 	const char *why = NULL;
 	struct stat st;
@@ -163,25 +163,126 @@ static void set_aside(const char *dir)
 	f = fopen(file, "w");
 	fputs(cut, f);
 	fclose(f);
-	CHECK_EQ_INT(intent_load(dir, &in, &why), -EBADMSG);
+	CHECK_EQ_INT(intent_load(dfd, &in, &why), -EBADMSG);
 	CHECK(why && strstr(why, "cut short"));
 	intent_deinit(&in);
-	CHECK_EQ_INT(intent_set_aside(dir, path, sizeof(path)), 0);
+	CHECK_EQ_INT(intent_set_aside(dfd, name, sizeof(name)), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	CHECK(stat(path, &st) == 0 && st.st_size == (off_t)strlen(cut));
 	CHECK(stat(file, &st) < 0);
 	unlink(path);
 }
 
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		exit(1);
+}
+
+/*
+ * Whoever can write the state directory can forge a record that the next
+ * daemon writes into the filters: only a directory and a record that no
+ * one but ftidxd's user may write are trusted, and nothing is ever
+ * written through a link planted there.
+ */
+static void trust(const char *dir, int dfd)
+{
+	char sub[4096], link[4096], file[4096], target[4096], *text;
+	const char *why = "";
+	struct intent in;
+	struct stat st;
+	size_t len;
+	int fd;
+
+	snprintf(sub, sizeof(sub), "%s/public", dir);
+	CHECK_EQ_INT(mkdir(sub, 0755), 0);
+	CHECK_EQ_INT(chmod(sub, 01777), 0);
+	CHECK_EQ_INT(intent_open_dir(sub, &fd, &why), -EPERM);
+	CHECK(strstr(why, "others may write") != NULL);
+	CHECK_EQ_INT(fd, -1);
+	CHECK_EQ_INT(chmod(sub, 0755), 0);
+	CHECK_EQ_INT(intent_open_dir(sub, &fd, &why), 0);
+	close(fd);
+	if (geteuid() == 0) {
+		CHECK_EQ_INT(chown(sub, 65534, 65534), 0);
+		CHECK_EQ_INT(intent_open_dir(sub, &fd, &why), -EPERM);
+		CHECK(strstr(why, "another user") != NULL);
+	}
+	rmdir(sub);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	CHECK_EQ_INT(symlink(dir, link), 0);
+	CHECK_EQ_INT(intent_open_dir(link, &fd, &why), -ELOOP);
+	unlink(link);
+	/* missing: made, as only this user may write it */
+	CHECK_EQ_INT(intent_open_dir(sub, &fd, &why), 0);
+	CHECK(fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0755 && st.st_uid == geteuid());
+	close(fd);
+	rmdir(sub);
+
+	/* a record: well-formed, but writable by others, or a link */
+	CHECK_EQ_INT(intent_format(&sample, &text, &len), 0);
+	snprintf(file, sizeof(file), "%s/" INTENT_FILE, dir);
+	write_file(file, text);
+	CHECK_EQ_INT(chmod(file, 0666), 0);
+	CHECK_EQ_INT(intent_load(dfd, &in, &why), -EBADMSG);
+	CHECK(strstr(why, "others may write") != NULL);
+	intent_deinit(&in);
+	CHECK_EQ_INT(chmod(file, 0600), 0);
+	if (geteuid() == 0) {
+		CHECK_EQ_INT(chown(file, 65534, 65534), 0);
+		CHECK_EQ_INT(intent_load(dfd, &in, &why), -EBADMSG);
+		CHECK(strstr(why, "another user") != NULL);
+		intent_deinit(&in);
+		CHECK_EQ_INT(chown(file, 0, 0), 0);
+	}
+	CHECK_EQ_INT(intent_load(dfd, &in, &why), 0);
+	intent_deinit(&in);
+	snprintf(target, sizeof(target), "%s/target", dir);
+	write_file(target, text);
+	unlink(file);
+	CHECK_EQ_INT(symlink(target, file), 0);
+	CHECK_EQ_INT(intent_load(dfd, &in, &why), -EBADMSG);
+	CHECK(strstr(why, "symbolic link") != NULL);
+	intent_deinit(&in);
+	unlink(file);
+
+	/* a link planted where the record is written is not written through */
+	write_file(target, "precious\n");
+	snprintf(link, sizeof(link), "%s/" INTENT_FILE ".new", dir);
+	CHECK_EQ_INT(symlink(target, link), 0);
+	CHECK_EQ_INT(intent_save(dfd, &sample), 0);
+	{
+		char *kept = test_read_file(target, &len);
+
+		CHECK_EQ_STR(kept, "precious\n");
+		free(kept);
+	}
+	CHECK(lstat(link, &st) < 0);
+	CHECK(lstat(file, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600);
+	CHECK_EQ_INT(intent_load(dfd, &in, &why), 0);
+	CHECK(same_intent(&sample, &in));
+	intent_deinit(&in);
+	unlink(file);
+	unlink(target);
+	free(text);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/ftidx-intent-XXXXXX";
+	const char *why;
+	int dfd;
 
-	if (!mkdtemp(dir))
+	if (!mkdtemp(dir) || intent_open_dir(dir, &dfd, &why) < 0)
 		return 1;
-	round_trip(dir);
+	round_trip(dfd);
 	damage();
 	malformed();
-	set_aside(dir);
+	set_aside(dir, dfd);
+	trust(dir, dfd);
+	close(dfd);
 	rmdir(dir);
 	return test_finish("test-intent");
 }

@@ -178,6 +178,33 @@ static void test_refusals(struct harness *h)
 		ftidx_status_free(st);
 	}
 
+	/* a pattern over the limit: that pattern refused, with its reason, and
+	 * the connection goes on */
+	{
+		char *long_one = malloc(FTIDX_TOKEN_MAX + 100);
+		const char *toks[] = { "vfs_read", long_one };
+		const char *why = NULL;
+		int status = 0;
+
+		memset(long_one, 'a', FTIDX_TOKEN_MAX + 99);
+		long_one[FTIDX_TOKEN_MAX + 99] = '\0';
+		CHECK_EQ_INT(ftidx_resolve(c, toks, 2, 0, &r), -EINVAL);
+		CHECK(r && ftidx_result_token_count(r) == 2);
+		if (r) {
+			status = ftidx_result_token_error(r, 1, &why);
+			CHECK_EQ_INT(ftidx_result_token_error(r, 0, NULL), 0);
+		}
+		CHECK_EQ_INT(status, -ENAMETOOLONG);
+		CHECK(why && strstr(why, "longer than 1024 bytes"));
+		r = ftidx_result_free(r);
+		CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, toks, 2, &r),
+			     -EINVAL);
+		r = ftidx_result_free(r);
+		free(long_one);
+		CHECK_EQ_INT(ftidx_resolve(c, one, 1, 0, &r), 0);
+		r = ftidx_result_free(r);
+	}
+
 	/* one bad pattern: nothing written */
 	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, bad, 2, &r), -EINVAL);
 	CHECK(r && ftidx_result_written(r) == 0);
@@ -203,14 +230,21 @@ static void test_refusals(struct harness *h)
 	}
 	free(before);
 
-	/* created on request */
+	/* created on request, once the request will be written: a refused
+	 * one leaves no instance behind (on a kernel, its ring buffers) */
 	{
+		const char *nosuch[] = { "no_such_function" };
 		char path[256];
 		struct stat st;
 
-		CHECK_EQ_INT(ftidx_filter(c, FTIDX_CLEAR, FTIDX_FILTER, "made", FTIDX_CREATE_INSTANCE,
-					  0, NULL, 0, NULL),
-			     -ENOENT); /* the fake instance has no filter file */
+		CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, "refused",
+					  FTIDX_CREATE_INSTANCE, 0, nosuch, 1, NULL),
+			     -EINVAL);
+		snprintf(path, sizeof(path), "%s/instances/refused", h->dir);
+		CHECK(stat(path, &st) < 0 && errno == ENOENT);
+		CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, "made", FTIDX_CREATE_INSTANCE,
+					  0, one, 1, NULL),
+			     0);
 		snprintf(path, sizeof(path), "%s/instances/made", h->dir);
 		CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
 	}

@@ -326,10 +326,10 @@ static void test_remove_instance(struct harness *h)
 	CHECK_EQ_INT(ftidx_remove_instance(c, "../inst"), -EINVAL);
 	CHECK_EQ_INT(ftidx_remove_instance(c, "nope"), -ENOENT);
 
-	/* created for a request (whose write a stand-in directory, without
-	 * the kernel's files in a new instance, cannot take), then removed */
-	ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, "made-by-ftidx", FTIDX_CREATE_INSTANCE, 0, one, 1,
-		     NULL);
+	/* created for a request, then removed */
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, "made-by-ftidx", FTIDX_CREATE_INSTANCE,
+				  0, one, 1, NULL),
+		     0);
 	snprintf(path, sizeof(path), "%s/instances/made-by-ftidx", h->dir);
 	CHECK(stat(path, &sb) == 0);
 	CHECK_EQ_INT(ftidx_remove_instance(c, "made-by-ftidx"), 0);

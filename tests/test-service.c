@@ -31,6 +31,15 @@
 static const char *fixtures;
 static char dir[64];
 
+/* The fake tracing directory as the state directory too. */
+static int state_fd(void)
+{
+	const char *why;
+	int fd;
+
+	return intent_open_dir(dir, &fd, &why) == 0 ? fd : -1;
+}
+
 /* The model: per filter file (enum ftidx_filter_file), which lines are
  * enabled, per index of the current map. */
 #define FILES 5
@@ -168,8 +177,10 @@ static ssize_t k_write(void *ctx _unused_, int fd, const char *buf, size_t len)
 	if (model.look_for_intent) {
 		const char *why;
 
+		_cleanup_close_ int dfd = state_fd();
+
 		model.look_for_intent = false;
-		model.seen_r = intent_load(dir, &model.seen, &why);
+		model.seen_r = intent_load(dfd, &model.seen, &why);
 	}
 	size_t i = 0;
 	bool neg;
@@ -614,7 +625,9 @@ static void restart_with(char **before, size_t nb, char **after, size_t na, char
 	struct service *s = NULL;
 	char path[256];
 
-	CHECK_EQ_INT(intent_save(dir, &in), 0);
+	_cleanup_close_ int fd = state_fd();
+
+	CHECK_EQ_INT(intent_save(fd, &in), 0);
 	CHECK_EQ_INT(service_new(&s, &model_io), 0);
 	CHECK_EQ_INT(service_set_state_dir(s, dir), 0);
 	service_recover(s);

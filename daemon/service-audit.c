@@ -29,8 +29,9 @@
 
 struct audit_job {
 	pthread_t thread;
-	int wake_fd;             /* eventfd: the service goes */
+	int wake_fd;             /* eventfd: the service goes, or someone waits */
 	atomic_bool cancelled, done;
+	atomic_bool hurry;       /* someone waits for the verdict: no quiet first */
 	char *instance;
 	uint16_t file;
 	uint64_t seq;            /* s->write_seq when the job began */
@@ -54,7 +55,7 @@ static void *audit_worker(void *ctx)
 
 		if (atomic_load(&job->cancelled))
 			goto out;
-		if (since >= (uint64_t)AUDIT_QUIET_MS * 1000000)
+		if (atomic_load(&job->hurry) || since >= (uint64_t)AUDIT_QUIET_MS * 1000000)
 			break;
 		(void)poll(&pfd, 1, (int)(AUDIT_QUIET_MS - since / 1000000) + 1);
 	}
@@ -92,7 +93,7 @@ void service_audit_soon(struct service *s)
 
 	if (s->audit_job || s->completion_fd < 0 || !s->io->reads_names)
 		return;
-	while (w && w->audit != AUDIT_PENDING)
+	while (w && written_verdict(s, w) != AUDIT_PENDING)
 		w = w->next;
 	if (!w)
 		return;
@@ -106,6 +107,7 @@ void service_audit_soon(struct service *s)
 	job->last_write_ns = &s->last_write_ns;
 	job->io = s->io;
 	job->completion_fd = s->completion_fd;
+	atomic_store(&job->hurry, s->status_waiters != NULL);
 	if (job->wake_fd < 0 || !job->instance ||
 	    pthread_create(&job->thread, NULL, audit_worker, job) != 0) {
 		job_free(job);
@@ -125,14 +127,14 @@ static void judge(struct service *s, const struct audit_job *job)
 		return;
 	expected = (struct resolution){ .enable = w->indices, .n_enable = w->n };
 	if (job->result < 0)
-		r = job->result;
+		r = job->result; /* the file cannot say */
 	else if (writer_readback_count_only(w->file, job->len))
 		r = readback_verify_count(FTIDX_OP_SET, &expected, job->text, &why);
 	else
 		r = readback_verify(s->map, w->n ? FTIDX_OP_SET : FTIDX_OP_CLEAR, &expected, "",
 				    job->text, &why);
 	s->audits++;
-	w->audit = r == 0 ? FTIDX_HOLDS_YES : FTIDX_HOLDS_NO;
+	w->audit = r == 0 ? FTIDX_HOLDS_YES : job->result < 0 ? FTIDX_HOLDS_UNKNOWN : FTIDX_HOLDS_NO;
 	if (r < 0) {
 		s->drifts++;
 		log_warn("audit: %s%s%s%s does not hold what ftidx wrote (%u functions): %s",
@@ -144,6 +146,18 @@ static void judge(struct service *s, const struct audit_job *job)
 			  w->instance[0] ? "instances/" : "", w->instance, w->instance[0] ? "/" : "",
 			  writer_file_name(w->file), (unsigned)w->n);
 	}
+}
+
+bool service_audit_hurry(struct service *s)
+{
+	uint64_t one = 1;
+
+	service_audit_soon(s);
+	if (!s->audit_job)
+		return false;
+	atomic_store(&s->audit_job->hurry, true);
+	(void)!write(s->audit_job->wake_fd, &one, sizeof(one));
+	return true;
 }
 
 void service_audit_complete(struct service *s)

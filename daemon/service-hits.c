@@ -230,8 +230,8 @@ done:
 	return r;
 }
 
-static void hits_complete(struct service *s,
-			  void (*deliver)(void *requester, struct proto_buf *frame))
+void service_hits_complete(struct service *s,
+			   void (*deliver)(void *requester, struct proto_buf *frame))
 {
 	struct hits_job *job = s->hits_job;
 	struct proto_buf frame;
@@ -253,18 +253,7 @@ static void hits_complete(struct service *s,
 	job_free(job);
 }
 
-void service_complete(struct service *s, void (*deliver)(void *requester, struct proto_buf *frame))
-{
-	uint64_t count;
-
-	/* one count for any number of jobs done: ask each */
-	if (read(s->completion_fd, &count, sizeof(count)) < 0)
-		return;
-	service_audit_complete(s);
-	hits_complete(s, deliver);
-}
-
-void service_forget(struct service *s, void *requester)
+void service_hits_forget(struct service *s, void *requester)
 {
 	struct hits_job *job = s->hits_job;
 	uint64_t one = 1;
@@ -296,7 +285,7 @@ void service_hits_shutdown(struct service *s)
 
 	if (!job)
 		return;
-	service_forget(s, job->requester);
+	service_hits_forget(s, job->requester);
 	atomic_store(&job->cancelled, true);
 	pthread_join(job->thread, NULL);
 	s->hits_job = job_free(job);

@@ -58,6 +58,7 @@ struct service {
 	struct created_instance *created; /* service-instances.c */
 	struct hits_job *hits_job; /* the HITS run in progress, if any (service-hits.c) */
 	struct audit_job *audit_job; /* the audit read in progress (service-audit.c) */
+	struct status_waiter *status_waiters; /* STATUS waiting for the audit */
 	struct drift *drift;       /* other writers of the files ftidx wrote */
 	bool verify_full;          /* read every write back before answering */
 	uint32_t audits, drifts;   /* audits done, and filters found changed */
@@ -141,10 +142,12 @@ char *written_known_text(struct service *s, const struct written *w);
 /* Remember the state a successful @op with @res left in a filter file. */
 void written_record(struct service *s, const char *instance, uint16_t file, uint16_t op,
 		    const struct resolution *res);
-/* Whether the filter of @w still holds what ftidx wrote (FTIDX_HOLDS_*):
- * the audit's answer while it stands, else read now. */
-uint16_t written_holds(struct service *s, const struct written *w);
-uint16_t written_read_holds(struct service *s, const struct written *w);
+/* Whether the filter of @w still holds what ftidx wrote (FTIDX_HOLDS_*),
+ * as the audit last found it; AUDIT_PENDING when it has not read the file
+ * since ftidx or anyone else last wrote it. */
+uint16_t written_verdict(const struct service *s, const struct written *w);
+/* Whether no record's verdict is pending. */
+bool written_all_judged(const struct service *s);
 
 /* ---- service-audit.c ---- */
 
@@ -154,6 +157,9 @@ void service_audit_note_write(struct service *s);
 /* Read back a record whose audit is pending, off the loop, once writes
  * are quiet. */
 void service_audit_soon(struct service *s);
+/* Someone waits for the verdicts: read every pending record now, without
+ * waiting for quiet. False when the audit cannot run at all. */
+bool service_audit_hurry(struct service *s);
 /* A finished audit read: compare it (on the loop). */
 void service_audit_complete(struct service *s);
 void service_audit_shutdown(struct service *s);
@@ -173,7 +179,16 @@ void service_intent_end(struct service *s);
 
 /* ---- service-query.c ---- */
 
-int service_reply_status(struct service *s, uint32_t id, struct proto_buf *out);
+/* STATUS: answered once the audit has a verdict on every filter ftidx
+ * wrote (SERVICE_LATER until then: service_status_complete() answers),
+ * so that the file is never read on the loop. */
+int service_status_begin(struct service *s, uint32_t id, void *requester, struct proto_buf *out);
+/* Answer the STATUS requests that wait, if the verdicts are all in. */
+void service_status_complete(struct service *s,
+			     void (*deliver)(void *requester, struct proto_buf *frame));
+/* @requester went away: its STATUS, if one waits, is forgotten. */
+void service_status_forget(struct service *s, void *requester);
+void service_status_free(struct service *s);
 /* RESOLVE, a slice at a time: as service_job_step(). */
 int service_resolve_step(struct service *s, struct service_job *job, uint64_t deadline_ns,
 			 struct proto_buf *out);
@@ -194,6 +209,12 @@ void service_free_items(struct proto_reply *rep);
 int service_reply_too_big(struct service *s, uint16_t type, uint32_t id, struct proto_buf *out);
 
 /* ---- service-hits.c ---- */
+
+/* A finished run's reply to its requester; @requester went away (its
+ * run is cut short, with no reply). */
+void service_hits_complete(struct service *s,
+			   void (*deliver)(void *requester, struct proto_buf *frame));
+void service_hits_forget(struct service *s, void *requester);
 
 /* Start a HITS run: SERVICE_LATER, or an answer now in @out (0), or
  * -ENOMEM. */

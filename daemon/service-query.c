@@ -38,28 +38,30 @@ static const char **arena_strings(struct proto_buf *arena, const size_t *offs, s
 	return v;
 }
 
-int service_reply_status(struct service *s, uint32_t id, struct proto_buf *out)
+static int reply_status(struct service *s, uint32_t id, struct proto_buf *out)
 {
 	struct map_stats st;
 	struct proto_reply rep = { .type = FTIDX_MSG_STATUS, .generation = s->generation };
 	_cleanup_free_ struct proto_filter_state *filters = NULL;
 	uint32_t n = 0;
 
-	/* a foreign write since the last look: the audit's answer is old */
-	written_take_drift(s, true);
 	for (struct written *w = s->written; w; w = w->next)
 		n++;
 	filters = calloc(n ? n : 1, sizeof(*filters));
 	if (!filters)
 		return -ENOMEM;
 	n = 0;
-	for (struct written *w = s->written; w; w = w->next)
+	for (struct written *w = s->written; w; w = w->next) {
+		uint16_t verdict = written_verdict(s, w);
+
 		filters[n++] = (struct proto_filter_state){
 			.instance = w->instance,
 			.file = w->file,
-			.holds = written_holds(s, w),
+			/* pending only when the audit could not run */
+			.holds = verdict == AUDIT_PENDING ? FTIDX_HOLDS_UNKNOWN : verdict,
 			.functions = (uint32_t)w->n,
 		};
+	}
 	rep.filters = filters;
 	rep.n_filters = n;
 
@@ -83,6 +85,78 @@ int service_reply_status(struct service *s, uint32_t id, struct proto_buf *out)
 	rep.match_rules_how = s->rules_how;
 	rep.recovery = s->recovery;
 	return proto_encode_reply(out, id, &rep);
+}
+
+/* A STATUS waiting for the audit's verdicts. */
+struct status_waiter {
+	void *requester;
+	uint32_t id;
+	struct status_waiter *next;
+};
+
+int service_status_begin(struct service *s, uint32_t id, void *requester, struct proto_buf *out)
+{
+	struct status_waiter *w;
+
+	/* a foreign write since the last look: the audit's answer is old */
+	written_take_drift(s, true);
+	if (written_all_judged(s) || !service_audit_hurry(s))
+		return reply_status(s, id, out);
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	*w = (struct status_waiter){ requester, id, s->status_waiters };
+	s->status_waiters = w;
+	return SERVICE_LATER;
+}
+
+void service_status_complete(struct service *s,
+			     void (*deliver)(void *requester, struct proto_buf *frame))
+{
+	if (!s->status_waiters || (!written_all_judged(s) && service_audit_hurry(s)))
+		return;
+	while (s->status_waiters) {
+		struct status_waiter *w = s->status_waiters;
+		struct proto_buf frame;
+
+		s->status_waiters = w->next;
+		proto_buf_init(&frame);
+		if (reply_status(s, w->id, &frame) < 0) {
+			proto_buf_deinit(&frame);
+			proto_buf_init(&frame);
+			service_reply_plain(s, FTIDX_MSG_STATUS, w->id, ENOMEM, "out of memory",
+					    &frame);
+		}
+		deliver(w->requester, &frame);
+		proto_buf_deinit(&frame);
+		free(w);
+	}
+}
+
+void service_status_forget(struct service *s, void *requester)
+{
+	struct status_waiter **at = &s->status_waiters;
+
+	while (*at) {
+		struct status_waiter *w = *at;
+
+		if (w->requester == requester) {
+			*at = w->next;
+			free(w);
+		} else {
+			at = &w->next;
+		}
+	}
+}
+
+void service_status_free(struct service *s)
+{
+	while (s->status_waiters) {
+		struct status_waiter *w = s->status_waiters;
+
+		s->status_waiters = w->next;
+		free(w);
+	}
 }
 
 /*

@@ -42,8 +42,11 @@ static void drifted(void *ctx, int wd)
 	struct service *s = ctx;
 
 	for (struct written *w = s->written; w; w = w->next)
-		if (w->wd == wd)
+		if (w->wd == wd) {
+			/* the audit's verdict no longer stands */
 			w->drifted = true;
+			w->audit = AUDIT_PENDING;
+		}
 }
 
 static void own_write(void *ctx _unused_, int wd _unused_)
@@ -54,10 +57,17 @@ void written_take_drift(struct service *s, bool foreign)
 {
 	int r = drift_drain(s->drift, foreign ? drifted : own_write, s);
 
+	/* a file without a watch may have been written by anyone, any time */
+	for (struct written *w = s->written; foreign && w; w = w->next)
+		if (w->wd < 0)
+			w->audit = AUDIT_PENDING;
+
 	/* lost events, or none to be had: anyone may have written */
 	if (r < 0 && foreign)
-		for (struct written *w = s->written; w; w = w->next)
+		for (struct written *w = s->written; w; w = w->next) {
 			w->drifted = true;
+			w->audit = AUDIT_PENDING;
+		}
 }
 
 char *written_known_text(struct service *s, const struct written *w)
@@ -104,34 +114,17 @@ struct written *written_find(struct service *s, const char *instance, uint16_t f
 	return NULL;
 }
 
-uint16_t written_holds(struct service *s, const struct written *w)
+uint16_t written_verdict(const struct service *s, const struct written *w)
 {
-	/* The audit read it back since the last write, and no one else has
-	 * written it since: its answer stands. */
-	if (w->audit != AUDIT_PENDING && !w->drifted && w->wd >= 0)
-		return w->audit;
-	return written_read_holds(s, w);
+	return s->io->reads_names ? w->audit : FTIDX_HOLDS_UNKNOWN;
 }
 
-uint16_t written_read_holds(struct service *s, const struct written *w)
+bool written_all_judged(const struct service *s)
 {
-	struct resolution expected = { .enable = w->indices, .n_enable = w->n };
-	_cleanup_free_ char *text = NULL;
-	const char *why;
-	size_t len;
-	int r;
-
-	if (!s->io->reads_names)
-		return FTIDX_HOLDS_UNKNOWN;
-	if (s->io->read(s->io->ctx, w->instance[0] ? w->instance : NULL,
-			writer_file_name(w->file), &text, &len) < 0)
-		return FTIDX_HOLDS_NO;
-	if (writer_readback_count_only(w->file, len))
-		r = readback_verify_count(FTIDX_OP_SET, &expected, text, &why);
-	else
-		r = w->n ? readback_verify(s->map, FTIDX_OP_SET, &expected, "", text, &why)
-			 : readback_verify(s->map, FTIDX_OP_CLEAR, &expected, "", text, &why);
-	return r == 0 ? FTIDX_HOLDS_YES : FTIDX_HOLDS_NO;
+	for (const struct written *w = s->written; w; w = w->next)
+		if (written_verdict(s, w) == AUDIT_PENDING)
+			return false;
+	return true;
 }
 
 uint32_t *service_merge_sets(const uint32_t *a, size_t na, const uint32_t *add, size_t nadd,

@@ -13,6 +13,7 @@
  * mean other functions.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,7 @@ struct service *service_free(struct service *s)
 		return NULL;
 	service_hits_shutdown(s);
 	service_audit_shutdown(s);
+	service_status_free(s);
 	if (s->completion_fd >= 0)
 		close(s->completion_fd);
 	if (s->state_fd >= 0)
@@ -144,6 +146,24 @@ struct service *service_free(struct service *s)
 	map_free(s->map);
 	free(s);
 	return NULL;
+}
+
+void service_complete(struct service *s, void (*deliver)(void *requester, struct proto_buf *frame))
+{
+	uint64_t count;
+
+	/* one count for any number of jobs done: ask each */
+	if (read(s->completion_fd, &count, sizeof(count)) < 0)
+		return;
+	service_audit_complete(s);
+	service_status_complete(s, deliver);
+	service_hits_complete(s, deliver);
+}
+
+void service_forget(struct service *s, void *requester)
+{
+	service_status_forget(s, requester);
+	service_hits_forget(s, requester);
 }
 
 int service_completion_fd(const struct service *s)
@@ -333,7 +353,7 @@ int service_job_step(struct service *s, struct service_job *job, uint64_t deadli
 	}
 	switch (req->type) {
 	case FTIDX_MSG_STATUS:
-		return service_reply_status(s, job->id, out);
+		return service_status_begin(s, job->id, job->requester, out);
 	case FTIDX_MSG_RESOLVE:
 		return service_resolve_step(s, job, deadline_ns, out);
 	case FTIDX_MSG_NAMES:
@@ -351,18 +371,41 @@ int service_job_step(struct service *s, struct service_job *job, uint64_t deadli
 	return service_reply_plain(s, FTIDX_MSG_ERROR, job->id, EBADMSG, "unknown request", out);
 }
 
-int service_handle(struct service *s, const struct proto_request *req, uint32_t id,
-		   void *requester, struct proto_buf *out)
+/* service_handle()'s requester: where its deferred reply goes. */
+struct captured {
+	struct proto_buf *out;
+	bool done;
+};
+
+static void capture(void *requester, struct proto_buf *frame)
 {
+	struct captured *cap = requester;
+
+	proto_put_bytes(cap->out, frame->data, frame->len);
+	cap->done = true;
+}
+
+int service_handle(struct service *s, const struct proto_request *req, uint32_t id,
+		   struct proto_buf *out)
+{
+	struct captured cap = { out, false };
 	struct service_job *job;
-	int r = service_job_new(s, req, id, requester, &job);
+	int r = service_job_new(s, req, id, &cap, &job);
 
 	if (r == 0)
 		do
 			r = service_job_step(s, job, UINT64_MAX, out);
 		while (r == SERVICE_MORE);
 	service_job_free(job);
-	return r;
+	/* deferred: wait for it here */
+	while (r == SERVICE_LATER && !cap.done) {
+		struct pollfd pfd = { .fd = s->completion_fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			return negative_errno();
+		service_complete(s, capture);
+	}
+	return r == SERVICE_LATER ? 0 : r;
 }
 
 int service_reply_version(struct service *s, uint32_t id, bool may_write, struct proto_buf *out)

@@ -93,10 +93,10 @@ int service_job_step(struct service *s, struct service_job *job, uint64_t deadli
 size_t service_job_bytes(const struct service_job *job);
 struct service_job *service_job_free(struct service_job *job);
 
-/* A job taken to its end in one go: 0 (the reply in @out), SERVICE_LATER
- * or -errno, as above. For tests and tools. */
+/* A job taken to its end in one go, deferred work waited for: 0 (the
+ * reply in @out) or -errno, as above. For tests and tools. */
 int service_handle(struct service *s, const struct proto_request *req, uint32_t id,
-		   void *requester, struct proto_buf *out);
+		   struct proto_buf *out);
 
 /* Readable when deferred work is done: then call service_complete(). */
 int service_completion_fd(const struct service *s);

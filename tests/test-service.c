@@ -276,7 +276,7 @@ static int filter(struct service *s, uint16_t op, const char **tokens, uint32_t 
 	int status = -1;
 
 	proto_buf_init(&out);
-	CHECK_EQ_INT(service_handle(s, &req, 1, NULL, &out), 0);
+	CHECK_EQ_INT(service_handle(s, &req, 1, &out), 0);
 	memcpy(&h, out.data, sizeof(h));
 	if (proto_decode_reply(h.version, h.type, out.data + sizeof(h), h.length, &rep, &why) == 0) {
 		status = rep.status;
@@ -373,7 +373,7 @@ static int change(struct service *s, uint16_t op, const char **filter, uint32_t 
 		return -1; /* only the frame freed */
 	memcpy(tokens, filter, sizeof(*filter) * n_filter);
 	memcpy(tokens + n_filter, notrace, sizeof(*notrace) * n_notrace);
-	CHECK_EQ_INT(service_handle(s, &req, 7, NULL, &out), 0);
+	CHECK_EQ_INT(service_handle(s, &req, 7, &out), 0);
 	memcpy(&h, out.data, sizeof(h));
 	CHECK_EQ_INT(h.type, FTIDX_MSG_CHANGE | FTIDX_MSG_REPLY);
 	if (proto_decode_reply(h.version, h.type, out.data + sizeof(h), h.length, rep, &why) == 0)
@@ -596,7 +596,7 @@ static void status_recovery(struct service *s, char *out, size_t size)
 
 	out[0] = '\0';
 	proto_buf_init(&b);
-	CHECK_EQ_INT(service_handle(s, &req, 3, NULL, &b), 0);
+	CHECK_EQ_INT(service_handle(s, &req, 3, &b), 0);
 	memcpy(&h, b.data, sizeof(h));
 	if (proto_decode_reply(h.version, h.type, b.data + sizeof(h), h.length, &rep, &why) == 0)
 		snprintf(out, size, "%s", rep.recovery);

@@ -59,6 +59,12 @@ void tool_api(void);
  * again: the filters old or new, never partial (vm-crash.c). */
 void crash_safety(unsigned runs);
 
+/* The loop's worst stall as a client sees it, per phase of the run
+ * (vm-stall.c): start the prober, name each phase, print at the end. */
+void stall_start(void);
+void stall_phase(const char *name);
+void stall_report(void);
+
 /* The modes: the judge (vm-judge.c) and the speed table (vm-speed.c). */
 int run_tests(unsigned churn_requests, unsigned crash_runs);
 int run_speed(void);

@@ -669,6 +669,31 @@ static void hits_not_self(void)
 	kclear(T "/set_ftrace_filter");
 }
 
+/*
+ * The largest writes there are, and a STATUS right after each, while the
+ * stall prober looks on: every function set, then removed again.
+ */
+static void large_writes(void)
+{
+	const char *all[] = { "*" }, *none[] = { "*" };
+	struct ftidx_status *st = NULL;
+	double t0;
+	int r;
+
+	t0 = now_ms();
+	r = ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, all, 1, NULL);
+	printf("VM-LARGE-WRITE: set every function: %d in %.0f ms\n", r, now_ms() - t0);
+	t0 = now_ms();
+	r = ftidx_status(c, &st);
+	printf("VM-LARGE-WRITE: status after it: %d in %.0f ms\n", r, now_ms() - t0);
+	ftidx_status_free(st);
+	result(r == 0, "large writes: status is answered after every function was set");
+	t0 = now_ms();
+	r = ftidx_filter(c, FTIDX_REMOVE, FTIDX_FILTER, NULL, 0, 0, none, 1, NULL);
+	printf("VM-LARGE-WRITE: remove every function: %d in %.0f ms\n", r, now_ms() - t0);
+	kclear(T "/set_ftrace_filter");
+}
+
 static void hits_latency(void)
 {
 	struct ftidx *other = NULL;
@@ -931,28 +956,38 @@ out:
 
 int run_tests(unsigned churn_requests, unsigned crash_runs)
 {
+	stall_start();
+	stall_phase("match rules, modules");
 	match_rules();
 	modules();
+	stall_phase("uevents, other writers");
 	uevents();
 	other_writer();
+	stall_phase("churn (module loads)");
 	churn("churn", CHURN_ANY, churn_requests);
 	if (system("insmod /modules/loop.ko; insmod /modules/dummy.ko") != 0)
 		result(false, "loading loop and dummy for the swap churn");
 	/* every swap makes the daemon re-read its map: a shorter run */
+	stall_phase("swap churn");
 	churn("swap churn", CHURN_SWAP, 100);
+	stall_phase("placeholders, half-failing");
 	placeholders();
 	half_failing();
+	stall_phase("hit counts");
 	hit_counts();
 	hits_by_line();
 	hits_not_self();
 	hits_latency();
+	stall_phase("addresses, libftidx 0.3");
 	addresses();
 	tool_api();
+	stall_phase("trace-cmd");
 	tracecmd_equivalence();
 	if (system("insmod /modules/loop.ko; insmod /modules/dummy.ko; insmod /modules/fat.ko; "
 		   "insmod /modules/vfat.ko") != 0)
 		result(false, "loading modules for the equivalence test");
 	mkdir(T "/instances/" INSTANCE, 0750);
+	stall_phase("equivalence (writes)");
 	equivalence("filter", T "/set_ftrace_filter", FTIDX_FILTER, NULL, 1000);
 	equivalence("notrace", T "/set_ftrace_notrace", FTIDX_NOTRACE, NULL, 1000);
 	equivalence("instance", T "/instances/" INSTANCE "/set_ftrace_filter", FTIDX_FILTER, INSTANCE,
@@ -961,7 +996,11 @@ int run_tests(unsigned churn_requests, unsigned crash_runs)
 	 * patterns (no ":mod:", which the graph files do not parse) */
 	equivalence("graph", T "/set_graph_function", FTIDX_GRAPH, NULL, 14);
 	rmdir(T "/instances/" INSTANCE);
+	stall_phase("large writes, status after them");
+	large_writes();
 	/* last: it kills and restarts the daemon */
+	stall_phase("crash safety (restarts)");
 	crash_safety(crash_runs);
+	stall_report();
 	return 0;
 }

@@ -470,7 +470,7 @@ int service_set_state_dir(struct service *s, const char *dir)
 	if (r < 0) {
 		/* better no crash safety than a record anyone could have made */
 		snprintf(s->recovery, sizeof(s->recovery),
-			 "crash safety is off: the state directory %s is not used, since %s",
+			 "crash safety is off: the state directory %.300s is not used, since %s",
 			 s->state_dir, why);
 		log_warn("%s (%s): a daemon killed in the middle of a write can leave part of it",
 			 s->recovery, strerror(-r));

@@ -186,7 +186,7 @@ int hits_start(struct hits **out, const struct writer_io *io, const struct map *
 	struct writer_request wreq = { .instance = instance, .file = FTIDX_FILE_FILTER,
 				       .op = FTIDX_OP_SET };
 	struct tep_event *fn;
-	char pid[16];
+	char pid[32];
 	int r;
 
 	*why = "out of memory";
@@ -226,10 +226,10 @@ int hits_start(struct hits **out, const struct writer_io *io, const struct map *
 	}
 	/* ftidxd's own calls (reading the ring buffer is a vfs_read) are not
 	 * what the client asked about, and would feed the drain for ever. The
-	 * kernel tells threads apart: the thread that drains adds itself
-	 * (hits_exclude_this_thread()). */
+	 * kernel tells threads apart: the main thread's, and this one's,
+	 * which drains. */
 	*why = "cannot set up the run's instance";
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	snprintf(pid, sizeof(pid), "%d %d", (int)getpid(), (int)gettid());
 	r = tracing_write_file(instance, "set_ftrace_notrace_pid", pid);
 	if (r == 0)
 		r = tracing_write_file(instance, "trace_clock", "mono");
@@ -468,19 +468,6 @@ void hits_remove_instance(struct hits *h)
 	if (h->created)
 		tracing_remove_instance(h->instance);
 	h->created = false;
-}
-
-int hits_exclude_this_thread(struct hits *h)
-{
-	_cleanup_close_ int fd = tracing_open_file(h->instance, "set_ftrace_notrace_pid",
-						   O_WRONLY | O_APPEND);
-	char tid[24];
-	int n;
-
-	if (fd < 0)
-		return fd;
-	n = snprintf(tid, sizeof(tid), "%d\n", (int)gettid());
-	return write(fd, tid, (size_t)n) == n ? 0 : negative_errno();
 }
 
 size_t hits_enabled(const struct hits *h)

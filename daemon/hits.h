@@ -31,15 +31,12 @@ struct hit {
 /*
  * Start counting calls to @indices (ascending, of map @m): creates
  * instance @instance, filters it to @indices through @io and the writer,
- * and starts the function tracer there. Returns 0 or -errno with *@why.
+ * and starts the function tracer there, for every thread but the
+ * daemon's main one and the calling one (which is to drain: reading the
+ * buffer is a vfs_read()). Returns 0 or -errno with *@why.
  */
 int hits_start(struct hits **out, const struct writer_io *io, const struct map *m,
 	       const char *instance, const uint32_t *indices, size_t n, const char **why);
-
-/* Leave the calling thread's own calls out of the run: the one that
- * drains calls vfs_read() and more, and the kernel filters by thread.
- * 0 or -errno. */
-int hits_exclude_this_thread(struct hits *h);
 
 /* Take what the ring buffer holds now, so that it never fills. 0 or -errno. */
 int hits_drain(struct hits *h);

@@ -62,6 +62,8 @@ struct client {
 	size_t body_len;
 	struct turns_entry turn; /* queued while the job has work to do */
 	uint32_t turn_id;        /* the job's request id */
+	bool blocked;            /* its job waits for the map (not queued) */
+	struct client *blocked_next;
 	uint64_t came_ns;        /* when it came */
 	struct client *prev, *next;
 };
@@ -75,6 +77,8 @@ struct server {
 	uint32_t n_clients;
 	struct event *completion; /* the service's deferred work is done */
 	struct turns turns;       /* whose job gets the next slice */
+	struct client *blocked;   /* jobs waiting for the map, off the queue */
+	uint64_t worst_ns;        /* the longest the loop spent in one callback */
 	struct event *turn;       /* a timer of 0: run the queue */
 };
 
@@ -85,9 +89,39 @@ struct server {
 static bool on_read(struct client *c);
 static void client_update_reading(struct client *c);
 
+/*
+ * The loop's longest stall so far, from one of its callbacks (@what)
+ * begun at @t0 (wall) and @cpu0 (this thread's CPU time): said in the log
+ * whenever a longer one than any before passes 50 ms, so that what keeps
+ * everyone waiting can be found. The CPU time tells the daemon's own work
+ * from time the kernel took (a filter write, or others' work on a busy
+ * machine).
+ */
+static void meter(struct server *srv, const char *what, uint64_t t0, uint64_t cpu0)
+{
+	uint64_t took = now_ns() - t0;
+
+	if (took <= srv->worst_ns)
+		return;
+	srv->worst_ns = took;
+	if (took >= 50 * 1000000ull)
+		log_info("the loop's longest stall so far: %.1f ms (%.1f ms of it on the CPU), %s",
+			 took / 1e6, (clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0) / 1e6, what);
+}
+
+static void run_turns_soon(struct server *srv);
+
 /* The request is answered, or will never be: let go of it. */
 static void client_end_job(struct client *c)
 {
+	if (c->blocked) {
+		struct client **at = &c->srv->blocked;
+
+		while (*at != c)
+			at = &(*at)->blocked_next;
+		*at = c->blocked_next;
+		c->blocked = false;
+	}
 	turns_remove(&c->srv->turns, &c->turn);
 	c->job = service_job_free(c->job);
 	proto_request_deinit(&c->req);
@@ -335,8 +369,24 @@ static void deliver(void *requester, struct proto_buf *frame)
 static void on_completion(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 {
 	struct server *srv = ctx;
+	uint64_t t0 = now_ns(), cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 
 	service_complete(srv->svc, deliver);
+	/* a rebuild may have ended: the jobs that waited for it take their
+	 * turns again (and wait on, if they must) */
+	while (srv->blocked) {
+		struct client *c = srv->blocked;
+
+		srv->blocked = c->blocked_next;
+		c->blocked = false;
+		if (turns_add(&srv->turns, &c->turn) < 0) {
+			log_error("out of memory: dropping a client whose request waited");
+			client_free(c);
+		}
+	}
+	run_turns_soon(srv);
+	meter(srv, "taking in work done off the loop (a rebuild, an audit, a hit count)", t0,
+	      cpu0);
 }
 
 /* The request's answer comes later: keep noticing a hang-up, but buffer
@@ -348,7 +398,7 @@ static void client_wait(struct client *c)
 }
 
 /* Run the queue at the loop's next turn, after the sockets have had theirs. */
-static void turns_soon(struct server *srv)
+static void run_turns_soon(struct server *srv)
 {
 	static const struct timeval now = { 0, 0 };
 
@@ -389,6 +439,8 @@ static void on_turn(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 	uint64_t deadline = now_ns() + (uint64_t)SERVER_SLICE_MS * 1000000;
 	struct turns_entry *e;
 
+	uint64_t t0 = now_ns(), cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+
 	while (now_ns() < deadline && (e = turns_next(&srv->turns))) {
 		struct client *c = client_of_turn(e);
 		struct proto_buf frame;
@@ -396,6 +448,14 @@ static void on_turn(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 
 		proto_buf_init(&frame);
 		r = service_job_step(srv->svc, c->job, deadline, &frame);
+		if (r == SERVICE_BLOCKED) {
+			/* until the map is rebuilt: on_completion() queues it again */
+			proto_buf_deinit(&frame);
+			c->blocked_next = srv->blocked;
+			srv->blocked = c;
+			c->blocked = true;
+			continue;
+		}
 		if (r == SERVICE_MORE) {
 			r = turns_put_back(&srv->turns, e);
 			if (r == 0 && !over_budget(srv, c)) {
@@ -411,7 +471,8 @@ static void on_turn(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 		client_answered(c, r, &frame, c->came_ns);
 		proto_buf_deinit(&frame);
 	}
-	turns_soon(srv);
+	run_turns_soon(srv);
+	meter(srv, "working on requests (a filter write is made in one go)", t0, cpu0);
 }
 
 /* Reply to a request at once, without a turn, and go on reading. */
@@ -495,7 +556,7 @@ static void client_handle(struct client *c, const struct ftidx_frame_header *h)
 		goto now;
 	}
 	client_wait(c);
-	turns_soon(c->srv);
+	run_turns_soon(c->srv);
 	proto_buf_deinit(&frame);
 	return;
 now:
@@ -600,6 +661,8 @@ static bool on_read(struct client *c)
 static void on_readable(evutil_socket_t fd _unused_, short what, void *ctx)
 {
 	struct client *c = ctx;
+	struct server *srv = c->srv;
+	uint64_t t0 = now_ns(), cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	bool open;
 
 	if (what & EV_TIMEOUT) {
@@ -610,6 +673,7 @@ static void on_readable(evutil_socket_t fd _unused_, short what, void *ctx)
 	open = client_fill(c);
 	if (!on_read(c) && !open)
 		client_free(c);
+	meter(srv, "reading a client's requests", t0, cpu0);
 }
 
 static void on_write(struct bufferevent *bev, void *ctx)

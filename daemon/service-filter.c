@@ -416,12 +416,17 @@ static int reply_written(struct service *s, const struct service_job *job, struc
 	return proto_encode_reply(out, job->id, rep);
 }
 
+/* How often a write is resolved again because the map moved under it
+ * before it is refused as stale: modules that keep coming (a boot's
+ * storm) move it once per rebuild. */
+#define WRITE_ATTEMPTS 16
+
 /* The map changed under @job: resolve again on the new one (SERVICE_MORE),
  * or refuse the request as stale when its client pinned a generation or it
- * has been tried on a new map already. */
+ * has been tried on WRITE_ATTEMPTS maps already. */
 static int again_or_stale(struct service *s, struct service_job *job, struct proto_buf *out)
 {
-	if (job->one.generation || job->attempt > 0)
+	if (job->one.generation || job->attempt >= WRITE_ATTEMPTS)
 		return reply_stale(s, job->one.type, job->id, true, 0, out);
 	job->attempt++;
 	service_job_pin(s, job, job->one.changes, job->n_parts);
@@ -463,6 +468,8 @@ static int write_resolved(struct service *s, struct service_job *job, struct pro
 			goto reply;
 		}
 	r = service_fence(s);
+	if (r == SERVICE_BLOCKED)
+		goto done; /* the map is being rebuilt: the write waits */
 	if (r < 0) {
 		rep.status = -r;
 		snprintf(msg, sizeof(msg), "cannot read the kernel's function list");
@@ -482,7 +489,7 @@ static int write_resolved(struct service *s, struct service_job *job, struct pro
 	/* restore() re-read the map: did a module come or go? Then the
 	 * failure may be the change's doing (an index past the new end, or
 	 * read back as another function): again, on the new map. */
-	if (r < 0 && job->attempt == 0 && s->generation != generation) {
+	if (r < 0 && job->attempt < WRITE_ATTEMPTS && s->generation != generation) {
 		log_info("a write failed (%s) and the kernel's function list has changed: "
 			 "generation %llu",
 			 strerror(-r), (unsigned long long)s->generation);

@@ -41,59 +41,108 @@ struct hits_job {
 	atomic_bool cancelled;
 	atomic_bool finished; /* the worker is done: the loop may join it */
 	bool cut_short;       /* by CANCEL: the reply says so */
-	uint64_t deadline_ns; /* CLOCK_MONOTONIC */
+	uint64_t seconds;
 	uint32_t id;
 	void *requester;      /* NULL once it went away: no reply then */
-	int result;           /* hits_stop()'s, for the reply */
+	/* what the worker sets up with: the map is a reference, taken and
+	 * given back on the loop */
+	const struct writer_io *io;
+	struct map *map;
+	char instance[FTIDX_INSTANCE_MAX + 1]; /* "" for the top level */
+	int completion_fd;
+	bool set_up;          /* the run began: the reply has counts */
+	int result;           /* the set-up's or hits_stop()'s, for the reply */
 	const char *why;
+	bool why_alone;       /* @why says it all, without strerror(@result) */
 };
 
 /* The indices a filter file of @instance holds, per the kernel. */
-static ssize_t filter_indices(struct service *s, const char *instance, const char *file,
-			      uint32_t **out)
+static ssize_t filter_indices(const struct hits_job *job, const char *file, uint32_t **out)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len, unmatched;
 	ssize_t n;
 	int r;
 
-	r = s->io->read(s->io->ctx, instance, file, &text, &len);
+	r = job->io->read(job->io->ctx, job->instance[0] ? job->instance : NULL, file, &text, &len);
 	if (r < 0)
 		return r;
-	n = readback_filter_indices(s->map, text, out, &unmatched);
+	n = readback_filter_indices(job->map, text, out, &unmatched);
 	if (unmatched)
 		log_debug("%zu lines of %s are not functions of the map", unmatched, file);
 	return n;
 }
 
+/*
+ * What the run counts (the filter less notrace, as the kernel has them)
+ * and the run begun: 0, or -errno with job->why. Reading the filters and
+ * starting the tracer (which patches the kernel's code) take the kernel a
+ * while, so this is the worker's too.
+ */
+static int set_up(struct hits_job *job)
+{
+	_cleanup_free_ uint32_t *filter = NULL, *notrace = NULL, *traced = NULL;
+	ssize_t n_filter, n_notrace;
+	char name[64];
+	size_t n;
+
+	int r;
+
+	job->why_alone = true;
+	n_filter = filter_indices(job, "set_ftrace_filter", &filter);
+	n_notrace = n_filter < 0 ? 0 : filter_indices(job, "set_ftrace_notrace", &notrace);
+	job->why = "cannot read the filter";
+	if (n_filter < 0 || n_notrace < 0)
+		return (int)(n_filter < 0 ? n_filter : n_notrace);
+	traced = service_merge_sets(filter, (size_t)n_filter, NULL, 0, notrace, (size_t)n_notrace,
+				    &n);
+	job->why = "out of memory";
+	if (!traced)
+		return -ENOMEM;
+	job->why = "the filter enables no function (an empty filter would trace them all); set one "
+		   "first";
+	if (n == 0)
+		return -ENODATA;
+	snprintf(name, sizeof(name), HITS_INSTANCE_PREFIX "%d", (int)getpid());
+	job->why_alone = false;
+	job->why = "cannot set up the run";
+	r = hits_start(&job->hits, job->io, job->map, name, traced, n, &job->why);
+	if (r < 0)
+		return r;
+	log_info("counting calls to %zu function%s for %llu s in instances/%s", n,
+		 n == 1 ? "" : "s", (unsigned long long)job->seconds, name);
+	return 0;
+}
+
 static void *hits_worker(void *ctx)
 {
-	struct service *s = ctx;
-	struct hits_job *job = s->hits_job;
-	uint64_t one = 1;
-	int e = hits_exclude_this_thread(job->hits);
+	struct hits_job *job = ctx;
+	uint64_t one = 1, deadline;
 
-	if (e < 0)
-		log_warn("the hit count may count ftidxd's own reads: %s", strerror(-e));
-	for (;;) {
+	job->result = set_up(job);
+	job->set_up = job->result == 0;
+	deadline = clock_ns(CLOCK_MONOTONIC) + job->seconds * 1000000000ull;
+	for (; job->set_up;) {
 		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 		struct pollfd pfd = { .fd = job->wake_fd, .events = POLLIN };
 		int r;
 
-		if (now >= job->deadline_ns || atomic_load(&job->cancelled))
+		if (now >= deadline || atomic_load(&job->cancelled))
 			break;
-		(void)poll(&pfd, 1, (int)MIN((job->deadline_ns - now) / 1000000 + 1, DRAIN_MS));
+		(void)poll(&pfd, 1, (int)MIN((deadline - now) / 1000000 + 1, DRAIN_MS));
 		r = hits_drain(job->hits);
 		if (r < 0)
 			log_warn("reading the hit count's ring buffer: %s", strerror(-r));
 	}
-	job->result = hits_stop(job->hits, KALLSYMS, &job->why);
-	/* here too, not on the loop: removing an instance takes the kernel a
-	 * while */
-	hits_remove_instance(job->hits);
+	if (job->set_up) {
+		job->result = hits_stop(job->hits, KALLSYMS, &job->why);
+		/* here too, not on the loop: removing an instance takes the
+		 * kernel a while */
+		hits_remove_instance(job->hits);
+	}
 	/* done: the loop takes it from here */
 	atomic_store(&job->finished, true);
-	if (write(s->completion_fd, &one, sizeof(one)) < 0)
+	if (write(job->completion_fd, &one, sizeof(one)) < 0)
 		log_error("cannot tell the loop a hit count is done: %s", strerror(errno));
 	return NULL;
 }
@@ -103,6 +152,7 @@ static struct hits_job *job_free(struct hits_job *job)
 	if (!job)
 		return NULL;
 	job->hits = hits_free(job->hits);
+	map_free(job->map);
 	if (job->wake_fd >= 0)
 		close(job->wake_fd);
 	free(job);
@@ -112,13 +162,7 @@ static struct hits_job *job_free(struct hits_job *job)
 int service_hits_begin(struct service *s, const struct proto_request *req, uint32_t id,
 		       void *requester, struct proto_buf *out)
 {
-	const char *instance = req->instance[0] ? req->instance : NULL;
-	_cleanup_free_ uint32_t *filter = NULL, *notrace = NULL, *traced = NULL;
 	struct hits_job *job;
-	char name[64], msg[256];
-	const char *why = "";
-	ssize_t n_filter, n_notrace;
-	size_t n;
 	int r;
 
 	if (s->hits_job)
@@ -128,57 +172,27 @@ int service_hits_begin(struct service *s, const struct proto_request *req, uint3
 	if (s->completion_fd < 0)
 		return service_reply_plain(s, FTIDX_MSG_HITS, id, EOPNOTSUPP,
 					   "this daemon cannot run hit counts", out);
-	r = service_catch_up(s);
-	if (r < 0)
-		return service_reply_plain(s, FTIDX_MSG_HITS, id, -r,
-					   "cannot read the kernel's function list", out);
-	if (instance && !tracing_instance_exists(instance))
+	if (req->instance[0] && !tracing_instance_exists(req->instance))
 		return service_reply_plain(s, FTIDX_MSG_HITS, id, ENOENT, "no such instance", out);
-
-	n_filter = filter_indices(s, instance, "set_ftrace_filter", &filter);
-	n_notrace = n_filter < 0 ? 0 : filter_indices(s, instance, "set_ftrace_notrace", &notrace);
-	if (n_filter < 0 || n_notrace < 0)
-		return service_reply_plain(s, FTIDX_MSG_HITS, id,
-					   (int)-(n_filter < 0 ? n_filter : n_notrace),
-					   "cannot read the filter", out);
-	traced = service_merge_sets(filter, (size_t)n_filter, NULL, 0, notrace, (size_t)n_notrace,
-				    &n);
-	if (!traced)
-		return service_reply_plain(s, FTIDX_MSG_HITS, id, ENOMEM, "out of memory", out);
-	if (n == 0)
-		return service_reply_plain(s, FTIDX_MSG_HITS, id, ENODATA,
-					   "the filter enables no function (an empty filter would "
-					   "trace them all); set one first",
-					   out);
-
 	job = calloc(1, sizeof(*job));
 	if (!job)
 		return service_reply_plain(s, FTIDX_MSG_HITS, id, ENOMEM, "out of memory", out);
 	job->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	job->id = id;
 	job->requester = requester;
-	snprintf(name, sizeof(name), HITS_INSTANCE_PREFIX "%d", (int)getpid());
-	r = job->wake_fd < 0 ? negative_errno() : 0;
-	why = "cannot set up the run";
-	if (r == 0)
-		r = hits_start(&job->hits, s->io, s->map, name, traced, n, &why);
-	if (r == 0) {
-		job->deadline_ns =
-			clock_ns(CLOCK_MONOTONIC) + (uint64_t)req->seconds * 1000000000ull;
-		s->hits_job = job;
-		r = -pthread_create(&job->thread, NULL, hits_worker, s);
-		if (r < 0) {
-			s->hits_job = NULL;
-			why = "cannot start a thread for the run";
-		}
-	}
+	job->seconds = req->seconds;
+	job->io = s->io;
+	job->map = map_ref(s->map);
+	job->completion_fd = s->completion_fd;
+	snprintf(job->instance, sizeof(job->instance), "%s", req->instance);
+	r = job->wake_fd < 0 ? negative_errno() : -pthread_create(&job->thread, NULL, hits_worker,
+								   job);
 	if (r < 0) {
 		job_free(job);
-		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-r));
-		return service_reply_plain(s, FTIDX_MSG_HITS, id, -r, msg, out);
+		return service_reply_plain(s, FTIDX_MSG_HITS, id, -r,
+					   "cannot start a thread for the run", out);
 	}
-	log_info("counting calls to %zu function%s for %u s in instances/%s", n, n == 1 ? "" : "s",
-		 req->seconds, name);
+	s->hits_job = job;
 	return SERVICE_LATER;
 }
 
@@ -191,6 +205,8 @@ static int hits_reply(struct service *s, struct hits_job *job, struct proto_buf 
 	size_t n;
 	int r;
 
+	if (job->result < 0 && job->why_alone)
+		return service_reply_plain(s, FTIDX_MSG_HITS, job->id, -job->result, job->why, out);
 	if (job->result < 0) {
 		snprintf(msg, sizeof(msg), "%s: %s", job->why, strerror(-job->result));
 		return service_reply_plain(s, FTIDX_MSG_HITS, job->id, -job->result, msg, out);

@@ -45,7 +45,14 @@ struct service {
 	const struct writer_io *io;
 	struct writer_io tracing_io; /* writer_io_tracing, told what it reads back */
 	bool real_tracefs;
-	bool stale;
+	bool stale;                 /* a module changed since the map was read */
+	bool settling;              /* ...and the uevent watch waits for quiet */
+	uint64_t changes;           /* module changes seen so far */
+	struct rebuild_job *rebuild_job; /* the rebuild under way (service-rebuild.c) */
+	uint64_t rebuilds_started, rebuilds_finished;
+	uint64_t rebuild_changes;   /* @changes when the last one began */
+	int rebuild_result;         /* the last one's: 0 or -errno */
+	uint64_t rebuild_worst_ns;
 	uint32_t clients;
 	char release[128];
 	struct glob_rules rules; /* the running kernel's, decided at start */
@@ -86,6 +93,7 @@ struct service_job {
 	uint32_t id;
 	void *requester;
 	bool begun;           /* its first step was taken */
+	uint64_t waiting_for; /* the rebuild it waits for (rebuilds_started) */
 	int attempt;          /* writes: how often the map changed under it */
 	bool created;         /* writes: the instance was created for it */
 	struct map *map;      /* what its tokens are resolved on (a reference) */
@@ -108,13 +116,28 @@ void service_job_pin(struct service *s, struct service_job *job, const struct pr
 int service_job_resolve(struct service *s, struct service_job *job, bool per_token,
 			uint64_t deadline_ns);
 
-/* Before a request: rebuild the map if a module change is pending or the
- * kernel's record count or module list moved. 0 or -errno. */
+/* Before a request: is the map the kernel's? 0 if its record count and
+ * module list say so, else SERVICE_BLOCKED, a rebuild under way (or
+ * about to begin, once the kernel settles), or -errno. */
 int service_catch_up(struct service *s);
 
 /* Right before a write: the same, after taking in the module uevents
- * already queued. 0 or -errno. */
+ * already queued. */
 int service_fence(struct service *s);
+
+/* ---- service-rebuild.c ---- */
+
+/* Read the map (map_load()) with the module list's fingerprint the same
+ * before and after. 0, or -errno (-EAGAIN: it kept moving). */
+int service_load_fenced(const char *modules_path, struct map **out, uint64_t *fp);
+/* Put @m (consumed), read with module list @fingerprint, in service: a
+ * new generation unless it is the same text as the map in service. */
+bool service_swap_map(struct service *s, struct map *m, uint64_t fingerprint);
+/* Rebuild off the loop, unless one is under way: 0 or -errno. */
+int service_rebuild_start(struct service *s);
+/* A finished rebuild's map, swapped in (on the loop). */
+void service_rebuild_complete(struct service *s);
+void service_rebuild_shutdown(struct service *s);
 
 /*
  * Right after a write: whether the map it was planned on is still the

@@ -33,53 +33,27 @@
 #include "service-internal.h"
 #include "tracing.h"
 
-static int load_fenced(struct service *s, struct map **out, uint64_t *fp)
-{
-	for (int attempt = 0; attempt < 3; attempt++) {
-		uint64_t after;
-		bool settled;
-		int r = modules_fingerprint(s->modules_path, fp, &settled);
-
-		if (r == 0)
-			r = map_load(out);
-		if (r == 0)
-			r = modules_fingerprint(s->modules_path, &after, &settled);
-		if (r < 0) {
-			map_free(*out);
-			*out = NULL;
-			return r;
-		}
-		if (after == *fp)
-			return 0;
-		*out = map_free(*out);
-	}
-	return -EAGAIN;
-}
-
-int service_refresh(struct service *s, bool force)
+/* The kernel's record count and module list, as the map has them? */
+static int map_is_current(struct service *s, bool *current)
 {
 	unsigned long count;
-	struct map *m = NULL;
 	uint64_t fp;
 	bool settled;
-	int r;
+	int r = tracing_read_record_count(&count);
 
-	if (!force && s->map) {
-		r = tracing_read_record_count(&count);
-		if (r == 0)
-			r = modules_fingerprint(s->modules_path, &fp, &settled);
-		if (r < 0)
-			return r;
-		if (count == map_size(s->map) && fp == s->modules_fp)
-			return 0;
-	}
-	r = load_fenced(s, &m, &fp);
-	if (r < 0)
-		return r;
-	s->modules_fp = fp;
+	if (r == 0)
+		r = modules_fingerprint(s->modules_path, &fp, &settled);
+	if (r == 0)
+		*current = count == map_size(s->map) && fp == s->modules_fp;
+	return r;
+}
+
+bool service_swap_map(struct service *s, struct map *m, uint64_t fingerprint)
+{
+	s->modules_fp = fingerprint;
 	if (s->map && map_same(s->map, m)) {
 		map_free(m);
-		return 0;
+		return false;
 	}
 	map_free(s->map);
 	s->map = m;
@@ -87,6 +61,25 @@ int service_refresh(struct service *s, bool force)
 	s->built_at_ns = clock_ns(CLOCK_REALTIME);
 	/* Indices of the old map mean nothing in the new one. */
 	written_free_all(s);
+	return true;
+}
+
+int service_refresh(struct service *s, bool force)
+{
+	struct map *m = NULL;
+	bool current = false;
+	uint64_t fp;
+	int r;
+
+	if (!force && s->map) {
+		r = map_is_current(s, &current);
+		if (r < 0 || current)
+			return r;
+	}
+	r = service_load_fenced(s->modules_path, &m, &fp);
+	if (r < 0)
+		return r;
+	service_swap_map(s, m, fp);
 	return 0;
 }
 
@@ -134,6 +127,7 @@ struct service *service_free(struct service *s)
 		return NULL;
 	service_hits_shutdown(s);
 	service_audit_shutdown(s);
+	service_rebuild_shutdown(s);
 	service_status_free(s);
 	if (s->completion_fd >= 0)
 		close(s->completion_fd);
@@ -155,6 +149,7 @@ void service_complete(struct service *s, void (*deliver)(void *requester, struct
 	/* one count for any number of jobs done: ask each */
 	if (read(s->completion_fd, &count, sizeof(count)) < 0)
 		return;
+	service_rebuild_complete(s);
 	service_audit_complete(s);
 	service_status_complete(s, deliver);
 	service_hits_complete(s, deliver);
@@ -178,12 +173,36 @@ uint64_t service_generation(const struct service *s)
 
 int service_catch_up(struct service *s)
 {
-	/* A module changed and the map is not rebuilt yet: re-read it now. */
-	int r = service_refresh(s, s->stale);
+	bool current = false;
+	int r;
 
+	if (s->rebuild_job)
+		return SERVICE_BLOCKED;
+	if (!s->stale) {
+		r = map_is_current(s, &current);
+		if (r < 0 || current)
+			return r;
+		/* moved without a uevent (or before it came) */
+		s->stale = true;
+		s->changes++;
+	}
+	/* a uevent's settling starts the rebuild once the kernel is done */
+	if (s->settling)
+		return SERVICE_BLOCKED;
+	r = service_rebuild_start(s);
+	if (r == 0)
+		return SERVICE_BLOCKED;
+	/* no thread to be had: on the loop, as a last resort */
+	r = service_refresh(s, true);
 	if (r == 0)
 		s->stale = false;
 	return r;
+}
+
+int service_settled(struct service *s)
+{
+	s->settling = false;
+	return s->stale ? service_rebuild_start(s) : 0;
 }
 
 uint32_t service_map_size(const struct service *s)
@@ -191,9 +210,16 @@ uint32_t service_map_size(const struct service *s)
 	return map_size(s->map);
 }
 
-void service_set_stale(struct service *s, bool stale)
+void service_set_stale(struct service *s)
 {
-	s->stale = stale;
+	s->stale = true;
+	s->settling = true;
+	s->changes++;
+}
+
+const char *service_modules_path(const struct service *s)
+{
+	return s->modules_path;
 }
 
 bool service_stale(const struct service *s)
@@ -338,14 +364,67 @@ int service_job_resolve(struct service *s, struct service_job *job, bool per_tok
 	return 0;
 }
 
+/* What a request needs of the map: the kernel's (writes, hit counts),
+ * the one a rebuild under way will give (reads), or nothing in particular
+ * (STATUS says whether it is stale; instances have nothing to do with it). */
+enum map_need { MAP_ANY, MAP_REBUILT, MAP_CURRENT };
+
+static enum map_need map_need_of(uint16_t type)
+{
+	switch (type) {
+	case FTIDX_MSG_FILTER:
+	case FTIDX_MSG_CHANGE:
+	case FTIDX_MSG_HITS:
+		return MAP_CURRENT;
+	case FTIDX_MSG_RESOLVE:
+	case FTIDX_MSG_NAMES:
+	case FTIDX_MSG_LIST:
+		return MAP_REBUILT;
+	}
+	return MAP_ANY;
+}
+
+/*
+ * Whether @job may go on: 0, SERVICE_BLOCKED while the map is being
+ * rebuilt, or the -errno of a rebuild it waited for. A read waits for one
+ * rebuild, the one under way or about to start, and then goes on with
+ * whatever map that left, stale again or not: never an unbounded wait.
+ * A write (@current) waits until the map is the kernel's.
+ */
+static int wait_for_map(struct service *s, struct service_job *job, bool current)
+{
+	int r;
+
+	if (job->waiting_for && s->rebuilds_finished >= job->waiting_for) {
+		job->waiting_for = 0;
+		if (s->rebuild_result < 0)
+			return s->rebuild_result;
+		if (!current)
+			return 0;
+	}
+	r = service_catch_up(s);
+	if (r != SERVICE_BLOCKED)
+		return r;
+	/* the rebuild under way, if it began after the last module change;
+	 * else the next one */
+	job->waiting_for = s->rebuilds_started +
+			   (s->rebuild_job && s->rebuild_changes == s->changes ? 0 : 1);
+	return SERVICE_BLOCKED;
+}
+
 int service_job_step(struct service *s, struct service_job *job, uint64_t deadline_ns,
 		     struct proto_buf *out)
 {
 	const struct proto_request *req = job->req;
+	enum map_need need = map_need_of(req->type);
+	int r;
 
-	if (!job->begun) {
-		int r = service_catch_up(s);
-
+	/* writes, and hit counts, need the kernel's map at every step; reads
+	 * the map as it was once the rebuild they found under way is done */
+	if (!job->begun || need == MAP_CURRENT) {
+		r = wait_for_map(s, job, need == MAP_CURRENT);
+		if (r == SERVICE_BLOCKED && need != MAP_ANY)
+			return r;
 		job->begun = true;
 		if (r < 0)
 			return service_reply_plain(s, req->type, job->id, -r,
@@ -392,19 +471,25 @@ int service_handle(struct service *s, const struct proto_request *req, uint32_t 
 	struct service_job *job;
 	int r = service_job_new(s, req, id, &cap, &job);
 
-	if (r == 0)
-		do
-			r = service_job_step(s, job, UINT64_MAX, out);
-		while (r == SERVICE_MORE);
-	service_job_free(job);
-	/* deferred: wait for it here */
-	while (r == SERVICE_LATER && !cap.done) {
+	for (;;) {
 		struct pollfd pfd = { .fd = s->completion_fd, .events = POLLIN };
 
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-			return negative_errno();
+		if (r == 0 || r == SERVICE_MORE)
+			r = service_job_step(s, job, UINT64_MAX, out);
+		if (r == SERVICE_MORE)
+			continue;
+		/* waiting for a rebuild, or a deferred reply: here */
+		if ((r != SERVICE_BLOCKED && r != SERVICE_LATER) || cap.done)
+			break;
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+			r = negative_errno();
+			break;
+		}
 		service_complete(s, capture);
+		if (r == SERVICE_BLOCKED)
+			r = SERVICE_MORE;
 	}
+	service_job_free(job);
 	return r == SERVICE_LATER ? 0 : r;
 }
 

@@ -33,10 +33,18 @@ uint64_t service_generation(const struct service *s);
 /* Lines in the current map, placeholders included. */
 uint32_t service_map_size(const struct service *s);
 
-/* A module change is pending: the map may be out of date until it is
- * rebuilt. Requests rebuild first while it is set; STATUS reports it. */
-void service_set_stale(struct service *s, bool stale);
+/*
+ * A module came or went (a uevent): the map is stale until a rebuild that
+ * begins after now is done, and STATUS says so. Requests wait for the
+ * rebuild (see service_job_step()); it begins when the kernel has
+ * settled, which the caller says with service_settled(): a module's
+ * records keep changing until its init is done. 0 or -errno.
+ */
+void service_set_stale(struct service *s);
+int service_settled(struct service *s);
 bool service_stale(const struct service *s);
+/* Where the module list is read (/proc/modules, or a stand-in's). */
+const char *service_modules_path(const struct service *s);
 
 /*
  * @drain, called right before every filter write, takes in the module
@@ -78,12 +86,15 @@ void service_set_clients(struct service *s, uint32_t n);
  *   SERVICE_LATER  its answer takes time off this thread (HITS): it comes
  *                  through service_complete() once service_completion_fd()
  *                  is readable, and the job is done with;
+ *   SERVICE_BLOCKED it waits for the map, which is being rebuilt off this
+ *                  thread: step it again after the next service_complete();
  *   -ENOMEM, -EMSGSIZE (the reply would be too large).
  * A step does at least a little work whatever the deadline. Free the job
  * with service_job_free() after its last step, or to drop it unanswered.
  */
 #define SERVICE_LATER 1
 #define SERVICE_MORE 2
+#define SERVICE_BLOCKED 3
 struct service_job;
 int service_job_new(struct service *s, const struct proto_request *req, uint32_t id,
 		    void *requester, struct service_job **out);

@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "modules.h"
 #include "tracing.h"
 #include "uevent.h"
 
@@ -68,33 +69,37 @@ static void schedule_settle(struct uevent_watch *w)
 	evtimer_add(w->settle, &tv);
 }
 
+/*
+ * Settled once the record count has held still for a settle period and
+ * no module is on its way in or out; then the map is rebuilt, off the
+ * loop (requests that need it wait meanwhile). After SETTLE_TRIES it is
+ * rebuilt anyway.
+ */
 static void on_settle(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 {
 	struct uevent_watch *w = ctx;
 	unsigned long count = 0;
+	uint64_t fp;
+	bool settled = true;
 	int r;
 
-	if (tracing_read_record_count(&count) == 0 && count != w->last_count &&
-	    ++w->tries < SETTLE_TRIES) {
+	if (tracing_read_record_count(&count) == 0 &&
+	    modules_fingerprint(service_modules_path(w->svc), &fp, &settled) == 0 &&
+	    (count != w->last_count || !settled) && ++w->tries < SETTLE_TRIES) {
 		w->last_count = count;
 		schedule_settle(w);
 		return;
 	}
-	/* A request may have rebuilt the map meanwhile: re-read only if the
-	 * count says the kernel has moved on since (or nobody has yet). */
-	r = service_refresh(w->svc, service_stale(w->svc));
-	if (r < 0) {
+	r = service_settled(w->svc);
+	if (r < 0)
 		log_error("rebuilding the map after a module change failed: %s", strerror(-r));
-		return;
-	}
-	service_set_stale(w->svc, false);
-	log_info("map settled after a module change: %lu records, generation %llu", count,
-		 (unsigned long long)service_generation(w->svc));
+	else
+		log_info("the kernel settled after a module change: %lu records", count);
 }
 
 static void module_changed(struct uevent_watch *w)
 {
-	service_set_stale(w->svc, true);
+	service_set_stale(w->svc);
 	w->last_count = 0;
 	w->tries = 0;
 	schedule_settle(w);

@@ -4,6 +4,8 @@
  * protocol version, many clients, hostile and slow ones, the limits, and
  * load.
  */
+#include <fcntl.h>
+
 #include "integration.h"
 
 static void expect_refused(struct harness *h, const char *what, uint32_t magic, uint16_t version,
@@ -423,6 +425,105 @@ static void test_idle_timeout(const char *fixture_text, size_t len)
 	harness_cleanup(&h2);
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* One raw VERSION on @fd: how long its reply took, in ms (-1: none). */
+static double version_ms(int fd, uint32_t id)
+{
+	struct ftidx_frame_header hdr = { FTIDX_PROTO_MAGIC, FTIDX_PROTO_VERSION, FTIDX_MSG_VERSION,
+					  id, 0 };
+	static char body[4096];
+	double t0 = now_ms();
+
+	send_bytes(fd, &hdr, sizeof(hdr));
+	if (recv(fd, &hdr, sizeof(hdr), MSG_WAITALL) != sizeof(hdr) || hdr.length > sizeof(body) ||
+	    recv(fd, body, hdr.length, MSG_WAITALL) != (ssize_t)hdr.length)
+		return -1;
+	return now_ms() - t0;
+}
+
+/*
+ * A rebuild reads the kernel's list off the loop. Here the kernel's list
+ * grows by two modules, and the new one comes through a FIFO, its second
+ * half 1.5 s after its first, as a kernel with many modules takes its
+ * time: meanwhile the loop answers at once, and a resolve sent first
+ * waits for the rebuild and answers from the new map.
+ */
+static void test_rebuild_off_loop(const char *base_text, size_t base_len, const char *text,
+				  size_t len)
+{
+	const char *pats[] = { "dummy_xmit" };
+	struct proto_request req = { .type = FTIDX_MSG_RESOLVE, .tokens = pats, .n_tokens = 1 };
+	struct ftidx_frame_header hdr;
+	struct proto_reply rep;
+	struct harness h2;
+	struct proto_buf b;
+	char path[256], info[64];
+	double worst = 0, t0, waited;
+	const char *why;
+	uint8_t *body = malloc(1 << 20);
+	int fd, ping, pings = 0, status = -1;
+	pid_t feeder;
+
+	harness_tracefs(&h2, base_text, base_len);
+	harness_start(&h2, daemon_path, NULL);
+	snprintf(path, sizeof(path), "%s/available_filter_functions", h2.dir);
+	unlink(path);
+	CHECK_EQ_INT(mkfifo(path, 0644), 0);
+	snprintf(info, sizeof(info), "%zu pages:1 groups: 1\n", n_lines);
+	fake_write(h2.dir, "dyn_ftrace_total_info", info, strlen(info));
+	feeder = fork();
+	if (feeder == 0) {
+		int w = open(path, O_WRONLY);
+		bool ok = w >= 0 && write(w, text, len / 2) == (ssize_t)(len / 2);
+
+		harness_sleep_ms(1500);
+		/* (a pipe takes it whole: blocking, and no signal to stop it) */
+		ok &= write(w, text + len / 2, len - len / 2) == (ssize_t)(len - len / 2);
+		_exit(ok ? 0 : 1);
+	}
+	fd = harness_connect(&h2);
+	ping = harness_connect(&h2);
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_request(&b, 1, &req), 0);
+	t0 = now_ms();
+	send_bytes(fd, b.data, b.len);
+	proto_buf_deinit(&b);
+	while (now_ms() - t0 < 1200) {
+		double ms = version_ms(ping, (uint32_t)++pings);
+
+		CHECK(ms >= 0);
+		worst = ms > worst ? ms : worst;
+		harness_sleep_ms(20);
+	}
+	CHECK(recv(fd, &hdr, sizeof(hdr), MSG_WAITALL) == sizeof(hdr));
+	waited = now_ms() - t0;
+	CHECK(hdr.length < (1 << 20) && recv(fd, body, hdr.length, MSG_WAITALL) == hdr.length);
+	CHECK_EQ_INT(proto_decode_reply(hdr.version, hdr.type, body, hdr.length, &rep, &why), 0);
+	printf("rebuild off the loop: %d pings, the worst %.1f ms; the resolve waited %.0f ms "
+	       "for the rebuild\n",
+	       pings, worst, waited);
+	CHECK(worst < 500);
+	CHECK(waited > 1000);
+	CHECK_EQ_INT(rep.status, 0);
+	CHECK_EQ_INT(rep.generation, 2);
+	CHECK_EQ_INT(rep.n_enable, 1);
+	proto_reply_deinit(&rep);
+	CHECK(waitpid(feeder, &status, 0) == feeder && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fd);
+	close(ping);
+	free(body);
+	CHECK_EQ_INT(harness_stop(&h2), 0);
+	unlink(path);
+	harness_cleanup(&h2);
+}
+
 #define LOAD_CLIENTS 64
 
 #define LOAD_REQUESTS 1000
@@ -511,6 +612,16 @@ int main(int argc, char **argv)
 	CHECK_EQ_INT(harness_stop(&h), 0);
 	test_idle_timeout(text, len);
 	test_max_clients(text, len);
+	{
+		char base_path[4096];
+		size_t base_len;
+		char *base;
+
+		snprintf(base_path, sizeof(base_path), "%s/debian-6.1-base.txt", fixtures);
+		base = test_read_file(base_path, &base_len);
+		test_rebuild_off_loop(base, base_len, text, len);
+		free(base);
+	}
 	{
 		struct stat st;
 

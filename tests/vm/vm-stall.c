@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -152,4 +153,14 @@ void stall_report(void)
 		}
 	}
 	printf("VM-LOOP-STALL: worst of all %.1f ms, in %s\n", worst, where);
+	/* and as ftidxd saw it: its longest callbacks, from its log */
+	{
+		size_t len;
+		char *log = slurp("/tmp/ftidxd.log", &len), *save = NULL;
+
+		for (char *l = strtok_r(log, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+			if (strstr(l, "longest stall so far"))
+				printf("VM-LOOP-STALL: ftidxd: %s\n", l);
+		free(log);
+	}
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What libftidx's files share (libftidx.c: the connection, its calls and
- * the version 1 requests; libftidx-request.c: request objects, several
- * files at once, the poll-loop calls; libftidx-results.c: results and
- * their accessors). Nothing outside client/ includes it.
+ * What libftidx's files share, each calling only those below it:
+ *   libftidx-request.c  request objects, several files at once, poll loops
+ *   libftidx.c          the requests of protocol version 1
+ *   libftidx-results.c  results and their accessors, STATUS, HITS
+ *   libftidx-conn.c     the connection: socket, call, frames, timeout, errors
+ * Nothing outside client/ includes it.
  */
 #pragma once
 

@@ -60,16 +60,22 @@ int lib_index_reasons(struct ftidx_result *res)
 }
 
 
-_public_ struct ftidx_result *ftidx_result_free(struct ftidx_result *r)
+/* Keep the result only when it has something to offer the caller. */
+int lib_finish(int r, struct ftidx_result *res, struct ftidx_result **out)
 {
-	if (!r)
-		return NULL;
-	proto_reply_deinit(&r->rep);
-	free(r->frame);
-	free(r->asked);
-	free(r->reason_of);
-	free(r);
-	return NULL;
+	if (res && lib_index_reasons(res) < 0) {
+		ftidx_result_free(res);
+		res = NULL;
+		r = -ENOMEM;
+	}
+	if (res && (r == 0 || res->rep.type != FTIDX_MSG_ERROR) && out) {
+		*out = res;
+		return r;
+	}
+	ftidx_result_free(res);
+	if (out)
+		*out = NULL;
+	return r;
 }
 
 _public_ uint64_t ftidx_result_generation(const struct ftidx_result *r)

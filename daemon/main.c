@@ -22,6 +22,8 @@
 #include "macro.h"
 #include "server.h"
 #include "service.h"
+#include "service-map.h"
+#include "service-recover.h"
 #include "systemd.h"
 #include "tracing.h"
 #include "uevent.h"
@@ -232,7 +234,7 @@ static void notify_ready(struct service *svc)
 {
 	int r = systemd_notifyf("READY=1\nSTATUS=%u lines mapped, generation %llu",
 				service_map_size(svc),
-				(unsigned long long)service_generation(svc));
+				(unsigned long long)service_map_generation(svc));
 
 	if (r < 0)
 		log_warn("cannot notify the service manager: %s", strerror(-r));
@@ -250,12 +252,12 @@ static void on_reload(evutil_socket_t sig _unused_, short what _unused_, void *c
 	int r;
 
 	systemd_notify("RELOADING=1");
-	r = service_refresh(ctx, true);
+	r = service_map_refresh(ctx, true);
 	if (r < 0)
 		log_error("rebuilding the map failed: %s", strerror(-r));
 	else
 		log_info("map rebuilt on SIGHUP, generation %llu",
-			 (unsigned long long)service_generation(ctx));
+			 (unsigned long long)service_map_generation(ctx));
 	/* The old map stays in service after a failure: still ready. */
 	notify_ready(ctx);
 }
@@ -337,8 +339,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* before any client: a write a crash cut short is finished or undone */
-	service_set_state_dir(svc, o.state_dir);
-	service_recover(svc);
+	service_recover_set_dir(svc, o.state_dir);
+	service_recover_start(svc);
 	base = event_base_new();
 	if (!base || server_new(&srv, base, fd, svc, &o.limits) < 0) {
 		log_error("cannot set up the event loop");
@@ -357,7 +359,7 @@ int main(int argc, char **argv)
 		log_warn("no module uevents (%s): module changes are seen at the next request",
 			 strerror(-r));
 	log_info("serving %s on %s, map generation %llu", tracing_dir(), o.socket,
-		 (unsigned long long)service_generation(svc));
+		 (unsigned long long)service_map_generation(svc));
 	notify_ready(svc);
 	status = event_base_dispatch(base) < 0 ? 1 : 0;
 	/* An activated socket outlives us: systemd queues clients on it and

@@ -40,10 +40,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "clock.h"
+#include "log.h"
 #include "macro.h"
 #include "server.h"
+#include "service.h"
+#include "service-reply.h"
 #include "turns.h"
 
 struct client {
@@ -447,7 +449,7 @@ static void on_turn(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 		int r;
 
 		proto_buf_init(&frame);
-		r = service_job_step(srv->svc, c->job, deadline, &frame);
+		r = service_step(srv->svc, c->job, deadline, &frame);
 		if (r == SERVICE_BLOCKED) {
 			/* until the map is rebuilt: on_completion() queues it again */
 			proto_buf_deinit(&frame);

@@ -21,8 +21,9 @@
 #include "log.h"
 #include "macro.h"
 #include "readback.h"
-#include "service.h"
-#include "service-internal.h"
+#include "service-audit.h"
+#include "service-state.h"
+#include "service-written.h"
 #include "writer.h"
 
 #define AUDIT_QUIET_MS 2000
@@ -93,7 +94,7 @@ void service_audit_soon(struct service *s)
 
 	if (s->audit_job || s->completion_fd < 0 || !s->io->reads_names)
 		return;
-	while (w && written_verdict(s, w) != AUDIT_PENDING)
+	while (w && service_written_verdict(s, w) != AUDIT_PENDING)
 		w = w->next;
 	if (!w)
 		return;
@@ -118,7 +119,7 @@ void service_audit_soon(struct service *s)
 
 static void judge(struct service *s, const struct audit_job *job)
 {
-	struct written *w = written_find(s, job->instance, job->file);
+	struct written *w = service_written_find(s, job->instance, job->file);
 	struct resolution expected;
 	const char *why = "";
 	int r;

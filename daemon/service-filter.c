@@ -17,8 +17,16 @@
 #include "map.h"
 #include "readback.h"
 #include "resolve.h"
-#include "service.h"
-#include "service-internal.h"
+#include "service-audit.h"
+#include "service-filter.h"
+#include "service-instances.h"
+#include "service-jobs.h"
+#include "service-map.h"
+#include "service-recover.h"
+#include "service-reply.h"
+#include "service-state.h"
+#include "sets.h"
+#include "service-written.h"
 #include "tracing.h"
 #include "writer.h"
 
@@ -100,7 +108,7 @@ static int line_refs_find(const struct line_refs *refs, const struct map *m, uin
 		if ((size_t)k > refs->rank[i])
 			v[n++] = same[refs->rank[i]];
 	}
-	*out = service_merge_sets(NULL, 0, v, n, NULL, 0, n_out);
+	*out = sets_merge(NULL, 0, v, n, NULL, 0, n_out);
 	free(v);
 	return *out ? 0 : -ENOMEM;
 }
@@ -132,7 +140,7 @@ static void restore(struct service *s, const struct writer_request *wr, struct w
 			all_done &= done[k] || !wres[k].before;
 		if (all_done)
 			break;
-		r = service_refresh(s, true);
+		r = service_map_refresh(s, true);
 
 		for (size_t k = 0; k < n && r == 0; k++) {
 			struct writer_request again = wr[k];
@@ -197,7 +205,7 @@ static int create_instance(struct service *s, struct service_job *job)
 		return 0;
 	if (r == 0) {
 		job->created = true;
-		service_instance_created(s, job->one.instance);
+		service_instances_created(s, job->one.instance);
 	}
 	return r;
 }
@@ -255,16 +263,16 @@ static int write_files(struct service *s, const struct proto_request *req, struc
 	size_t k;
 
 	/* what others wrote since ftidx last did */
-	written_take_drift(s, true);
+	service_written_take_drift(s, true);
 	service_audit_note_write(s);
 	for (k = 0; k < run->n && r == 0; k++) {
-		struct written *prev = written_find(s, req->instance, req->changes[k].file);
+		struct written *prev = service_written_find(s, req->instance, req->changes[k].file);
 		uint64_t t0 = now_ns();
 		size_t len;
 
 		files[k] = req->changes[k].file;
 		ops[k] = req->changes[k].op;
-		befores[k] = s->verify_full ? NULL : written_known_text(s, prev);
+		befores[k] = s->verify_full ? NULL : service_written_known_text(s, prev);
 		if (!befores[k]) {
 			read_before[k] = true;
 			r = s->io->read(s->io->ctx, req->instance[0] ? req->instance : NULL,
@@ -278,12 +286,12 @@ static int write_files(struct service *s, const struct proto_request *req, struc
 	}
 	if (r < 0)
 		goto out;
-	service_intent_begin(s, req->instance, run->n, files, ops, befores, run->res);
+	service_recover_begin(s, req->instance, run->n, files, ops, befores, run->res);
 	run->wrote = true;
 
 	for (k = 0; k < run->n; k++) {
 		const struct proto_change *ch = &req->changes[k];
-		struct written *prev = written_find(s, req->instance, ch->file);
+		struct written *prev = service_written_find(s, req->instance, ch->file);
 		bool fenced = false;
 		uint64_t t0;
 
@@ -309,7 +317,7 @@ static int write_files(struct service *s, const struct proto_request *req, struc
 		 */
 		t0 = now_ns();
 		if (r == 0 && !s->verify_full)
-			fenced = !s->io->reads_names || service_fence_holds(s);
+			fenced = !s->io->reads_names || service_map_fence_holds(s);
 		run->wres[k].verify_ns = now_ns() - t0;
 		if (r == 0 && !s->verify_full && !fenced && s->io->reads_names)
 			r = writer_verify(s->io, s->map, &run->wreq[k], &run->res[k], &run->wres[k]);
@@ -328,12 +336,12 @@ static int write_files(struct service *s, const struct proto_request *req, struc
 	if (r < 0)
 		restore(s, run->wreq, run->wres, k + 1);
 	/* proven, or put back: either way the intent is spent */
-	service_intent_end(s);
+	service_recover_end(s);
 out:
 	for (k = 0; k < run->n; k++)
 		free(befores[k]);
 	/* ftidx's own writes, and restores */
-	written_take_drift(s, false);
+	service_written_take_drift(s, false);
 	return r;
 }
 
@@ -409,8 +417,13 @@ static int reply_written(struct service *s, const struct service_job *job, struc
 			 failed->approximate ? " (duplicate names made that approximate)" : "");
 	} else {
 		for (size_t k = 0; k < run->n; k++)
-			written_record(s, req->instance, req->changes[k].file, req->changes[k].op,
-				       &run->res[k]);
+			if (service_written_record(s, req->instance, req->changes[k].file,
+						   req->changes[k].op, &run->res[k]) < 0)
+				log_warn("out of memory: what %s holds is not recorded; the next "
+					 "write to it reads it first",
+					 writer_file_name(req->changes[k].file));
+		/* read back later, once writes are quiet */
+		service_audit_soon(s);
 	}
 	rep->message = msg;
 	return proto_encode_reply(out, job->id, rep);
@@ -449,7 +462,7 @@ static int write_resolved(struct service *s, struct service_job *job, struct pro
 	char msg[320] = "";
 	int r;
 
-	r = service_fill_items(&rep, job->res, job->n_parts);
+	r = service_job_fill_items(&rep, job->res, job->n_parts);
 	if (r < 0)
 		goto done;
 	if (rep.n_failed) {
@@ -467,7 +480,7 @@ static int write_resolved(struct service *s, struct service_job *job, struct pro
 				 writer_file_name(req->changes[k].file));
 			goto reply;
 		}
-	r = service_fence(s);
+	r = service_map_fence(s);
 	if (r == SERVICE_BLOCKED)
 		goto done; /* the map is being rebuilt: the write waits */
 	if (r < 0) {
@@ -498,19 +511,19 @@ static int write_resolved(struct service *s, struct service_job *job, struct pro
 	}
 	if (r < 0 && job->created && tracing_remove_instance(req->instance) == 0)
 		/* nothing of the change is left, so neither is its instance */
-		service_instance_removed(s, req->instance);
+		service_instances_removed(s, req->instance);
 	r = reply_written(s, job, &run, r, &rep, out);
 	goto done;
 reply:
 	rep.message = msg;
 	r = proto_encode_reply(out, job->id, &rep);
 done:
-	service_free_items(&rep);
+	service_job_free_items(&rep);
 	change_run_reset(&run);
 	return r;
 }
 
-int service_filter_step(struct service *s, struct service_job *job, uint64_t deadline_ns,
+int service_filter(struct service *s, struct service_job *job, uint64_t deadline_ns,
 			struct proto_buf *out)
 {
 	const struct proto_request *req = &job->one;

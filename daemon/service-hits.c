@@ -26,8 +26,12 @@
 #include "log.h"
 #include "macro.h"
 #include "readback.h"
-#include "service.h"
-#include "service-internal.h"
+#include "hits.h"
+#include "service-hits.h"
+#include "service-jobs.h"
+#include "service-reply.h"
+#include "service-state.h"
+#include "sets.h"
 #include "tracing.h"
 
 #define KALLSYMS "/proc/kallsyms"
@@ -94,7 +98,7 @@ static int set_up(struct hits_job *job)
 	job->why = "cannot read the filter";
 	if (n_filter < 0 || n_notrace < 0)
 		return (int)(n_filter < 0 ? n_filter : n_notrace);
-	traced = service_merge_sets(filter, (size_t)n_filter, NULL, 0, notrace, (size_t)n_notrace,
+	traced = sets_merge(filter, (size_t)n_filter, NULL, 0, notrace, (size_t)n_notrace,
 				    &n);
 	job->why = "out of memory";
 	if (!traced)
@@ -282,7 +286,7 @@ void service_hits_forget(struct service *s, void *requester)
 	(void)!write(job->wake_fd, &one, sizeof(one));
 }
 
-void service_cancel(struct service *s, void *requester, uint32_t id)
+void service_hits_cancel(struct service *s, void *requester, uint32_t id)
 {
 	struct hits_job *job = s->hits_job;
 	uint64_t one = 1;

@@ -15,8 +15,10 @@
 #include <string.h>
 
 #include "log.h"
-#include "service.h"
-#include "service-internal.h"
+#include "service-instances.h"
+#include "service-reply.h"
+#include "service-state.h"
+#include "service-written.h"
 #include "tracing.h"
 
 struct created_instance {
@@ -33,7 +35,7 @@ static struct created_instance **find(struct service *s, const char *name)
 	return at;
 }
 
-void service_instance_created(struct service *s, const char *name)
+void service_instances_created(struct service *s, const char *name)
 {
 	struct created_instance *ci;
 
@@ -50,7 +52,7 @@ void service_instance_created(struct service *s, const char *name)
 	log_warn("out of memory: instances/%s will not be removable through ftidx", name);
 }
 
-void service_instance_removed(struct service *s, const char *name)
+void service_instances_removed(struct service *s, const char *name)
 {
 	struct created_instance **at = find(s, name);
 	struct created_instance *ci = *at;
@@ -60,7 +62,7 @@ void service_instance_removed(struct service *s, const char *name)
 		free(ci->name);
 		free(ci);
 	}
-	written_forget_instance(s, name);
+	service_written_forget_instance(s, name);
 }
 
 void service_instances_free(struct service *s)
@@ -74,7 +76,7 @@ void service_instances_free(struct service *s)
 	}
 }
 
-int service_reply_remove_instance(struct service *s, const struct proto_request *req, uint32_t id,
+int service_instances_remove(struct service *s, const struct proto_request *req, uint32_t id,
 				  struct proto_buf *out)
 {
 	struct created_instance *ci = *find(s, req->instance);
@@ -82,7 +84,7 @@ int service_reply_remove_instance(struct service *s, const struct proto_request 
 	int r;
 
 	if (!tracing_instance_exists(req->instance)) {
-		service_instance_removed(s, req->instance);
+		service_instances_removed(s, req->instance);
 		return service_reply_plain(s, FTIDX_MSG_REMOVE_INSTANCE, id, ENOENT,
 					   "no such instance", out);
 	}
@@ -98,7 +100,7 @@ int service_reply_remove_instance(struct service *s, const struct proto_request 
 			 r == -EBUSY ? " (a tracer runs there or a file of it is open)" : "");
 		return service_reply_plain(s, FTIDX_MSG_REMOVE_INSTANCE, id, -r, msg, out);
 	}
-	service_instance_removed(s, req->instance);
+	service_instances_removed(s, req->instance);
 	log_info("removed instances/%s", req->instance);
 	return service_reply_plain(s, FTIDX_MSG_REMOVE_INSTANCE, id, 0, "", out);
 }

@@ -11,8 +11,12 @@
 #include "macro.h"
 #include "map.h"
 #include "resolve.h"
-#include "service.h"
-#include "service-internal.h"
+#include "service-audit.h"
+#include "service-jobs.h"
+#include "service-query.h"
+#include "service-reply.h"
+#include "service-state.h"
+#include "service-written.h"
 #include "tracing.h"
 
 static size_t arena_line(struct proto_buf *arena, const struct map *m, uint32_t index)
@@ -52,7 +56,7 @@ static int reply_status(struct service *s, uint32_t id, struct proto_buf *out)
 		return -ENOMEM;
 	n = 0;
 	for (struct written *w = s->written; w; w = w->next) {
-		uint16_t verdict = written_verdict(s, w);
+		uint16_t verdict = service_written_verdict(s, w);
 
 		filters[n++] = (struct proto_filter_state){
 			.instance = w->instance,
@@ -94,13 +98,13 @@ struct status_waiter {
 	struct status_waiter *next;
 };
 
-int service_status_begin(struct service *s, uint32_t id, void *requester, struct proto_buf *out)
+int service_query_status(struct service *s, uint32_t id, void *requester, struct proto_buf *out)
 {
 	struct status_waiter *w;
 
 	/* a foreign write since the last look: the audit's answer is old */
-	written_take_drift(s, true);
-	if (written_all_judged(s) || !service_audit_hurry(s))
+	service_written_take_drift(s, true);
+	if (service_written_all_judged(s) || !service_audit_hurry(s))
 		return reply_status(s, id, out);
 	w = calloc(1, sizeof(*w));
 	if (!w)
@@ -110,10 +114,10 @@ int service_status_begin(struct service *s, uint32_t id, void *requester, struct
 	return SERVICE_LATER;
 }
 
-void service_status_complete(struct service *s,
+void service_query_status_complete(struct service *s,
 			     void (*deliver)(void *requester, struct proto_buf *frame))
 {
-	if (!s->status_waiters || (!written_all_judged(s) && service_audit_hurry(s)))
+	if (!s->status_waiters || (!service_written_all_judged(s) && service_audit_hurry(s)))
 		return;
 	while (s->status_waiters) {
 		struct status_waiter *w = s->status_waiters;
@@ -133,7 +137,7 @@ void service_status_complete(struct service *s,
 	}
 }
 
-void service_status_forget(struct service *s, void *requester)
+void service_query_status_forget(struct service *s, void *requester)
 {
 	struct status_waiter **at = &s->status_waiters;
 
@@ -149,7 +153,7 @@ void service_status_forget(struct service *s, void *requester)
 	}
 }
 
-void service_status_free(struct service *s)
+void service_query_free(struct service *s)
 {
 	while (s->status_waiters) {
 		struct status_waiter *w = s->status_waiters;
@@ -159,92 +163,7 @@ void service_status_free(struct service *s)
 	}
 }
 
-/*
- * Per-token results of @n_parts resolutions into @rep, in token order:
- * statuses, reasons and, when each resolution kept them, the tokens' own
- * sets. With one part, its sets are @rep's too (but for CHANGE, whose
- * sets are per file).
- */
-int service_fill_items(struct proto_reply *rep, const struct resolution *res, size_t n_parts)
-{
-	size_t n_items = 0, n_failed = 0, n_indices = 0, t = 0, k = 0;
-	bool sets = n_parts > 0;
-
-	for (size_t p = 0; p < n_parts; p++) {
-		n_items += res[p].n_items;
-		n_failed += res[p].n_failed;
-		sets &= res[p].token_set_start != NULL;
-		if (res[p].token_set_start)
-			n_indices += res[p].token_set_start[res[p].n_items];
-	}
-	if (n_indices > UINT32_MAX)
-		return -E2BIG;
-	rep->items = calloc(n_items ? n_items : 1, sizeof(*rep->items));
-	rep->reasons = calloc(n_failed ? n_failed : 1, sizeof(*rep->reasons));
-	if (!rep->items || !rep->reasons)
-		return -ENOMEM;
-	if (sets) {
-		rep->token_set_start = malloc(sizeof(uint32_t) * (n_items + 1));
-		rep->token_sets = malloc(sizeof(uint32_t) * (n_indices ? n_indices : 1));
-		if (!rep->token_set_start || !rep->token_sets)
-			return -ENOMEM;
-		rep->token_set_start[0] = 0;
-		rep->n_token_sets = (uint32_t)n_items;
-	}
-	rep->n_items = (uint32_t)n_items;
-	rep->n_failed = (uint32_t)n_failed;
-	n_indices = 0;
-	for (size_t p = 0; p < n_parts; p++) {
-		for (size_t i = 0; i < res[p].n_items; i++, t++) {
-			rep->items[t].status = -res[p].items[i].status;
-			rep->items[t].matches = res[p].items[i].matches;
-			if (res[p].items[i].status < 0)
-				rep->reasons[k++] = res[p].items[i].why;
-		}
-		if (sets) {
-			uint32_t got = res[p].token_set_start[res[p].n_items];
-
-			memcpy(rep->token_sets + n_indices, res[p].token_sets, sizeof(uint32_t) * got);
-			for (size_t i = 0; i < res[p].n_items; i++)
-				rep->token_set_start[t - res[p].n_items + i + 1] =
-					(uint32_t)n_indices + res[p].token_set_start[i + 1];
-			n_indices += got;
-		}
-	}
-	if (n_failed)
-		rep->status = EINVAL;
-	if (n_parts == 1 && rep->type != FTIDX_MSG_CHANGE) {
-		rep->enable = res->enable;
-		rep->n_enable = (uint32_t)res->n_enable;
-		rep->disable = res->disable;
-		rep->n_disable = (uint32_t)res->n_disable;
-	}
-	return 0;
-}
-
-int service_reply_too_big(struct service *s, uint16_t type, uint32_t id, struct proto_buf *out)
-{
-	return service_reply_plain(s, type, id, E2BIG,
-				   "the patterns' own matches come to more than one reply can "
-				   "carry: ask without per-pattern results, or in smaller batches",
-				   out);
-}
-
-void service_free_items(struct proto_reply *rep)
-{
-	free(rep->items);
-	free(rep->reasons);
-	free(rep->lines);
-	free(rep->token_sets);
-	free(rep->token_set_start);
-	rep->items = NULL;
-	rep->reasons = NULL;
-	rep->lines = NULL;
-	rep->token_sets = rep->token_set_start = NULL;
-	rep->n_token_sets = 0;
-}
-
-int service_resolve_step(struct service *s, struct service_job *job, uint64_t deadline_ns,
+int service_query_resolve(struct service *s, struct service_job *job, uint64_t deadline_ns,
 			 struct proto_buf *out)
 {
 	const struct proto_request *req = job->req;
@@ -267,7 +186,7 @@ int service_resolve_step(struct service *s, struct service_job *job, uint64_t de
 	/* the map it was resolved on, even if the service has a newer one */
 	rep.generation = job->generation;
 	proto_buf_init(&arena);
-	r = service_fill_items(&rep, res, 1);
+	r = service_job_fill_items(&rep, res, 1);
 	if (r < 0)
 		goto done;
 	if (res->n_failed) {
@@ -290,12 +209,12 @@ int service_resolve_step(struct service *s, struct service_job *job, uint64_t de
 	rep.message = msg;
 	r = proto_encode_reply(out, job->id, &rep);
 done:
-	service_free_items(&rep);
+	service_job_free_items(&rep);
 	proto_buf_deinit(&arena);
 	return r;
 }
 
-int service_reply_names(struct service *s, const struct proto_request *req, uint32_t id,
+int service_query_names(struct service *s, const struct proto_request *req, uint32_t id,
 		       struct proto_buf *out)
 {
 	struct proto_reply rep = { .type = FTIDX_MSG_NAMES, .generation = s->generation };
@@ -340,7 +259,7 @@ done:
 	return r;
 }
 
-int service_reply_list(struct service *s, const struct proto_request *req, uint32_t id,
+int service_query_list(struct service *s, const struct proto_request *req, uint32_t id,
 		      struct proto_buf *out)
 {
 	struct proto_reply rep = { .type = FTIDX_MSG_LIST, .generation = s->generation };

@@ -27,8 +27,10 @@
 #include "macro.h"
 #include "map.h"
 #include "readback.h"
-#include "service.h"
-#include "service-internal.h"
+#include "service-map.h"
+#include "service-recover.h"
+#include "service-state.h"
+#include "sets.h"
 #include "tracing.h"
 #include "writer.h"
 
@@ -117,18 +119,18 @@ static int put_filter_after(struct growbuf *t, const struct map *m, uint16_t op,
 		return (int)n_was;
 	switch (op) {
 	case FTIDX_OP_SET:
-		will = service_merge_sets(NULL, 0, res->enable, res->n_enable, NULL, 0, &n);
+		will = sets_merge(NULL, 0, res->enable, res->n_enable, NULL, 0, &n);
 		break;
 	case FTIDX_OP_ADD:
-		will = service_merge_sets(was, (size_t)n_was, res->enable, res->n_enable,
+		will = sets_merge(was, (size_t)n_was, res->enable, res->n_enable,
 					  res->disable, res->n_disable, &n);
 		break;
 	case FTIDX_OP_REMOVE:
-		will = service_merge_sets(was, (size_t)n_was, NULL, 0, res->enable, res->n_enable,
+		will = sets_merge(was, (size_t)n_was, NULL, 0, res->enable, res->n_enable,
 					  &n);
 		break;
 	default:
-		will = service_merge_sets(NULL, 0, NULL, 0, NULL, 0, &n);
+		will = sets_merge(NULL, 0, NULL, 0, NULL, 0, &n);
 		break;
 	}
 	if (!will)
@@ -200,7 +202,7 @@ static int graph_after(const struct map *m, uint16_t op, const struct resolution
 	return r;
 }
 
-int service_intent_begin(struct service *s, const char *instance, size_t n,
+int service_recover_begin(struct service *s, const char *instance, size_t n,
 			 const uint16_t *files, const uint16_t *ops, char *const *befores,
 			 const struct resolution *res)
 {
@@ -252,7 +254,7 @@ int service_intent_begin(struct service *s, const char *instance, size_t n,
 	return r;
 }
 
-void service_intent_end(struct service *s)
+void service_recover_end(struct service *s)
 {
 	int r;
 
@@ -380,7 +382,7 @@ static void describe(char *buf, size_t size, const struct intent *in, size_t k)
 		 writer_file_name(in->files[k].file));
 }
 
-void service_recover(struct service *s)
+void service_recover_start(struct service *s)
 {
 	enum found found[FTIDX_CHANGES_MAX];
 	bool no_change[FTIDX_CHANGES_MAX];
@@ -457,7 +459,7 @@ void service_recover(struct service *s)
 	intent_deinit(&in);
 }
 
-int service_set_state_dir(struct service *s, const char *dir)
+int service_recover_set_dir(struct service *s, const char *dir)
 {
 	const char *why = "";
 	int fd, r;

@@ -14,12 +14,13 @@
 #include "macro.h"
 #include "map.h"
 #include "readback.h"
-#include "service.h"
-#include "service-internal.h"
+#include "service-state.h"
+#include "sets.h"
+#include "service-written.h"
 #include "tracing.h"
 #include "writer.h"
 
-static void written_free(struct service *s, struct written *w)
+static void record_free(struct service *s, struct written *w)
 {
 	drift_unwatch(s->drift, w->wd);
 	free(w->instance);
@@ -27,13 +28,13 @@ static void written_free(struct service *s, struct written *w)
 	free(w);
 }
 
-void written_free_all(struct service *s)
+void service_written_free_all(struct service *s)
 {
 	while (s->written) {
 		struct written *w = s->written;
 
 		s->written = w->next;
-		written_free(s, w);
+		record_free(s, w);
 	}
 }
 
@@ -53,7 +54,7 @@ static void own_write(void *ctx _unused_, int wd _unused_)
 {
 }
 
-void written_take_drift(struct service *s, bool foreign)
+void service_written_take_drift(struct service *s, bool foreign)
 {
 	int r = drift_drain(s->drift, foreign ? drifted : own_write, s);
 
@@ -70,7 +71,7 @@ void written_take_drift(struct service *s, bool foreign)
 		}
 }
 
-char *written_known_text(struct service *s, const struct written *w)
+char *service_written_known_text(struct service *s, const struct written *w)
 {
 	struct growbuf t = { 0 };
 
@@ -89,8 +90,19 @@ char *written_known_text(struct service *s, const struct written *w)
 	return (char *)t.data;
 }
 
+/* @w, which is on the list, goes. */
+static void forget(struct service *s, struct written *w)
+{
+	struct written **at = &s->written;
+
+	while (*at != w)
+		at = &(*at)->next;
+	*at = w->next;
+	record_free(s, w);
+}
+
 /* The instance is gone, and what ftidx wrote there with it. */
-void written_forget_instance(struct service *s, const char *instance)
+void service_written_forget_instance(struct service *s, const char *instance)
 {
 	struct written **at = &s->written;
 
@@ -102,11 +114,11 @@ void written_forget_instance(struct service *s, const char *instance)
 			continue;
 		}
 		*at = w->next;
-		written_free(s, w);
+		record_free(s, w);
 	}
 }
 
-struct written *written_find(struct service *s, const char *instance, uint16_t file)
+struct written *service_written_find(struct service *s, const char *instance, uint16_t file)
 {
 	for (struct written *w = s->written; w; w = w->next)
 		if (w->file == file && strcmp(w->instance, instance) == 0)
@@ -114,87 +126,75 @@ struct written *written_find(struct service *s, const char *instance, uint16_t f
 	return NULL;
 }
 
-uint16_t written_verdict(const struct service *s, const struct written *w)
+uint16_t service_written_verdict(const struct service *s, const struct written *w)
 {
 	return s->io->reads_names ? w->audit : FTIDX_HOLDS_UNKNOWN;
 }
 
-bool written_all_judged(const struct service *s)
+bool service_written_all_judged(const struct service *s)
 {
 	for (const struct written *w = s->written; w; w = w->next)
-		if (written_verdict(s, w) == AUDIT_PENDING)
+		if (service_written_verdict(s, w) == AUDIT_PENDING)
 			return false;
 	return true;
 }
 
-uint32_t *service_merge_sets(const uint32_t *a, size_t na, const uint32_t *add, size_t nadd,
-			     const uint32_t *drop, size_t ndrop, size_t *n_out)
+/* The state a successful @op with @res leaves a filter that held @w's
+ * record (NULL: unknown). NULL when out of memory. */
+static uint32_t *state_after(const struct written *w, uint16_t op, const struct resolution *res,
+			     size_t *n)
 {
-	uint32_t *v = malloc(sizeof(*v) * (na + nadd + 1));
-	size_t i = 0, j = 0, k = 0, n = 0;
-
-	if (!v)
-		return NULL;
-	while (i < na || j < nadd) {
-		uint32_t x;
-
-		if (j >= nadd || (i < na && a[i] < add[j]))
-			x = a[i++];
-		else if (i >= na || add[j] < a[i])
-			x = add[j++];
-		else
-			x = a[i++], j++;
-		while (k < ndrop && drop[k] < x)
-			k++;
-		if (k < ndrop && drop[k] == x)
-			continue;
-		v[n++] = x;
-	}
-	*n_out = n;
-	return v;
-}
-
-void written_record(struct service *s, const char *instance, uint16_t file, uint16_t op,
-			   const struct resolution *res)
-{
-	struct written *w = written_find(s, instance, file);
 	bool keeps = w && (op == FTIDX_OP_ADD || op == FTIDX_OP_REMOVE);
 	const uint32_t *prev = keeps ? w->indices : NULL;
-	size_t n_prev = keeps ? w->n : 0, n = 0;
-	uint32_t *v;
+	size_t n_prev = keeps ? w->n : 0;
 
 	switch (op) {
 	case FTIDX_OP_SET:
-		v = service_merge_sets(NULL, 0, res->enable, res->n_enable, NULL, 0, &n);
-		break;
+		return sets_merge(NULL, 0, res->enable, res->n_enable, NULL, 0, n);
 	case FTIDX_OP_ADD:
-		v = service_merge_sets(prev, n_prev, res->enable, res->n_enable, res->disable,
-				       res->n_disable, &n);
-		break;
+		return sets_merge(prev, n_prev, res->enable, res->n_enable, res->disable,
+				  res->n_disable, n);
 	case FTIDX_OP_REMOVE:
-		v = service_merge_sets(prev, n_prev, NULL, 0, res->enable, res->n_enable, &n);
-		break;
-	default: /* CLEAR */
-		v = service_merge_sets(NULL, 0, NULL, 0, NULL, 0, &n);
-		break;
+		return sets_merge(prev, n_prev, NULL, 0, res->enable, res->n_enable, n);
 	}
-	if (!v)
-		return;
-	if (!w) {
-		char path[4096];
+	return sets_merge(NULL, 0, NULL, 0, NULL, 0, n); /* CLEAR */
+}
 
-		w = calloc(1, sizeof(*w));
-		if (!w || !(w->instance = strdup(instance))) {
-			free(w);
-			free(v);
-			return;
-		}
-		w->file = file;
-		snprintf(path, sizeof(path), "%s%s%s/%s", tracing_dir(),
-			 instance[0] ? "/instances/" : "", instance, writer_file_name(file));
-		w->wd = drift_watch(s->drift, path);
-		w->next = s->written;
-		s->written = w;
+/* A new, empty record of @file of @instance, watched for other writers. */
+static struct written *record_new(struct service *s, const char *instance, uint16_t file)
+{
+	struct written *w = calloc(1, sizeof(*w));
+	char path[4096];
+
+	if (!w || !(w->instance = strdup(instance))) {
+		free(w);
+		return NULL;
+	}
+	w->file = file;
+	snprintf(path, sizeof(path), "%s%s%s/%s", tracing_dir(), instance[0] ? "/instances/" : "",
+		 instance, writer_file_name(file));
+	w->wd = drift_watch(s->drift, path);
+	w->next = s->written;
+	s->written = w;
+	return w;
+}
+
+int service_written_record(struct service *s, const char *instance, uint16_t file, uint16_t op,
+			   const struct resolution *res)
+{
+	struct written *w = service_written_find(s, instance, file);
+	bool keeps = w && (op == FTIDX_OP_ADD || op == FTIDX_OP_REMOVE);
+	size_t n = 0;
+	uint32_t *v = state_after(w, op, res, &n);
+
+	if (v && !w)
+		w = record_new(s, instance, file);
+	if (!v || !w) {
+		/* what the file holds is not known any more: no record */
+		free(v);
+		if (w)
+			forget(s, w);
+		return -ENOMEM;
 	}
 	/* a change of a filter ftidx did not know leaves one it does not know */
 	w->complete = op == FTIDX_OP_SET || op == FTIDX_OP_CLEAR || (keeps && w->complete);
@@ -203,5 +203,5 @@ void written_record(struct service *s, const char *instance, uint16_t file, uint
 	free(w->indices);
 	w->indices = v;
 	w->n = n;
-	service_audit_soon(s);
+	return 0;
 }

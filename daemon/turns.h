@@ -2,7 +2,7 @@
 /*
  * Whose request gets the next slice of the daemon's time.
  *
- * Every request is answered a slice at a time (service_job_step()), and
+ * Every request is answered a slice at a time (service_step()), and
  * this queue says whose slice comes next, so that no client's work keeps
  * another's waiting for more than a slice or so:
  *

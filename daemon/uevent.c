@@ -19,6 +19,8 @@
 #include "log.h"
 #include "macro.h"
 #include "modules.h"
+#include "service.h"
+#include "service-map.h"
 #include "tracing.h"
 #include "uevent.h"
 
@@ -84,13 +86,13 @@ static void on_settle(evutil_socket_t fd _unused_, short what _unused_, void *ct
 	int r;
 
 	if (tracing_read_record_count(&count) == 0 &&
-	    modules_fingerprint(service_modules_path(w->svc), &fp, &settled) == 0 &&
+	    modules_fingerprint(service_map_modules_path(w->svc), &fp, &settled) == 0 &&
 	    (count != w->last_count || !settled) && ++w->tries < SETTLE_TRIES) {
 		w->last_count = count;
 		schedule_settle(w);
 		return;
 	}
-	r = service_settled(w->svc);
+	r = service_map_settled(w->svc);
 	if (r < 0)
 		log_error("rebuilding the map after a module change failed: %s", strerror(-r));
 	else
@@ -99,7 +101,7 @@ static void on_settle(evutil_socket_t fd _unused_, short what _unused_, void *ct
 
 static void module_changed(struct uevent_watch *w)
 {
-	service_set_stale(w->svc);
+	service_map_changed(w->svc);
 	w->last_count = 0;
 	w->tries = 0;
 	schedule_settle(w);

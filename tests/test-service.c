@@ -18,12 +18,14 @@
 #include <unistd.h>
 
 #include "fake-tracefs.h"
-#include "intent.h"
 #include "fixture-map.h"
+#include "intent.h"
 #include "macro.h"
 #include "map.h"
 #include "proto.h"
 #include "service.h"
+#include "service-map.h"
+#include "service-recover.h"
 #include "testlib.h"
 #include "tracing.h"
 #include "writer.h"
@@ -345,7 +347,7 @@ static void restore_after_module_change(void)
 	CHECK_EQ_INT(nth(model.m, "type_show", 3), t4);
 	CHECK(model.committed[t4] && model.committed[t9]);
 	CHECK_EQ_INT(enabled_count(), 2);
-	CHECK_EQ_INT(service_generation(s), 2);
+	CHECK_EQ_INT(service_map_generation(s), 2);
 
 	service_free(s);
 	model_end();
@@ -560,7 +562,7 @@ static void unload_during_write(void)
 	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, names, 2), 0);
 	CHECK_EQ_INT(map_size(model.m), 38261);
 	CHECK(holds_names(FTIDX_FILE_FILTER, names, 2));
-	CHECK_EQ_INT(service_generation(s), 2);
+	CHECK_EQ_INT(service_map_generation(s), 2);
 	service_free(s);
 	model_end();
 
@@ -580,7 +582,7 @@ static void unload_during_write(void)
 	CHECK_EQ_INT(map_size(model.m), 38261);
 	/* the filter as it was: vfs_read, and none of dummy's functions */
 	CHECK(holds_names(FTIDX_FILE_FILTER, names, 1));
-	CHECK_EQ_INT(service_generation(s), 2);
+	CHECK_EQ_INT(service_map_generation(s), 2);
 	service_free(s);
 	model_end();
 }
@@ -629,8 +631,8 @@ static void restart_with(char **before, size_t nb, char **after, size_t na, char
 
 	CHECK_EQ_INT(intent_save(fd, &in), 0);
 	CHECK_EQ_INT(service_new(&s, &model_io), 0);
-	CHECK_EQ_INT(service_set_state_dir(s, dir), 0);
-	service_recover(s);
+	CHECK_EQ_INT(service_recover_set_dir(s, dir), 0);
+	service_recover_start(s);
 	status_recovery(s, said, size);
 	snprintf(path, sizeof(path), "%s/" INTENT_FILE, dir);
 	CHECK(access(path, F_OK) < 0); /* spent, either way */
@@ -660,7 +662,7 @@ static void crash_recovery(void)
 
 	/* the intent is there while the write is made, and gone after */
 	CHECK_EQ_INT(service_new(&s, &model_io), 0);
-	CHECK_EQ_INT(service_set_state_dir(s, dir), 0);
+	CHECK_EQ_INT(service_recover_set_dir(s, dir), 0);
 	model.look_for_intent = true;
 	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, names_b, 2), 0);
 	CHECK_EQ_INT(model.seen_r, 0);
@@ -716,8 +718,8 @@ static void crash_recovery(void)
 		fclose(f);
 		enable_only(FTIDX_FILE_FILTER, (const char *const *)part, 1);
 		CHECK_EQ_INT(service_new(&s2, &model_io), 0);
-		CHECK_EQ_INT(service_set_state_dir(s2, dir), 0);
-		service_recover(s2);
+		CHECK_EQ_INT(service_recover_set_dir(s2, dir), 0);
+		service_recover_start(s2);
 		status_recovery(s2, said, sizeof(said));
 		CHECK(strstr(said, "cannot be trusted") != NULL);
 		CHECK(holds_names(FTIDX_FILE_FILTER, (const char *const *)part, 1));

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The service's map and its life (see service-map.h): whether it is the
+ * kernel's, rebuilds off the loop, and the fences around a write.
+ *
+ * Staleness: the map is only valid for the module state it was read in.
+ * Before every request the record count in dyn_ftrace_total_info and the
+ * module list (modules.h) are compared with the map's (two small reads);
+ * a difference, or a module uevent, makes the map stale until a rebuild
+ * read after the change is swapped in. Right before a write, module
+ * uevents already queued are taken in too.
+ *
+ * Rebuilds: reading available_filter_functions costs the kernel a
+ * kallsyms lookup per line, linear in a module's symbols for module
+ * lines: seconds on a machine with many modules. So a rebuild reads and
+ * parses on a thread of its own, touching nothing of the service's, and
+ * the loop swaps the new map in when the thread says it is done (the
+ * completion fd). A module change that comes while a rebuild reads makes
+ * its result old before it lands: the map then stays stale, and the next
+ * request or settle starts another.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "map.h"
+#include "modules.h"
+#include "service-jobs.h"
+#include "service-map.h"
+#include "service-state.h"
+#include "service-written.h"
+#include "tracing.h"
+
+struct rebuild_job {
+	pthread_t thread;
+	atomic_bool done;
+	char modules_path[4096];
+	uint64_t began_ns; /* CLOCK_MONOTONIC */
+	int completion_fd;
+	/* the result, once done */
+	int result;
+	struct map *map;
+	uint64_t fingerprint;
+};
+
+static int load_fenced(const char *modules_path, struct map **out, uint64_t *fp)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		uint64_t after;
+		bool settled;
+		int r = modules_fingerprint(modules_path, fp, &settled);
+
+		if (r == 0)
+			r = map_load(out);
+		if (r == 0)
+			r = modules_fingerprint(modules_path, &after, &settled);
+		if (r < 0) {
+			*out = map_free(*out);
+			return r;
+		}
+		if (after == *fp)
+			return 0;
+		*out = map_free(*out);
+	}
+	return -EAGAIN;
+}
+
+/* The kernel's record count and module list, as the map has them? */
+static int map_is_current(struct service *s, bool *current)
+{
+	unsigned long count;
+	uint64_t fp;
+	bool settled;
+	int r = tracing_read_record_count(&count);
+
+	if (r == 0)
+		r = modules_fingerprint(s->modules_path, &fp, &settled);
+	if (r == 0)
+		*current = count == map_size(s->map) && fp == s->modules_fp;
+	return r;
+}
+
+bool service_map_swap(struct service *s, struct map *m, uint64_t fingerprint)
+{
+	s->modules_fp = fingerprint;
+	if (s->map && map_same(s->map, m)) {
+		map_free(m);
+		return false;
+	}
+	map_free(s->map);
+	s->map = m;
+	s->generation++;
+	s->built_at_ns = clock_ns(CLOCK_REALTIME);
+	/* Indices of the old map mean nothing in the new one. */
+	service_written_free_all(s);
+	return true;
+}
+
+int service_map_refresh(struct service *s, bool force)
+{
+	struct map *m = NULL;
+	bool current = false;
+	uint64_t fp;
+	int r;
+
+	if (!force && s->map) {
+		r = map_is_current(s, &current);
+		if (r < 0 || current)
+			return r;
+	}
+	r = load_fenced(s->modules_path, &m, &fp);
+	if (r < 0)
+		return r;
+	service_map_swap(s, m, fp);
+	return 0;
+}
+
+uint64_t service_map_generation(const struct service *s)
+{
+	return s->generation;
+}
+
+int service_map_catch_up(struct service *s)
+{
+	bool current = false;
+	int r;
+
+	if (s->rebuild_job)
+		return SERVICE_BLOCKED;
+	if (!s->stale) {
+		r = map_is_current(s, &current);
+		if (r < 0 || current)
+			return r;
+		/* moved without a uevent (or before it came) */
+		s->stale = true;
+		s->changes++;
+	}
+	/* a uevent's settling starts the rebuild once the kernel is done */
+	if (s->settling)
+		return SERVICE_BLOCKED;
+	r = service_map_rebuild(s);
+	if (r == 0)
+		return SERVICE_BLOCKED;
+	/* no thread to be had: on the loop, as a last resort */
+	r = service_map_refresh(s, true);
+	if (r == 0)
+		s->stale = false;
+	return r;
+}
+
+int service_map_settled(struct service *s)
+{
+	s->settling = false;
+	return s->stale ? service_map_rebuild(s) : 0;
+}
+
+uint32_t service_map_size(const struct service *s)
+{
+	return map_size(s->map);
+}
+
+void service_map_changed(struct service *s)
+{
+	s->stale = true;
+	s->settling = true;
+	s->changes++;
+}
+
+const char *service_map_modules_path(const struct service *s)
+{
+	return s->modules_path;
+}
+
+bool service_map_stale(const struct service *s)
+{
+	return s->stale;
+}
+
+/* Right before a write: is the map still the kernel's? Uevents already
+ * queued, the record count and the module list all must say so. */
+int service_map_fence(struct service *s)
+{
+	if (s->drain_uevents)
+		s->drain_uevents(s->drain_ctx);
+	return service_map_catch_up(s);
+}
+
+bool service_map_fence_holds(struct service *s)
+{
+	unsigned long count;
+	uint64_t fp;
+	bool settled;
+
+	if (s->drain_uevents)
+		s->drain_uevents(s->drain_ctx);
+	if (s->stale || tracing_read_record_count(&count) < 0 ||
+	    modules_fingerprint(s->modules_path, &fp, &settled) < 0)
+		return false;
+	return count == map_size(s->map) && fp == s->modules_fp;
+}
+
+static void *rebuild_worker(void *ctx)
+{
+	struct rebuild_job *job = ctx;
+	uint64_t one = 1;
+
+	job->result = load_fenced(job->modules_path, &job->map, &job->fingerprint);
+	atomic_store(&job->done, true);
+	if (write(job->completion_fd, &one, sizeof(one)) < 0)
+		log_error("cannot tell the loop a rebuild is done: %s", strerror(errno));
+	return NULL;
+}
+
+int service_map_rebuild(struct service *s)
+{
+	struct rebuild_job *job;
+	int r;
+
+	if (s->rebuild_job)
+		return 0;
+	if (s->completion_fd < 0)
+		return -ENOSYS;
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return -ENOMEM;
+	snprintf(job->modules_path, sizeof(job->modules_path), "%s", s->modules_path);
+	job->began_ns = now_ns();
+	job->completion_fd = s->completion_fd;
+	r = -pthread_create(&job->thread, NULL, rebuild_worker, job);
+	if (r < 0) {
+		free(job);
+		return r;
+	}
+	s->rebuild_job = job;
+	s->rebuilds_started++;
+	s->rebuild_changes = s->changes;
+	log_debug("rebuilding the map off the loop (rebuild %llu)",
+		  (unsigned long long)s->rebuilds_started);
+	return 0;
+}
+
+void service_map_rebuild_complete(struct service *s)
+{
+	struct rebuild_job *job = s->rebuild_job;
+	uint64_t took;
+
+	if (!job || !atomic_load(&job->done))
+		return;
+	pthread_join(job->thread, NULL);
+	s->rebuild_job = NULL;
+	s->rebuilds_finished++;
+	s->rebuild_result = job->result;
+	took = now_ns() - job->began_ns;
+	if (took > s->rebuild_worst_ns)
+		s->rebuild_worst_ns = took;
+	if (job->result < 0) {
+		log_error("rebuilding the map failed: %s", strerror(-job->result));
+	} else {
+		bool changed = service_map_swap(s, job->map, job->fingerprint);
+
+		job->map = NULL; /* the service's now */
+		/* no module change since it began: the map is the kernel's */
+		if (s->rebuild_changes == s->changes)
+			s->stale = false;
+		log_info("map rebuilt off the loop in %.0f ms: %u lines, generation %llu%s%s",
+			 took / 1e6, map_size(s->map), (unsigned long long)s->generation,
+			 changed ? "" : " (unchanged)",
+			 s->stale ? "; a module changed meanwhile, so it is stale again" : "");
+	}
+	map_free(job->map);
+	free(job);
+}
+
+void service_map_rebuild_shutdown(struct service *s)
+{
+	struct rebuild_job *job = s->rebuild_job;
+
+	if (!job)
+		return;
+	/* one read of the kernel's list: waited for, not cut short */
+	pthread_join(job->thread, NULL);
+	map_free(job->map);
+	free(job);
+	s->rebuild_job = NULL;
+}

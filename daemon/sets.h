@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Sets of map indices, as sorted arrays without repeats: what a filter
+ * holds, what a change adds or drops, what a hit count traces.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Merge sorted @a with sorted @add, leaving out sorted @drop, into a new
+ * array (free() it; NULL: out of memory): the state a write leaves, from
+ * the one before, or a filter less its notrace. O(na + nadd + ndrop).
+ */
+uint32_t *sets_merge(const uint32_t *a, size_t na, const uint32_t *add, size_t nadd,
+		     const uint32_t *drop, size_t ndrop, size_t *n_out);

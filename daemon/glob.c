@@ -121,10 +121,6 @@ static int class_match(const char **pat, const char *end, unsigned char c)
 	return match != inverted;
 }
 
-/*
- * One pass with a single backtrack point: since '*' matches any run of
- * characters, retrying from the most recent star is always enough.
- */
 /* What a class that took the NUL leaves to decide, with @rest still to match. */
 static int class_took_nul(enum glob_class_end rule, const char *rest, const char *end)
 {
@@ -141,6 +137,10 @@ static int class_took_nul(enum glob_class_end rule, const char *rest, const char
 	return GLOB_UNDEFINED;
 }
 
+/*
+ * One pass with a single backtrack point: since '*' matches any run of
+ * characters, retrying from the most recent star is always enough.
+ */
 int glob_wild_match(const char *pat, size_t pat_len, const char *str,
 		    const struct glob_rules *rules)
 {

@@ -177,52 +177,49 @@ static int copy_traced(struct hits *h, const struct map *m, const uint32_t *indi
 	return 0;
 }
 
-int hits_start(struct hits **out, const struct writer_io *io, const struct map *m,
-	       const char *instance, const uint32_t *indices, size_t n, const char **why)
+/* The function tracer's event, and where its records keep the address.
+ * 0 or -errno. */
+static int find_function_event(struct hits *h)
 {
-	struct hits *h = calloc(1, sizeof(*h));
-	struct resolution res = { .enable = (uint32_t *)indices, .n_enable = n };
-	struct writer_result wres = { 0 };
-	struct writer_request wreq = { .instance = instance, .file = FTIDX_FILE_FILTER,
-				       .op = FTIDX_OP_SET };
 	struct tep_event *fn;
-	char pid[32];
-	int r;
+	int r = tracing_load_events("ftrace", &h->tep);
 
-	*why = "out of memory";
-	if (!h || !(h->instance = strdup(instance))) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	r = copy_traced(h, m, indices, n);
 	if (r < 0)
-		goto fail;
-	*why = "cannot read the function tracer's event format";
-	r = tracing_load_events("ftrace", &h->tep);
-	if (r < 0)
-		goto fail;
+		return r;
 	fn = tep_find_event_by_name(h->tep, "ftrace", "function");
 	h->ip_field = fn ? tep_find_field(fn, "ip") : NULL;
-	if (!h->ip_field) {
-		r = -ENOENT;
-		goto fail;
-	}
+	if (!h->ip_field)
+		return -ENOENT;
 	h->function_id = fn->id;
+	return 0;
+}
+
+/* The run's instance, filtered to @indices of @m, tracing. 0, or -errno
+ * with *@why. */
+static int start_instance(struct hits *h, const struct writer_io *io, const struct map *m,
+			  const uint32_t *indices, size_t n, const char **why)
+{
+	struct resolution res = { .enable = (uint32_t *)indices, .n_enable = n };
+	struct writer_request wreq = { .instance = h->instance, .file = FTIDX_FILE_FILTER,
+				       .op = FTIDX_OP_SET };
+	_cleanup_(writer_result_deinit) struct writer_result wres = { 0 };
+	char pid[32];
+	int r;
 
 	/* Left by an earlier ftidxd that died mid-run with the pid we have
 	 * now (in a container, say): hits_remove_orphans() spares it, since
 	 * that pid is alive. */
-	if (tracing_instance_exists(instance))
-		tracing_remove_instance(instance);
+	if (tracing_instance_exists(h->instance))
+		tracing_remove_instance(h->instance);
 	*why = "cannot create an instance for the run";
-	r = tracing_create_instance(instance);
+	r = tracing_create_instance(h->instance);
 	if (r < 0)
-		goto fail;
+		return r;
 	h->created = true;
 	r = writer_apply(io, m, &wreq, &res, &wres);
 	if (r < 0) {
 		*why = wres.why ? wres.why : "cannot set the run's filter";
-		goto fail;
+		return r;
 	}
 	/* ftidxd's own calls (reading the ring buffer is a vfs_read) are not
 	 * what the client asked about, and would feed the drain for ever. The
@@ -230,26 +227,40 @@ int hits_start(struct hits **out, const struct writer_io *io, const struct map *
 	 * which drains. */
 	*why = "cannot set up the run's instance";
 	snprintf(pid, sizeof(pid), "%d %d", (int)getpid(), (int)gettid());
-	r = tracing_write_file(instance, "set_ftrace_notrace_pid", pid);
+	r = tracing_write_file(h->instance, "set_ftrace_notrace_pid", pid);
 	if (r == 0)
-		r = tracing_write_file(instance, "trace_clock", "mono");
+		r = tracing_write_file(h->instance, "trace_clock", "mono");
 	if (r < 0)
-		goto fail;
+		return r;
 	*why = "cannot start the function tracer";
-	r = tracing_write_file(instance, "current_tracer", "function");
+	r = tracing_write_file(h->instance, "current_tracer", "function");
 	if (r < 0)
-		goto fail;
+		return r;
 	h->running = true;
-	r = tracing_write_file(instance, "tracing_on", "1");
-	if (r < 0)
-		goto fail;
-	writer_result_deinit(&wres);
+	return tracing_write_file(h->instance, "tracing_on", "1");
+}
+
+int hits_start(struct hits **out, const struct writer_io *io, const struct map *m,
+	       const char *instance, const uint32_t *indices, size_t n, const char **why)
+{
+	struct hits *h = calloc(1, sizeof(*h));
+	int r = -ENOMEM;
+
+	*why = "out of memory";
+	if (h && (h->instance = strdup(instance)))
+		r = copy_traced(h, m, indices, n);
+	if (r == 0) {
+		*why = "cannot read the function tracer's event format";
+		r = find_function_event(h);
+	}
+	if (r == 0)
+		r = start_instance(h, io, m, indices, n, why);
+	if (r < 0) {
+		hits_free(h);
+		return r;
+	}
 	*out = h;
 	return 0;
-fail:
-	writer_result_deinit(&wres);
-	hits_free(h);
-	return r;
 }
 
 int hits_drain(struct hits *h)

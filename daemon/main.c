@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * ftidxd: the ftidx daemon. Options, set-up, the event loop, teardown in
- * reverse order; everything else lives in the core library.
+ * ftidxd: the ftidx daemon. The command line into a config (one table of
+ * options, each with its help and default), set-up, the event loop,
+ * teardown in reverse order; everything else lives in the core library.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -30,66 +31,15 @@
 
 #define DEFAULT_SOCKET "/run/ftidx/ftidxd.sock"
 
-struct options {
-	const char *socket;
+/* What the command line asks of ftidxd. */
+struct config {
+	const char *socket; /* NULL: $FTIDX_SOCKET, else DEFAULT_SOCKET */
 	const char *tracefs;
 	unsigned mode;
 	bool verify_full;
-	const char *state_dir;
+	const char *state_dir; /* NULL: the core's default */
 	struct server_limits limits;
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: ftidxd [OPTION]...\n"
-		"Keep a map of the kernel's traceable functions by index and write index-based\n"
-		"ftrace filters for clients of a Unix socket.\n"
-		"\n"
-		"  -s, --socket PATH      listen on PATH (default: $FTIDX_SOCKET, else\n"
-		"                         " DEFAULT_SOCKET ")\n"
-		"  -t, --tracefs DIR      use DIR as the tracing directory (default: the\n"
-		"                         mounted tracefs; ftidxd never mounts one)\n"
-		"  -m, --socket-mode MODE permissions of the socket, octal (default: 0666;\n"
-		"                         who may do what is checked per client)\n"
-		"  -g, --write-group GROUP members of GROUP may change filters too\n"
-		"                         (root and ftidxd's own user always may); the\n"
-		"                         socket is given to GROUP\n"
-		"      --others read|deny everyone else may resolve and list (default),\n"
-		"                         or is refused\n"
-		"      --max-clients N    refuse connections beyond N (default: %d), and\n"
-		"                         keep N/8 of them for root and the write group\n"
-		"      --max-clients-per-user N\n"
-		"                         connections of one user without write access\n"
-		"                         (default: %d)\n"
-		"      --idle-timeout S   drop clients silent for S seconds, 0: never\n"
-		"                         (default: %d)\n"
-		"      --write-timeout S  drop clients that leave their replies unread for\n"
-		"                         S seconds, 0: never (default: %d)\n"
-		"      --memory-budget MIB\n"
-		"                         what all clients together may hold in replies\n"
-		"                         and requests; past it the largest holder is\n"
-		"                         dropped (default: %u)\n"
-		"      --state-dir DIR    where the intent of each write is recorded, so\n"
-		"                         that a restarted ftidxd finishes or undoes one a\n"
-		"                         crash cut short (default: $RUNTIME_DIRECTORY,\n"
-		"                         else " INTENT_DEFAULT_DIR "); only ftidxd's user\n"
-		"                         may write it, or crash safety is off\n"
-		"      --verify fence|full how a write is proven (default: fence): by the\n"
-		"                         map's fences around it, with the filter read\n"
-		"                         back later by an audit; or by reading the\n"
-		"                         filter back before answering\n"
-		"  -v, --verbose          log each request\n"
-		"  -h, --help             show this help and exit\n"
-		"  -V, --version          show the version and exit\n"
-		"\n"
-		"Started by systemd's ftidxd.socket, ftidxd serves the socket passed to it\n"
-		"(LISTEN_FDS) and reports readiness (NOTIFY_SOCKET); --socket is then unused.\n"
-		"Signals: SIGTERM and SIGINT stop the daemon, SIGHUP rebuilds the map.\n"
-		"Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on bad usage.\n",
-		SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_MAX_PER_USER, SERVER_DEFAULT_IDLE_SECONDS,
-		SERVER_DEFAULT_WRITE_SECONDS, SERVER_DEFAULT_MEMORY_BUDGET >> 20);
-}
 
 static int parse_uint(const char *s, int base, unsigned long max, unsigned long *out)
 {
@@ -100,124 +50,258 @@ static int parse_uint(const char *s, int base, unsigned long max, unsigned long 
 	return errno || end == s || *end || *out > max ? -EINVAL : 0;
 }
 
-static int parse_options(int argc, char **argv, struct options *o)
+/* The setters: 0, or -EINVAL for an argument they do not take. */
+
+static int set_socket(struct config *cf, const char *arg)
 {
-	enum { OPT_MAX_CLIENTS = 0x100, OPT_IDLE, OPT_OTHERS, OPT_PER_USER, OPT_WRITE_TIMEOUT,
-	       OPT_BUDGET, OPT_VERIFY, OPT_STATE_DIR };
-	static const struct option longopts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "tracefs", required_argument, NULL, 't' },
-		{ "socket-mode", required_argument, NULL, 'm' },
-		{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
-		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
-		{ "max-clients-per-user", required_argument, NULL, OPT_PER_USER },
-		{ "write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT },
-		{ "memory-budget", required_argument, NULL, OPT_BUDGET },
-		{ "write-group", required_argument, NULL, 'g' },
-		{ "others", required_argument, NULL, OPT_OTHERS },
-		{ "verify", required_argument, NULL, OPT_VERIFY },
-		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
-	};
+	cf->socket = arg;
+	return 0;
+}
+
+static int set_tracefs(struct config *cf, const char *arg)
+{
+	cf->tracefs = arg;
+	return 0;
+}
+
+static int set_mode(struct config *cf, const char *arg)
+{
 	unsigned long v;
-	int c;
+	int r = parse_uint(arg, 8, 0777, &v);
 
-	while ((c = getopt_long(argc, argv, "s:t:m:g:vhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			o->socket = optarg;
-			break;
-		case 't':
-			o->tracefs = optarg;
-			break;
-		case 'm':
-			if (parse_uint(optarg, 8, 0777, &v) < 0) {
-				fprintf(stderr, "ftidxd: bad socket mode '%s'\n", optarg);
-				return 2;
-			}
-			o->mode = (unsigned)v;
-			break;
-		case OPT_MAX_CLIENTS:
-			if (parse_uint(optarg, 10, 65536, &v) < 0 || v == 0) {
-				fprintf(stderr, "ftidxd: bad client limit '%s'\n", optarg);
-				return 2;
-			}
-			o->limits.max_clients = (uint32_t)v;
-			break;
-		case OPT_IDLE:
-			if (parse_uint(optarg, 10, 86400, &v) < 0) {
-				fprintf(stderr, "ftidxd: bad idle timeout '%s'\n", optarg);
-				return 2;
-			}
-			o->limits.idle_seconds = (uint32_t)v;
-			break;
-		case OPT_PER_USER:
-			if (parse_uint(optarg, 10, 65536, &v) < 0 || v == 0) {
-				fprintf(stderr, "ftidxd: bad per-user client limit '%s'\n", optarg);
-				return 2;
-			}
-			o->limits.max_per_user = (uint32_t)v;
-			break;
-		case OPT_WRITE_TIMEOUT:
-			if (parse_uint(optarg, 10, 86400, &v) < 0) {
-				fprintf(stderr, "ftidxd: bad write timeout '%s'\n", optarg);
-				return 2;
-			}
-			o->limits.write_seconds = (uint32_t)v;
-			break;
-		case OPT_STATE_DIR:
-			o->state_dir = optarg;
-			break;
-		case OPT_VERIFY:
-			if (strcmp(optarg, "fence") != 0 && strcmp(optarg, "full") != 0) {
-				fprintf(stderr, "ftidxd: --verify takes fence or full, not '%s'\n",
-					optarg);
-				return 2;
-			}
-			o->verify_full = strcmp(optarg, "full") == 0;
-			break;
-		case OPT_BUDGET:
-			/* at least two of the largest frames, at most 64 GiB */
-			if (parse_uint(optarg, 10, 65536, &v) < 0 || (v << 20) < 2 * FTIDX_FRAME_MAX) {
-				fprintf(stderr, "ftidxd: bad memory budget '%s' (MiB, at least %u)\n",
-					optarg, 2 * FTIDX_FRAME_MAX >> 20);
-				return 2;
-			}
-			o->limits.memory_budget = (size_t)v << 20;
-			break;
-		case 'g': {
-			/* Looked up once, at start: no NSS per client. */
-			struct group *g = getgrnam(optarg);
+	cf->mode = (unsigned)v;
+	return r;
+}
 
-			if (!g && parse_uint(optarg, 10, UINT32_MAX - 1, &v) < 0) {
-				fprintf(stderr, "ftidxd: no group '%s'\n", optarg);
-				return 2;
-			}
-			o->limits.access.has_write_group = true;
-			o->limits.access.write_group = g ? g->gr_gid : (gid_t)v;
-			break;
+static int set_write_group(struct config *cf, const char *arg)
+{
+	/* Looked up once, at start: no NSS per client. */
+	struct group *g = getgrnam(arg);
+	unsigned long v = 0;
+
+	if (!g && parse_uint(arg, 10, UINT32_MAX - 1, &v) < 0)
+		return -EINVAL;
+	cf->limits.access.has_write_group = true;
+	cf->limits.access.write_group = g ? g->gr_gid : (gid_t)v;
+	return 0;
+}
+
+static int set_others(struct config *cf, const char *arg)
+{
+	if (strcmp(arg, "read") != 0 && strcmp(arg, "deny") != 0)
+		return -EINVAL;
+	cf->limits.access.others_denied = strcmp(arg, "deny") == 0;
+	return 0;
+}
+
+static int set_max_clients(struct config *cf, const char *arg)
+{
+	unsigned long v;
+
+	if (parse_uint(arg, 10, 65536, &v) < 0 || v == 0)
+		return -EINVAL;
+	cf->limits.max_clients = (uint32_t)v;
+	return 0;
+}
+
+static int set_per_user(struct config *cf, const char *arg)
+{
+	unsigned long v;
+
+	if (parse_uint(arg, 10, 65536, &v) < 0 || v == 0)
+		return -EINVAL;
+	cf->limits.max_per_user = (uint32_t)v;
+	return 0;
+}
+
+static int set_idle(struct config *cf, const char *arg)
+{
+	unsigned long v;
+	int r = parse_uint(arg, 10, 86400, &v);
+
+	cf->limits.idle_seconds = (uint32_t)v;
+	return r;
+}
+
+static int set_write_timeout(struct config *cf, const char *arg)
+{
+	unsigned long v;
+	int r = parse_uint(arg, 10, 86400, &v);
+
+	cf->limits.write_seconds = (uint32_t)v;
+	return r;
+}
+
+static int set_budget(struct config *cf, const char *arg)
+{
+	unsigned long v;
+
+	/* at least two of the largest frames, at most 64 GiB */
+	if (parse_uint(arg, 10, 65536, &v) < 0 || (v << 20) < 2 * FTIDX_FRAME_MAX)
+		return -EINVAL;
+	cf->limits.memory_budget = (size_t)v << 20;
+	return 0;
+}
+
+static int set_state_dir(struct config *cf, const char *arg)
+{
+	cf->state_dir = arg;
+	return 0;
+}
+
+static int set_verify(struct config *cf, const char *arg)
+{
+	if (strcmp(arg, "fence") != 0 && strcmp(arg, "full") != 0)
+		return -EINVAL;
+	cf->verify_full = strcmp(arg, "full") == 0;
+	return 0;
+}
+
+static int set_verbose(struct config *cf _unused_, const char *arg _unused_)
+{
+	log_set_level(LOG_LEVEL_DEBUG);
+	return 0;
+}
+
+/*
+ * The options: name, short letter (or 0), argument's name (NULL: none),
+ * setter, and help, whose %s is the default (DEFAULTS, below); for -h
+ * and -V the setter is NULL.
+ */
+struct option_spec {
+	const char *name;
+	char letter;
+	const char *arg;
+	int (*set)(struct config *cf, const char *arg);
+	const char *help;
+};
+
+static const struct option_spec options[] = {
+	{ "socket", 's', "PATH", set_socket,
+	  "listen on PATH (default: $FTIDX_SOCKET, else " DEFAULT_SOCKET ")" },
+	{ "tracefs", 't', "DIR", set_tracefs,
+	  "use DIR as the tracing directory (default: the mounted tracefs; ftidxd never "
+	  "mounts one)" },
+	{ "socket-mode", 'm', "MODE", set_mode,
+	  "permissions of the socket, octal (default: 0666; who may do what is checked per "
+	  "client)" },
+	{ "write-group", 'g', "GROUP", set_write_group,
+	  "members of GROUP may change filters too (root and ftidxd's own user always may); "
+	  "the socket is given to GROUP" },
+	{ "others", 0, "read|deny", set_others,
+	  "everyone else may resolve and list (default), or is refused" },
+	{ "max-clients", 0, "N", set_max_clients,
+	  "refuse connections beyond N (default: " STRINGIFY(SERVER_DEFAULT_MAX_CLIENTS) "), and "
+	  "keep N/8 of them for root and the write group" },
+	{ "max-clients-per-user", 0, "N", set_per_user,
+	  "connections of one user without write access (default: " STRINGIFY(
+		  SERVER_DEFAULT_MAX_PER_USER) ")" },
+	{ "idle-timeout", 0, "S", set_idle,
+	  "drop clients silent for S seconds, 0: never (default: " STRINGIFY(
+		  SERVER_DEFAULT_IDLE_SECONDS) ")" },
+	{ "write-timeout", 0, "S", set_write_timeout,
+	  "drop clients that leave their replies unread for S seconds, 0: never (default: " STRINGIFY(
+		  SERVER_DEFAULT_WRITE_SECONDS) ")" },
+	{ "memory-budget", 0, "MIB", set_budget,
+	  "what all clients together may hold in replies, frames and requests, each user "
+	  "without write access half of it; past it, that user's largest connection is dropped "
+	  "(default: " STRINGIFY(SERVER_DEFAULT_MEMORY_BUDGET_MIB) ", at least 32)" },
+	{ "state-dir", 0, "DIR", set_state_dir,
+	  "where the intent of each write is recorded, so that a restarted ftidxd finishes or "
+	  "undoes one a crash cut short (default: $RUNTIME_DIRECTORY, else " INTENT_DEFAULT_DIR
+	  "); only ftidxd's user may write it, or crash safety is off" },
+	{ "verify", 0, "fence|full", set_verify,
+	  "how a write is proven (default: fence): by the map's fences around it, with the "
+	  "filter read back later by an audit; or by reading the filter back before answering" },
+	{ "verbose", 'v', NULL, set_verbose, "log each request" },
+	{ "help", 'h', NULL, NULL, "show this help and exit" },
+	{ "version", 'V', NULL, NULL, "show the version and exit" },
+};
+
+/* @text from column 25 on, folded to 80 columns. */
+static void print_folded(FILE *f, const char *text, size_t at)
+{
+	while (*text) {
+		size_t room = 80 - 25, n = strlen(text);
+
+		if (n > room) {
+			n = room;
+			while (n > 0 && text[n] != ' ')
+				n--;
 		}
-		case OPT_OTHERS:
-			if (strcmp(optarg, "read") != 0 && strcmp(optarg, "deny") != 0) {
-				fprintf(stderr, "ftidxd: --others takes read or deny\n");
-				return 2;
-			}
-			o->limits.access.others_denied = strcmp(optarg, "deny") == 0;
-			break;
-		case 'v':
-			log_set_level(LOG_LEVEL_DEBUG);
-			break;
-		case 'h':
+		fprintf(f, "%*s%.*s\n", (int)(at < 25 ? 25 - at : 0), "", (int)n, text);
+		text += n + (text[n] == ' ');
+		at = 0;
+	}
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage: ftidxd [OPTION]...\n"
+	      "Keep a map of the kernel's traceable functions by index and write index-based\n"
+	      "ftrace filters for clients of a Unix socket.\n\n",
+	      f);
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		const struct option_spec *o = &options[i];
+		int n = o->letter ? fprintf(f, "  -%c, --%s", o->letter, o->name)
+				  : fprintf(f, "      --%s", o->name);
+
+		if (o->arg)
+			n += fprintf(f, " %s", o->arg);
+		if (n >= 24) {
+			fputc('\n', f);
+			n = 0;
+		}
+		print_folded(f, o->help, (size_t)n);
+	}
+	fputs("\nStarted by systemd's ftidxd.socket, ftidxd serves the socket passed to it\n"
+	      "(LISTEN_FDS) and reports readiness (NOTIFY_SOCKET); --socket is then unused.\n"
+	      "Signals: SIGTERM and SIGINT stop the daemon, SIGHUP rebuilds the map.\n"
+	      "Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on bad usage.\n",
+	      f);
+}
+
+/* The command line into @cf: -1 to go on, or an exit status (0 after
+ * --help or --version, 2 on bad usage). */
+static int parse_options(int argc, char **argv, struct config *cf)
+{
+	struct option longopts[ARRAY_SIZE(options) + 1] = { 0 };
+	char shortopts[2 * ARRAY_SIZE(options) + 1] = "", *at = shortopts;
+	int c, i;
+
+	for (size_t k = 0; k < ARRAY_SIZE(options); k++) {
+		const struct option_spec *o = &options[k];
+
+		longopts[k] = (struct option){ o->name, o->arg ? required_argument : no_argument,
+					       NULL, o->letter ? o->letter : 0x100 + (int)k };
+		if (o->letter) {
+			*at++ = o->letter;
+			if (o->arg)
+				*at++ = ':';
+		}
+	}
+	while ((c = getopt_long(argc, argv, shortopts, longopts, &i)) != -1) {
+		const struct option_spec *o = NULL;
+
+		for (size_t k = 0; k < ARRAY_SIZE(options) && !o; k++)
+			if (c == longopts[k].val)
+				o = &options[k];
+		if (!o) {
+			/* getopt said what was wrong */
+			fputs("ftidxd: see --help\n", stderr);
+			return 2;
+		}
+		if (o->letter == 'h') {
 			usage(stdout);
 			return 0;
-		case 'V':
+		}
+		if (o->letter == 'V') {
 			printf("ftidxd %s\n", FTIDX_VERSION);
 			return 0;
-		default:
-			usage(stderr);
+		}
+		if (o->set(cf, optarg) < 0) {
+			fprintf(stderr, "ftidxd: --%s does not take '%s' (see --help)\n", o->name,
+				optarg);
 			return 2;
 		}
 	}
@@ -274,11 +358,79 @@ static void make_parent(const char *path)
 	}
 }
 
+/* The tracing directory, the map, what a crash or a dead ftidxd left. */
+static int start_service(const struct config *cf, struct service **svc)
+{
+	int r = tracing_init(cf->tracefs);
+
+	if (r < 0) {
+		log_error("no tracing directory%s%s: %s", cf->tracefs ? " at " : " mounted",
+			  cf->tracefs ? cf->tracefs : "", strerror(-r));
+		return r;
+	}
+	r = service_new(svc, NULL);
+	if (r < 0) {
+		log_error("cannot map %s/available_filter_functions: %s", tracing_dir(),
+			  strerror(-r));
+		return r;
+	}
+	service_set_verify_full(*svc, cf->verify_full);
+	r = hits_remove_orphans();
+	if (r > 0)
+		log_info("removed %d hit-count instance%s left by an ftidxd that died", r,
+			 r == 1 ? "" : "s");
+	/* before any client: a write a crash cut short is finished or undone */
+	service_recover_set_dir(*svc, cf->state_dir);
+	service_recover_start(*svc);
+	return 0;
+}
+
+/* The socket systemd passed (*@activated), or one made at cf->socket: an
+ * fd or -errno. */
+static int open_socket(struct config *cf, bool *activated)
+{
+	int fd = systemd_listen_fd();
+
+	*activated = fd > 0;
+	if (fd < 0) {
+		log_error("cannot use the socket passed by the service manager: %s",
+			  fd == -E2BIG ? "ftidxd takes exactly one" : strerror(-fd));
+		return fd;
+	}
+	if (fd > 0) {
+		/* The .socket unit owns the path, its mode and its group. */
+		cf->socket = "the socket passed by the service manager";
+		return fd;
+	}
+	make_parent(cf->socket);
+	/* The socket belongs to the write group, so that a mode such as 0660
+	 * can keep everyone else out before the per-client check. */
+	fd = server_listen_path(cf->socket, cf->mode,
+				cf->limits.access.has_write_group ? cf->limits.access.write_group
+								  : (gid_t)-1);
+	if (fd < 0)
+		log_error("cannot listen on %s: %s", cf->socket,
+			  fd == -EEXIST ? "a file that is not a socket is in the way" : strerror(-fd));
+	return fd;
+}
+
+/* The loop's signal events, in @ev (three); -ENOMEM if they cannot be had. */
+static int watch_signals(struct event_base *base, struct service *svc, struct event **ev)
+{
+	ev[0] = evsignal_new(base, SIGTERM, on_stop, base);
+	ev[1] = evsignal_new(base, SIGINT, on_stop, base);
+	ev[2] = evsignal_new(base, SIGHUP, on_reload, svc);
+	for (int i = 0; i < 3; i++)
+		if (!ev[i] || event_add(ev[i], NULL) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct options o = { .mode = 0666 };
+	struct config cf = { .mode = 0666 };
 	struct event_base *base = NULL;
-	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
+	struct event *signals[3] = { NULL };
 	struct service *svc = NULL;
 	struct server *srv = NULL;
 	struct uevent_watch *watch = NULL;
@@ -289,91 +441,39 @@ int main(int argc, char **argv)
 	 * that what a client held goes back to the system when it goes, instead
 	 * of glibc raising its mmap threshold and keeping the peak for ever. */
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-	server_limits_default(&o.limits);
-	r = parse_options(argc, argv, &o);
+	server_limits_default(&cf.limits);
+	r = parse_options(argc, argv, &cf);
 	if (r >= 0)
 		return r;
-	if (!o.socket)
-		o.socket = getenv("FTIDX_SOCKET") ? getenv("FTIDX_SOCKET") : DEFAULT_SOCKET;
+	if (!cf.socket)
+		cf.socket = getenv("FTIDX_SOCKET") ? getenv("FTIDX_SOCKET") : DEFAULT_SOCKET;
 	signal(SIGPIPE, SIG_IGN);
 
-	r = tracing_init(o.tracefs);
-	if (r < 0) {
-		log_error("no tracing directory%s%s: %s", o.tracefs ? " at " : " mounted",
-			  o.tracefs ? o.tracefs : "", strerror(-r));
+	if (start_service(&cf, &svc) < 0 || (fd = open_socket(&cf, &activated)) < 0)
 		goto out;
-	}
-	r = service_new(&svc, NULL);
-	if (r < 0) {
-		log_error("cannot map %s/available_filter_functions: %s", tracing_dir(),
-			  strerror(-r));
-		goto out;
-	}
-	service_set_verify_full(svc, o.verify_full);
-	r = hits_remove_orphans();
-	if (r > 0)
-		log_info("removed %d hit-count instance%s left by an ftidxd that died", r,
-			 r == 1 ? "" : "s");
-	fd = systemd_listen_fd();
-	if (fd < 0) {
-		log_error("cannot use the socket passed by the service manager: %s",
-			  fd == -E2BIG ? "ftidxd takes exactly one" : strerror(-fd));
-		goto out;
-	}
-	if (fd > 0) {
-		/* The .socket unit owns the path, its mode and its group. */
-		activated = true;
-		o.socket = "the socket passed by the service manager";
-	} else {
-		make_parent(o.socket);
-		/* The socket belongs to the write group, so that a mode such as
-		 * 0660 can keep everyone else out before the per-client check. */
-		fd = server_listen_path(o.socket, o.mode,
-					o.limits.access.has_write_group
-						? o.limits.access.write_group
-						: (gid_t)-1);
-	}
-	if (fd < 0) {
-		log_error("cannot listen on %s: %s", o.socket,
-			  fd == -EEXIST ? "a file that is not a socket is in the way" : strerror(-fd));
-		goto out;
-	}
-	/* before any client: a write a crash cut short is finished or undone */
-	service_recover_set_dir(svc, o.state_dir);
-	service_recover_start(svc);
 	base = event_base_new();
-	if (!base || server_new(&srv, base, fd, svc, &o.limits) < 0) {
+	if (!base || server_new(&srv, base, fd, svc, &cf.limits) < 0 ||
+	    watch_signals(base, svc, signals) < 0) {
 		log_error("cannot set up the event loop");
-		goto out;
-	}
-	ev_term = evsignal_new(base, SIGTERM, on_stop, base);
-	ev_int = evsignal_new(base, SIGINT, on_stop, base);
-	ev_hup = evsignal_new(base, SIGHUP, on_reload, svc);
-	if (!ev_term || !ev_int || !ev_hup || event_add(ev_term, NULL) < 0 ||
-	    event_add(ev_int, NULL) < 0 || event_add(ev_hup, NULL) < 0) {
-		log_error("cannot set up signal handling");
 		goto out;
 	}
 	r = uevent_watch_new(&watch, base, svc);
 	if (r < 0)
 		log_warn("no module uevents (%s): module changes are seen at the next request",
 			 strerror(-r));
-	log_info("serving %s on %s, map generation %llu", tracing_dir(), o.socket,
+	log_info("serving %s on %s, map generation %llu", tracing_dir(), cf.socket,
 		 (unsigned long long)service_map_generation(svc));
 	notify_ready(svc);
 	status = event_base_dispatch(base) < 0 ? 1 : 0;
 	/* An activated socket outlives us: systemd queues clients on it and
 	 * starts the next instance. */
 	if (!activated)
-		unlink(o.socket);
+		unlink(cf.socket);
 out:
 	uevent_watch_free(watch);
-	if (ev_hup)
-		event_free(ev_hup);
-	if (ev_int)
-		event_free(ev_int);
-	if (ev_term)
-		event_free(ev_term);
+	for (int i = 2; i >= 0; i--)
+		if (signals[i])
+			event_free(signals[i]);
 	server_free(srv);
 	if (base)
 		event_base_free(base);

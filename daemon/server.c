@@ -477,15 +477,76 @@ static void on_turn(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 	meter(srv, "working on requests (a filter write is made in one go)", t0, cpu0);
 }
 
-/* Reply to a request at once, without a turn, and go on reading. */
-static void client_reply_now(struct client *c, int r, struct proto_buf *frame)
+/* The request was answered at once, without a turn: let go of it. */
+static void client_drop_request(struct client *c)
 {
-	if (r == 0)
-		client_send(c, frame);
 	proto_request_deinit(&c->req);
 	free(c->body);
 	c->body = NULL;
 	c->body_len = 0;
+}
+
+/*
+ * Answer decoded request @req of frame @h now, if that costs nothing:
+ * refusals, CANCEL, VERSION. 1 when answered (a frame in @frame unless
+ * there is nothing to send), 0 when the request is for the service, or
+ * -errno.
+ */
+static int answer_now(struct client *c, const struct ftidx_frame_header *h,
+		      const struct proto_request *req, struct proto_buf *frame)
+{
+	struct service *svc = c->srv->svc;
+	int r;
+
+	if (!access_allows(c->role, h->type)) {
+		r = service_reply_error(svc, h->id, EACCES,
+					c->role == ACCESS_DENIED
+						? "this daemon serves root and its write group only"
+						: "changing filters needs root or the daemon's write group",
+					frame);
+		/* The ERROR reply ends the conversation, as for a bad frame. */
+		client_close_when_sent(c);
+		return r < 0 ? r : 1;
+	}
+	if (req->type == FTIDX_MSG_LIST && (req->flags & FTIDX_LIST_ADDRESSES) &&
+	    !access_shows_addresses(c->role)) {
+		/* A refusal of this request only: the client may go on. */
+		r = service_reply_plain(svc, req->type, h->id, EACCES,
+					"addresses are shown to root and the daemon's write group "
+					"only (they are kernel pointers, which KASLR hides)",
+					frame);
+		return r < 0 ? r : 1;
+	}
+	if (req->type == FTIDX_MSG_CANCEL) {
+		/* no reply of its own: the request it names answers */
+		service_cancel(svc, c, req->target);
+		return 1;
+	}
+	if (req->type == FTIDX_MSG_VERSION) {
+		r = service_reply_version(svc, h->id, c->role == ACCESS_WRITE, frame);
+		return r < 0 ? r : 1;
+	}
+	return 0;
+}
+
+/* @req becomes a job, queued for its turn: 0 or -ENOMEM. */
+static int queue_job(struct client *c, const struct ftidx_frame_header *h)
+{
+	int r;
+
+	c->turn = (struct turns_entry){ .writer = c->role == ACCESS_WRITE, .uid = c->uid };
+	c->turn_id = h->id;
+	c->came_ns = now_ns();
+	r = service_job_new(c->srv->svc, &c->req, h->id, c, &c->job);
+	if (r == 0)
+		r = turns_add(&c->srv->turns, &c->turn);
+	if (r < 0) {
+		client_end_job(c);
+		return r;
+	}
+	client_wait(c);
+	run_turns_soon(c->srv);
+	return 0;
 }
 
 /*
@@ -494,75 +555,35 @@ static void client_reply_now(struct client *c, int r, struct proto_buf *frame)
  */
 static void client_handle(struct client *c, const struct ftidx_frame_header *h)
 {
-	struct proto_request *req = &c->req;
 	struct proto_buf frame;
 	const char *why = NULL;
 	int r;
 
 	proto_buf_init(&frame);
-	r = proto_decode_request(h->version, h->type, c->body, h->length, req, &why);
+	r = proto_decode_request(h->version, h->type, c->body, h->length, &c->req, &why);
 	if (r == -EOPNOTSUPP) {
 		/* A newer client's request: refuse it alone; the frame was
 		 * whole, so the stream is still in step. */
 		log_info("client sent a request this daemon does not know: %s", why);
 		r = service_reply_error(c->srv->svc, h->id, EOPNOTSUPP, why, &frame);
-		goto now;
-	}
-	if (r < 0) {
+	} else if (r < 0) {
 		log_warn("client sent a malformed request: %s", why);
 		client_refuse(c, h->id, -r, why);
-		r = 1;
-		goto now;
+	} else {
+		r = answer_now(c, h, &c->req, &frame);
+		if (r == 0 && (r = queue_job(c, h)) == 0) {
+			proto_buf_deinit(&frame);
+			return;
+		}
+		if (r == -ENOMEM) {
+			proto_buf_deinit(&frame);
+			proto_buf_init(&frame);
+			r = service_reply_error(c->srv->svc, h->id, ENOMEM, "out of memory", &frame);
+		}
 	}
-	if (!access_allows(c->role, h->type)) {
-		r = service_reply_error(c->srv->svc, h->id, EACCES,
-					c->role == ACCESS_DENIED
-						? "this daemon serves root and its write group only"
-						: "changing filters needs root or the daemon's write group",
-					&frame);
-		/* The ERROR reply ends the conversation, as for a bad frame. */
-		if (r == 0)
-			client_send(c, &frame);
-		client_close_when_sent(c);
-		r = 1;
-		goto now;
-	}
-	if (req->type == FTIDX_MSG_LIST && (req->flags & FTIDX_LIST_ADDRESSES) &&
-	    !access_shows_addresses(c->role)) {
-		/* A refusal of this request only: the client may go on. */
-		r = service_reply_plain(c->srv->svc, req->type, h->id, EACCES,
-					"addresses are shown to root and the daemon's write group "
-					"only (they are kernel pointers, which KASLR hides)",
-					&frame);
-		goto now;
-	}
-	if (req->type == FTIDX_MSG_CANCEL) {
-		/* no reply of its own: the request it names answers */
-		service_cancel(c->srv->svc, c, req->target);
-		r = 1;
-		goto now;
-	}
-	if (req->type == FTIDX_MSG_VERSION) {
-		r = service_reply_version(c->srv->svc, h->id, c->role == ACCESS_WRITE, &frame);
-		goto now;
-	}
-	c->turn = (struct turns_entry){ .writer = c->role == ACCESS_WRITE, .uid = c->uid };
-	c->turn_id = h->id;
-	c->came_ns = now_ns();
-	r = service_job_new(c->srv->svc, req, h->id, c, &c->job);
-	if (r == 0)
-		r = turns_add(&c->srv->turns, &c->turn);
-	if (r < 0) {
-		client_end_job(c);
-		r = service_reply_error(c->srv->svc, h->id, ENOMEM, "out of memory", &frame);
-		goto now;
-	}
-	client_wait(c);
-	run_turns_soon(c->srv);
-	proto_buf_deinit(&frame);
-	return;
-now:
-	client_reply_now(c, r, &frame);
+	if (r >= 0 && frame.len)
+		client_send(c, &frame);
+	client_drop_request(c);
 	proto_buf_deinit(&frame);
 }
 
@@ -723,56 +744,33 @@ static const char *admission(const struct server *srv, enum access_role role, ui
 	return NULL;
 }
 
-static void on_accept(struct evconnlistener *l _unused_, evutil_socket_t fd,
-		      struct sockaddr *addr _unused_, int len _unused_, void *ctx)
+/* A client for connection @fd (consumed), with @role and @uid, put on the
+ * list and read from. NULL when out of memory. */
+static struct client *client_new(struct server *srv, int fd, enum access_role role, uid_t uid)
 {
-	struct server *srv = ctx;
-	enum access_role role;
-	const char *why;
-	struct client *c;
-	uid_t uid;
+	struct client *c = calloc(1, sizeof(*c));
 
-	role = access_role_of_peer(&srv->limits.access, fd, &uid);
-	why = admission(srv, role, uid);
-	if (why) {
-		struct proto_buf frame;
-
-		log_warn("refusing a client of uid %u: %s (%u connected)", (unsigned)uid, why,
-			 srv->n_clients);
-		/* Say why before hanging up; a frame this small fits the socket. */
-		proto_buf_init(&frame);
-		if (service_reply_error(srv->svc, 0, EUSERS, why, &frame) == 0)
-			(void)!send(fd, frame.data, frame.len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		proto_buf_deinit(&frame);
+	if (!c || !(c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
 		close(fd);
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		close(fd);
-		return;
+		free(c);
+		return NULL;
 	}
 	c->srv = srv;
 	c->role = role;
 	c->uid = uid;
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev) {
-		close(fd);
-		free(c);
-		return;
-	}
 	/* libevent's bufferevents only send: what arrives is read by
 	 * client_fill(), in larger pieces than theirs */
 	c->input = evbuffer_new();
 	c->readable = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+	c->next = srv->clients;
+	if (srv->clients)
+		srv->clients->prev = c;
+	srv->clients = c;
+	srv->n_clients++;
+	service_set_clients(srv->svc, srv->n_clients);
 	if (!c->input || !c->readable) {
-		if (c->readable)
-			event_free(c->readable);
-		if (c->input)
-			evbuffer_free(c->input);
-		bufferevent_free(c->bev);
-		free(c);
-		return;
+		client_free(c);
+		return NULL;
 	}
 	bufferevent_setcb(c->bev, NULL, on_write, on_event, c);
 	bufferevent_set_max_single_write(c->bev, SERVER_IO_CHUNK);
@@ -784,13 +782,32 @@ static void on_accept(struct evconnlistener *l _unused_, evutil_socket_t fd,
 	bufferevent_enable(c->bev, EV_WRITE);
 	bufferevent_disable(c->bev, EV_READ);
 	client_update_reading(c);
+	return c;
+}
 
-	c->next = srv->clients;
-	if (srv->clients)
-		srv->clients->prev = c;
-	srv->clients = c;
-	srv->n_clients++;
-	service_set_clients(srv->svc, srv->n_clients);
+static void on_accept(struct evconnlistener *l _unused_, evutil_socket_t fd,
+		      struct sockaddr *addr _unused_, int len _unused_, void *ctx)
+{
+	struct server *srv = ctx;
+	struct proto_buf frame;
+	enum access_role role;
+	const char *why;
+	uid_t uid;
+
+	role = access_role_of_peer(&srv->limits.access, fd, &uid);
+	why = admission(srv, role, uid);
+	if (!why) {
+		client_new(srv, fd, role, uid);
+		return;
+	}
+	log_warn("refusing a client of uid %u: %s (%u connected)", (unsigned)uid, why,
+		 srv->n_clients);
+	/* Say why before hanging up; a frame this small fits the socket. */
+	proto_buf_init(&frame);
+	if (service_reply_error(srv->svc, 0, EUSERS, why, &frame) == 0)
+		(void)!send(fd, frame.data, frame.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	proto_buf_deinit(&frame);
+	close(fd);
 }
 
 int server_new(struct server **out, struct event_base *base, int fd, struct service *svc,

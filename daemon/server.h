@@ -40,7 +40,8 @@ struct server_limits {
 #define SERVER_DEFAULT_IDLE_SECONDS 300
 #define SERVER_DEFAULT_WRITE_SECONDS 30
 #define SERVER_DEFAULT_MAX_PENDING (16u << 20)
-#define SERVER_DEFAULT_MEMORY_BUDGET (64u << 20)
+#define SERVER_DEFAULT_MEMORY_BUDGET_MIB 64
+#define SERVER_DEFAULT_MEMORY_BUDGET ((size_t)SERVER_DEFAULT_MEMORY_BUDGET_MIB << 20)
 
 /* The longest a request is worked on before whose turn it is is asked
  * again (turns.h): about as long as anyone waits for another's work. */

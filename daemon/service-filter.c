@@ -234,6 +234,10 @@ struct change_run {
 	struct resolution *res; /* the job's, one per file */
 	struct writer_request wreq[FTIDX_CHANGES_MAX];
 	struct writer_result wres[FTIDX_CHANGES_MAX];
+	/* what each file held, known or read before anything was written */
+	char *befores[FTIDX_CHANGES_MAX];
+	bool read_before[FTIDX_CHANGES_MAX];
+	uint64_t read_ns[FTIDX_CHANGES_MAX];
 	size_t failed_at; /* the file whose write failed, if one did */
 	bool wrote;       /* a file was opened for writing */
 };
@@ -243,7 +247,80 @@ static void change_run_reset(struct change_run *run)
 	for (size_t k = 0; k < FTIDX_CHANGES_MAX; k++) {
 		writer_result_deinit(&run->wres[k]);
 		run->wres[k] = (struct writer_result){ 0 };
+		free(run->befores[k]);
+		run->befores[k] = NULL;
 	}
+}
+
+/* What each file of @run holds: ftidx's record of it, when that can be
+ * trusted, else read. 0, or -errno with the file that failed. */
+static int read_befores(struct service *s, const struct proto_request *req, struct change_run *run)
+{
+	for (size_t k = 0; k < run->n; k++) {
+		struct written *prev = service_written_find(s, req->instance, req->changes[k].file);
+		uint64_t t0 = now_ns();
+		size_t len;
+		int r;
+
+		run->befores[k] = s->verify_full ? NULL : service_written_known_text(s, prev);
+		run->read_before[k] = !run->befores[k];
+		r = !run->befores[k] ? s->io->read(s->io->ctx, req->instance[0] ? req->instance : NULL,
+						  writer_file_name(req->changes[k].file),
+						  &run->befores[k], &len)
+				     : 0;
+		run->read_ns[k] = now_ns() - t0;
+		if (r < 0) {
+			run->wres[k].why = "cannot read the filter";
+			run->failed_at = k;
+			return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Write file @k of @run. Every token was taken, on a map fenced before
+ * the write: if the fence holds after it too, the filter is what was
+ * asked for. Else it is read back, as --verify=full always does.
+ * 0 or -errno.
+ */
+static int write_one(struct service *s, const struct proto_request *req, struct change_run *run,
+		     size_t k)
+{
+	const struct proto_change *ch = &req->changes[k];
+	struct written *prev = service_written_find(s, req->instance, ch->file);
+	struct writer_result *wres = &run->wres[k];
+	bool fenced = false;
+	uint64_t t0;
+	int r;
+
+	run->wreq[k] = (struct writer_request){
+		.instance = req->instance[0] ? req->instance : NULL,
+		.file = ch->file,
+		.op = ch->op,
+		.previous = prev ? prev->indices : NULL,
+		.n_previous = prev ? prev->n : 0,
+		.tokens = req->tokens + ch->first_token,
+		.n_tokens = ch->n_tokens,
+		.keep_before = run->n > 1,
+		.known_before = run->befores[k],
+		.verify_later = !s->verify_full,
+	};
+	writer_result_deinit(wres);
+	r = writer_apply(s->io, s->map, &run->wreq[k], &run->res[k], wres);
+	wres->read_ns = run->read_ns[k];
+	t0 = now_ns();
+	if (r == 0 && !s->verify_full)
+		fenced = !s->io->reads_names || service_map_fence_holds(s);
+	wres->verify_ns = now_ns() - t0;
+	if (r == 0 && !s->verify_full && !fenced && s->io->reads_names)
+		r = writer_verify(s->io, s->map, &run->wreq[k], &run->res[k], wres);
+	log_debug("filter %s: %u tokens; %s %.1f ms, write %.1f ms, %s %.1f ms%s",
+		  writer_file_name(ch->file), wres->written,
+		  run->read_before[k] ? "read" : "known from the record", run->read_ns[k] / 1e6,
+		  wres->write_ns / 1e6, fenced ? "fenced" : "read back", wres->verify_ns / 1e6,
+		  wres->count_only ? "; the kernel's read-back was only good for the count" : "");
+	return r;
 }
 
 /*
@@ -255,91 +332,33 @@ static void change_run_reset(struct change_run *run)
  */
 static int write_files(struct service *s, const struct proto_request *req, struct change_run *run)
 {
-	char *befores[FTIDX_CHANGES_MAX] = { 0 };
-	bool read_before[FTIDX_CHANGES_MAX] = { 0 };
 	uint16_t files[FTIDX_CHANGES_MAX], ops[FTIDX_CHANGES_MAX];
-	uint64_t read_ns[FTIDX_CHANGES_MAX] = { 0 };
-	int r = 0;
-	size_t k;
+	size_t k = 0;
+	int r;
 
 	/* what others wrote since ftidx last did */
 	service_written_take_drift(s, true);
 	service_audit_note_write(s);
-	for (k = 0; k < run->n && r == 0; k++) {
-		struct written *prev = service_written_find(s, req->instance, req->changes[k].file);
-		uint64_t t0 = now_ns();
-		size_t len;
-
-		files[k] = req->changes[k].file;
-		ops[k] = req->changes[k].op;
-		befores[k] = s->verify_full ? NULL : service_written_known_text(s, prev);
-		if (!befores[k]) {
-			read_before[k] = true;
-			r = s->io->read(s->io->ctx, req->instance[0] ? req->instance : NULL,
-					writer_file_name(files[k]), &befores[k], &len);
-			if (r < 0) {
-				run->wres[k].why = "cannot read the filter";
-				run->failed_at = k;
-			}
+	r = read_befores(s, req, run);
+	if (r == 0) {
+		for (k = 0; k < run->n; k++) {
+			files[k] = req->changes[k].file;
+			ops[k] = req->changes[k].op;
 		}
-		read_ns[k] = now_ns() - t0;
-	}
-	if (r < 0)
-		goto out;
-	service_recover_begin(s, req->instance, run->n, files, ops, befores, run->res);
-	run->wrote = true;
-
-	for (k = 0; k < run->n; k++) {
-		const struct proto_change *ch = &req->changes[k];
-		struct written *prev = service_written_find(s, req->instance, ch->file);
-		bool fenced = false;
-		uint64_t t0;
-
-		run->wreq[k] = (struct writer_request){
-			.instance = req->instance[0] ? req->instance : NULL,
-			.file = ch->file,
-			.op = ch->op,
-			.previous = prev ? prev->indices : NULL,
-			.n_previous = prev ? prev->n : 0,
-			.tokens = req->tokens + ch->first_token,
-			.n_tokens = ch->n_tokens,
-			.keep_before = run->n > 1,
-			.known_before = befores[k],
-			.verify_later = !s->verify_full,
-		};
-		writer_result_deinit(&run->wres[k]);
-		r = writer_apply(s->io, s->map, &run->wreq[k], &run->res[k], &run->wres[k]);
-		run->wres[k].read_ns = read_ns[k];
-		/*
-		 * Every token was taken, on a map fenced before the write: if
-		 * the fence holds after it too, the filter is what was asked
-		 * for. Else read it back, as --verify=full always does.
-		 */
-		t0 = now_ns();
-		if (r == 0 && !s->verify_full)
-			fenced = !s->io->reads_names || service_map_fence_holds(s);
-		run->wres[k].verify_ns = now_ns() - t0;
-		if (r == 0 && !s->verify_full && !fenced && s->io->reads_names)
-			r = writer_verify(s->io, s->map, &run->wreq[k], &run->res[k], &run->wres[k]);
-		log_debug("filter %s: %u tokens; %s %.1f ms, write %.1f ms, %s %.1f ms%s",
-			  writer_file_name(ch->file), run->wres[k].written,
-			  read_before[k] ? "read" : "known from the record", read_ns[k] / 1e6,
-			  run->wres[k].write_ns / 1e6, fenced ? "fenced" : "read back",
-			  run->wres[k].verify_ns / 1e6,
-			  run->wres[k].count_only ? "; the kernel's read-back was only good for "
-						    "the count"
-						  : "");
+		/* a failure is said once; the write goes on, without crash
+		 * safety, rather than not at all */
+		if (service_recover_begin(s, req->instance, run->n, files, ops, run->befores,
+					  run->res) < 0)
+			log_debug("writing without an intent record");
+		run->wrote = true;
+		for (k = 0; k < run->n && r == 0; k++)
+			r = write_one(s, req, run, k);
+		run->failed_at = r < 0 ? k - 1 : k;
 		if (r < 0)
-			break;
+			restore(s, run->wreq, run->wres, k);
+		/* proven, or put back: either way the intent is spent */
+		service_recover_end(s);
 	}
-	run->failed_at = k;
-	if (r < 0)
-		restore(s, run->wreq, run->wres, k + 1);
-	/* proven, or put back: either way the intent is spent */
-	service_recover_end(s);
-out:
-	for (k = 0; k < run->n; k++)
-		free(befores[k]);
 	/* ftidx's own writes, and restores */
 	service_written_take_drift(s, false);
 	return r;
@@ -453,6 +472,29 @@ static int again_or_stale(struct service *s, struct service_job *job, struct pro
  * (the writer has put the old ones back) and a re-read shows the map
  * changed, the request is resolved and written once more on the new map.
  */
+/* Why the resolved @job cannot be written at all, in @msg and @rep's
+ * status, or false: a pattern refused, or a SET that selects nothing. */
+static bool refused(const struct service_job *job, struct proto_reply *rep, char *msg, size_t size)
+{
+	const struct proto_request *req = &job->one;
+
+	if (rep->n_failed) {
+		snprintf(msg, size, "%u of %u patterns refused; nothing was written", rep->n_failed,
+			 rep->n_items);
+		return true;
+	}
+	for (size_t k = 0; k < job->n_parts; k++)
+		if (req->changes[k].op == FTIDX_OP_SET && job->res[k].n_enable == 0) {
+			rep->status = ENODATA;
+			snprintf(msg, size,
+				 "%s: the patterns select no function, and an empty filter traces "
+				 "every function: use clear for that; nothing was written",
+				 writer_file_name(req->changes[k].file));
+			return true;
+		}
+	return false;
+}
+
 static int write_resolved(struct service *s, struct service_job *job, struct proto_buf *out)
 {
 	const struct proto_request *req = &job->one;
@@ -465,21 +507,8 @@ static int write_resolved(struct service *s, struct service_job *job, struct pro
 	r = service_job_fill_items(&rep, job->res, job->n_parts);
 	if (r < 0)
 		goto done;
-	if (rep.n_failed) {
-		snprintf(msg, sizeof(msg), "%u of %u patterns refused; nothing was written",
-			 rep.n_failed, rep.n_items);
+	if (refused(job, &rep, msg, sizeof(msg)))
 		goto reply;
-	}
-	for (size_t k = 0; k < run.n; k++)
-		if (req->changes[k].op == FTIDX_OP_SET && run.res[k].n_enable == 0) {
-			rep.status = ENODATA;
-			snprintf(msg, sizeof(msg),
-				 "%s: the patterns select no function, and an empty filter "
-				 "traces every function: use clear for that; nothing was "
-				 "written",
-				 writer_file_name(req->changes[k].file));
-			goto reply;
-		}
 	r = service_map_fence(s);
 	if (r == SERVICE_BLOCKED)
 		goto done; /* the map is being rebuilt: the write waits */

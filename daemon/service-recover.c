@@ -382,23 +382,14 @@ static void describe(char *buf, size_t size, const struct intent *in, size_t k)
 		 writer_file_name(in->files[k].file));
 }
 
-void service_recover_start(struct service *s)
+/* The record in the state directory, if one can be trusted: 0 with @in,
+ * -ENOENT (none, or one set aside, which STATUS then mentions), or -errno. */
+static int load_record(struct service *s, struct intent *in)
 {
-	enum found found[FTIDX_CHANGES_MAX];
-	bool no_change[FTIDX_CHANGES_MAX];
-	size_t n_now[FTIDX_CHANGES_MAX] = { 0 };
-	struct intent in;
-	char what[256], when[64], aside[4096];
+	char aside[64];
 	const char *why = "";
-	bool all_after = true, all_before = true;
-	time_t t;
-	int r;
+	int r = intent_load(s->state_fd, in, &why);
 
-	if (s->state_fd < 0)
-		return;
-	r = intent_load(s->state_fd, &in, &why);
-	if (r == -ENOENT)
-		return;
 	if (r == -EBADMSG) {
 		r = intent_set_aside(s->state_fd, aside, sizeof(aside));
 		log_warn("an intent record that cannot be trusted (%s) was set aside%s%s/%s; the "
@@ -406,56 +397,77 @@ void service_recover_start(struct service *s)
 			 why, r == 0 ? " as " : "", r == 0 ? s->state_dir : "", r == 0 ? aside : "");
 		snprintf(s->recovery, sizeof(s->recovery),
 			 "found an intent record that cannot be trusted (%s) and set it aside", why);
-		intent_deinit(&in);
-		return;
+		intent_deinit(in);
+		return -ENOENT;
 	}
-	if (r < 0) {
+	if (r < 0 && r != -ENOENT)
 		log_error("cannot read the intent record in %s: %s", s->state_dir, strerror(-r));
-		return;
-	}
-	t = (time_t)(in.time_ns / 1000000000ull);
+	return r;
+}
+
+/*
+ * Finish or undo the write @in records, by what its files hold now, into
+ * s->recovery: all as they were (nothing written), all as intended
+ * (done), or else every file that is not as it was is put back.
+ */
+static void settle_record(struct service *s, const struct intent *in)
+{
+	enum found found[FTIDX_CHANGES_MAX];
+	bool no_change[FTIDX_CHANGES_MAX], all_after = true, all_before = true, restored = true;
+	size_t n_now[FTIDX_CHANGES_MAX] = { 0 };
+	char what[256], when[64];
+	time_t t = (time_t)(in->time_ns / 1000000000ull);
+	const char *more = in->n_files > 1 ? " and more" : "";
+
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&t));
-	describe(what, sizeof(what), &in, 0);
-	for (size_t k = 0; k < in.n_files; k++) {
-		r = judge_file(s, &in.files[k], &found[k], &no_change[k], &n_now[k]);
+	describe(what, sizeof(what), in, 0);
+	for (size_t k = 0; k < in->n_files; k++) {
+		int r = judge_file(s, &in->files[k], &found[k], &no_change[k], &n_now[k]);
+
 		if (r < 0) {
 			log_error("cannot read %s to recover an interrupted write: %s", what,
 				  strerror(-r));
-			intent_deinit(&in);
 			return;
 		}
 		all_after &= found[k] == FOUND_AFTER || (found[k] == FOUND_BEFORE && no_change[k]);
 		all_before &= found[k] == FOUND_BEFORE;
 	}
-	/* all as they were, and some meant to change: nothing was written */
 	if (all_before && !all_after) {
+		/* all as they were, and some meant to change: nothing was written */
 		snprintf(s->recovery, sizeof(s->recovery),
 			 "found an interrupted write of %s%s begun at %s: nothing had been "
 			 "written, nothing to undo",
-			 what, in.n_files > 1 ? " and more" : "", when);
+			 what, more, when);
 	} else if (all_after) {
 		/* (a change that changes nothing lands here too) */
 		snprintf(s->recovery, sizeof(s->recovery),
 			 "found an interrupted write of %s%s begun at %s: it had completed (%zu "
 			 "lines)",
-			 what, in.n_files > 1 ? " and more" : "", when, n_now[0]);
+			 what, more, when, n_now[0]);
 	} else {
 		/* partial, or a change of several files not all done: all back */
-		bool restored = true;
-
-		for (size_t k = 0; k < in.n_files; k++)
+		for (size_t k = 0; k < in->n_files; k++)
 			if (found[k] != FOUND_BEFORE)
-				restored &= put_back(s, &in.files[k]) == 0;
+				restored &= put_back(s, &in->files[k]) == 0;
 		snprintf(s->recovery, sizeof(s->recovery),
 			 "recovered an interrupted write of %s%s begun at %s: found %zu of %zu "
 			 "lines written, %s the %zu it held before",
-			 what, in.n_files > 1 ? " and more" : "", when, n_now[0], in.files[0].n_after,
-			 restored ? "put back" : "FAILED to put back", in.files[0].n_before);
+			 what, more, when, n_now[0], in->files[0].n_after,
+			 restored ? "put back" : "FAILED to put back", in->files[0].n_before);
 	}
 	log_warn("%s", s->recovery);
 	/* the map was read before the filters were touched: no change */
 	if (intent_remove(s->state_fd) < 0)
 		log_warn("cannot remove the intent record in %s", s->state_dir);
+}
+
+void service_recover_start(struct service *s)
+{
+	struct intent in;
+
+	if (s->state_fd < 0 || load_record(s, &in) < 0)
+		return;
+	settle_record(s, &in);
 	intent_deinit(&in);
 }
 

@@ -408,19 +408,80 @@ int writer_verify(const struct writer_io *io, const struct map *m, const struct 
 	return r;
 }
 
+/*
+ * What a write of @wr with @res puts into the file, in @t: indices, or,
+ * for the graph files, the patterns themselves. 0, or -errno with *@why.
+ */
+static int batch_text(struct growbuf *t, const struct map *m, const struct writer_request *wr,
+		      const struct resolution *res, const char **why)
+{
+	switch (takes_indices(wr->file) ? wr->op : 0) {
+	case 0: /* a graph file: the patterns themselves */
+		if (wr->op == FTIDX_OP_REMOVE) {
+			for (size_t i = 0; i < wr->n_tokens; i++) {
+				text_add(t, "!", 1);
+				text_patterns(t, m, &wr->tokens[i], 1);
+			}
+		} else if (wr->op != FTIDX_OP_CLEAR) {
+			text_patterns(t, m, wr->tokens, wr->n_tokens);
+		}
+		break;
+	case FTIDX_OP_SET:
+		text_set(t, m, wr->file, res->enable, res->n_enable, false);
+		break;
+	case FTIDX_OP_ADD:
+		text_set(t, m, wr->file, res->enable, res->n_enable, false);
+		text_set(t, m, wr->file, res->disable, res->n_disable, true);
+		break;
+	case FTIDX_OP_REMOVE:
+		text_set(t, m, wr->file, res->enable, res->n_enable, true);
+		break;
+	case FTIDX_OP_CLEAR:
+		break;
+	default:
+		*why = "unknown filter operation";
+		return -EINVAL;
+	}
+	if (t->failed) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	if (t->len)
+		t->data[t->len - 1] = '\n'; /* the batch ends with whitespace */
+	return 0;
+}
+
+/* What the file holds before the write: known (@wr->known_before) or
+ * read. 0 or -errno. */
+static int read_before(const struct writer_io *io, const struct writer_request *wr,
+		       char **before, size_t *len, struct writer_result *out)
+{
+	uint64_t t0 = now_ns();
+	int r = 0;
+
+	if (wr->known_before) {
+		*len = strlen(wr->known_before);
+		*before = strdup(wr->known_before);
+		r = *before ? 0 : -ENOMEM;
+	} else {
+		r = io->read(io->ctx, wr->instance, writer_file_name(wr->file), before, len);
+	}
+	out->read_ns = now_ns() - t0;
+	if (r < 0)
+		out->why = "cannot read the filter";
+	return r;
+}
+
 int writer_apply(const struct writer_io *io, const struct map *m, const struct writer_request *wr,
 		 const struct resolution *res, struct writer_result *out)
 {
 	const char *file = writer_file_name(wr->file);
 	_cleanup_free_ char *before = NULL;
-	_cleanup_free_ char *before_copy = NULL;
-	_cleanup_free_ char **before_lines = NULL;
-	struct growbuf t = { 0 };
-	struct resolution widened = { 0 };
+	_cleanup_(growbuf_deinit) struct growbuf t = { 0 };
+	_cleanup_(resolution_deinit) struct resolution widened = { 0 };
 	size_t before_len = 0;
-	ssize_t n_before;
 	uint64_t t0;
-	int flags, r;
+	int r;
 
 	*out = (struct writer_result){ 0 };
 	if (!file)
@@ -431,74 +492,20 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 			return out->why = "out of memory", r;
 		res = &widened;
 	}
-
-	if (wr->op == FTIDX_OP_SET && res->n_enable == 0) {
-		out->why = "the patterns select no function, and an empty filter traces every "
-			   "function: use clear for that";
-		r = -ENODATA;
-		goto done;
-	}
-	switch (takes_indices(wr->file) ? wr->op : 0) {
-	case 0: /* a graph file: the patterns themselves */
-		if (wr->op == FTIDX_OP_REMOVE) {
-			for (size_t i = 0; i < wr->n_tokens; i++) {
-				text_add(&t, "!", 1);
-				text_patterns(&t, m, &wr->tokens[i], 1);
-			}
-		} else if (wr->op != FTIDX_OP_CLEAR) {
-			text_patterns(&t, m, wr->tokens, wr->n_tokens);
-		}
-		break;
-	case FTIDX_OP_SET:
-		text_set(&t, m, wr->file, res->enable, res->n_enable, false);
-		break;
-	case FTIDX_OP_ADD:
-		text_set(&t, m, wr->file, res->enable, res->n_enable, false);
-		text_set(&t, m, wr->file, res->disable, res->n_disable, true);
-		break;
-	case FTIDX_OP_REMOVE:
-		text_set(&t, m, wr->file, res->enable, res->n_enable, true);
-		break;
-	case FTIDX_OP_CLEAR:
-		break;
-	default:
-		out->why = "unknown filter operation";
-		r = -EINVAL;
-		goto done;
-	}
-	r = -ENOMEM;
-	out->why = "out of memory";
-	if (t.failed)
-		goto done;
-	if (t.len)
-		t.data[t.len - 1] = '\n'; /* the batch ends with whitespace */
+	if (wr->op == FTIDX_OP_SET && res->n_enable == 0)
+		return out->why = "the patterns select no function, and an empty filter traces "
+				  "every function: use clear for that",
+		       -ENODATA;
+	r = batch_text(&t, m, wr, res, &out->why);
+	if (r == 0)
+		r = read_before(io, wr, &before, &before_len, out);
+	if (r < 0)
+		return r;
 
 	t0 = now_ns();
-	if (wr->known_before) {
-		before_len = strlen(wr->known_before);
-		before = strdup(wr->known_before);
-		r = before ? 0 : -ENOMEM;
-	} else {
-		r = io->read(io->ctx, wr->instance, file, &before, &before_len);
-	}
-	out->read_ns = now_ns() - t0;
-	if (r < 0) {
-		out->why = "cannot read the filter";
-		goto done;
-	}
-	before_copy = strdup(before);
-	n_before = before_copy ? writer_split_lines(before_copy, &before_lines) : -ENOMEM;
-	if (n_before < 0) {
-		r = (int)n_before;
-		goto done;
-	}
-	qsort(before_lines, (size_t)n_before, sizeof(*before_lines), cmp_str);
-	out->why = NULL;
-
-	flags = wr->op == FTIDX_OP_SET || wr->op == FTIDX_OP_CLEAR ? O_TRUNC : O_APPEND;
-	t0 = now_ns();
-	r = write_batch(io, wr->instance, file, flags, t.data ? (const char *)t.data : "", t.len,
-			&out->written);
+	r = write_batch(io, wr->instance, file,
+			wr->op == FTIDX_OP_SET || wr->op == FTIDX_OP_CLEAR ? O_TRUNC : O_APPEND,
+			t.data ? (const char *)t.data : "", t.len, &out->written);
 	out->write_ns = now_ns() - t0;
 	if (r == 0 && io->reads_names && !wr->verify_later) {
 		t0 = now_ns();
@@ -513,9 +520,6 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 		out->before = steal_ptr(&before);
 		out->before_len = before_len;
 	}
-done:
-	growbuf_deinit(&t);
-	resolution_deinit(&widened);
 	return r;
 }
 

@@ -44,15 +44,6 @@ struct section {
 	size_t first, n; /* of the request's patterns, all files together */
 };
 
-static int parse_generation(const char *arg, uint64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(arg, &end, 10);
-	return errno || *end || end == arg || arg[0] == '-' || *out == 0 ? -EINVAL : 0;
-}
-
 /* Build @rq from FILE=OP sections; EXIT_OK or EXIT_USAGE. */
 static int build_request(int argc, char **argv, struct ftidx_request *rq, struct strv *pats,
 			 struct section *sec, size_t *n_sec)
@@ -148,7 +139,9 @@ static void print_change(struct cli *cli, const struct ftidx_result *res, const 
 		printf("map generation %" PRIu64 "\n", ftidx_result_generation(res));
 }
 
-int cmd_change(struct cli *cli, int argc, char **argv)
+/* The options into @rq (and *@instance, for the output): 0 or -EINVAL. */
+static int parse_change_options(int argc, char **argv, struct ftidx_request *rq,
+				const char **instance)
 {
 	enum { OPT_GENERATION = 0x100 };
 	static const struct option longopts[] = {
@@ -157,54 +150,51 @@ int cmd_change(struct cli *cli, int argc, char **argv)
 		{ "generation", required_argument, NULL, OPT_GENERATION },
 		{ 0 },
 	};
+	uint64_t generation;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+i:c", longopts, NULL)) != -1) {
+		if (c == 'i') {
+			*instance = optarg;
+			if (ftidx_request_set_instance(rq, optarg) < 0) {
+				fprintf(stderr, "ftidx change: '%s' is no instance name\n", optarg);
+				return -EINVAL;
+			}
+		} else if (c == 'c') {
+			ftidx_request_set_create_instance(rq, 1);
+		} else if (c == OPT_GENERATION &&
+			   parse_generation("change", optarg, &generation) == 0) {
+			ftidx_request_set_generation(rq, generation);
+		} else {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int cmd_change(struct cli *cli, int argc, char **argv)
+{
 	struct section sec[FTIDX_FILES_MAX];
 	struct ftidx_request *rq = NULL;
 	struct ftidx_result *res = NULL;
 	struct strv pats = { 0 };
 	const char *instance = NULL;
-	uint64_t generation = 0;
 	size_t n_sec = 0;
-	int c, r, status;
+	int r, status = EXIT_USAGE;
 
 	if (ftidx_request_new(&rq) < 0)
 		return EXIT_DAEMON;
-	status = EXIT_USAGE;
-	while ((c = getopt_long(argc, argv, "+i:c", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			instance = optarg;
-			if (ftidx_request_set_instance(rq, instance) < 0) {
-				fprintf(stderr, "ftidx change: '%s' is no instance name\n", optarg);
-				goto done;
-			}
-			break;
-		case 'c':
-			ftidx_request_set_create_instance(rq, 1);
-			break;
-		case OPT_GENERATION:
-			if (parse_generation(optarg, &generation) < 0) {
-				fprintf(stderr, "ftidx change: --generation takes a map generation "
-						"(a positive number from ftidx status)\n");
-				goto done;
-			}
-			ftidx_request_set_generation(rq, generation);
-			break;
-		default:
-			goto done;
-		}
+	if (parse_change_options(argc, argv, rq, &instance) == 0)
+		status = build_request(argc - optind, argv + optind, rq, &pats, sec, &n_sec);
+	if (status == EXIT_OK)
+		status = connect_daemon(cli);
+	if (status == EXIT_OK) {
+		r = ftidx_request_run(cli->c, rq, &res);
+		if (r < 0)
+			status = report_failure(cli, r, res, &pats);
+		else
+			print_change(cli, res, instance, sec, n_sec);
 	}
-	status = build_request(argc - optind, argv + optind, rq, &pats, sec, &n_sec);
-	if (status != EXIT_OK)
-		goto done;
-	status = connect_daemon(cli);
-	if (status != EXIT_OK)
-		goto done;
-	r = ftidx_request_run(cli->c, rq, &res);
-	if (r < 0)
-		status = report_failure(cli, r, res, &pats);
-	else
-		print_change(cli, res, instance, sec, n_sec);
-done:
 	ftidx_result_free(res);
 	ftidx_request_free(rq);
 	strv_free(&pats);

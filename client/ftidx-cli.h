@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What the ftidx command's files share: ftidx.c (the command table, the
- * queries and the one-file changes) and ftidx-change.c (changes of
- * several files, instances, versions).
+ * What the ftidx command's files share: ftidx.c (main and the command
+ * table) calls the commands (ftidx-query.c, ftidx-filter.c,
+ * ftidx-change.c, ftidx-hits.c, ftidx-exec.c), which use the helpers of
+ * ftidx-common.c.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ftidx.h"
@@ -49,9 +51,28 @@ int connect_daemon(struct cli *cli);
  * them); returns the exit status for it. */
 int report_failure(struct cli *cli, int r, const struct ftidx_result *res, struct strv *tokens);
 
+/* --generation's argument of @command: a typo must not turn into 0, which
+ * skips the stale-map check. 0, or -EINVAL (said on stderr). */
+int parse_generation(const char *command, const char *arg, uint64_t *out);
+
 /* "set_ftrace_filter"... for enum ftidx_file @file; "?" for others. */
 const char *file_name(int file);
 
+/* Lines as INDEX<TAB>LINE, or INDEX<TAB>ADDRESS<TAB>LINE with @addresses;
+ * or JSON. */
+void print_lines(struct cli *cli, const struct ftidx_result *res, bool addresses);
+
+/* The commands: each parses its own options and returns an exit status. */
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_resolve(struct cli *cli, int argc, char **argv);
+int cmd_name(struct cli *cli, int argc, char **argv);
+int cmd_list(struct cli *cli, int argc, char **argv);
+int cmd_set(struct cli *cli, int argc, char **argv);
+int cmd_add(struct cli *cli, int argc, char **argv);
+int cmd_remove(struct cli *cli, int argc, char **argv);
+int cmd_clear(struct cli *cli, int argc, char **argv);
+int cmd_hits(struct cli *cli, int argc, char **argv);
+int cmd_exec(struct cli *cli, int argc, char **argv);
 int cmd_change(struct cli *cli, int argc, char **argv);
 int cmd_remove_instance(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);

@@ -340,93 +340,111 @@ static int commit(struct batch *b)
 	return r < 0 ? r : 0;
 }
 
-static int update(int file, struct tracefs_instance *instance, const char *filter,
-		  const char *module, unsigned int flags)
+/*
+ * Add @call to batch @b, matched now: a pattern that matches nothing is
+ * an error, as libtracefs's is, before anything is opened. 0, or -1 with
+ * errno.
+ */
+static int add_call(struct batch *b, struct call *call)
 {
-	bool reset = flags & TRACEFS_FL_RESET, cont = flags & TRACEFS_FL_CONTINUE;
-	struct call call = { (char *)filter, (char *)module, flags };
 	struct growbuf found = { 0 };
-	struct batch *b;
-	ssize_t n;
-	int ret = 1, r;
+	ssize_t n = match(call, &found);
+	const char *filter = call->filter, *module = call->module;
 
-	if ((flags & TRACEFS_FL_FUTURE) && !module) {
+	growbuf_deinit(&found);
+	if (n <= 0) {
 		errno = EINVAL;
-		return 1;
+		return -1;
 	}
-	pthread_mutex_lock(&lock);
-	b = batch_of(instance, file);
-	if (!b) {
+	call->filter = strdup(filter);
+	call->module = module ? strdup(module) : NULL;
+	if (!call->filter || (module && !call->module)) {
+		free(call->filter);
+		free(call->module);
 		errno = ENOMEM;
-		goto out;
+		return -1;
 	}
-	if (b->real) {
-		filter_fn real = real_function(file);
+	growbuf_append(&b->calls, call, sizeof(*call));
+	return 0;
+}
 
-		b->real = cont;
-		ret = real ? real(instance, filter, module, flags) : (errno = ENOSYS, -1);
-		goto out;
-	}
-	if (reset && b->open) {
-		errno = EBUSY;
-		ret = -1;
-		goto out;
-	}
-	if ((flags & TRACEFS_FL_FUTURE) || denied || load_map(false) < 0) {
-		ret = fall_back(b, &call);
-		batch_end(b);
-		goto out;
-	}
-	errno = EINVAL;
-	if (module && !filter)
-		call.filter = (char *)(filter = "*");
-	if (filter) {
-		n = match(&call, &found);
-		growbuf_deinit(&found);
-		/* nothing matched: an error, before anything is opened */
-		if (n <= 0)
-			goto out;
-		call.filter = strdup(filter);
-		call.module = module ? strdup(module) : NULL;
-		if (!call.filter || (module && !call.module)) {
-			free(call.filter);
-			free(call.module);
-			errno = ENOMEM;
-			goto out;
-		}
-		growbuf_append(&b->calls, &call, sizeof(call));
-	} else if (!reset && !(b->open && !cont)) {
-		/* no filter: only committing an open batch, or a reset */
-		goto out;
-	}
-	if (!b->open) {
-		b->open = true;
-		b->reset = reset;
-	}
-	errno = 0;
-	ret = 0;
-	if (cont)
-		goto out;
-	r = commit(b);
+/* Commit @b, which ends with @call (if it has a filter): through ftidxd,
+ * or, when ftidxd will not write for this caller, through libtracefs with
+ * the caller's own rights. libtracefs's return value. */
+static int commit_or_fall_back(struct batch *b, struct call *call)
+{
+	int r = commit(b), ret = 0;
+
 	if (r == -EACCES || r == -EPERM) {
-		/* not ours to write: libtracefs, with the caller's own rights */
 		struct call last = { NULL, NULL, 0 };
 
-		b->calls.len -= filter ? sizeof(struct call) : 0;
+		b->calls.len -= call->filter ? sizeof(struct call) : 0;
 		denied = true;
 		conn = ftidx_unref(conn); /* the daemon hung up after refusing */
 		map = ftidx_result_free(map);
-		ret = fall_back(b, filter ? &call : &last);
-		if (filter) {
-			free(call.filter);
-			free(call.module);
+		ret = fall_back(b, call->filter ? call : &last);
+		if (call->filter) {
+			free(call->filter);
+			free(call->module);
 		}
 	} else if (r < 0) {
 		errno = -r;
 		ret = -1;
 	}
 	batch_end(b);
-out:
+	return ret;
+}
+
+/* update(), with the lock held. */
+static int update_locked(int file, struct tracefs_instance *instance, const char *filter,
+			 const char *module, unsigned int flags)
+{
+	bool reset = flags & TRACEFS_FL_RESET, cont = flags & TRACEFS_FL_CONTINUE;
+	struct call call = { (char *)filter, (char *)module, flags };
+	struct batch *b = batch_of(instance, file);
+	int ret;
+
+	if (!b)
+		return errno = ENOMEM, 1;
+	if (b->real) {
+		filter_fn real = real_function(file);
+
+		b->real = cont;
+		return real ? real(instance, filter, module, flags) : (errno = ENOSYS, -1);
+	}
+	if (reset && b->open)
+		return errno = EBUSY, -1;
+	if ((flags & TRACEFS_FL_FUTURE) || denied || load_map(false) < 0) {
+		ret = fall_back(b, &call);
+		batch_end(b);
+		return ret;
+	}
+	if (module && !filter)
+		call.filter = (char *)"*";
+	if (call.filter && add_call(b, &call) < 0)
+		return 1;
+	/* no filter: only committing an open batch, or a reset */
+	if (!call.filter && !reset && !(b->open && !cont))
+		return errno = EINVAL, 1;
+	if (!b->open) {
+		b->open = true;
+		b->reset = reset;
+	}
+	errno = 0;
+	return cont ? 0 : commit_or_fall_back(b, &call);
+}
+
+static int update(int file, struct tracefs_instance *instance, const char *filter,
+		  const char *module, unsigned int flags)
+{
+	int ret;
+
+	if ((flags & TRACEFS_FL_FUTURE) && !module) {
+		errno = EINVAL;
+		return 1;
+	}
+	pthread_mutex_lock(&lock);
+	ret = update_locked(file, instance, filter, module, flags);
 	pthread_mutex_unlock(&lock);
 	return ret;
 }

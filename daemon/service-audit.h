@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-
 struct service;
 
 /* A filter file is about to be written: audits wait for quiet, and one

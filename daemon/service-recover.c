@@ -117,22 +117,7 @@ static int put_filter_after(struct growbuf *t, const struct map *m, uint16_t op,
 
 	if (n_was < 0)
 		return (int)n_was;
-	switch (op) {
-	case FTIDX_OP_SET:
-		will = sets_merge(NULL, 0, res->enable, res->n_enable, NULL, 0, &n);
-		break;
-	case FTIDX_OP_ADD:
-		will = sets_merge(was, (size_t)n_was, res->enable, res->n_enable,
-					  res->disable, res->n_disable, &n);
-		break;
-	case FTIDX_OP_REMOVE:
-		will = sets_merge(was, (size_t)n_was, NULL, 0, res->enable, res->n_enable,
-					  &n);
-		break;
-	default:
-		will = sets_merge(NULL, 0, NULL, 0, NULL, 0, &n);
-		break;
-	}
+	will = sets_after(op, was, (size_t)n_was, res, &n);
 	if (!will)
 		return -ENOMEM;
 	intent_text_count(t, "after", n);

@@ -139,27 +139,6 @@ bool service_written_all_judged(const struct service *s)
 	return true;
 }
 
-/* The state a successful @op with @res leaves a filter that held @w's
- * record (NULL: unknown). NULL when out of memory. */
-static uint32_t *state_after(const struct written *w, uint16_t op, const struct resolution *res,
-			     size_t *n)
-{
-	bool keeps = w && (op == FTIDX_OP_ADD || op == FTIDX_OP_REMOVE);
-	const uint32_t *prev = keeps ? w->indices : NULL;
-	size_t n_prev = keeps ? w->n : 0;
-
-	switch (op) {
-	case FTIDX_OP_SET:
-		return sets_merge(NULL, 0, res->enable, res->n_enable, NULL, 0, n);
-	case FTIDX_OP_ADD:
-		return sets_merge(prev, n_prev, res->enable, res->n_enable, res->disable,
-				  res->n_disable, n);
-	case FTIDX_OP_REMOVE:
-		return sets_merge(prev, n_prev, NULL, 0, res->enable, res->n_enable, n);
-	}
-	return sets_merge(NULL, 0, NULL, 0, NULL, 0, n); /* CLEAR */
-}
-
 /* A new, empty record of @file of @instance, watched for other writers. */
 static struct written *record_new(struct service *s, const char *instance, uint16_t file)
 {
@@ -185,7 +164,7 @@ int service_written_record(struct service *s, const char *instance, uint16_t fil
 	struct written *w = service_written_find(s, instance, file);
 	bool keeps = w && (op == FTIDX_OP_ADD || op == FTIDX_OP_REMOVE);
 	size_t n = 0;
-	uint32_t *v = state_after(w, op, res, &n);
+	uint32_t *v = sets_after(op, keeps ? w->indices : NULL, keeps ? w->n : 0, res, &n);
 
 	if (v && !w)
 		w = record_new(s, instance, file);

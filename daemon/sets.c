@@ -2,6 +2,7 @@
 /* Sets of map indices (see sets.h). */
 #include <stdlib.h>
 
+#include "proto.h"
 #include "sets.h"
 
 uint32_t *sets_merge(const uint32_t *a, size_t na, const uint32_t *add, size_t nadd,
@@ -29,4 +30,19 @@ uint32_t *sets_merge(const uint32_t *a, size_t na, const uint32_t *add, size_t n
 	}
 	*n_out = n;
 	return v;
+}
+
+uint32_t *sets_after(uint16_t op, const uint32_t *before, size_t n_before,
+		     const struct resolution *res, size_t *n_out)
+{
+	switch (op) {
+	case FTIDX_OP_SET:
+		return sets_merge(NULL, 0, res->enable, res->n_enable, NULL, 0, n_out);
+	case FTIDX_OP_ADD:
+		return sets_merge(before, n_before, res->enable, res->n_enable, res->disable,
+				  res->n_disable, n_out);
+	case FTIDX_OP_REMOVE:
+		return sets_merge(before, n_before, NULL, 0, res->enable, res->n_enable, n_out);
+	}
+	return sets_merge(NULL, 0, NULL, 0, NULL, 0, n_out); /* CLEAR */
 }

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "resolve.h"
+
 /*
  * Merge sorted @a with sorted @add, leaving out sorted @drop, into a new
  * array (free() it; NULL: out of memory): the state a write leaves, from
@@ -15,3 +17,9 @@
  */
 uint32_t *sets_merge(const uint32_t *a, size_t na, const uint32_t *add, size_t nadd,
 		     const uint32_t *drop, size_t ndrop, size_t *n_out);
+
+/* What a filter file holds after @op (enum ftidx_filter_op) with @res,
+ * from @before (@n_before, ascending: what an ADD or REMOVE starts from;
+ * ignored by SET and CLEAR). free() it; NULL: out of memory. */
+uint32_t *sets_after(uint16_t op, const uint32_t *before, size_t n_before,
+		     const struct resolution *res, size_t *n_out);

@@ -39,6 +39,17 @@ static struct turns_user *find_user(struct turns *q, uid_t uid)
 	return NULL;
 }
 
+/* @u to the end of the users' line. */
+static void append_user(struct turns *q, struct turns_user *u)
+{
+	u->next = NULL;
+	if (q->users_tail)
+		q->users_tail->next = u;
+	else
+		q->users = u;
+	q->users_tail = u;
+}
+
 /* The user of @uid in turn, appended at the end if it had nothing queued. */
 static struct turns_user *user_of(struct turns *q, uid_t uid)
 {
@@ -50,11 +61,7 @@ static struct turns_user *user_of(struct turns *q, uid_t uid)
 	if (!u)
 		return NULL;
 	u->uid = uid;
-	if (q->users_tail)
-		q->users_tail->next = u;
-	else
-		q->users = u;
-	q->users_tail = u;
+	append_user(q, u);
 	return u;
 }
 
@@ -127,16 +134,10 @@ struct turns_entry *turns_next(struct turns *q)
 	q->users = u->next;
 	if (!q->users)
 		q->users_tail = NULL;
-	if (u->head) {
-		u->next = NULL;
-		if (q->users_tail)
-			q->users_tail->next = u;
-		else
-			q->users = u;
-		q->users_tail = u;
-	} else {
+	if (u->head)
+		append_user(q, u);
+	else
 		free(u);
-	}
 	e->queued = false;
 	e->user = NULL;
 	e->next = NULL;

@@ -298,73 +298,188 @@ bool proto_instance_name_valid(const char *name, const char **why)
 	return true;
 }
 
+/* ---- fields: a message's fixed part, described once for both ways --- */
+
+enum field_kind { FIELD_U16, FIELD_U32, FIELD_U64, FIELD_STR, FIELD_ZERO32 };
+
+struct field {
+	uint8_t kind;
+	uint8_t since; /* the protocol version that added it */
+	uint32_t max;  /* FIELD_STR: its longest, else 0 */
+	size_t offset; /* in the message struct */
+};
+
+#define FIELD_OF(kind, type, member, max, since) { kind, since, max, offsetof(type, member) }
+#define REQ_U16(m) FIELD_OF(FIELD_U16, struct proto_request, m, 0, 1)
+#define REQ_U32(m) FIELD_OF(FIELD_U32, struct proto_request, m, 0, 1)
+#define REQ_U64(m) FIELD_OF(FIELD_U64, struct proto_request, m, 0, 1)
+#define REQ_STR(m, max) FIELD_OF(FIELD_STR, struct proto_request, m, max, 1)
+#define REP_U16(m) FIELD_OF(FIELD_U16, struct proto_reply, m, 0, 1)
+#define REP_U32(m) FIELD_OF(FIELD_U32, struct proto_reply, m, 0, 1)
+#define REP_U64(m) FIELD_OF(FIELD_U64, struct proto_reply, m, 0, 1)
+#define REP_STR(m, max, since) FIELD_OF(FIELD_STR, struct proto_reply, m, max, since)
+#define ZERO32 { FIELD_ZERO32, 1, 0, 0 } /* reserved: written as 0, skipped */
+
+static void put_fields(struct proto_buf *b, const struct field *f, size_t n, const void *msg)
+{
+	const char *p = msg;
+
+	for (size_t i = 0; i < n; i++, f++) {
+		switch (f->kind) {
+		case FIELD_U16:
+			proto_put_u16(b, *(const uint16_t *)(p + f->offset));
+			break;
+		case FIELD_U32:
+			proto_put_u32(b, *(const uint32_t *)(p + f->offset));
+			break;
+		case FIELD_U64:
+			proto_put_u64(b, *(const uint64_t *)(p + f->offset));
+			break;
+		case FIELD_STR:
+			proto_put_str(b, *(const char *const *)(p + f->offset));
+			break;
+		case FIELD_ZERO32:
+			proto_put_u32(b, 0);
+			break;
+		}
+	}
+}
+
+/* The fields a sender of protocol @version sent. */
+static void get_fields(struct reader *r, const struct field *f, size_t n, void *msg,
+		       uint16_t version)
+{
+	char *p = msg;
+
+	for (size_t i = 0; i < n; i++, f++) {
+		if (version < f->since)
+			continue;
+		switch (f->kind) {
+		case FIELD_U16:
+			*(uint16_t *)(p + f->offset) = get_u16(r);
+			break;
+		case FIELD_U32:
+			*(uint32_t *)(p + f->offset) = get_u32(r);
+			break;
+		case FIELD_U64:
+			*(uint64_t *)(p + f->offset) = get_u64(r);
+			break;
+		case FIELD_STR:
+			*(const char **)(p + f->offset) = get_str(r, f->max);
+			break;
+		case FIELD_ZERO32:
+			get_u32(r);
+			break;
+		}
+	}
+}
+
+/*
+ * How each message goes on the wire: its fixed fields (@head), then what
+ * has a count (@rest, both ways: NULL for none), then fixed fields again
+ * (@tail); @check judges a decoded one (NULL: nothing to judge).
+ */
+struct codec {
+	uint16_t type;
+	const struct field *head;
+	size_t n_head;
+	int (*put_rest)(struct proto_buf *b, const void *msg);
+	void (*get_rest)(struct reader *r, void *msg, uint16_t version, int *err);
+	const struct field *tail;
+	size_t n_tail;
+	void (*check)(struct reader *r, void *msg, const char **why);
+};
+
+#define FIELDS(a) a, ARRAY_SIZE(a)
+#define NO_FIELDS NULL, 0
+
+static const struct codec *codec_of(const struct codec *table, size_t n, uint16_t type)
+{
+	for (size_t i = 0; i < n; i++)
+		if (table[i].type == type)
+			return &table[i];
+	return NULL;
+}
+
+static int put_message(struct proto_buf *b, const struct codec *c, const void *msg)
+{
+	int r = 0;
+
+	put_fields(b, c->head, c->n_head, msg);
+	if (c->put_rest)
+		r = c->put_rest(b, msg);
+	put_fields(b, c->tail, c->n_tail, msg);
+	return r;
+}
+
+static void get_message(struct reader *r, const struct codec *c, void *msg, uint16_t version,
+			int *err, const char **why)
+{
+	get_fields(r, c->head, c->n_head, msg, version);
+	if (c->get_rest && !r->why)
+		c->get_rest(r, msg, version, err);
+	get_fields(r, c->tail, c->n_tail, msg, version);
+	if (c->check && !r->why)
+		c->check(r, msg, why);
+}
+
 /* ---- requests ---------------------------------------------------------- */
 
-int proto_encode_request(struct proto_buf *b, uint32_t id, const struct proto_request *req)
+static void put_strs(struct proto_buf *b, const char *const *v, uint32_t n)
 {
-	proto_buf_begin(b, req->type, id);
-	switch (req->type) {
-	case FTIDX_MSG_STATUS:
-		break;
-	case FTIDX_MSG_RESOLVE:
-		proto_put_u32(b, req->flags);
-		proto_put_u32(b, req->n_tokens);
-		for (uint32_t i = 0; i < req->n_tokens; i++)
-			proto_put_str(b, req->tokens[i]);
-		break;
-	case FTIDX_MSG_NAMES:
-		proto_put_u32(b, req->n_indices);
-		proto_put_bytes(b, req->indices, sizeof(*req->indices) * req->n_indices);
-		break;
-	case FTIDX_MSG_LIST:
-		proto_put_u32(b, req->flags);
-		proto_put_str(b, req->module);
-		break;
-	case FTIDX_MSG_FILTER:
-		proto_put_u64(b, req->generation);
-		proto_put_u16(b, req->op);
-		proto_put_u16(b, req->file);
-		proto_put_u32(b, req->flags);
-		proto_put_str(b, req->instance);
-		proto_put_u32(b, req->n_tokens);
-		for (uint32_t i = 0; i < req->n_tokens; i++)
-			proto_put_str(b, req->tokens[i]);
-		break;
-	case FTIDX_MSG_HITS:
-		proto_put_u32(b, req->seconds);
-		proto_put_u32(b, req->flags);
-		proto_put_str(b, req->instance);
-		break;
-	case FTIDX_MSG_CHANGE:
-		proto_put_u64(b, req->generation);
-		proto_put_u32(b, req->flags);
-		proto_put_str(b, req->instance);
-		proto_put_u32(b, req->n_changes);
-		for (uint32_t k = 0; k < req->n_changes && k < FTIDX_CHANGES_MAX; k++) {
-			const struct proto_change *ch = &req->changes[k];
+	proto_put_u32(b, n);
+	for (uint32_t i = 0; i < n; i++)
+		proto_put_str(b, v[i]);
+}
 
-			if (ch->first_token > req->n_tokens ||
-			    ch->n_tokens > req->n_tokens - ch->first_token)
-				return -EINVAL;
-			proto_put_u16(b, ch->op);
-			proto_put_u16(b, ch->file);
-			proto_put_u32(b, ch->n_tokens);
-			for (uint32_t i = 0; i < ch->n_tokens; i++)
-				proto_put_str(b, req->tokens[ch->first_token + i]);
-		}
-		break;
-	case FTIDX_MSG_CANCEL:
-		proto_put_u32(b, req->target);
-		break;
-	case FTIDX_MSG_REMOVE_INSTANCE:
-		proto_put_str(b, req->instance);
-		break;
-	case FTIDX_MSG_VERSION:
-		break;
-	default:
-		return -EINVAL;
+static int put_tokens(struct proto_buf *b, const void *msg)
+{
+	const struct proto_request *req = msg;
+
+	put_strs(b, req->tokens, req->n_tokens);
+	return 0;
+}
+
+static void get_tokens(struct reader *r, void *msg, uint16_t version _unused_, int *err)
+{
+	struct proto_request *req = msg;
+
+	req->n_tokens = get_count(r, 1, FTIDX_BATCH_MAX);
+	req->tokens = get_strs(r, req->n_tokens, FTIDX_FRAME_MAX, err);
+}
+
+static int put_indices(struct proto_buf *b, const void *msg)
+{
+	const struct proto_request *req = msg;
+
+	proto_put_u32(b, req->n_indices);
+	proto_put_bytes(b, req->indices, sizeof(*req->indices) * req->n_indices);
+	return 0;
+}
+
+static void get_indices(struct reader *r, void *msg, uint16_t version _unused_, int *err)
+{
+	struct proto_request *req = msg;
+
+	req->n_indices = get_count(r, sizeof(uint32_t), FTIDX_BATCH_MAX);
+	req->indices = get_u32s(r, req->n_indices, err);
+}
+
+static int put_changes(struct proto_buf *b, const void *msg)
+{
+	const struct proto_request *req = msg;
+
+	proto_put_u32(b, req->n_changes);
+	for (uint32_t k = 0; k < req->n_changes && k < FTIDX_CHANGES_MAX; k++) {
+		const struct proto_change *ch = &req->changes[k];
+
+		if (ch->first_token > req->n_tokens || ch->n_tokens > req->n_tokens - ch->first_token)
+			return -EINVAL;
+		proto_put_u16(b, ch->op);
+		proto_put_u16(b, ch->file);
+		put_strs(b, req->tokens + ch->first_token, ch->n_tokens);
 	}
-	return proto_buf_end(b);
+	return 0;
 }
 
 /* What FILTER and CHANGE ask of one file: the op, the file and its tokens
@@ -388,8 +503,9 @@ static void check_instance(struct reader *r, const char *instance, const char **
 }
 
 /* CHANGE's files, each with its tokens, into one token array. */
-static void decode_changes(struct reader *r, struct proto_request *req, int *err)
+static void get_changes(struct reader *r, void *msg, uint16_t version _unused_, int *err)
 {
+	struct proto_request *req = msg;
 	uint32_t seen = 0;
 
 	req->n_changes = get_u32(r);
@@ -423,85 +539,125 @@ static void decode_changes(struct reader *r, struct proto_request *req, int *err
 	}
 }
 
+static void check_resolve(struct reader *r, void *msg, const char **why _unused_)
+{
+	const struct proto_request *req = msg;
+
+	if (req->flags & ~(FTIDX_RESOLVE_LINES | FTIDX_RESOLVE_PER_TOKEN))
+		unsupported(r, "unknown RESOLVE flags");
+}
+
+static void check_list(struct reader *r, void *msg, const char **why _unused_)
+{
+	const struct proto_request *req = msg;
+
+	if (req->flags & ~(FTIDX_LIST_PLACEHOLDERS | FTIDX_LIST_MODULE | FTIDX_LIST_ADDRESSES))
+		unsupported(r, "unknown LIST flags");
+}
+
+static void check_filter(struct reader *r, void *msg, const char **why)
+{
+	struct proto_request *req = msg;
+
+	check_change(r, req->op, req->file, req->n_tokens);
+	if (req->flags & ~(FTIDX_FILTER_CREATE_INSTANCE | FTIDX_FILTER_PER_TOKEN))
+		unsupported(r, "unknown FILTER flags");
+	check_instance(r, req->instance, why);
+	/* a FILTER is a change of one file */
+	req->changes[0] = (struct proto_change){ req->op, req->file, 0, req->n_tokens };
+	req->n_changes = 1;
+}
+
+static void check_change_request(struct reader *r, void *msg, const char **why)
+{
+	struct proto_request *req = msg;
+
+	if (req->flags & ~(FTIDX_FILTER_CREATE_INSTANCE | FTIDX_FILTER_PER_TOKEN))
+		unsupported(r, "unknown CHANGE flags");
+	check_instance(r, req->instance, why);
+}
+
+static void check_hits(struct reader *r, void *msg, const char **why)
+{
+	const struct proto_request *req = msg;
+
+	if (req->seconds < 1 || req->seconds > FTIDX_HITS_MAX_SECONDS)
+		fail(r, "a hit count runs for 1 to " STRINGIFY(FTIDX_HITS_MAX_SECONDS) " seconds");
+	if (req->flags)
+		unsupported(r, "unknown HITS flags");
+	check_instance(r, req->instance, why);
+}
+
+static void check_remove_instance(struct reader *r, void *msg, const char **why)
+{
+	const struct proto_request *req = msg;
+
+	if (!req->instance[0])
+		fail(r, "the top level is no instance");
+	check_instance(r, req->instance, why);
+}
+
+static const struct field resolve_fields[] = { REQ_U32(flags) };
+static const struct field list_fields[] = { REQ_U32(flags), REQ_STR(module, FTIDX_TOKEN_MAX) };
+static const struct field filter_fields[] = {
+	REQ_U64(generation), REQ_U16(op), REQ_U16(file), REQ_U32(flags),
+	REQ_STR(instance, FTIDX_INSTANCE_MAX),
+};
+static const struct field hits_fields[] = { REQ_U32(seconds), REQ_U32(flags),
+					    REQ_STR(instance, FTIDX_INSTANCE_MAX) };
+static const struct field change_fields[] = { REQ_U64(generation), REQ_U32(flags),
+					      REQ_STR(instance, FTIDX_INSTANCE_MAX) };
+static const struct field cancel_fields[] = { REQ_U32(target) };
+static const struct field instance_fields[] = { REQ_STR(instance, FTIDX_INSTANCE_MAX) };
+
+static const struct codec requests[] = {
+	{ FTIDX_MSG_STATUS, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL },
+	{ FTIDX_MSG_RESOLVE, FIELDS(resolve_fields), put_tokens, get_tokens, NO_FIELDS,
+	  check_resolve },
+	{ FTIDX_MSG_NAMES, NO_FIELDS, put_indices, get_indices, NO_FIELDS, NULL },
+	{ FTIDX_MSG_LIST, FIELDS(list_fields), NULL, NULL, NO_FIELDS, check_list },
+	{ FTIDX_MSG_FILTER, FIELDS(filter_fields), put_tokens, get_tokens, NO_FIELDS,
+	  check_filter },
+	{ FTIDX_MSG_HITS, FIELDS(hits_fields), NULL, NULL, NO_FIELDS, check_hits },
+	{ FTIDX_MSG_CHANGE, FIELDS(change_fields), put_changes, get_changes, NO_FIELDS,
+	  check_change_request },
+	{ FTIDX_MSG_CANCEL, FIELDS(cancel_fields), NULL, NULL, NO_FIELDS, NULL },
+	{ FTIDX_MSG_REMOVE_INSTANCE, FIELDS(instance_fields), NULL, NULL, NO_FIELDS,
+	  check_remove_instance },
+	{ FTIDX_MSG_VERSION, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL },
+};
+
+int proto_encode_request(struct proto_buf *b, uint32_t id, const struct proto_request *req)
+{
+	const struct codec *c = codec_of(requests, ARRAY_SIZE(requests), req->type);
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	proto_buf_begin(b, req->type, id);
+	r = put_message(b, c, req);
+	if (r < 0) {
+		b->len = b->open;
+		return r;
+	}
+	return proto_buf_end(b);
+}
+
 int proto_decode_request(uint16_t version, uint16_t type, const void *body, size_t len,
 			 struct proto_request *req, const char **why)
 {
 	struct reader r = { body, (const uint8_t *)body + len, NULL, NULL,
 			    version > FTIDX_PROTO_VERSION };
+	const struct codec *c = codec_of(requests, ARRAY_SIZE(requests), type);
 	int err = 0;
 
 	*req = (struct proto_request){ .type = type, .instance = "", .module = "" };
-	switch (type) {
-	case FTIDX_MSG_STATUS:
-		break;
-	case FTIDX_MSG_RESOLVE:
-		req->flags = get_u32(&r);
-		if (req->flags & ~(FTIDX_RESOLVE_LINES | FTIDX_RESOLVE_PER_TOKEN))
-			unsupported(&r, "unknown RESOLVE flags");
-		req->n_tokens = get_count(&r, 1, FTIDX_BATCH_MAX);
-		req->tokens = get_strs(&r, req->n_tokens, FTIDX_FRAME_MAX, &err);
-		break;
-	case FTIDX_MSG_NAMES:
-		req->n_indices = get_count(&r, sizeof(uint32_t), FTIDX_BATCH_MAX);
-		req->indices = get_u32s(&r, req->n_indices, &err);
-		break;
-	case FTIDX_MSG_LIST:
-		req->flags = get_u32(&r);
-		if (req->flags &
-		    ~(FTIDX_LIST_PLACEHOLDERS | FTIDX_LIST_MODULE | FTIDX_LIST_ADDRESSES))
-			unsupported(&r, "unknown LIST flags");
-		req->module = get_str(&r, FTIDX_TOKEN_MAX);
-		break;
-	case FTIDX_MSG_FILTER:
-		req->generation = get_u64(&r);
-		req->op = get_u16(&r);
-		req->file = get_u16(&r);
-		req->flags = get_u32(&r);
-		req->instance = get_str(&r, FTIDX_INSTANCE_MAX);
-		req->n_tokens = get_count(&r, 1, FTIDX_BATCH_MAX);
-		req->tokens = get_strs(&r, req->n_tokens, FTIDX_FRAME_MAX, &err);
-		check_change(&r, req->op, req->file, req->n_tokens);
-		if (req->flags & ~(FTIDX_FILTER_CREATE_INSTANCE | FTIDX_FILTER_PER_TOKEN))
-			unsupported(&r, "unknown FILTER flags");
-		check_instance(&r, req->instance, why);
-		req->changes[0] = (struct proto_change){ req->op, req->file, 0, req->n_tokens };
-		req->n_changes = 1;
-		break;
-	case FTIDX_MSG_CHANGE:
-		req->generation = get_u64(&r);
-		req->flags = get_u32(&r);
-		req->instance = get_str(&r, FTIDX_INSTANCE_MAX);
-		decode_changes(&r, req, &err);
-		if (req->flags & ~(FTIDX_FILTER_CREATE_INSTANCE | FTIDX_FILTER_PER_TOKEN))
-			unsupported(&r, "unknown CHANGE flags");
-		check_instance(&r, req->instance, why);
-		break;
-	case FTIDX_MSG_CANCEL:
-		req->target = get_u32(&r);
-		break;
-	case FTIDX_MSG_REMOVE_INSTANCE:
-		req->instance = get_str(&r, FTIDX_INSTANCE_MAX);
-		if (!r.why && !req->instance[0])
-			fail(&r, "the top level is no instance");
-		check_instance(&r, req->instance, why);
-		break;
-	case FTIDX_MSG_VERSION:
-		break;
-	case FTIDX_MSG_HITS:
-		req->seconds = get_u32(&r);
-		req->flags = get_u32(&r);
-		req->instance = get_str(&r, FTIDX_INSTANCE_MAX);
-		if (!r.why && (req->seconds < 1 || req->seconds > FTIDX_HITS_MAX_SECONDS))
-			fail(&r, "a hit count runs for 1 to " STRINGIFY(FTIDX_HITS_MAX_SECONDS) " seconds");
-		if (req->flags)
-			unsupported(&r, "unknown HITS flags");
-		check_instance(&r, req->instance, why);
-		break;
-	default:
+	if (c) {
+		get_message(&r, c, req, version, &err, why);
+	} else {
 		/* the body of a type we do not know is not ours to judge */
 		r.p = r.end;
 		unsupported(&r, "unknown request type");
-		break;
 	}
 	return finish(&r, err, why);
 }
@@ -544,107 +700,6 @@ static void put_token_sets(struct proto_buf *b, const struct proto_reply *rep)
 		proto_put_u32(b, rep->token_set_start[i + 1] - rep->token_set_start[i]);
 	if (n)
 		proto_put_bytes(b, rep->token_sets, sizeof(uint32_t) * rep->token_set_start[n]);
-}
-
-int proto_encode_reply(struct proto_buf *b, uint32_t id, const struct proto_reply *rep)
-{
-	uint16_t type = rep->type == FTIDX_MSG_ERROR ? FTIDX_MSG_ERROR : rep->type;
-
-	proto_buf_begin(b, type | FTIDX_MSG_REPLY, id);
-	proto_put_u32(b, (uint32_t)rep->status);
-	proto_put_u32(b, 0);
-	proto_put_u64(b, rep->generation);
-	proto_put_str(b, rep->message);
-
-	switch (type) {
-	case FTIDX_MSG_ERROR:
-		break;
-	case FTIDX_MSG_STATUS:
-		proto_put_u32(b, rep->entries);
-		proto_put_u32(b, rep->placeholders);
-		proto_put_u32(b, rep->modules);
-		proto_put_u32(b, rep->module_entries);
-		proto_put_u32(b, rep->distinct_names);
-		proto_put_u32(b, rep->status_flags);
-		proto_put_u32(b, rep->clients);
-		proto_put_u32(b, 0);
-		proto_put_u64(b, rep->build_ns);
-		proto_put_u64(b, rep->built_at_ns);
-		proto_put_str(b, rep->tracing_dir);
-		proto_put_str(b, rep->kernel_release);
-		proto_put_str(b, rep->daemon_version);
-		proto_put_u32(b, rep->n_filters);
-		for (uint32_t i = 0; i < rep->n_filters; i++) {
-			proto_put_u16(b, rep->filters[i].file);
-			proto_put_u16(b, rep->filters[i].holds);
-			proto_put_u32(b, rep->filters[i].functions);
-			proto_put_str(b, rep->filters[i].instance);
-		}
-		proto_put_str(b, rep->match_rules ? rep->match_rules : "");
-		proto_put_str(b, rep->match_rules_how ? rep->match_rules_how : "");
-		proto_put_str(b, rep->recovery ? rep->recovery : "");
-		break;
-	case FTIDX_MSG_RESOLVE:
-	case FTIDX_MSG_FILTER:
-		put_items(b, rep);
-		for (uint32_t i = 0; i < rep->n_lines; i++)
-			proto_put_str(b, rep->lines[i]);
-		put_token_sets(b, rep);
-		break;
-	case FTIDX_MSG_CHANGE:
-		put_items(b, rep);
-		put_token_sets(b, rep);
-		proto_put_u32(b, rep->n_changes);
-		for (uint32_t k = 0; k < rep->n_changes; k++) {
-			const struct proto_change_result *ch = &rep->changes[k];
-
-			proto_put_u16(b, ch->op);
-			proto_put_u16(b, ch->file);
-			proto_put_u32(b, ch->written);
-			proto_put_u32(b, ch->n_enable);
-			proto_put_u32(b, ch->n_disable);
-			proto_put_bytes(b, ch->enable, sizeof(*ch->enable) * ch->n_enable);
-			proto_put_bytes(b, ch->disable, sizeof(*ch->disable) * ch->n_disable);
-		}
-		break;
-	case FTIDX_MSG_REMOVE_INSTANCE:
-		break;
-	case FTIDX_MSG_VERSION:
-		proto_put_u16(b, rep->proto_version);
-		proto_put_u16(b, rep->proto_version_min);
-		proto_put_u32(b, rep->role);
-		proto_put_u64(b, rep->capabilities);
-		proto_put_str(b, rep->daemon_version);
-		break;
-	case FTIDX_MSG_NAMES:
-		proto_put_u32(b, rep->n_lines);
-		proto_put_bytes(b, rep->line_status, sizeof(*rep->line_status) * rep->n_lines);
-		for (uint32_t i = 0; i < rep->n_lines; i++)
-			proto_put_str(b, rep->lines[i]);
-		break;
-	case FTIDX_MSG_LIST:
-		proto_put_u32(b, rep->n_lines);
-		proto_put_bytes(b, rep->indices, sizeof(*rep->indices) * rep->n_lines);
-		for (uint32_t i = 0; i < rep->n_lines; i++)
-			proto_put_str(b, rep->lines[i]);
-		proto_put_u32(b, rep->addresses ? rep->n_lines : 0);
-		if (rep->addresses)
-			proto_put_bytes(b, rep->addresses, sizeof(*rep->addresses) * rep->n_lines);
-		break;
-	case FTIDX_MSG_HITS:
-		proto_put_u32(b, rep->enabled);
-		proto_put_u32(b, rep->n_lines);
-		proto_put_u64(b, rep->events);
-		proto_put_u64(b, rep->lost);
-		proto_put_bytes(b, rep->indices, sizeof(*rep->indices) * rep->n_lines);
-		proto_put_bytes(b, rep->counts, sizeof(*rep->counts) * rep->n_lines);
-		for (uint32_t i = 0; i < rep->n_lines; i++)
-			proto_put_str(b, rep->lines[i]);
-		break;
-	default:
-		return -EINVAL;
-	}
-	return proto_buf_end(b);
 }
 
 static void decode_items(struct reader *r, struct proto_reply *rep, int *err)
@@ -753,12 +808,250 @@ static void decode_changes_done(struct reader *r, struct proto_reply *rep, int *
 	}
 }
 
+/* The rest of each reply type, both ways. */
+
+static int put_status_rest(struct proto_buf *b, const void *msg)
+{
+	const struct proto_reply *rep = msg;
+
+	proto_put_u32(b, rep->n_filters);
+	for (uint32_t i = 0; i < rep->n_filters; i++) {
+		proto_put_u16(b, rep->filters[i].file);
+		proto_put_u16(b, rep->filters[i].holds);
+		proto_put_u32(b, rep->filters[i].functions);
+		proto_put_str(b, rep->filters[i].instance);
+	}
+	return 0;
+}
+
+static void get_status_rest(struct reader *r, void *msg, uint16_t version _unused_, int *err)
+{
+	struct proto_reply *rep = msg;
+
+	rep->n_filters = get_count(r, 9, FTIDX_BATCH_MAX);
+	if (r->why)
+		return;
+	rep->filters = calloc(rep->n_filters ? rep->n_filters : 1, sizeof(*rep->filters));
+	if (!rep->filters) {
+		*err = -ENOMEM;
+		return;
+	}
+	for (uint32_t i = 0; i < rep->n_filters && !r->why; i++) {
+		struct proto_filter_state *f = &rep->filters[i];
+
+		f->file = get_u16(r);
+		f->holds = get_u16(r);
+		f->functions = get_u32(r);
+		f->instance = get_str(r, FTIDX_INSTANCE_MAX);
+		if (f->holds > FTIDX_HOLDS_UNKNOWN)
+			fail(r, "unknown filter state");
+		if (f->file < FTIDX_FILE_FILTER || f->file > FTIDX_FILE_GRAPH_NOTRACE)
+			fail(r, "unknown filter file");
+	}
+}
+
+static void check_status(struct reader *r, void *msg, const char **why _unused_)
+{
+	const struct proto_reply *rep = msg;
+
+	if (rep->status_flags & ~(FTIDX_STATUS_ADDRESSES | FTIDX_STATUS_TRACEFS | FTIDX_STATUS_STALE))
+		fail(r, "unknown STATUS flags");
+}
+
+static int put_resolved(struct proto_buf *b, const void *msg)
+{
+	const struct proto_reply *rep = msg;
+
+	put_items(b, rep);
+	for (uint32_t i = 0; i < rep->n_lines; i++)
+		proto_put_str(b, rep->lines[i]);
+	put_token_sets(b, rep);
+	return 0;
+}
+
+static void get_resolved(struct reader *r, void *msg, uint16_t version, int *err)
+{
+	struct proto_reply *rep = msg;
+
+	decode_items(r, rep, err);
+	rep->lines = get_strs(r, rep->n_lines, FTIDX_FRAME_MAX, err);
+	if (version >= 2)
+		decode_token_sets(r, rep, err);
+}
+
+static int put_changed(struct proto_buf *b, const void *msg)
+{
+	const struct proto_reply *rep = msg;
+
+	put_items(b, rep);
+	put_token_sets(b, rep);
+	proto_put_u32(b, rep->n_changes);
+	for (uint32_t k = 0; k < rep->n_changes; k++) {
+		const struct proto_change_result *ch = &rep->changes[k];
+
+		proto_put_u16(b, ch->op);
+		proto_put_u16(b, ch->file);
+		proto_put_u32(b, ch->written);
+		proto_put_u32(b, ch->n_enable);
+		proto_put_u32(b, ch->n_disable);
+		proto_put_bytes(b, ch->enable, sizeof(*ch->enable) * ch->n_enable);
+		proto_put_bytes(b, ch->disable, sizeof(*ch->disable) * ch->n_disable);
+	}
+	return 0;
+}
+
+static void get_changed(struct reader *r, void *msg, uint16_t version _unused_, int *err)
+{
+	struct proto_reply *rep = msg;
+
+	decode_items(r, rep, err);
+	if (!r->why && (rep->n_lines || rep->n_enable || rep->n_disable))
+		fail(r, "a change's sets are per file");
+	decode_token_sets(r, rep, err);
+	decode_changes_done(r, rep, err);
+}
+
+static void check_version(struct reader *r, void *msg, const char **why _unused_)
+{
+	const struct proto_reply *rep = msg;
+
+	if (rep->role > FTIDX_ROLE_WRITE)
+		fail(r, "unknown role");
+	else if (rep->proto_version_min > rep->proto_version || !rep->proto_version_min)
+		fail(r, "nonsense protocol versions");
+}
+
+static int put_names(struct proto_buf *b, const void *msg)
+{
+	const struct proto_reply *rep = msg;
+
+	proto_put_u32(b, rep->n_lines);
+	proto_put_bytes(b, rep->line_status, sizeof(*rep->line_status) * rep->n_lines);
+	for (uint32_t i = 0; i < rep->n_lines; i++)
+		proto_put_str(b, rep->lines[i]);
+	return 0;
+}
+
+static void get_names(struct reader *r, void *msg, uint16_t version _unused_, int *err)
+{
+	struct proto_reply *rep = msg;
+
+	rep->n_lines = get_count(r, sizeof(int32_t) + 1, FTIDX_BATCH_MAX);
+	rep->line_status = (int32_t *)get_u32s(r, rep->n_lines, err);
+	rep->lines = get_strs(r, rep->n_lines, FTIDX_FRAME_MAX, err);
+}
+
+static int put_list(struct proto_buf *b, const void *msg)
+{
+	const struct proto_reply *rep = msg;
+
+	proto_put_u32(b, rep->n_lines);
+	proto_put_bytes(b, rep->indices, sizeof(*rep->indices) * rep->n_lines);
+	for (uint32_t i = 0; i < rep->n_lines; i++)
+		proto_put_str(b, rep->lines[i]);
+	proto_put_u32(b, rep->addresses ? rep->n_lines : 0);
+	if (rep->addresses)
+		proto_put_bytes(b, rep->addresses, sizeof(*rep->addresses) * rep->n_lines);
+	return 0;
+}
+
+static void get_list(struct reader *r, void *msg, uint16_t version _unused_, int *err)
+{
+	struct proto_reply *rep = msg;
+	uint32_t n;
+
+	rep->n_lines = get_count(r, sizeof(uint32_t) + 1, FTIDX_FRAME_MAX);
+	rep->indices = get_u32s(r, rep->n_lines, err);
+	rep->lines = get_strs(r, rep->n_lines, FTIDX_FRAME_MAX, err);
+	n = get_u32(r);
+	if (n != 0 && n != rep->n_lines)
+		fail(r, "addresses do not match the lines");
+	else if (n)
+		rep->addresses = get_u64s(r, n, err);
+}
+
+static int put_hits(struct proto_buf *b, const void *msg)
+{
+	const struct proto_reply *rep = msg;
+
+	proto_put_u32(b, rep->n_lines);
+	proto_put_u64(b, rep->events);
+	proto_put_u64(b, rep->lost);
+	proto_put_bytes(b, rep->indices, sizeof(*rep->indices) * rep->n_lines);
+	proto_put_bytes(b, rep->counts, sizeof(*rep->counts) * rep->n_lines);
+	for (uint32_t i = 0; i < rep->n_lines; i++)
+		proto_put_str(b, rep->lines[i]);
+	return 0;
+}
+
+static void get_hits(struct reader *r, void *msg, uint16_t version _unused_, int *err)
+{
+	struct proto_reply *rep = msg;
+
+	rep->n_lines = get_count(r, sizeof(uint32_t) + sizeof(uint64_t) + 1, FTIDX_FRAME_MAX);
+	rep->events = get_u64(r);
+	rep->lost = get_u64(r);
+	rep->indices = get_u32s(r, rep->n_lines, err);
+	rep->counts = get_u64s(r, rep->n_lines, err);
+	rep->lines = get_strs(r, rep->n_lines, FTIDX_FRAME_MAX, err);
+}
+
+/* What every reply starts with. */
+static const struct field reply_fields[] = {
+	REP_U32(status), ZERO32, REP_U64(generation), REP_STR(message, FTIDX_FRAME_MAX, 1),
+};
+static const struct field status_head[] = {
+	REP_U32(entries),	 REP_U32(placeholders),
+	REP_U32(modules),	 REP_U32(module_entries),
+	REP_U32(distinct_names), REP_U32(status_flags),
+	REP_U32(clients),	 ZERO32,
+	REP_U64(build_ns),	 REP_U64(built_at_ns),
+	REP_STR(tracing_dir, 4096, 1), REP_STR(kernel_release, 4096, 1),
+	REP_STR(daemon_version, 4096, 1),
+};
+static const struct field status_tail[] = {
+	REP_STR(match_rules, 4096, 1),
+	REP_STR(match_rules_how, 4096, 1),
+	REP_STR(recovery, 4096, 2),
+};
+static const struct field version_fields[] = {
+	REP_U16(proto_version), REP_U16(proto_version_min), REP_U32(role),
+	REP_U64(capabilities),	REP_STR(daemon_version, 4096, 1),
+};
+static const struct field hits_head[] = { REP_U32(enabled) };
+
+static const struct codec replies[] = {
+	{ FTIDX_MSG_ERROR, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL },
+	{ FTIDX_MSG_STATUS, FIELDS(status_head), put_status_rest, get_status_rest,
+	  FIELDS(status_tail), check_status },
+	{ FTIDX_MSG_RESOLVE, NO_FIELDS, put_resolved, get_resolved, NO_FIELDS, NULL },
+	{ FTIDX_MSG_FILTER, NO_FIELDS, put_resolved, get_resolved, NO_FIELDS, NULL },
+	{ FTIDX_MSG_CHANGE, NO_FIELDS, put_changed, get_changed, NO_FIELDS, NULL },
+	{ FTIDX_MSG_REMOVE_INSTANCE, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL },
+	{ FTIDX_MSG_VERSION, FIELDS(version_fields), NULL, NULL, NO_FIELDS, check_version },
+	{ FTIDX_MSG_NAMES, NO_FIELDS, put_names, get_names, NO_FIELDS, NULL },
+	{ FTIDX_MSG_LIST, NO_FIELDS, put_list, get_list, NO_FIELDS, NULL },
+	{ FTIDX_MSG_HITS, FIELDS(hits_head), put_hits, get_hits, NO_FIELDS, NULL },
+};
+
+int proto_encode_reply(struct proto_buf *b, uint32_t id, const struct proto_reply *rep)
+{
+	const struct codec *c = codec_of(replies, ARRAY_SIZE(replies), rep->type);
+
+	if (!c)
+		return -EINVAL;
+	proto_buf_begin(b, rep->type | FTIDX_MSG_REPLY, id);
+	put_fields(b, reply_fields, ARRAY_SIZE(reply_fields), rep);
+	put_message(b, c, rep);
+	return proto_buf_end(b);
+}
+
 int proto_decode_reply(uint16_t version, uint16_t type, const void *body, size_t len,
 		       struct proto_reply *rep, const char **why)
 {
 	struct reader r = { body, (const uint8_t *)body + len, NULL, NULL,
 			    version > FTIDX_PROTO_VERSION };
-	uint32_t n;
+	const struct codec *c;
 	int err = 0;
 
 	*rep = (struct proto_reply){ .message = "", .tracing_dir = "", .kernel_release = "",
@@ -769,112 +1062,14 @@ int proto_decode_reply(uint16_t version, uint16_t type, const void *body, size_t
 		return -EBADMSG;
 	}
 	rep->type = type & (uint16_t)~FTIDX_MSG_REPLY;
-	rep->status = (int32_t)get_u32(&r);
-	get_u32(&r);
-	rep->generation = get_u64(&r);
-	rep->message = get_str(&r, FTIDX_FRAME_MAX);
+	get_fields(&r, reply_fields, ARRAY_SIZE(reply_fields), rep, version);
 	if (rep->status < 0)
 		fail(&r, "negative status");
-
-	switch (rep->type) {
-	case FTIDX_MSG_ERROR:
-		break;
-	case FTIDX_MSG_STATUS:
-		rep->entries = get_u32(&r);
-		rep->placeholders = get_u32(&r);
-		rep->modules = get_u32(&r);
-		rep->module_entries = get_u32(&r);
-		rep->distinct_names = get_u32(&r);
-		rep->status_flags = get_u32(&r);
-		if (rep->status_flags &
-		    ~(FTIDX_STATUS_ADDRESSES | FTIDX_STATUS_TRACEFS | FTIDX_STATUS_STALE))
-			fail(&r, "unknown STATUS flags");
-		rep->clients = get_u32(&r);
-		get_u32(&r);
-		rep->build_ns = get_u64(&r);
-		rep->built_at_ns = get_u64(&r);
-		rep->tracing_dir = get_str(&r, 4096);
-		rep->kernel_release = get_str(&r, 4096);
-		rep->daemon_version = get_str(&r, 4096);
-		rep->n_filters = get_count(&r, 9, FTIDX_BATCH_MAX);
-		if (!r.why) {
-			rep->filters = calloc(rep->n_filters ? rep->n_filters : 1,
-					      sizeof(*rep->filters));
-			if (!rep->filters)
-				err = -ENOMEM;
-		}
-		for (uint32_t i = 0; rep->filters && i < rep->n_filters && !r.why; i++) {
-			rep->filters[i].file = get_u16(&r);
-			rep->filters[i].holds = get_u16(&r);
-			rep->filters[i].functions = get_u32(&r);
-			rep->filters[i].instance = get_str(&r, FTIDX_INSTANCE_MAX);
-			if (rep->filters[i].holds > FTIDX_HOLDS_UNKNOWN)
-				fail(&r, "unknown filter state");
-			if (rep->filters[i].file < FTIDX_FILE_FILTER ||
-			    rep->filters[i].file > FTIDX_FILE_GRAPH_NOTRACE)
-				fail(&r, "unknown filter file");
-		}
-		rep->match_rules = get_str(&r, 4096);
-		rep->match_rules_how = get_str(&r, 4096);
-		if (version >= 2)
-			rep->recovery = get_str(&r, 4096);
-		break;
-	case FTIDX_MSG_RESOLVE:
-	case FTIDX_MSG_FILTER:
-		decode_items(&r, rep, &err);
-		rep->lines = get_strs(&r, rep->n_lines, FTIDX_FRAME_MAX, &err);
-		if (version >= 2)
-			decode_token_sets(&r, rep, &err);
-		break;
-	case FTIDX_MSG_CHANGE:
-		decode_items(&r, rep, &err);
-		if (!r.why && (rep->n_lines || rep->n_enable || rep->n_disable))
-			fail(&r, "a change's sets are per file");
-		decode_token_sets(&r, rep, &err);
-		decode_changes_done(&r, rep, &err);
-		break;
-	case FTIDX_MSG_REMOVE_INSTANCE:
-		break;
-	case FTIDX_MSG_VERSION:
-		rep->proto_version = get_u16(&r);
-		rep->proto_version_min = get_u16(&r);
-		rep->role = get_u32(&r);
-		rep->capabilities = get_u64(&r);
-		rep->daemon_version = get_str(&r, 4096);
-		if (!r.why && rep->role > FTIDX_ROLE_WRITE)
-			fail(&r, "unknown role");
-		if (!r.why && (rep->proto_version_min > rep->proto_version || !rep->proto_version_min))
-			fail(&r, "nonsense protocol versions");
-		break;
-	case FTIDX_MSG_NAMES:
-		rep->n_lines = get_count(&r, sizeof(int32_t) + 1, FTIDX_BATCH_MAX);
-		rep->line_status = (int32_t *)get_u32s(&r, rep->n_lines, &err);
-		rep->lines = get_strs(&r, rep->n_lines, FTIDX_FRAME_MAX, &err);
-		break;
-	case FTIDX_MSG_LIST:
-		rep->n_lines = get_count(&r, sizeof(uint32_t) + 1, FTIDX_FRAME_MAX);
-		rep->indices = get_u32s(&r, rep->n_lines, &err);
-		rep->lines = get_strs(&r, rep->n_lines, FTIDX_FRAME_MAX, &err);
-		n = get_u32(&r);
-		if (n != 0 && n != rep->n_lines)
-			fail(&r, "addresses do not match the lines");
-		else if (n)
-			rep->addresses = get_u64s(&r, n, &err);
-		break;
-	case FTIDX_MSG_HITS:
-		rep->enabled = get_u32(&r);
-		rep->n_lines = get_count(&r, sizeof(uint32_t) + sizeof(uint64_t) + 1,
-					 FTIDX_FRAME_MAX);
-		rep->events = get_u64(&r);
-		rep->lost = get_u64(&r);
-		rep->indices = get_u32s(&r, rep->n_lines, &err);
-		rep->counts = get_u64s(&r, rep->n_lines, &err);
-		rep->lines = get_strs(&r, rep->n_lines, FTIDX_FRAME_MAX, &err);
-		break;
-	default:
+	c = codec_of(replies, ARRAY_SIZE(replies), rep->type);
+	if (c)
+		get_message(&r, c, rep, version, &err, why);
+	else
 		fail(&r, "unknown reply type");
-		break;
-	}
 	return finish(&r, err, why);
 }
 

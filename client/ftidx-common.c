@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the ftidx command's commands share: arguments, JSON, connecting,
+ * reporting a refusal, printing lines.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ftidx-cli.h"
+#include "ftidx.h"
+#include "growbuf.h"
+#include "macro.h"
+
+void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+int strv_push(struct strv *sv, char *s)
+{
+	growbuf_append(&sv->buf, &s, sizeof(s));
+	if (sv->buf.failed)
+		return -ENOMEM;
+	sv->v = (char **)sv->buf.data;
+	sv->n = sv->buf.len / sizeof(s);
+	return 0;
+}
+
+void strv_free(struct strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	growbuf_deinit(&sv->buf);
+}
+
+int collect_patterns(int argc, char **argv, struct strv *out)
+{
+	for (int i = 0; i < argc; i++) {
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t len;
+
+		if (strcmp(argv[i], "-") != 0) {
+			char *dup = strdup(argv[i]);
+
+			if (!dup || strv_push(out, dup) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		while ((len = getline(&line, &cap, stdin)) >= 0) {
+			char *s = line, *dup;
+
+			while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' ' ||
+					   s[len - 1] == '\t' || s[len - 1] == '\r'))
+				s[--len] = '\0';
+			while (*s == ' ' || *s == '\t')
+				s++;
+			if (!*s || *s == '#')
+				continue;
+			dup = strdup(s);
+			if (!dup || strv_push(out, dup) < 0) {
+				free(line);
+				return -ENOMEM;
+			}
+		}
+		free(line);
+	}
+	return 0;
+}
+
+int connect_daemon(struct cli *cli)
+{
+	int r = ftidx_connect(cli->socket, &cli->c);
+
+	if (r < 0) {
+		fprintf(stderr, "ftidx: cannot reach ftidxd at %s: %s\n",
+			cli->socket ? cli->socket
+				    : (getenv("FTIDX_SOCKET") ? getenv("FTIDX_SOCKET")
+							      : FTIDX_DEFAULT_SOCKET),
+			strerror(-r));
+		return EXIT_DAEMON;
+	}
+	return EXIT_OK;
+}
+
+int report_failure(struct cli *cli, int r, const struct ftidx_result *res,
+			  struct strv *tokens)
+{
+	const char *msg = ftidx_error_message(cli->c);
+
+	for (size_t i = 0; res && tokens && i < ftidx_result_token_count(res); i++) {
+		const char *why = "";
+
+		if (ftidx_result_token_error(res, i, &why) < 0)
+			fprintf(stderr, "ftidx: '%s': %s\n", i < tokens->n ? tokens->v[i] : "?",
+				why);
+	}
+	fprintf(stderr, "ftidx: %s\n", msg[0] ? msg : strerror(-r));
+	/* No reply at all means the daemon or the connection failed. */
+	return res || r == -ESTALE || r == -EINVAL || r == -ENOENT || r == -ERANGE || r == -EACCES ||
+			       r == -ENODATA || r == -EBUSY || r == -EPERM
+		       ? EXIT_REFUSED
+		       : EXIT_DAEMON;
+}
+
+/* Lines as INDEX<TAB>LINE, or INDEX<TAB>ADDRESS<TAB>LINE with @addresses
+ * (in hex, as /proc/kallsyms shows them; 0 when the kernel lists none). */
+void print_lines(struct cli *cli, const struct ftidx_result *res, bool addresses)
+{
+	size_t n = ftidx_result_count(res);
+
+	if (cli->json) {
+		printf("{\"generation\":%" PRIu64 ",\"functions\":[", ftidx_result_generation(res));
+		for (size_t i = 0, k = 0; i < n; i++) {
+			if (ftidx_result_line_error(res, i) < 0)
+				continue;
+			printf("%s{\"index\":%u,", k++ ? "," : "", ftidx_result_index(res, i));
+			/* a string: JSON numbers lose 64-bit precision */
+			if (addresses && ftidx_result_address(res, i))
+				printf("\"address\":\"%016" PRIx64 "\",", ftidx_result_address(res, i));
+			else if (addresses)
+				printf("\"address\":null,");
+			printf("\"line\":");
+			json_str(ftidx_result_line(res, i) ? ftidx_result_line(res, i) : "");
+			putchar('}');
+		}
+		printf("]}\n");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (ftidx_result_line_error(res, i) < 0)
+			continue;
+		printf("%u\t", ftidx_result_index(res, i));
+		if (addresses)
+			printf("%016" PRIx64 "\t", ftidx_result_address(res, i));
+		printf("%s\n", ftidx_result_line(res, i) ? ftidx_result_line(res, i) : "");
+	}
+}
+
+const char *file_name(int file)
+{
+	static const char *const names[] = { "?", "set_ftrace_filter", "set_ftrace_notrace",
+					     "set_graph_function", "set_graph_notrace" };
+
+	/* libftidx checks what the daemon sends; this is no place to trust it */
+	return file > 0 && (size_t)file < ARRAY_SIZE(names) ? names[file] : names[0];
+}
+
+int parse_generation(const char *command, const char *arg, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(arg, &end, 10);
+	if (errno || *end || end == arg || arg[0] == '-' || *out == 0) {
+		fprintf(stderr, "ftidx %s: --generation takes a map generation (a positive number "
+				"from ftidx status)\n",
+			command);
+		return -EINVAL;
+	}
+	return 0;
+}

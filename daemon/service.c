@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The service's lifecycle, its map, and the dispatch of requests (see
- * service.h; the requests themselves are in service-*.c).
+ * The dispatcher: the service's lifecycle, a request's steps, and the
+ * completions of work done off the loop (see service.h; the rooms below
+ * are listed in service-state.h). One request's way, always down:
  *
- * Staleness: the map is only valid for the module state it was read in.
- * Before every request the record count in dyn_ftrace_total_info and the
- * module list (modules.h) are compared with the map's (two small reads);
- * a difference rebuilds the map and bumps the generation. Right before a
- * write, module uevents already queued are taken in too. A FILTER request
- * may name the generation its tokens were resolved against: if that is
- * not the current one the request is refused, since its indices may now
- * mean other functions.
+ *   server.c            a frame read whole, decoded (proto.c), its turn (turns.c)
+ *   service_step()      here: waits for the map if it must (service-map.c)
+ *   service_filter()    the handler (service-filter.c)
+ *   service_job_*()     its tokens resolved in slices (service-jobs.c, resolve.c)
+ *   service_map_fence() the map still the kernel's (service-map.c, modules.c)
+ *   write_files()       the intent recorded (service-recover.c, intent.c),
+ *                       the indices written (writer.c, tracing.c: the kernel)
+ *   service_written_*() what was written, remembered (service-written.c)
+ *   the reply           encoded (proto.c), back to server.c, which sends it
  */
 #include <errno.h>
 #include <poll.h>

@@ -80,6 +80,7 @@ struct server {
 	struct event *completion; /* the service's deferred work is done */
 	struct turns turns;       /* whose job gets the next slice */
 	struct client *blocked;   /* jobs waiting for the map, off the queue */
+	struct event *blocked_timeout; /* ...whom a timer queues again */
 	uint64_t worst_ns;        /* the longest the loop spent in one callback */
 	struct event *turn;       /* a timer of 0: run the queue */
 };
@@ -368,14 +369,10 @@ static void deliver(void *requester, struct proto_buf *frame)
 	client_resume(c);
 }
 
-static void on_completion(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
+/* The jobs that waited for the map take their turns again (and wait on,
+ * if they must). */
+static void unblock_all(struct server *srv)
 {
-	struct server *srv = ctx;
-	uint64_t t0 = now_ns(), cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-
-	service_complete(srv->svc, deliver);
-	/* a rebuild may have ended: the jobs that waited for it take their
-	 * turns again (and wait on, if they must) */
 	while (srv->blocked) {
 		struct client *c = srv->blocked;
 
@@ -387,6 +384,22 @@ static void on_completion(evutil_socket_t fd _unused_, short what _unused_, void
 		}
 	}
 	run_turns_soon(srv);
+}
+
+/* Reads wait for a rebuild only so long (SERVICE_READ_WAIT_MS). */
+static void on_blocked_timeout(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
+{
+	unblock_all(ctx);
+}
+
+static void on_completion(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
+{
+	struct server *srv = ctx;
+	uint64_t t0 = now_ns(), cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+
+	service_complete(srv->svc, deliver);
+	/* a rebuild may have ended */
+	unblock_all(srv);
 	meter(srv, "taking in work done off the loop (a rebuild, an audit, a hit count)", t0,
 	      cpu0);
 }
@@ -451,11 +464,16 @@ static void on_turn(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 		proto_buf_init(&frame);
 		r = service_step(srv->svc, c->job, deadline, &frame);
 		if (r == SERVICE_BLOCKED) {
-			/* until the map is rebuilt: on_completion() queues it again */
+			/* until the map is rebuilt (on_completion() queues it
+			 * again), or for as long as a read may wait */
+			static const struct timeval wait = { 0, 100 * 1000 };
+
 			proto_buf_deinit(&frame);
 			c->blocked_next = srv->blocked;
 			srv->blocked = c;
 			c->blocked = true;
+			if (!evtimer_pending(srv->blocked_timeout, NULL))
+				evtimer_add(srv->blocked_timeout, &wait);
 			continue;
 		}
 		if (r == SERVICE_MORE) {
@@ -834,7 +852,9 @@ int server_new(struct server **out, struct event_base *base, int fd, struct serv
 	srv->completion = event_new(base, service_completion_fd(svc), EV_READ | EV_PERSIST,
 				    on_completion, srv);
 	srv->turn = evtimer_new(base, on_turn, srv);
-	if (!srv->completion || !srv->turn || event_add(srv->completion, NULL) < 0)
+	srv->blocked_timeout = evtimer_new(base, on_blocked_timeout, srv);
+	if (!srv->completion || !srv->turn || !srv->blocked_timeout ||
+	    event_add(srv->completion, NULL) < 0)
 		goto fail;
 	/* Backlog 0: the socket is listening already (ours, or systemd's). */
 	srv->listener = evconnlistener_new(base, on_accept, srv,
@@ -861,6 +881,8 @@ struct server *server_free(struct server *srv)
 		evconnlistener_free(srv->listener);
 	if (srv->turn)
 		event_free(srv->turn);
+	if (srv->blocked_timeout)
+		event_free(srv->blocked_timeout);
 	if (srv->completion)
 		event_free(srv->completion);
 	turns_deinit(&srv->turns);

@@ -24,7 +24,8 @@ struct service;
  *                  through service_complete() once service_completion_fd()
  *                  is readable, and the job is done with;
  *   SERVICE_BLOCKED it waits for the map, which is being rebuilt off this
- *                  thread: step it again after the next service_complete();
+ *                  thread: step it again after the next service_complete(),
+ *                  or SERVICE_READ_WAIT_MS from now, whichever comes first;
  *   -ENOMEM, -EMSGSIZE (the reply would be too large).
  * A step does at least a little work whatever the deadline. Free the job
  * with service_job_free() after its last step, or to drop it unanswered.
@@ -32,6 +33,10 @@ struct service;
 #define SERVICE_LATER 1
 #define SERVICE_MORE 2
 #define SERVICE_BLOCKED 3
+/* The longest a read waits for a rebuild (SERVICE_BLOCKED) before it is
+ * answered from the map there is; the caller steps blocked jobs again at
+ * least this often. */
+#define SERVICE_READ_WAIT_MS 750
 struct service_job;
 int service_job_new(struct service *s, const struct proto_request *req, uint32_t id,
 		    void *requester, struct service_job **out);

@@ -104,6 +104,7 @@ struct service_job {
 	void *requester;
 	bool begun;           /* its first step was taken */
 	uint64_t waiting_for; /* the rebuild it waits for (rebuilds_started) */
+	uint64_t wait_until_ns; /* reads: the longest they wait for it */
 	int attempt;          /* writes: how often the map changed under it */
 	bool created;         /* writes: the instance was created for it */
 	struct map *map;      /* what its tokens are resolved on (a reference) */

@@ -173,8 +173,11 @@ static enum map_need map_need_of(uint16_t type)
  * Whether @job may go on: 0, SERVICE_BLOCKED while the map is being
  * rebuilt, or the -errno of a rebuild it waited for. A read waits for one
  * rebuild, the one under way or about to start, and then goes on with
- * whatever map that left, stale again or not: never an unbounded wait.
- * A write (@current) waits until the map is the kernel's.
+ * whatever map that left, stale again or not; and for no longer than
+ * SERVICE_READ_WAIT_MS, after which it goes on with the map there is: a
+ * rebuild of a kernel with many modules takes seconds, and a module storm
+ * at boot keeps it from settling. A write (@current) waits until the map
+ * is the kernel's.
  */
 static int wait_for_map(struct service *s, struct service_job *job, bool current)
 {
@@ -190,6 +193,12 @@ static int wait_for_map(struct service *s, struct service_job *job, bool current
 	r = service_map_catch_up(s);
 	if (r != SERVICE_BLOCKED)
 		return r;
+	/* a read has waited as long as it may: the map it has, and its
+	 * generation says which */
+	if (!current && job->waiting_for && now_ns() >= job->wait_until_ns)
+		return 0;
+	if (!job->waiting_for)
+		job->wait_until_ns = now_ns() + (uint64_t)SERVICE_READ_WAIT_MS * 1000000;
 	/* the rebuild under way, if it began after the last module change;
 	 * else the next one */
 	job->waiting_for = s->rebuilds_started +

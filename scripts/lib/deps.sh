@@ -11,7 +11,7 @@ FTIDX_BUILD_PACKAGES=(
 
 # What the real-kernel (qemu) suite and the demo need besides.
 FTIDX_VM_PACKAGES=(
-	qemu-system-x86 busybox-static linux-image-amd64 cpio
+	qemu-system-x86 busybox-static linux-image-amd64 cpio kmod xz-utils
 	debootstrap # the booted-systemd test's root filesystem
 )
 

@@ -32,3 +32,32 @@ copy_module() {
 	*) cp "$f" "$2" ;;
 	esac
 }
+
+# The modules LIST names (one a line, '#' comments), with every module they
+# depend on, into directory DEST uncompressed, and DEST/order: their
+# names in an order insmod can load them in (modprobe --show-depends, on a
+# modules.dep that depmod makes if the tree has none).
+copy_module_set() {
+	local list=$1 dest=$2 tree base
+	tree=$(dirname "$moddir")
+	base=$(dirname "$(dirname "$(dirname "$tree")")")
+	[ -f "$tree/modules.dep" ] || depmod -b "$base" "$kver"
+	mkdir -p "$dest"
+	: >"$dest/order"
+	sed 's/#.*//' "$list" | while read -r m; do
+		[ -n "$m" ] || continue
+		# a module this kernel lacks is left out (the run counts them)
+		{ modprobe -d "$base" -S "$kver" --show-depends "$m" 2>/dev/null || true; } |
+			awk '$1 == "insmod" { print $2 }'
+	done | awk '!seen[$0]++' | while read -r ko; do
+		local name
+		name=$(basename "$ko")
+		name=${name%%.ko*}
+		case "$ko" in
+		*.xz) xz -dc "$ko" ;;
+		*.zst) zstd -qdc "$ko" ;;
+		*) cat "$ko" ;;
+		esac >"$dest/$name.ko"
+		echo "$name" >>"$dest/order"
+	done
+}

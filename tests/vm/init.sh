@@ -29,6 +29,19 @@ done
 case "$mode" in
 test) ftidx-vm test ${churn:-1000} ${crash:-0}; status=$? ;;
 speed) ftidx-vm speed; status=$? ;;
+many) ftidx-vm many; status=$? ;;
+modules)
+	# which of the set load here, each after what it needs
+	status=0
+	while read -r m; do
+		if insmod "/modules/many/$m.ko" 2>/tmp/insmod.err; then
+			echo "VM-MODULE: $m ok"
+		else
+			echo "VM-MODULE: $m FAILED: $(cat /tmp/insmod.err)"
+		fi
+	done </modules/many/order
+	echo "VM-MODULE: $(grep -c '\[' /sys/kernel/tracing/available_filter_functions) module lines"
+	;;
 demo) sh /demo.sh; status=$? ;;
 *) echo "VM: FAIL unknown mode"; status=1 ;;
 esac

@@ -184,6 +184,8 @@ int main(int argc, char **argv)
 	ftidx_set_timeout(c, 0);
 	if (strcmp(mode, "speed") == 0)
 		r = run_speed();
+	else if (strcmp(mode, "many") == 0)
+		r = run_many();
 	else
 		r = run_tests(argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 1000,
 			      argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 0);

@@ -51,6 +51,12 @@ int ftidx_set_batch(const char *batch, int file, const char *instance);
 size_t hits_instances(bool *tracing);
 bool hits_tracing(void);
 
+/* For each of @n patterns: the filter @path (@file of @instance) the
+ * kernel leaves when the pattern is written by name, and the one ftidx
+ * leaves, the same line for line; a verdict each. How many agree. */
+size_t equivalence_of(const char *what, const char *path, int file, const char *instance,
+		      const char *const *pats, size_t n);
+
 /* libftidx 0.3 on the real kernel (vm-tools.c): changes of several files,
  * per-pattern results, a hit count cancelled from a poll loop. */
 void tool_api(void);
@@ -68,3 +74,5 @@ void stall_report(void);
 /* The modes: the judge (vm-judge.c) and the speed table (vm-speed.c). */
 int run_tests(unsigned churn_requests, unsigned crash_runs);
 int run_speed(void);
+/* The many-modules guest (vm-many.c). */
+int run_many(void);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ftidx.h"
+#include "macro.h"
 #include "vm-common.h"
 
 /* ---- equivalence ------------------------------------------------------- */
@@ -37,13 +38,13 @@ static const char *const patterns[] = {
 	"*[!a-z0-9_.]*", "[!a-z_]*", "*[A-Z]*",
 };
 
-static void equivalence(const char *what, const char *path, int file, const char *instance,
-			size_t limit)
+size_t equivalence_of(const char *what, const char *path, int file, const char *instance,
+		      const char *const *pats, size_t limit)
 {
 	size_t agree = 0, n = 0;
 
-	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]) && n < limit; i++, n++) {
-		const char *p = patterns[i];
+	for (size_t i = 0; i < limit; i++, n++) {
+		const char *p = pats[i];
 		char text[256];
 		struct lines k, x;
 		int rk, rx;
@@ -85,6 +86,14 @@ static void equivalence(const char *what, const char *path, int file, const char
 		lines_free(&x);
 	}
 	printf("VM: %s equivalence: %zu of %zu patterns agree\n", what, agree, n);
+	return agree;
+}
+
+static void equivalence(const char *what, const char *path, int file, const char *instance,
+			size_t limit)
+{
+	equivalence_of(what, path, file, instance, patterns,
+		       MIN(limit, sizeof(patterns) / sizeof(patterns[0])));
 }
 
 /* ---- placeholders ------------------------------------------------------ */

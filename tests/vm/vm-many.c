@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A kernel shaped like users' machines: ftidxd is up before the modules
+ * are, as at boot, and a couple of hundred modules (modules-many.txt,
+ * with what they need: /modules/many/order) load back to back while
+ * clients are served. Then, on that map: the judge's module patterns,
+ * placeholders in module blocks, churn in the middle of the module list,
+ * and the speed table.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ftidx.h"
+#include "macro.h"
+#include "vm-common.h"
+
+#define ORDER "/modules/many/order"
+#define SAMPLES 20000
+
+/* What one kind of client saw during the storm. */
+struct seen {
+	unsigned requests, failed, wrong;
+	double worst_ms, total_ms;
+	double ms[SAMPLES];
+};
+
+enum { READS, LISTS, WRITES, KINDS };
+
+static const char *const kind_names[] = { "resolve vfs_read", "list and status",
+					  "set vfs_read" };
+
+struct storm {
+	atomic_bool stop;
+	struct seen seen[KINDS];
+};
+
+static void note(struct seen *s, double ms, bool refused, bool wrong)
+{
+	if (s->requests < SAMPLES)
+		s->ms[s->requests] = ms;
+	s->requests++;
+	s->failed += refused;
+	s->wrong += wrong;
+	s->total_ms += ms;
+	if (ms > s->worst_ms)
+		s->worst_ms = ms;
+}
+
+/* vfs_read is a core function: its index holds whatever modules do. */
+static bool is_vfs_read(const struct ftidx_result *r)
+{
+	return r && ftidx_result_count(r) == 1 && ftidx_result_line(r, 0) &&
+	       strcmp(ftidx_result_line(r, 0), "vfs_read") == 0;
+}
+
+static void one_request(struct ftidx *k, int kind, struct seen *s)
+{
+	const char *tok[1] = { "vfs_read" };
+	struct ftidx_result *r = NULL;
+	struct ftidx_status *st = NULL;
+	double t0 = now_ms();
+	bool wrong = false;
+	int rc;
+
+	if (kind == READS) {
+		rc = ftidx_resolve(k, tok, 1, FTIDX_RESOLVE_WITH_LINES, &r);
+		wrong = rc == 0 && !is_vfs_read(r);
+	} else if (kind == LISTS) {
+		rc = s->requests % 2 ? ftidx_status(k, &st) : ftidx_list(k, 0, NULL, &r);
+		wrong = rc == 0 && !st && ftidx_result_count(r) < 38000;
+	} else {
+		rc = ftidx_filter(k, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, tok, 1, NULL);
+		if (rc == 0) {
+			struct lines l = kread(T "/set_ftrace_filter");
+
+			wrong = l.n != 1 || strcmp(l.v[0], "vfs_read") != 0;
+			lines_free(&l);
+		}
+	}
+	note(s, now_ms() - t0, rc < 0, wrong);
+	ftidx_result_free(r);
+	ftidx_status_free(st);
+}
+
+static pid_t client(struct storm *storm, int kind)
+{
+	pid_t pid = fork();
+	struct ftidx *k = NULL;
+
+	if (pid != 0)
+		return pid;
+	if (ftidx_connect(NULL, &k) < 0)
+		_exit(1);
+	ftidx_set_timeout(k, 0);
+	while (!atomic_load(&storm->stop)) {
+		one_request(k, kind, &storm->seen[kind]);
+		usleep(kind == WRITES ? 50000 : 20000);
+	}
+	ftidx_unref(k);
+	_exit(0);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static unsigned record_count(void)
+{
+	size_t len;
+	char *info = slurp(T "/dyn_ftrace_total_info", &len);
+	unsigned n = (unsigned)strtoul(info, NULL, 10);
+
+	free(info);
+	return n;
+}
+
+/* How often ftidxd's log says @what so far. */
+static unsigned log_says(const char *what)
+{
+	size_t len;
+	char *log = slurp("/tmp/ftidxd.log", &len);
+	unsigned n = 0;
+
+	for (const char *at = log; (at = strstr(at, what)); at++)
+		n++;
+	free(log);
+	return n;
+}
+
+/* Load the modules of ORDER back to back: how many loaded, and their
+ * names in *@names (free with lines_free()). */
+static unsigned load_all(struct lines *names)
+{
+	unsigned loaded = 0;
+
+	*names = kread(ORDER);
+	for (size_t i = 0; i < names->n; i++) {
+		char path[256];
+		int fd;
+
+		snprintf(path, sizeof(path), "/modules/many/%s.ko", names->v[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && syscall(SYS_finit_module, fd, "", 0) == 0)
+			loaded++;
+		else
+			printf("VM: info: %s does not load: %s\n", names->v[i], strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	return loaded;
+}
+
+/* Until STATUS says the map is the kernel's: ms after @since, or -1. */
+static double wait_current(double since)
+{
+	while (now_ms() - since < 120000) {
+		struct ftidx_status *st = NULL;
+		bool current = ftidx_status(c, &st) == 0 && !st->is_stale &&
+			       st->entries == record_count();
+
+		ftidx_status_free(st);
+		if (current)
+			return now_ms() - since;
+		usleep(50000);
+	}
+	return -1;
+}
+
+static void storm_report(struct storm *storm)
+{
+	for (int k = 0; k < KINDS; k++) {
+		struct seen *s = &storm->seen[k];
+		size_t n = s->requests < SAMPLES ? s->requests : SAMPLES;
+
+		qsort(s->ms, n, sizeof(*s->ms), cmp_double);
+		printf("VM-STORM: %-18s %5u requests, %u failed, %u wrong; median %.1f ms, worst "
+		       "%.1f ms\n",
+		       kind_names[k], s->requests, s->failed, s->wrong, n ? s->ms[n / 2] : 0.0,
+		       s->worst_ms);
+		result(s->wrong == 0 && s->requests > 0, "storm: %s: %u requests, none wrong",
+		       kind_names[k], s->requests);
+		if (k != WRITES)
+			result(s->failed == 0 && s->worst_ms < 1000,
+			       "storm: %s: none failed, each answered within 1 s (worst %.0f ms)",
+			       kind_names[k], s->worst_ms);
+	}
+}
+
+/*
+ * ftidxd came up before the modules; now they load back to back while a
+ * reader, a lister and a writer are served the whole time.
+ */
+static void storm(void)
+{
+	struct storm *storm = mmap(NULL, sizeof(*storm), PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	unsigned rebuilds = log_says("map rebuilt off the loop"), loaded;
+	pid_t pids[KINDS];
+	struct lines names;
+	double t0, t_last, current;
+
+	memset(storm, 0, sizeof(*storm));
+	for (int k = 0; k < KINDS; k++)
+		pids[k] = client(storm, k);
+	usleep(500000);
+	t0 = now_ms();
+	loaded = load_all(&names);
+	t_last = now_ms();
+	current = wait_current(t_last);
+	atomic_store(&storm->stop, true);
+	for (int k = 0; k < KINDS; k++)
+		waitpid(pids[k], NULL, 0);
+	rebuilds = log_says("map rebuilt off the loop") - rebuilds;
+	printf("VM-STORM: %u of %zu modules loaded in %.1f s; the map current %.0f ms after the "
+	       "last; %u rebuilds for %u loads\n",
+	       loaded, names.n, (t_last - t0) / 1000, current, rebuilds, loaded);
+	result(loaded >= 150, "storm: %u modules loaded (at least 150)", loaded);
+	result(current >= 0, "storm: the map is current once the modules are in");
+	result(rebuilds < loaded / 2, "storm: %u rebuilds for %u module loads", rebuilds, loaded);
+	storm_report(storm);
+	lines_free(&names);
+	munmap(storm, sizeof(*storm));
+	kclear(T "/set_ftrace_filter");
+}
+
+/* ---- the map ------------------------------------------------------------ */
+
+struct shape {
+	unsigned total, module_lines, placeholders, module_placeholders;
+	uint32_t module_placeholder; /* the index of one, or 0 */
+	char both[128];              /* a name in vmlinux and in a module */
+	char both_module[64];        /* ...that module */
+};
+
+/* The lines as the kernel lists them, counted. */
+static void measure(struct shape *sh)
+{
+	size_t len;
+	char *text = slurp(T "/available_filter_functions", &len), *save = NULL;
+	unsigned index = 0;
+
+	memset(sh, 0, sizeof(*sh));
+	for (char *s = strtok_r(text, "\n", &save); s; s = strtok_r(NULL, "\n", &save)) {
+		bool module = strchr(s, '[') != NULL;
+		bool placeholder = strncmp(s, "__ftrace_invalid_address___", 27) == 0;
+
+		index++;
+		sh->total++;
+		sh->module_lines += module;
+		sh->placeholders += placeholder;
+		if (module && placeholder) {
+			sh->module_placeholders++;
+			if (!sh->module_placeholder)
+				sh->module_placeholder = index;
+		}
+	}
+	free(text);
+}
+
+/* A name on a core line and on a module's line (not a placeholder). */
+static void find_shared_name(struct shape *sh)
+{
+	struct ftidx_result *core = NULL, *all = NULL;
+
+	if (ftidx_list(c, FTIDX_LIST_BY_MODULE, "", &core) < 0 || ftidx_list(c, 0, NULL, &all) < 0)
+		goto out;
+	for (size_t i = 0; i < ftidx_result_count(all) && !sh->both[0]; i++) {
+		const char *line = ftidx_result_line(all, i), *sp = strchr(line, ' ');
+		struct ftidx_result *r = NULL;
+		const char *tok[1];
+		char name[128];
+
+		if (!sp || (size_t)(sp - line) >= sizeof(name) || i % 7)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(sp - line), line);
+		tok[0] = name;
+		if (ftidx_resolve(c, tok, 1, FTIDX_RESOLVE_WITH_LINES, &r) == 0)
+			for (size_t k = 0; k < ftidx_result_count(r); k++)
+				if (strcmp(ftidx_result_line(r, k), name) == 0) {
+					snprintf(sh->both, sizeof(sh->both), "%s", name);
+					snprintf(sh->both_module, sizeof(sh->both_module), "%.*s",
+						 (int)strcspn(sp + 2, "]"), sp + 2);
+				}
+		ftidx_result_free(r);
+	}
+out:
+	ftidx_result_free(core);
+	ftidx_result_free(all);
+}
+
+/* A placeholder inside a module's block: mapped at its index, never
+ * enabled by a pattern, refused by index and by name. */
+static void module_placeholders(const struct shape *sh)
+{
+	char idx[16];
+	const char *by_index[1] = { idx }, *by_name[1] = { "__ftrace_invalid_address___0" };
+	const char *star[1] = { "*" };
+	struct ftidx_result *r = NULL;
+	uint32_t at = sh->module_placeholder;
+	bool enabled = false;
+
+	if (!at) {
+		printf("VM: info: no placeholder in a module block on this kernel\n");
+		result(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, by_name, 1, NULL) < 0,
+		       "module placeholders: none listed, and their names are refused");
+		return;
+	}
+	snprintf(idx, sizeof(idx), "%u", at);
+	result(ftidx_names(c, &at, 1, &r) == 0 &&
+		       strncmp(ftidx_result_line(r, 0), "__ftrace_invalid_address___", 27) == 0,
+	       "module placeholders: index %u is mapped as one (%s)", at,
+	       r ? ftidx_result_line(r, 0) : "?");
+	r = ftidx_result_free(r);
+	result(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, by_index, 1, NULL) == -EINVAL,
+	       "module placeholders: index %u is refused", at);
+	if (ftidx_resolve(c, star, 1, 0, &r) == 0)
+		for (size_t i = 0; i < ftidx_result_count(r); i++)
+			enabled |= ftidx_result_index(r, i) == at;
+	result(r && !enabled, "module placeholders: '*' never selects one (%u of them)",
+	       sh->module_placeholders);
+	ftidx_result_free(r);
+	kclear(T "/set_ftrace_filter");
+}
+
+static void judge(const struct shape *sh)
+{
+	char both[160], both_mod[256];
+	const char *pats[] = {
+		"*:mod:ext4", ":mod:!ext4", "nf_*", "nft_*:mod:nf_tables", "*_init:mod:nf*",
+		"xfs_*", "*crc32*", "btrfs_*:mod:btrfs", both, both_mod,
+	};
+	size_t n = ARRAY_SIZE(pats), agree;
+
+	snprintf(both, sizeof(both), "%s", sh->both[0] ? sh->both : "vfs_read");
+	snprintf(both_mod, sizeof(both_mod), "%s:mod:%s", both,
+		 sh->both_module[0] ? sh->both_module : "ext4");
+	printf("VM: a name in vmlinux and a module: '%s' (also in %s)\n", both, sh->both_module);
+	agree = equivalence_of("many modules", T "/set_ftrace_filter", FTIDX_FILTER, NULL, pats, n);
+	result(agree == n, "many modules: %zu of %zu module patterns leave the kernel's filter",
+	       agree, n);
+}
+
+/* ---- churn in the middle of the module list ----------------------------- */
+
+/* Up to @max modules from the middle of the load order that nothing uses,
+ * each with a function unique to it: names in @mods, "NAME [MOD]" lines
+ * in @lines. How many. */
+static size_t middle_modules(char mods[][64], char lines[][192], size_t max)
+{
+	struct lines order = kread(ORDER), procmods = kread("/proc/modules");
+	size_t n = 0;
+
+	for (size_t i = order.n / 3; i < order.n && n < max; i += order.n / 12 + 1) {
+		char mod[64];
+		struct ftidx_result *r = NULL;
+
+		snprintf(mod, sizeof(mod), "%s", order.v[i]);
+		for (char *p = mod; *p; p++)
+			*p = *p == '-' ? '_' : *p;
+		/* unused: "NAME SIZE 0 - Live ..." */
+		for (size_t k = 0; k < procmods.n; k++) {
+			char name[64];
+			unsigned used = 1;
+
+			if (sscanf(procmods.v[k], "%63s %*u %u", name, &used) == 2 &&
+			    strcmp(name, mod) == 0 && used == 0 &&
+			    ftidx_list(c, FTIDX_LIST_BY_MODULE, mod, &r) == 0 &&
+			    ftidx_result_count(r) > 0) {
+				snprintf(mods[n], 64, "%s", order.v[i]);
+				snprintf(lines[n], 192, "%s", ftidx_result_line(r, 0));
+				n++;
+			}
+		}
+		ftidx_result_free(r);
+	}
+	lines_free(&order);
+	lines_free(&procmods);
+	return n;
+}
+
+/*
+ * Modules in the middle of the list go and come back, which moves every
+ * index after them, while requests set one of their functions by name,
+ * or by index pinned to the generation it was resolved on: each request
+ * leaves exactly what it asked for, or is refused and leaves nothing.
+ */
+static void middle_churn(unsigned requests)
+{
+	char mods[3][64], want[3][192], name[3][128];
+	size_t n = middle_modules(mods, want, 3);
+	unsigned written = 0, refused = 0, wrong = 0;
+	pid_t churner;
+
+	result(n > 0, "middle churn: %zu unused modules from the middle of the list", n);
+	if (!n)
+		return;
+	for (size_t k = 0; k < n; k++)
+		snprintf(name[k], sizeof(name[k]), "%.*s", (int)strcspn(want[k], " "), want[k]);
+	churner = fork();
+	if (churner == 0) {
+		char cmd[512];
+		int len = 0;
+
+		for (size_t k = 0; k < n; k++)
+			len += snprintf(cmd + len, sizeof(cmd) - (size_t)len,
+					"rmmod %s; sleep 1; insmod /modules/many/%s.ko; sleep 1; ",
+					mods[k], mods[k]);
+		for (;;)
+			if (system(cmd) < 0)
+				break;
+		_exit(0);
+	}
+	for (unsigned i = 0; i < requests; i++) {
+		size_t k = i % n;
+		const char *tok[1] = { name[k] };
+		struct ftidx_result *r = NULL;
+		struct lines l;
+		int rc;
+
+		kclear(T "/set_ftrace_filter");
+		if (i % 2 == 0)
+			rc = ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, tok, 1, NULL);
+		else if ((rc = ftidx_resolve(c, tok, 1, 0, &r)) == 0)
+			rc = ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0,
+						  ftidx_result_generation(r), ftidx_result_indices(r),
+						  ftidx_result_count(r), NULL);
+		ftidx_result_free(r);
+		l = kread(T "/set_ftrace_filter");
+		/* (the module may go right after the write, and its line with it) */
+		if (rc == 0) {
+			written++;
+			wrong += l.n > 1 || (l.n == 1 && strcmp(l.v[0], want[k]) != 0);
+		} else {
+			refused++;
+			wrong += l.n != 0;
+		}
+		lines_free(&l);
+	}
+	kill(churner, SIGKILL);
+	waitpid(churner, NULL, 0);
+	usleep(2000000);
+	for (size_t k = 0; k < n; k++) {
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "insmod /modules/many/%s.ko 2>/dev/null", mods[k]);
+		if (system(cmd) < 0)
+			break;
+	}
+	printf("VM-CHURN: middle of the module list (%s, ...): %u requests, %u written, %u "
+	       "refused (module away or stale), %u wrong\n",
+	       mods[0], requests, written, refused, wrong);
+	result(wrong == 0 && written > 0, "middle churn: %u requests, %u written, %u wrong",
+	       requests, written, wrong);
+	kclear(T "/set_ftrace_filter");
+}
+
+int run_many(void)
+{
+	struct shape sh;
+
+	stall_start();
+	stall_phase("module storm");
+	storm();
+	stall_phase("the map's shape");
+	measure(&sh);
+	find_shared_name(&sh);
+	printf("VM-MANY: %u lines, %u of them of modules; %u placeholders, %u of them in module "
+	       "blocks\n",
+	       sh.total, sh.module_lines, sh.placeholders, sh.module_placeholders);
+	result(sh.module_lines >= 20000, "many modules: %u module lines (at least 20,000)",
+	       sh.module_lines);
+	module_placeholders(&sh);
+	stall_phase("judge (module patterns)");
+	judge(&sh);
+	stall_phase("churn in the middle of the list");
+	middle_churn(150);
+	stall_phase("speed table");
+	run_speed();
+	stall_report();
+	return 0;
+}

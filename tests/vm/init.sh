@@ -29,7 +29,15 @@ done
 case "$mode" in
 test) ftidx-vm test ${churn:-1000} ${crash:-0}; status=$? ;;
 speed) ftidx-vm speed; status=$? ;;
-many) ftidx-vm many; status=$? ;;
+many)
+	ftidx-vm many
+	status=$?
+	# the kernel's list as it is now, for a fixture (run.sh unpacks it)
+	if grep -q "ftidx.fixture=1" /proc/cmdline; then
+		gzip -c /sys/kernel/tracing/available_filter_functions | base64 |
+			sed 's/^/VM-FIXTURE: /'
+	fi
+	;;
 modules)
 	# which of the set load here, each after what it needs
 	status=0

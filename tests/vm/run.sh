@@ -17,6 +17,8 @@
 # FTIDX_VM_KERNEL picks the kernel (see tests/lib/kernels.sh): the one in
 # /boot by default, or another Debian release's, downloaded as packages.
 # FTIDX_VM_CHURN is how many requests race module loads (default 1000).
+# FTIDX_VM_FIXTURE=FILE (many): the guest's available_filter_functions at
+# the end of the run goes there (how tests/fixtures/*-many.txt was made).
 # Fails on a failed check, a kernel panic, a missing summary or a timeout
 # (FTIDX_VM_TIMEOUT seconds, default 1500). Exits 77 (skip) only when qemu,
 # busybox or a kernel image cannot be had and FTIDX_VM_REQUIRED is not 1.
@@ -85,11 +87,15 @@ set +e
 timeout --foreground "$timeout_s" qemu-system-x86_64 \
 	-accel tcg -cpu max -m "$memory" -smp 1 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$work/initramfs.img" \
-	-append "console=ttyS0 quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000} ftidx.crash=${FTIDX_VM_CRASH:-0}" \
+	-append "console=ttyS0 quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000} ftidx.crash=${FTIDX_VM_CRASH:-0} ftidx.fixture=${FTIDX_VM_FIXTURE:+1}" \
 	</dev/null 2>&1 |
 	stdbuf -oL tr -d '\r' | tee "$log"
 qemu_status=${PIPESTATUS[0]}
 set -e
+if [ -n "${FTIDX_VM_FIXTURE:-}" ]; then
+	sed -n 's/^VM-FIXTURE: //p' "$log" | base64 -d | gunzip >"$FTIDX_VM_FIXTURE"
+	echo "vm: the guest's available_filter_functions in $FTIDX_VM_FIXTURE"
+fi
 
 if [ "$qemu_status" = 124 ]; then
 	echo "vm: FAIL: timed out after ${timeout_s}s"

@@ -110,8 +110,12 @@ char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
-/* The filter as a sorted multiset of lines (comments skipped). */
 struct lines kread(const char *path)
+{
+	return read_lines(path, true);
+}
+
+struct lines read_lines(const char *path, bool sorted)
 {
 	struct lines l = { 0 };
 	size_t len, cap = 1024;
@@ -126,7 +130,8 @@ struct lines kread(const char *path)
 			l.v = realloc(l.v, sizeof(*l.v) * (cap *= 2));
 		l.v[l.n++] = s;
 	}
-	qsort(l.v, l.n, sizeof(*l.v), cmp_str);
+	if (sorted)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_str);
 	return l;
 }
 
@@ -169,6 +174,38 @@ int ftidx_set_batch(const char *batch, int file, const char *instance)
 
 	free(copy);
 	return r;
+}
+
+unsigned log_count(const char *what)
+{
+	size_t len;
+	char *log = slurp("/tmp/ftidxd.log", &len);
+	unsigned n = 0;
+
+	for (const char *at = log; (at = strstr(at, what)); at++)
+		n++;
+	free(log);
+	return n;
+}
+
+double wait_map_current(void)
+{
+	double t0 = now_ms();
+
+	while (now_ms() - t0 < 20000) {
+		struct ftidx_status *st = NULL;
+		size_t len;
+		char *info = slurp(T "/dyn_ftrace_total_info", &len);
+		bool current = ftidx_status(c, &st) == 0 && !st->is_stale &&
+			       st->entries == strtoul(info, NULL, 10);
+
+		free(info);
+		ftidx_status_free(st);
+		if (current)
+			return now_ms() - t0;
+		usleep(20000);
+	}
+	return -1;
 }
 
 int main(int argc, char **argv)

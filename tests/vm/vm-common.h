@@ -39,12 +39,23 @@ int cmp_str(const void *a, const void *b);
 char *slurp(const char *path, size_t *len);
 /* The filter as a sorted multiset of lines (comments skipped). */
 struct lines kread(const char *path);
+/* The lines of a file, comments skipped, @sorted or as they come. */
+struct lines read_lines(const char *path, bool sorted);
 void lines_free(struct lines *l);
 bool lines_equal(const struct lines *a, const struct lines *b);
 
 /* Split @batch on spaces into tokens (pointers into a copy). */
 size_t split(const char *batch, char **copy, const char **tokens, size_t max);
 int ftidx_set_batch(const char *batch, int file, const char *instance);
+
+/* How often ftidxd's log (/tmp/ftidxd.log) says @what so far. */
+unsigned log_count(const char *what);
+
+/* After a module came or went: until STATUS says the map is the kernel's
+ * again (reads answer from the map there is, marked with its generation,
+ * after waiting a while for a rebuild: SERVICE_READ_WAIT_MS). How long
+ * that took, in ms, or -1 after 20 s. */
+double wait_map_current(void);
 
 /* How many hit-count instances of ftidxd's exist; *@tracing: whether one
  * of them traces yet. hits_tracing(): just the latter. */

@@ -247,6 +247,7 @@ static void modules(void)
 	       entries, (unsigned long long)g0);
 
 	rc = system("insmod /modules/loop.ko");
+	printf("VM: the map current %.0f ms after insmod loop\n", wait_map_current());
 	rc = resolve_one("loop_*:mod:loop", &r);
 	g1 = r ? ftidx_result_generation(r) : 0;
 	n_loop = r ? ftidx_result_count(r) : 0;
@@ -267,6 +268,7 @@ static void modules(void)
 	       "insmod dummy: a write at generation %llu is refused as stale, filter unchanged",
 	       (unsigned long long)g1);
 
+	wait_map_current();
 	rc = resolve_one("dummy_xmit", &r);
 	g2 = r ? ftidx_result_generation(r) : 0;
 	idx_dummy = rc == 0 ? ftidx_result_index(r, 0) : 0;
@@ -276,6 +278,7 @@ static void modules(void)
 		       -ESTALE,
 	       "rmmod loop: index %u of generation %llu refused as stale", idx_dummy,
 	       (unsigned long long)g2);
+	wait_map_current();
 	rc = resolve_one("dummy_xmit", &r);
 	idx_after = rc == 0 ? ftidx_result_index(r, 0) : 0;
 	result(rc == 0 && idx_after < idx_dummy &&
@@ -315,19 +318,6 @@ static void other_writer(void)
 	kclear(T "/set_ftrace_filter");
 }
 
-/* How often ftidxd's log says @what so far. */
-static unsigned log_count(const char *what)
-{
-	size_t len;
-	char *log = slurp("/tmp/ftidxd.log", &len);
-	unsigned n = 0;
-
-	for (const char *at = log; (at = strstr(at, what)); at++)
-		n++;
-	free(log);
-	return n;
-}
-
 static void uevents(void)
 {
 	struct ftidx_status *st = NULL;
@@ -342,7 +332,9 @@ static void uevents(void)
 	rebuilt = log_count("map rebuilt off the loop");
 	if (system("insmod /modules/loop.ko") != 0)
 		result(false, "insmod loop");
-	usleep(1500 * 1000); /* no request meanwhile: only the uevent can tell */
+	/* no request meanwhile: only the uevent can tell (a rebuild takes
+	 * up to a few seconds under TCG) */
+	usleep(4000 * 1000);
 	result(log_count("module loop: add") > heard &&
 		       log_count("map rebuilt off the loop") > rebuilt,
 	       "the daemon heard the module's uevent and rebuilt the map by itself");

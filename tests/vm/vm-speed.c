@@ -26,39 +26,48 @@
 
 /* ---- the speed table --------------------------------------------------- */
 
-/* Names on exactly one line of the core kernel, in line order. */
+/* Order lines by function name alone: "NAME" and "NAME [MODULE]" tie. */
+static int cmp_name(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	size_t nx = strcspn(x, " "), ny = strcspn(y, " ");
+	int d = strncmp(x, y, nx < ny ? nx : ny);
+
+	return d ? d : (nx > ny) - (nx < ny);
+}
+
+/* Core functions whose name is on exactly one line of the whole map (no
+ * module has it either), in line order: a write by name enables just
+ * that line, as the same write by index does. */
 static size_t unique_names(char ***names, uint32_t **indices, size_t want)
 {
 	struct ftidx_result *all = NULL;
-	size_t n = 0;
+	const char **sorted = NULL;
+	size_t n = 0, total;
 
-	if (ftidx_list(c, FTIDX_LIST_BY_MODULE, "", &all) < 0)
+	if (ftidx_list(c, 0, NULL, &all) < 0) {
+		printf("VM: info: cannot list the map: %s\n", ftidx_error_message(c));
 		return 0;
+	}
+	total = ftidx_result_count(all);
 	*names = malloc(sizeof(**names) * want);
 	*indices = malloc(sizeof(**indices) * want);
-	{
-		size_t total = ftidx_result_count(all);
-		const char **sorted = malloc(sizeof(*sorted) * total);
+	sorted = malloc(sizeof(*sorted) * total);
+	for (size_t i = 0; i < total; i++)
+		sorted[i] = ftidx_result_line(all, i);
+	qsort(sorted, total, sizeof(*sorted), cmp_name);
+	for (size_t i = 0; i < total && n < want; i++) {
+		const char *line = ftidx_result_line(all, i);
+		const char **hit = bsearch(&line, sorted, total, sizeof(*sorted), cmp_name);
+		bool alone = (hit == sorted || cmp_name(hit - 1, &line) != 0) &&
+			     (hit + 1 == sorted + total || cmp_name(hit + 1, &line) != 0);
 
-		for (size_t i = 0; i < total; i++)
-			sorted[i] = ftidx_result_line(all, i);
-		qsort(sorted, total, sizeof(*sorted), cmp_str);
-		for (size_t i = 0; i < total && n < want; i++) {
-			const char *line = ftidx_result_line(all, i);
-			const char **hit = bsearch(&line, sorted, total, sizeof(*sorted), cmp_str);
-			size_t copies = 1;
-
-			for (const char **p = hit + 1; p < sorted + total && !strcmp(*p, line); p++)
-				copies++;
-			for (const char **p = hit - 1; p >= sorted && !strcmp(*p, line); p--)
-				copies++;
-			if (copies == 1 && strchr(line, '.') == NULL) {
-				(*names)[n] = strdup(line);
-				(*indices)[n++] = ftidx_result_index(all, i);
-			}
+		if (alone && !strchr(line, ' ') && !strchr(line, '.')) {
+			(*names)[n] = strdup(line);
+			(*indices)[n++] = ftidx_result_index(all, i);
 		}
-		free(sorted);
 	}
+	free(sorted);
 	ftidx_result_free(all);
 	return n;
 }

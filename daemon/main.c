@@ -23,6 +23,7 @@
 #include "macro.h"
 #include "server.h"
 #include "service.h"
+#include "service-jobs.h"
 #include "service-map.h"
 #include "service-recover.h"
 #include "systemd.h"
@@ -37,6 +38,7 @@ struct config {
 	const char *tracefs;
 	unsigned mode;
 	bool verify_full;
+	unsigned map_wait_seconds;
 	const char *state_dir; /* NULL: the core's default */
 	struct server_limits limits;
 };
@@ -123,6 +125,15 @@ static int set_idle(struct config *cf, const char *arg)
 	return r;
 }
 
+static int set_map_wait(struct config *cf, const char *arg)
+{
+	unsigned long v;
+	int r = parse_uint(arg, 10, 3600, &v);
+
+	cf->map_wait_seconds = (unsigned)v;
+	return r;
+}
+
 static int set_write_timeout(struct config *cf, const char *arg)
 {
 	unsigned long v;
@@ -202,6 +213,10 @@ static const struct option_spec options[] = {
 	{ "write-timeout", 0, "S", set_write_timeout,
 	  "drop clients that leave their replies unread for S seconds, 0: never (default: " STRINGIFY(
 		  SERVER_DEFAULT_WRITE_SECONDS) ")" },
+	{ "map-wait", 0, "S", set_map_wait,
+	  "how long a write waits for the map to be the kernel's while modules keep loading or "
+	  "unloading, before it is refused with nothing written (default: " STRINGIFY(
+		  SERVICE_DEFAULT_MAP_WAIT_S) ")" },
 	{ "memory-budget", 0, "MIB", set_budget,
 	  "what all clients together may hold in replies, frames and requests, each user "
 	  "without write access half of it; past it, that user's largest connection is dropped "
@@ -375,6 +390,7 @@ static int start_service(const struct config *cf, struct service **svc)
 		return r;
 	}
 	service_set_verify_full(*svc, cf->verify_full);
+	service_set_map_wait(*svc, cf->map_wait_seconds);
 	r = hits_remove_orphans();
 	if (r > 0)
 		log_info("removed %d hit-count instance%s left by an ftidxd that died", r,
@@ -428,7 +444,7 @@ static int watch_signals(struct event_base *base, struct service *svc, struct ev
 
 int main(int argc, char **argv)
 {
-	struct config cf = { .mode = 0666 };
+	struct config cf = { .mode = 0666, .map_wait_seconds = SERVICE_DEFAULT_MAP_WAIT_S };
 	struct event_base *base = NULL;
 	struct event *signals[3] = { NULL };
 	struct service *svc = NULL;

@@ -459,8 +459,12 @@ struct map *map_free(struct map *m)
  */
 #define MAP_LOAD_TRIES 5
 
-int map_load(struct map **out)
+int map_load(struct map **out, const atomic_bool *cancel)
 {
+	static const atomic_bool never = false;
+
+	if (!cancel)
+		cancel = &never;
 	for (int attempt = 0; attempt < MAP_LOAD_TRIES; attempt++) {
 		unsigned long before, after;
 		bool has_addrs = tracing_file_exists(NULL, TRACING_AFF_ADDRS);
@@ -472,7 +476,8 @@ int map_load(struct map **out)
 		r = tracing_read_record_count(&before);
 		if (r < 0)
 			return r;
-		r = tracing_read_file(NULL, has_addrs ? TRACING_AFF_ADDRS : TRACING_AFF, &buf, &len);
+		r = tracing_read_file_cancellable(NULL, has_addrs ? TRACING_AFF_ADDRS : TRACING_AFF,
+						  cancel, &buf, &len);
 		if (r < 0)
 			return r;
 		r = tracing_read_record_count(&after);

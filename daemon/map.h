@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,8 +36,10 @@ struct map_stats {
 int map_new_from_buffer(struct map **out, char *buf, size_t len, bool has_addrs);
 
 /* Read the tracing directory's map through tracing.h, guarding against a
- * read torn by a module load (see map.c). Free with map_free(). */
-int map_load(struct map **out);
+ * read torn by a module load (see map.c). Free with map_free(). Gives up
+ * with -ECANCELED as soon as *@cancel is set (NULL: never), even in the
+ * middle of the kernel's read. */
+int map_load(struct map **out, const atomic_bool *cancel);
 
 /* A map is shared by whoever holds a reference: map_ref() takes one more
  * (a request resolving on it while the service moves on to a new map),

@@ -32,6 +32,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,16 +101,23 @@ static void client_update_reading(struct client *c);
  * from time the kernel took (a filter write, or others' work on a busy
  * machine).
  */
-static void meter(struct server *srv, const char *what, uint64_t t0, uint64_t cpu0)
+_printf_(4, 5) static void meter(struct server *srv, uint64_t t0, uint64_t cpu0,
+				 const char *what, ...)
 {
 	uint64_t took = now_ns() - t0;
+	char text[128];
+	va_list ap;
 
 	if (took <= srv->worst_ns)
 		return;
 	srv->worst_ns = took;
-	if (took >= 50 * 1000000ull)
-		log_info("the loop's longest stall so far: %.1f ms (%.1f ms of it on the CPU), %s",
-			 took / 1e6, (clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0) / 1e6, what);
+	if (took < 50 * 1000000ull)
+		return;
+	va_start(ap, what);
+	vsnprintf(text, sizeof(text), what, ap);
+	va_end(ap);
+	log_info("the loop's longest stall so far: %.1f ms (%.1f ms of it on the CPU), %s",
+		 took / 1e6, (clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0) / 1e6, text);
 }
 
 static void run_turns_soon(struct server *srv);
@@ -219,10 +227,12 @@ static void client_update_reading(struct client *c)
 {
 	struct timeval idle = { .tv_sec = c->srv->limits.idle_seconds };
 
+	/* libevent keeps an event's pending timeout when it is added again
+	 * without one: the idle timer must go first, or it drops a client
+	 * whose request waits */
+	event_del(c->readable);
 	if (evbuffer_get_length(c->input) < client_read_limit(c))
 		event_add(c->readable, !c->waiting && idle.tv_sec ? &idle : NULL);
-	else
-		event_del(c->readable);
 }
 
 /*
@@ -400,8 +410,7 @@ static void on_completion(evutil_socket_t fd _unused_, short what _unused_, void
 	service_complete(srv->svc, deliver);
 	/* a rebuild may have ended */
 	unblock_all(srv);
-	meter(srv, "taking in work done off the loop (a rebuild, an audit, a hit count)", t0,
-	      cpu0);
+	meter(srv, t0, cpu0, "taking in work done off the loop (a rebuild, an audit, a hit count)");
 }
 
 /* The request's answer comes later: keep noticing a hang-up, but buffer
@@ -454,19 +463,25 @@ static void on_turn(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 	uint64_t deadline = now_ns() + (uint64_t)SERVER_SLICE_MS * 1000000;
 	struct turns_entry *e;
 
-	uint64_t t0 = now_ns(), cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t t0 = now_ns(), cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), longest = 0;
+	uint16_t longest_type = 0;
 
 	while (now_ns() < deadline && (e = turns_next(&srv->turns))) {
 		struct client *c = client_of_turn(e);
+		uint64_t step0 = now_ns();
 		struct proto_buf frame;
 		int r;
 
 		proto_buf_init(&frame);
 		r = service_step(srv->svc, c->job, deadline, &frame);
+		if (now_ns() - step0 > longest) {
+			longest = now_ns() - step0;
+			longest_type = c->req.type;
+		}
 		if (r == SERVICE_BLOCKED) {
 			/* until the map is rebuilt (on_completion() queues it
 			 * again), or for as long as a read may wait */
-			static const struct timeval wait = { 0, 100 * 1000 };
+			static const struct timeval wait = { 0, 50 * 1000 };
 
 			proto_buf_deinit(&frame);
 			c->blocked_next = srv->blocked;
@@ -492,7 +507,10 @@ static void on_turn(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 		proto_buf_deinit(&frame);
 	}
 	run_turns_soon(srv);
-	meter(srv, "working on requests (a filter write is made in one go)", t0, cpu0);
+	/* which request held it longest: a filter write is made in one go,
+	 * and may wait for the kernel's locks (a module loading) */
+	meter(srv, t0, cpu0, "working on requests (the longest step %.1f ms, of a %s)",
+	      longest / 1e6, proto_type_name(longest_type));
 }
 
 /* The request was answered at once, without a turn: let go of it. */
@@ -714,7 +732,7 @@ static void on_readable(evutil_socket_t fd _unused_, short what, void *ctx)
 	open = client_fill(c);
 	if (!on_read(c) && !open)
 		client_free(c);
-	meter(srv, "reading a client's requests", t0, cpu0);
+	meter(srv, t0, cpu0, "reading a client's requests");
 }
 
 static void on_write(struct bufferevent *bev, void *ctx)

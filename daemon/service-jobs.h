@@ -36,7 +36,11 @@ struct service;
 /* The longest a read waits for a rebuild (SERVICE_BLOCKED) before it is
  * answered from the map there is; the caller steps blocked jobs again at
  * least this often. */
-#define SERVICE_READ_WAIT_MS 750
+#define SERVICE_READ_WAIT_MS 150
+/* The longest a write waits for the map to be the kernel's while modules
+ * keep coming and going (--map-wait): then it is refused, -EAGAIN, and
+ * nothing is written. Under the clients' default timeout (120 s). */
+#define SERVICE_DEFAULT_MAP_WAIT_S 60
 struct service_job;
 int service_job_new(struct service *s, const struct proto_request *req, uint32_t id,
 		    void *requester, struct service_job **out);

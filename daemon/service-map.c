@@ -16,8 +16,12 @@
  * parses on a thread of its own, touching nothing of the service's, and
  * the loop swaps the new map in when the thread says it is done (the
  * completion fd). A module change that comes while a rebuild reads makes
- * its result old before it lands: the map then stays stale, and the next
- * request or settle starts another.
+ * its result old before it lands: the thread gives it up at its next
+ * attempt, and another begins once the kernel has settled (or at once, if
+ * it already has), so that the map is current within one rebuild of the
+ * last change. The thread runs at a lower priority than the loop: on a
+ * busy machine (a module storm at boot, one CPU) the kernel's slow read
+ * yields to the requests being answered meanwhile.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -40,6 +45,7 @@
 struct rebuild_job {
 	pthread_t thread;
 	atomic_bool done;
+	atomic_bool abandon; /* a module changed since it began: give up */
 	char modules_path[4096];
 	uint64_t began_ns; /* CLOCK_MONOTONIC */
 	int completion_fd;
@@ -49,15 +55,22 @@ struct rebuild_job {
 	uint64_t fingerprint;
 };
 
-static int load_fenced(const char *modules_path, struct map **out, uint64_t *fp)
+/* The map, read between two equal module lists; -ECANCELED as soon as
+ * *@abandon says another change came (NULL: never), even mid-read. */
+static int load_fenced(const char *modules_path, struct map **out, uint64_t *fp,
+		       const atomic_bool *abandon)
 {
 	for (int attempt = 0; attempt < 3; attempt++) {
 		uint64_t after;
 		bool settled;
-		int r = modules_fingerprint(modules_path, fp, &settled);
+		int r;
+
+		if (abandon && atomic_load(abandon))
+			return -ECANCELED;
+		r = modules_fingerprint(modules_path, fp, &settled);
 
 		if (r == 0)
-			r = map_load(out);
+			r = map_load(out, abandon);
 		if (r == 0)
 			r = modules_fingerprint(modules_path, &after, &settled);
 		if (r < 0) {
@@ -114,7 +127,7 @@ int service_map_refresh(struct service *s, bool force)
 		if (r < 0 || current)
 			return r;
 	}
-	r = load_fenced(s->modules_path, &m, &fp);
+	r = load_fenced(s->modules_path, &m, &fp, NULL);
 	if (r < 0)
 		return r;
 	service_map_swap(s, m, fp);
@@ -167,6 +180,8 @@ uint32_t service_map_size(const struct service *s)
 
 void service_map_changed(struct service *s)
 {
+	if (s->rebuild_job)
+		atomic_store(&s->rebuild_job->abandon, true);
 	s->stale = true;
 	s->settling = true;
 	s->changes++;
@@ -210,7 +225,10 @@ static void *rebuild_worker(void *ctx)
 	struct rebuild_job *job = ctx;
 	uint64_t one = 1;
 
-	job->result = load_fenced(job->modules_path, &job->map, &job->fingerprint);
+	/* nice 10, this thread alone (Linux's nice is per thread) */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) < 0)
+		log_debug("the rebuild keeps the loop's priority: %s", strerror(errno));
+	job->result = load_fenced(job->modules_path, &job->map, &job->fingerprint, &job->abandon);
 	atomic_store(&job->done, true);
 	if (write(job->completion_fd, &one, sizeof(one)) < 0)
 		log_error("cannot tell the loop a rebuild is done: %s", strerror(errno));
@@ -259,7 +277,10 @@ void service_map_rebuild_complete(struct service *s)
 	took = now_ns() - job->began_ns;
 	if (took > s->rebuild_worst_ns)
 		s->rebuild_worst_ns = took;
-	if (job->result < 0) {
+	if (job->result == -ECANCELED) {
+		log_debug("a rebuild given up after %.0f ms: a module changed while it read",
+			  took / 1e6);
+	} else if (job->result < 0) {
 		log_error("rebuilding the map failed: %s", strerror(-job->result));
 	} else {
 		bool changed = service_map_swap(s, job->map, job->fingerprint);
@@ -275,6 +296,9 @@ void service_map_rebuild_complete(struct service *s)
 	}
 	map_free(job->map);
 	free(job);
+	/* stale, and the kernel settled while it read: the next one now */
+	if (s->stale && !s->settling && service_map_rebuild(s) < 0)
+		log_error("cannot start rebuilding the map off the loop");
 }
 
 void service_map_rebuild_shutdown(struct service *s)

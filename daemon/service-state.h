@@ -77,6 +77,7 @@ struct service {
 	struct audit_job *audit_job; /* the audit read in progress (service-audit.c) */
 	struct status_waiter *status_waiters; /* STATUS waiting for the audit */
 	struct drift *drift;       /* other writers of the files ftidx wrote */
+	uint64_t map_wait_ns;      /* how long a write waits for a current map */
 	bool verify_full;          /* read every write back before answering */
 	uint32_t audits, drifts;   /* audits done, and filters found changed */
 	uint64_t write_seq;        /* filter writes so far */
@@ -104,7 +105,7 @@ struct service_job {
 	void *requester;
 	bool begun;           /* its first step was taken */
 	uint64_t waiting_for; /* the rebuild it waits for (rebuilds_started) */
-	uint64_t wait_until_ns; /* reads: the longest they wait for it */
+	uint64_t wait_began_ns; /* when it first found the map stale, or 0 */
 	int attempt;          /* writes: how often the map changed under it */
 	bool created;         /* writes: the instance was created for it */
 	struct map *map;      /* what its tokens are resolved on (a reference) */

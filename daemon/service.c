@@ -54,6 +54,7 @@ int service_new(struct service **out, const struct writer_io *io)
 	if (!s)
 		return -ENOMEM;
 	s->state_fd = -1;
+	s->map_wait_ns = (uint64_t)SERVICE_DEFAULT_MAP_WAIT_S * 1000000000;
 	s->completion_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->drift = drift_new();
 	if (!s->drift)
@@ -144,6 +145,11 @@ void service_set_verify_full(struct service *s, bool full)
 	s->verify_full = full;
 }
 
+void service_set_map_wait(struct service *s, unsigned seconds)
+{
+	s->map_wait_ns = (uint64_t)seconds * 1000000000;
+}
+
 void service_set_clients(struct service *s, uint32_t n)
 {
 	s->clients = n;
@@ -177,15 +183,18 @@ static enum map_need map_need_of(uint16_t type)
  * SERVICE_READ_WAIT_MS, after which it goes on with the map there is: a
  * rebuild of a kernel with many modules takes seconds, and a module storm
  * at boot keeps it from settling. A write (@current) waits until the map
- * is the kernel's.
+ * is the kernel's, but for no longer than --map-wait: modules that keep
+ * coming and going may never let it be (-EAGAIN).
  */
 static int wait_for_map(struct service *s, struct service_job *job, bool current)
 {
+	uint64_t now = now_ns();
 	int r;
 
 	if (job->waiting_for && s->rebuilds_finished >= job->waiting_for) {
 		job->waiting_for = 0;
-		if (s->rebuild_result < 0)
+		/* one given up for a newer module change failed no one */
+		if (s->rebuild_result < 0 && s->rebuild_result != -ECANCELED)
 			return s->rebuild_result;
 		if (!current)
 			return 0;
@@ -193,12 +202,14 @@ static int wait_for_map(struct service *s, struct service_job *job, bool current
 	r = service_map_catch_up(s);
 	if (r != SERVICE_BLOCKED)
 		return r;
+	if (!job->wait_began_ns)
+		job->wait_began_ns = now;
 	/* a read has waited as long as it may: the map it has, and its
 	 * generation says which */
-	if (!current && job->waiting_for && now_ns() >= job->wait_until_ns)
+	if (!current && now - job->wait_began_ns >= (uint64_t)SERVICE_READ_WAIT_MS * 1000000)
 		return 0;
-	if (!job->waiting_for)
-		job->wait_until_ns = now_ns() + (uint64_t)SERVICE_READ_WAIT_MS * 1000000;
+	if (current && now - job->wait_began_ns >= s->map_wait_ns)
+		return -EAGAIN;
 	/* the rebuild under way, if it began after the last module change;
 	 * else the next one */
 	job->waiting_for = s->rebuilds_started +
@@ -220,6 +231,13 @@ int service_step(struct service *s, struct service_job *job, uint64_t deadline_n
 		if (r == SERVICE_BLOCKED && need != MAP_ANY)
 			return r;
 		job->begun = true;
+		if (r == -EAGAIN)
+			return service_reply_plain(s, req->type, job->id, EAGAIN,
+						   "the kernel's functions kept changing (modules "
+						   "loading or unloading) for as long as a write may "
+						   "wait (ftidxd --map-wait); nothing was written: try "
+						   "again",
+						   out);
 		if (r < 0)
 			return service_reply_plain(s, req->type, job->id, -r,
 						   "cannot read the kernel's function list", out);

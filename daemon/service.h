@@ -37,6 +37,9 @@ void service_set_uevent_drain(struct service *s, void (*drain)(void *ctx), void 
  * (--verify=full), instead of by the map's fences around it. */
 void service_set_verify_full(struct service *s, bool full);
 
+/* How long a write waits for a current map, in s (SERVICE_DEFAULT_MAP_WAIT_S). */
+void service_set_map_wait(struct service *s, unsigned seconds);
+
 /* Connected clients, for STATUS. */
 void service_set_clients(struct service *s, uint32_t n);
 

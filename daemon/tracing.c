@@ -20,6 +20,7 @@
 #include <tracefs.h>
 #include <unistd.h>
 
+#include "growbuf.h"
 #include "macro.h"
 #include "tracing.h"
 
@@ -147,6 +148,50 @@ int tracing_read_file(const char *instance, const char *file, char **buf, size_t
 		return errno ? -errno : -ENOENT;
 	*buf = data;
 	*len = (size_t)size;
+	return 0;
+}
+
+/* A chunk of a cancellable read: the kernel's seq_file fills what it is
+ * given, and a cancel is seen within one chunk's worth of lookups. */
+#define READ_CHUNK (64u << 10)
+
+int tracing_read_file_cancellable(const char *instance, const char *file,
+				  const atomic_bool *cancel, char **buf, size_t *len)
+{
+	_cleanup_close_ int fd = tracing_open_file(instance, file, O_RDONLY);
+	struct growbuf text = { 0 };
+	int r = 0;
+
+	if (fd < 0)
+		return fd;
+	for (;;) {
+		char *room = growbuf_room(&text, READ_CHUNK + 1);
+		ssize_t n;
+
+		if (!room) {
+			r = -ENOMEM;
+			break;
+		}
+		if (atomic_load(cancel)) {
+			r = -ECANCELED;
+			break;
+		}
+		n = read(fd, room, READ_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? negative_errno() : 0;
+			break;
+		}
+		text.len += (size_t)n;
+	}
+	if (r < 0) {
+		growbuf_deinit(&text);
+		return r;
+	}
+	text.data[text.len] = '\0';
+	*len = text.len;
+	*buf = (char *)steal_ptr(&text.data);
 	return 0;
 }
 

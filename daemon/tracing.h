@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -32,6 +33,15 @@ bool tracing_instance_exists(const char *instance);
 
 /* Read a whole file. *@buf is malloc'd and NUL-terminated; free() it. */
 int tracing_read_file(const char *instance, const char *file, char **buf, size_t *len);
+
+/*
+ * Read a whole file as tracing_read_file() does, a chunk at a time, giving
+ * up with -ECANCELED once *@cancel is set (by another thread). The kernel's
+ * function list on a machine with many modules takes seconds to read, and
+ * a module change makes what was read worthless before it is done.
+ */
+int tracing_read_file_cancellable(const char *instance, const char *file,
+				  const atomic_bool *cancel, char **buf, size_t *len);
 
 /* The record count: the first number of dyn_ftrace_total_info. */
 int tracing_read_record_count(unsigned long *count);

@@ -249,6 +249,27 @@ static int finish(struct reader *r, int err, const char **why)
 	return 0;
 }
 
+const char *proto_type_name(uint16_t type)
+{
+	static const char *const names[] = {
+		[FTIDX_MSG_STATUS] = "STATUS",
+		[FTIDX_MSG_RESOLVE] = "RESOLVE",
+		[FTIDX_MSG_NAMES] = "NAMES",
+		[FTIDX_MSG_LIST] = "LIST",
+		[FTIDX_MSG_FILTER] = "FILTER",
+		[FTIDX_MSG_HITS] = "HITS",
+		[FTIDX_MSG_CHANGE] = "CHANGE",
+		[FTIDX_MSG_CANCEL] = "CANCEL",
+		[FTIDX_MSG_REMOVE_INSTANCE] = "REMOVE_INSTANCE",
+		[FTIDX_MSG_VERSION] = "VERSION",
+	};
+
+	type &= (uint16_t)~FTIDX_MSG_REPLY;
+	if (type == FTIDX_MSG_ERROR)
+		return "ERROR";
+	return type < ARRAY_SIZE(names) && names[type] ? names[type] : "?";
+}
+
 int proto_check_header(const struct ftidx_frame_header *h, const char **why)
 {
 	uint16_t type = h->type & (uint16_t)~FTIDX_MSG_REPLY;

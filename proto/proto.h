@@ -258,6 +258,10 @@ int proto_buf_end(struct proto_buf *b);
  */
 int proto_check_header(const struct ftidx_frame_header *h, const char **why);
 
+/* A message type's name in logs ("FILTER"), "?" for one this side does
+ * not know. */
+const char *proto_type_name(uint16_t type);
+
 /* Encode @req as a whole frame appended to @b. 0 or -errno. */
 int proto_encode_request(struct proto_buf *b, uint32_t id, const struct proto_request *req);
 

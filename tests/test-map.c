@@ -2,10 +2,16 @@
 /*
  * The map on the real fixtures: line, placeholder, duplicate and module
  * counts, the module shift after rmmod, loading through a tracing
- * directory, the torn-read guard and the addresses file.
+ * directory, the torn-read guard, a load cancelled mid-read and the
+ * addresses file.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fake-tracefs.h"
 #include "map.h"
@@ -185,27 +191,100 @@ static void test_load(void)
 	fake_tracefs_new(dir, data, len);
 	CHECK_EQ_INT(tracing_init(dir), 0);
 
-	CHECK_EQ_INT(map_load(&m), 0);
+	CHECK_EQ_INT(map_load(&m, NULL), 0);
 	CHECK(m && map_size(m) == 38303);
 	m = map_free(m);
 
 	/* a record count that disagrees with the lines read: a torn read */
 	fake_write(dir, "dyn_ftrace_total_info", "38252 pages:152 groups: 3\n", 26);
-	CHECK_EQ_INT(map_load(&m), -EAGAIN);
+	CHECK_EQ_INT(map_load(&m, NULL), -EAGAIN);
 	CHECK(m == NULL);
 	fake_write(dir, "dyn_ftrace_total_info", "garbage\n", 8);
-	CHECK_EQ_INT(map_load(&m), -EBADMSG);
+	CHECK_EQ_INT(map_load(&m, NULL), -EBADMSG);
 
 	/* with the 6.5+ addresses file, that one is read */
 	fake_write(dir, "dyn_ftrace_total_info", "2 pages:1 groups: 1\n", 20);
 	fake_write(dir, "available_filter_functions_addrs",
 		   "ffffffff81000010 first\nffffffffc0000020 second [mod]\n", 53);
-	CHECK_EQ_INT(map_load(&m), 0);
+	CHECK_EQ_INT(map_load(&m, NULL), 0);
 	CHECK(m && map_size(m) == 2 && map_address(m, 2) == 0xffffffffc0000020ull);
 	map_free(m);
 
 	fake_tracefs_remove(dir);
 	CHECK_EQ_INT(tracing_init("/nonexistent/ftidx"), -ENOENT);
+	free(data);
+}
+
+/* The kernel's list through a FIFO: its first 256 KiB, then the cancel,
+ * then the rest. */
+struct feeder {
+	char path[4096];
+	const char *data;
+	size_t len;
+	atomic_bool cancel;
+	bool rest_taken; /* the reader read the file to its end */
+};
+
+static void *feed(void *ctx)
+{
+	struct feeder *f = ctx;
+	int fd = open(f->path, O_WRONLY);
+	size_t first = 256u << 10;
+	bool ok = fd >= 0 && write(fd, f->data, first) == (ssize_t)first;
+
+	/* the reader has taken what came so far, and asks for more; it
+	 * stops reading once it sees the cancel, so the rest cannot all go
+	 * (EPIPE, SIGPIPE ignored) */
+	usleep(100 * 1000);
+	atomic_store(&f->cancel, true);
+	if (ok)
+		f->rest_taken = write(fd, f->data + first, f->len - first) ==
+				(ssize_t)(f->len - first);
+	if (fd >= 0)
+		close(fd);
+	return ok ? NULL : f;
+}
+
+/* A module change while the list is read makes the read worthless: the
+ * load gives up as soon as it is told, in the middle of the file, and
+ * not after reading it to the end. */
+static void test_load_cancelled(void)
+{
+	char dir[] = "/tmp/ftidx-test-map-XXXXXX";
+	char path[4096];
+	struct feeder f = { .cancel = false };
+	struct map *m = NULL;
+	pthread_t thread;
+	void *failed = NULL;
+	size_t len;
+	char *data;
+
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(path, sizeof(path), "%s/debian-6.1-base.txt", fixtures);
+	data = test_read_file(path, &len);
+	fake_tracefs_new(dir, data, len);
+	CHECK_EQ_INT(tracing_init(dir), 0);
+	snprintf(f.path, sizeof(f.path), "%s/available_filter_functions", dir);
+	f.data = data;
+	f.len = len;
+	unlink(f.path);
+	CHECK_EQ_INT(mkfifo(f.path, 0600), 0);
+	CHECK_EQ_INT(pthread_create(&thread, NULL, feed, &f), 0);
+	CHECK_EQ_INT(map_load(&m, &f.cancel), -ECANCELED);
+	CHECK(m == NULL);
+	CHECK_EQ_INT(pthread_join(thread, &failed), 0);
+	CHECK(failed == NULL);
+	CHECK(!f.rest_taken);
+
+	/* told before it begins: nothing is read */
+	unlink(f.path);
+	fake_write(dir, "available_filter_functions", data, len);
+	CHECK_EQ_INT(map_load(&m, &f.cancel), -ECANCELED);
+	atomic_store(&f.cancel, false);
+	CHECK_EQ_INT(map_load(&m, &f.cancel), 0);
+	CHECK(m && map_size(m) == 38252);
+	map_free(m);
+	fake_tracefs_remove(dir);
 	free(data);
 }
 
@@ -216,5 +295,6 @@ int main(int argc, char **argv)
 	test_module_shift();
 	test_malformed();
 	test_load();
+	test_load_cancelled();
 	return test_finish("test-map");
 }

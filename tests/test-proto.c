@@ -498,8 +498,22 @@ static void test_reply_enums(void)
 	}
 }
 
+/* Each type has its name in logs, a reply's too; what this side does not
+ * know is "?". */
+static void test_type_names(void)
+{
+	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_FILTER), "FILTER");
+	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_VERSION | FTIDX_MSG_REPLY), "VERSION");
+	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_ERROR), "ERROR");
+	CHECK_EQ_STR(proto_type_name(0), "?");
+	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_VERSION + 1), "?");
+	for (uint16_t t = FTIDX_MSG_STATUS; t <= FTIDX_MSG_VERSION; t++)
+		CHECK(strcmp(proto_type_name(t), "?") != 0);
+}
+
 int main(void)
 {
+	test_type_names();
 	test_version_2();
 	test_requests();
 	test_bad_requests();

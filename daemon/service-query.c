@@ -155,6 +155,8 @@ void service_query_status_forget(struct service *s, void *requester)
 
 void service_query_free(struct service *s)
 {
+	free(s->list_cache.body);
+	s->list_cache = (struct list_cache){ 0 };
 	while (s->status_waiters) {
 		struct status_waiter *w = s->status_waiters;
 
@@ -259,6 +261,44 @@ done:
 	return r;
 }
 
+/*
+ * A LIST of the whole map copies every line, and tools that read the
+ * list at every start ask for the same bytes for as long as the map
+ * stands (a module storm at boot keeps the old one standing for a
+ * while): the last body is kept, and sent again under the new request's
+ * id. 1 when answered from it, 0 when not, or -errno.
+ */
+static int list_from_cache(const struct service *s, const struct proto_request *req, uint32_t id,
+			   struct proto_buf *out)
+{
+	const struct list_cache *lc = &s->list_cache;
+
+	if ((req->flags & FTIDX_LIST_MODULE) || !lc->body || lc->generation != s->generation ||
+	    lc->flags != req->flags)
+		return 0;
+	proto_buf_begin(out, FTIDX_MSG_LIST | FTIDX_MSG_REPLY, id);
+	proto_put_bytes(out, lc->body, lc->len);
+	return proto_buf_end(out) < 0 ? -ENOMEM : 1;
+}
+
+/* Keep the body of the frame encoded into @out from @start on, if it is
+ * a whole map's; without memory, the next one is encoded anew. */
+static void list_keep(struct service *s, const struct proto_request *req, const struct proto_buf *out,
+		      size_t start)
+{
+	size_t len = out->len - start - sizeof(struct ftidx_frame_header);
+	uint8_t *body;
+
+	if (req->flags & FTIDX_LIST_MODULE)
+		return;
+	body = malloc(len ? len : 1);
+	if (!body)
+		return;
+	memcpy(body, out->data + start + sizeof(struct ftidx_frame_header), len);
+	free(s->list_cache.body);
+	s->list_cache = (struct list_cache){ s->generation, req->flags, body, len };
+}
+
 int service_query_list(struct service *s, const struct proto_request *req, uint32_t id,
 		      struct proto_buf *out)
 {
@@ -268,9 +308,13 @@ int service_query_list(struct service *s, const struct proto_request *req, uint3
 	_cleanup_free_ uint32_t *indices = malloc(sizeof(*indices) * (n ? n : 1));
 	_cleanup_free_ uint64_t *addresses = NULL;
 	bool by_module = req->flags & FTIDX_LIST_MODULE;
+	size_t start = out->len;
 	struct proto_buf arena;
-	int r = -ENOMEM;
+	int r = list_from_cache(s, req, id, out);
 
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = -ENOMEM;
 	proto_buf_init(&arena);
 	if (req->flags & FTIDX_LIST_ADDRESSES) {
 		addresses = malloc(sizeof(*addresses) * (n ? n : 1));
@@ -307,6 +351,8 @@ int service_query_list(struct service *s, const struct proto_request *req, uint3
 			      "came with 6.5)";
 	}
 	r = proto_encode_reply(out, id, &rep);
+	if (r == 0)
+		list_keep(s, req, out, start);
 done:
 	free(rep.lines);
 	proto_buf_deinit(&arena);

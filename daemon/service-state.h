@@ -48,6 +48,15 @@ struct written {
 
 #define AUDIT_PENDING 0xffff
 
+/* The body of the last LIST of the whole map, for the next LIST with the
+ * same flags on the same map (service-query.c). */
+struct list_cache {
+	uint64_t generation; /* the map's; 0: empty */
+	uint32_t flags;
+	uint8_t *body;
+	size_t len;
+};
+
 struct service {
 	struct map *map;
 	uint64_t generation;
@@ -76,6 +85,7 @@ struct service {
 	struct hits_job *hits_job; /* the HITS run in progress, if any (service-hits.c) */
 	struct audit_job *audit_job; /* the audit read in progress (service-audit.c) */
 	struct status_waiter *status_waiters; /* STATUS waiting for the audit */
+	struct list_cache list_cache;
 	struct drift *drift;       /* other writers of the files ftidx wrote */
 	uint64_t map_wait_ns;      /* how long a write waits for a current map */
 	bool verify_full;          /* read every write back before answering */

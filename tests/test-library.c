@@ -447,11 +447,26 @@ static void test_stated_rules(const char *fixture_text, size_t len)
 	CHECK(newer_all > 0);
 }
 
+/* The index LIST gives @line, or 0. */
+static uint32_t listed_at(struct ftidx *c, const char *line)
+{
+	struct ftidx_result *r = NULL;
+	uint32_t at = 0;
+
+	CHECK_EQ_INT(ftidx_list(c, 0, NULL, &r), 0);
+	for (size_t i = 0; r && i < ftidx_result_count(r) && !at; i++)
+		if (strcmp(ftidx_result_line(r, i), line) == 0)
+			at = ftidx_result_index(r, i);
+	ftidx_result_free(r);
+	return at;
+}
+
 /*
  * "rmmod loop; insmod loop" leaves the record count as it was, while
  * dummy's lines move down and loop's go to the end. The module list tells
  * (the stand-in directory's ftidx-modules here, /proc/modules on a real
- * kernel): a write by name after that change uses the new indices.
+ * kernel): a write by name after that change uses the new indices, and a
+ * LIST (whose last reply the daemon keeps for the same map) shows them.
  */
 static void test_same_count_reorder(const char *fixture_text, size_t len)
 {
@@ -493,6 +508,8 @@ static void test_same_count_reorder(const char *fixture_text, size_t len)
 	old_idx = ftidx_result_index(r, 0);
 	gen = ftidx_result_generation(r);
 	r = ftidx_result_free(r);
+	CHECK_EQ_INT(listed_at(c, "dummy_xmit [dummy]"), old_idx);
+	CHECK_EQ_INT(listed_at(c, "dummy_xmit [dummy]"), old_idx); /* the kept reply */
 
 	/* rmmod loop; insmod loop: the same count of lines */
 	fake_write(hr.dir, "available_filter_functions", moved, len);
@@ -505,6 +522,7 @@ static void test_same_count_reorder(const char *fixture_text, size_t len)
 		new_idx = at ? (uint32_t)count_lines(moved, (size_t)(at - moved) + 1) + 1 : 0;
 	}
 	CHECK(new_idx > 0 && new_idx < old_idx);
+	CHECK_EQ_INT(listed_at(c, "dummy_xmit [dummy]"), new_idx);
 	snprintf(want, sizeof(want), "%u\n", new_idx);
 	got = file_bytes(&hr, "set_ftrace_filter");
 	CHECK_EQ_STR(got, want);

@@ -348,16 +348,14 @@ static void on_stop(evutil_socket_t sig, short what _unused_, void *ctx)
 
 static void on_reload(evutil_socket_t sig _unused_, short what _unused_, void *ctx)
 {
-	int r;
-
 	systemd_notify("RELOADING=1");
-	r = service_map_refresh(ctx, true);
-	if (r < 0)
-		log_error("rebuilding the map failed: %s", strerror(-r));
+	/* off the loop, as after a module change: requests wait for it as
+	 * they do then, and it may take seconds with many modules loaded */
+	if (service_map_invalidate(ctx) < 0)
+		log_error("cannot begin rebuilding the map on SIGHUP; the one there is stays");
 	else
-		log_info("map rebuilt on SIGHUP, generation %llu",
-			 (unsigned long long)service_map_generation(ctx));
-	/* The old map stays in service after a failure: still ready. */
+		log_info("rebuilding the map on SIGHUP");
+	/* The old map stays in service until the new one is in: still ready. */
 	notify_ready(ctx);
 }
 

@@ -114,63 +114,216 @@ static int line_refs_find(const struct line_refs *refs, const struct map *m, uin
 }
 
 /*
- * Put back the filters a failed change found, @n files of it, on a map
- * brought up to date first: if a module came or went, the old indices
- * mean other functions. What ftidx last wrote to each (@wr->previous,
- * which tells duplicate names apart) belongs to the old map and goes with
- * it, so it is carried over as lines. A restore that does not read back
- * right is tried once more.
+ * Putting back what a failed change found. The old indices belong to a
+ * map that may not be the kernel's any more (the failure is most often a
+ * module coming or going mid-write), so the map is read anew first, and
+ * that read takes seconds on a machine with many modules: it is made off
+ * the loop (service-map.c), and the restore waits for it here, owned by
+ * the service rather than by the request, so that it happens even if the
+ * client goes away meanwhile. Other writes wait for it; reads do not.
+ * What ftidx last wrote to each file (@wreq.previous, which tells
+ * duplicate names apart) belongs to the old map and goes with it, so it
+ * is carried over as lines. A restore that does not read back right is
+ * tried once more, on a map read anew again.
  */
-static void restore(struct service *s, const struct writer_request *wr, struct writer_result *wres,
-		    size_t n)
-{
-	struct line_refs previous[FTIDX_CHANGES_MAX] = { 0 };
-	uint32_t *now[FTIDX_CHANGES_MAX] = { 0 };
-	bool done[FTIDX_CHANGES_MAX] = { 0 };
+#define RESTORE_ATTEMPTS 2
+/* How long a finished restore waits for its request to take its outcome
+ * before it is dropped (the client went away). */
+#define RESTORE_KEPT_NS (60ull * 1000000000)
 
-	/* Without them (out of memory), duplicates are put back approximately. */
-	for (size_t k = 0; k < n; k++)
-		if (line_refs_capture(&previous[k], s->map, wr[k].previous, wr[k].n_previous) < 0)
-			line_refs_deinit(&previous[k]);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		bool all_done = true;
+struct pending_restore {
+	uint64_t ticket;
+	char *instance;
+	size_t n; /* files written, to put back */
+	struct writer_request wreq[FTIDX_CHANGES_MAX];
+	struct writer_result wres[FTIDX_CHANGES_MAX]; /* the change's, handed over */
+	struct line_refs previous[FTIDX_CHANGES_MAX];
+	bool done[FTIDX_CHANGES_MAX];
+	int attempts;
+	bool finished;
+	uint64_t finished_ns;
+	struct pending_restore *next;
+};
+
+static struct pending_restore *restore_free(struct pending_restore *p)
+{
+	for (size_t k = 0; k < FTIDX_CHANGES_MAX; k++) {
+		writer_result_deinit(&p->wres[k]);
+		line_refs_deinit(&p->previous[k]);
+	}
+	free(p->instance);
+	free(p);
+	return NULL;
+}
+
+/* One attempt at each file not put back yet, on the current map. */
+static void restore_attempt(struct service *s, struct pending_restore *p)
+{
+	for (size_t k = 0; k < p->n; k++) {
+		struct writer_request again = p->wreq[k];
+		_cleanup_free_ uint32_t *now = NULL;
+		int r = 0;
+
+		if (p->done[k] || !p->wres[k].before)
+			continue;
+		/* Without them (out of memory), duplicates are put back
+		 * approximately. */
+		if (p->previous[k].n) {
+			r = line_refs_find(&p->previous[k], s->map, &now, &again.n_previous);
+			again.previous = now;
+		}
+		if (r == 0)
+			r = writer_restore(s->io, s->map, &again, &p->wres[k]);
+		p->done[k] = r == 0;
+		if (r < 0 && p->attempts + 1 >= RESTORE_ATTEMPTS)
+			log_error("restoring %s after a failed write failed: %s",
+				  writer_file_name(p->wreq[k].file), strerror(-r));
+	}
+	p->attempts++;
+}
+
+/* Every file put back, or given up on: the intent is spent. */
+static void restore_finish(struct service *s, struct pending_restore *p)
+{
+	for (size_t k = 0; k < p->n; k++) {
+		p->wres[k].restored = p->done[k] || !p->wres[k].before;
+		if (!p->wres[k].restored)
+			p->wres[k].why = "the write failed, and restoring the previous filter failed too";
+		line_refs_deinit(&p->previous[k]);
+	}
+	service_recover_end(s);
+	/* ftidx's own writes */
+	service_written_take_drift(s, false);
+	p->finished = true;
+	p->finished_ns = now_ns();
+}
+
+/*
+ * Go on with the restore under way, if there is one and the map is the
+ * kernel's; drop finished ones whose request never came for them.
+ */
+static void restore_progress(struct service *s)
+{
+	struct pending_restore **at = &s->restores;
+
+	while (*at) {
+		struct pending_restore *p = *at;
 		int r;
 
-		for (size_t k = 0; k < n; k++)
-			all_done &= done[k] || !wres[k].before;
-		if (all_done)
-			break;
-		r = service_map_refresh(s, true);
-
-		for (size_t k = 0; k < n && r == 0; k++) {
-			struct writer_request again = wr[k];
-
-			if (done[k] || !wres[k].before)
-				continue;
-			again.previous = NULL;
-			again.n_previous = 0;
-			if (previous[k].n) {
-				free(now[k]);
-				now[k] = NULL;
-				r = line_refs_find(&previous[k], s->map, &now[k], &again.n_previous);
-				again.previous = now[k];
+		if (p->finished) {
+			if (now_ns() - p->finished_ns > RESTORE_KEPT_NS) {
+				*at = p->next;
+				restore_free(p);
+			} else {
+				at = &p->next;
 			}
-			if (r == 0)
-				r = writer_restore(s->io, s->map, &again, &wres[k]);
-			done[k] = r == 0;
-			if (r < 0 && attempt > 0)
-				log_error("restoring %s after a failed write failed: %s",
-					  writer_file_name(wr[k].file), strerror(-r));
-			r = 0;
+			continue;
 		}
+		r = service_map_catch_up(s);
+		if (r == SERVICE_BLOCKED)
+			return;
+		if (r == 0)
+			restore_attempt(s, p);
+		if (r < 0 || p->attempts >= RESTORE_ATTEMPTS)
+			restore_finish(s, p);
+		else {
+			bool all_done = true;
+
+			for (size_t k = 0; k < p->n; k++)
+				all_done &= p->done[k] || !p->wres[k].before;
+			if (all_done)
+				restore_finish(s, p);
+			else if (service_map_invalidate(s) < 0)
+				restore_finish(s, p);
+		}
+		at = &p->next;
 	}
+}
+
+/* Whether a restore is under way: no other write may begin meanwhile. */
+static bool restore_under_way(const struct service *s)
+{
+	for (const struct pending_restore *p = s->restores; p; p = p->next)
+		if (!p->finished)
+			return true;
+	return false;
+}
+
+void service_filter_complete(struct service *s)
+{
+	restore_progress(s);
+}
+
+void service_filter_free_all(struct service *s)
+{
+	while (s->restores) {
+		struct pending_restore *p = s->restores;
+
+		s->restores = p->next;
+		restore_free(p);
+	}
+}
+
+/*
+ * The first @n files of @wreq and @wres failed to be written (or one
+ * failed and the rest were written before it): hand them to a restore,
+ * which reads the map anew off the loop. The results are moved out of
+ * @wres. Returns the restore's ticket, or 0 without memory (then nothing
+ * is put back, and the reply says so).
+ */
+static uint64_t restore_begin(struct service *s, const struct writer_request *wreq,
+			      struct writer_result *wres, size_t n)
+{
+	struct pending_restore *p = calloc(1, sizeof(*p));
+
+	if (!p || !(p->instance = strdup(wreq[0].instance ? wreq[0].instance : ""))) {
+		free(p);
+		return 0;
+	}
+	p->n = n;
 	for (size_t k = 0; k < n; k++) {
-		wres[k].restored = done[k] || !wres[k].before;
-		if (!wres[k].restored)
-			wres[k].why = "the write failed, and restoring the previous filter failed too";
-		line_refs_deinit(&previous[k]);
-		free(now[k]);
+		p->wreq[k] = (struct writer_request){
+			.instance = wreq[k].instance ? p->instance : NULL,
+			.file = wreq[k].file,
+			.op = wreq[k].op,
+		};
+		p->wres[k] = wres[k];
+		wres[k] = (struct writer_result){ 0 };
+		if (line_refs_capture(&p->previous[k], s->map, wreq[k].previous,
+				      wreq[k].n_previous) < 0)
+			line_refs_deinit(&p->previous[k]);
 	}
+	p->ticket = ++s->restore_tickets;
+	p->next = s->restores;
+	s->restores = p;
+	/* the old map may mean other functions now: read it anew, then put
+	 * back (restore_progress(), as soon as it is done) */
+	if (service_map_invalidate(s) < 0)
+		restore_progress(s);
+	return p->ticket;
+}
+
+/* The outcome of the restore of @ticket into @wres, once it is finished:
+ * 0, or SERVICE_BLOCKED while it is not, or -ENOENT if it is gone. */
+static int restore_collect(struct service *s, uint64_t ticket, struct writer_result *wres)
+{
+	restore_progress(s);
+	for (struct pending_restore **at = &s->restores; *at; at = &(*at)->next) {
+		struct pending_restore *p = *at;
+
+		if (p->ticket != ticket)
+			continue;
+		if (!p->finished)
+			return SERVICE_BLOCKED;
+		for (size_t k = 0; k < p->n; k++) {
+			wres[k] = p->wres[k];
+			p->wres[k] = (struct writer_result){ 0 };
+		}
+		*at = p->next;
+		restore_free(p);
+		return 0;
+	}
+	return -ENOENT;
 }
 
 /* Whether the request's instance may be written: 0, with *@create when
@@ -240,6 +393,7 @@ struct change_run {
 	uint64_t read_ns[FTIDX_CHANGES_MAX];
 	size_t failed_at; /* the file whose write failed, if one did */
 	bool wrote;       /* a file was opened for writing */
+	uint64_t restore; /* the ticket of the restore it waits for, or 0 */
 };
 
 static void change_run_reset(struct change_run *run)
@@ -355,11 +509,12 @@ static int write_files(struct service *s, const struct proto_request *req, struc
 			r = write_one(s, req, run, k);
 		run->failed_at = r < 0 ? k - 1 : k;
 		if (r < 0)
-			restore(s, run->wreq, run->wres, k);
-		/* proven, or put back: either way the intent is spent */
-		service_recover_end(s);
+			run->restore = restore_begin(s, run->wreq, run->wres, k);
+		/* proven: the intent is spent (put back: once that is done) */
+		if (!run->restore)
+			service_recover_end(s);
 	}
-	/* ftidx's own writes, and restores */
+	/* ftidx's own writes */
 	service_written_take_drift(s, false);
 	return r;
 }
@@ -507,8 +662,24 @@ static int write_resolved(struct service *s, struct service_job *job, struct pro
 	r = service_job_fill_items(&rep, job->res, job->n_parts);
 	if (r < 0)
 		goto done;
+	if (job->restore_ticket) {
+		/* the write failed and is being put back: its outcome, once
+		 * that is done */
+		r = restore_collect(s, job->restore_ticket, run.wres);
+		if (r == SERVICE_BLOCKED)
+			goto done;
+		job->restore_ticket = 0;
+		run.wrote = true;
+		run.failed_at = job->failed_at;
+		r = r < 0 ? -EIO : job->write_error;
+		goto written;
+	}
 	if (refused(job, &rep, msg, sizeof(msg)))
 		goto reply;
+	if (restore_under_way(s)) {
+		r = SERVICE_BLOCKED; /* another write's filters are being put back */
+		goto done;
+	}
 	r = service_map_fence(s);
 	if (r == SERVICE_BLOCKED)
 		goto done; /* the map is being rebuilt: the write waits */
@@ -528,7 +699,15 @@ static int write_resolved(struct service *s, struct service_job *job, struct pro
 		goto reply;
 	}
 	r = write_files(s, req, &run);
-	/* restore() re-read the map: did a module come or go? Then the
+	if (run.restore) {
+		job->restore_ticket = run.restore;
+		job->write_error = r;
+		job->failed_at = run.failed_at;
+		r = SERVICE_BLOCKED;
+		goto done;
+	}
+written:
+	/* the restore read the map anew: did a module come or go? Then the
 	 * failure may be the change's doing (an index past the new end, or
 	 * read back as another function): again, on the new map. */
 	if (r < 0 && job->attempt < WRITE_ATTEMPTS && s->generation != generation) {
@@ -560,6 +739,8 @@ int service_filter(struct service *s, struct service_job *job, uint64_t deadline
 	const char *why = "";
 	int r;
 
+	if (job->restore_ticket)
+		return write_resolved(s, job, out);
 	if (!job->map) {
 		/* A FILTER is a change of one file. */
 		job->one = *job->req;

@@ -167,6 +167,15 @@ int service_map_catch_up(struct service *s)
 	return r;
 }
 
+int service_map_invalidate(struct service *s)
+{
+	if (s->rebuild_job)
+		atomic_store(&s->rebuild_job->abandon, true);
+	s->stale = true;
+	s->changes++;
+	return service_map_rebuild(s);
+}
+
 int service_map_settled(struct service *s)
 {
 	s->settling = false;

@@ -57,6 +57,11 @@ uint32_t service_map_size(const struct service *s);
  * records keep changing until its init is done. 0 or -errno.
  */
 void service_map_changed(struct service *s);
+
+/* Something other than a uevent says the map may not be the kernel's (a
+ * write failed as a module change would make it): it is stale, and read
+ * anew off the loop at once. 0 or -errno (no rebuild could begin). */
+int service_map_invalidate(struct service *s);
 int service_map_settled(struct service *s);
 bool service_map_stale(const struct service *s);
 /* Where the module list is read (/proc/modules, or a stand-in's). */

@@ -86,6 +86,8 @@ struct service {
 	struct audit_job *audit_job; /* the audit read in progress (service-audit.c) */
 	struct status_waiter *status_waiters; /* STATUS waiting for the audit */
 	struct list_cache list_cache;
+	struct pending_restore *restores; /* failed writes being put back (service-filter.c) */
+	uint64_t restore_tickets;         /* restores begun so far */
 	struct drift *drift;       /* other writers of the files ftidx wrote */
 	uint64_t map_wait_ns;      /* how long a write waits for a current map */
 	bool verify_full;          /* read every write back before answering */
@@ -118,6 +120,9 @@ struct service_job {
 	uint64_t wait_began_ns; /* when it first found the map stale, or 0 */
 	int attempt;          /* writes: how often the map changed under it */
 	bool created;         /* writes: the instance was created for it */
+	uint64_t restore_ticket; /* writes: the failed write's restore it waits for */
+	int write_error;      /* ...the write's error */
+	size_t failed_at;     /* ...and the file that failed */
 	struct map *map;      /* what its tokens are resolved on (a reference) */
 	uint64_t generation;  /* that map's */
 	const struct proto_change *parts;

@@ -91,6 +91,7 @@ struct service *service_free(struct service *s)
 	service_hits_shutdown(s);
 	service_audit_shutdown(s);
 	service_map_rebuild_shutdown(s);
+	service_filter_free_all(s);
 	service_query_free(s);
 	if (s->completion_fd >= 0)
 		close(s->completion_fd);
@@ -113,6 +114,7 @@ void service_complete(struct service *s, void (*deliver)(void *requester, struct
 	if (read(s->completion_fd, &count, sizeof(count)) < 0)
 		return;
 	service_map_rebuild_complete(s);
+	service_filter_complete(s);
 	service_audit_complete(s);
 	service_query_status_complete(s, deliver);
 	service_hits_complete(s, deliver);
@@ -226,7 +228,9 @@ int service_step(struct service *s, struct service_job *job, uint64_t deadline_n
 
 	/* writes, and hit counts, need the kernel's map at every step; reads
 	 * the map as it was once the rebuild they found under way is done */
-	if (!job->begun || need == MAP_CURRENT) {
+	/* (a write whose failure is being put back waits for that instead,
+	 * however long it takes) */
+	if (!job->begun || (need == MAP_CURRENT && !job->restore_ticket)) {
 		r = wait_for_map(s, job, need == MAP_CURRENT);
 		if (r == SERVICE_BLOCKED && need != MAP_ANY)
 			return r;

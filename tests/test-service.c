@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -349,6 +350,122 @@ static void restore_after_module_change(void)
 	CHECK_EQ_INT(enabled_count(), 2);
 	CHECK_EQ_INT(service_map_generation(s), 2);
 
+	service_free(s);
+	model_end();
+}
+
+/* The status of the reply in @out, or -1. */
+static int reply_status(const struct proto_buf *out)
+{
+	struct ftidx_frame_header h;
+	struct proto_reply rep;
+	const char *why;
+	int status = -1;
+
+	if (out->len < sizeof(h))
+		return -1;
+	memcpy(&h, out->data, sizeof(h));
+	if (proto_decode_reply(h.version, h.type, out->data + sizeof(h), h.length, &rep, &why) == 0) {
+		status = rep.status;
+		proto_reply_deinit(&rep);
+	}
+	return status;
+}
+
+/* Wait for work done off the loop (a rebuild) and take it in. */
+static void complete_one(struct service *s)
+{
+	struct pollfd pfd = { .fd = service_completion_fd(s), .events = POLLIN };
+
+	CHECK_EQ_INT(poll(&pfd, 1, 10000), 1);
+	service_complete(s, NULL);
+}
+
+/*
+ * The same failure, stepped as the server steps jobs: the map is read
+ * anew off the loop thread, so the step that fails does not read it. It
+ * waits (SERVICE_BLOCKED), and meanwhile a resolve is answered from the
+ * map there is, while another write waits for the restore to be done.
+ * Then the first is answered, with its filter put back.
+ */
+static void restore_off_the_loop(void)
+{
+	struct service *s = NULL;
+	struct service_job *write = NULL, *read = NULL, *other = NULL;
+	char a[16], c[16];
+	const char *set[1] = { a }, *add[2] = { "vfs_read", c }, *look[1] = { "vfs_write" };
+	struct proto_request req_set = { .type = FTIDX_MSG_FILTER, .op = FTIDX_OP_SET,
+					 .file = FTIDX_FILE_FILTER, .instance = "",
+					 .tokens = set, .n_tokens = 1 };
+	struct proto_request req_add = req_set, req_other = req_set;
+	struct proto_request req_read = { .type = FTIDX_MSG_RESOLVE, .tokens = look, .n_tokens = 1 };
+	struct proto_buf out;
+	uint32_t t4, lo;
+	int r;
+
+	model_start("debian-6.1-loop-dummy.txt");
+	model.after = "debian-6.1-dummy-only.txt";
+	CHECK_EQ_INT(tracing_init(dir), 0);
+	CHECK_EQ_INT(service_new(&s, &model_io), 0);
+	t4 = nth(model.m, "type_show", 3);
+	lo = nth(model.m, "lo_release", 0);
+	snprintf(a, sizeof(a), "%u", t4);
+	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, set, 1), 0);
+
+	snprintf(c, sizeof(c), "%u", lo);
+	model.swap_at = lo;
+	req_add.op = FTIDX_OP_ADD;
+	req_add.tokens = add;
+	req_add.n_tokens = 2;
+	proto_buf_init(&out);
+	CHECK_EQ_INT(service_job_new(s, &req_add, 1, NULL, &write), 0);
+	do
+		r = service_step(s, write, UINT64_MAX, &out);
+	while (r == SERVICE_MORE);
+	CHECK_EQ_INT(r, SERVICE_BLOCKED);
+	CHECK_EQ_INT(out.len, 0);
+	/* the step did not read the map: the old one stands */
+	CHECK_EQ_INT(service_map_generation(s), 1);
+
+	CHECK_EQ_INT(service_job_new(s, &req_read, 2, NULL, &read), 0);
+	CHECK_EQ_INT(service_job_new(s, &req_other, 3, NULL, &other), 0);
+	r = service_step(s, other, UINT64_MAX, &out);
+	CHECK_EQ_INT(r, SERVICE_BLOCKED);
+	/* a read waits a while for the rebuild, then answers from the old
+	 * map (its generation) */
+	do {
+		r = service_step(s, read, UINT64_MAX, &out);
+		if (r == SERVICE_BLOCKED)
+			usleep(20 * 1000);
+	} while (r == SERVICE_BLOCKED || r == SERVICE_MORE);
+	CHECK_EQ_INT(r, 0);
+	CHECK_EQ_INT(reply_status(&out), 0);
+	proto_buf_deinit(&out);
+
+	/* the rebuild comes in, the restore is made */
+	complete_one(s);
+	CHECK_EQ_INT(service_map_generation(s), 2);
+	CHECK(model.committed[t4] && enabled_count() == 1);
+	/* (resolved again on the new map, where the index is past the end) */
+	proto_buf_init(&out);
+	do
+		r = service_step(s, write, UINT64_MAX, &out);
+	while (r == SERVICE_MORE);
+	CHECK_EQ_INT(r, 0);
+	CHECK_EQ_INT(reply_status(&out), EINVAL);
+	proto_buf_deinit(&out);
+	/* and the other write goes on */
+	proto_buf_init(&out);
+	do
+		r = service_step(s, other, UINT64_MAX, &out);
+	while (r == SERVICE_MORE);
+	CHECK_EQ_INT(r, 0);
+	CHECK_EQ_INT(reply_status(&out), 0);
+	proto_buf_deinit(&out);
+
+	service_job_free(write);
+	service_job_free(read);
+	service_job_free(other);
 	service_free(s);
 	model_end();
 }
@@ -749,6 +866,7 @@ int main(int argc, char **argv)
 	free(text);
 
 	restore_after_module_change();
+	restore_off_the_loop();
 	change_all_or_nothing();
 	fenced_writes();
 	unload_during_write();

@@ -6,7 +6,10 @@
  * a writer the inotify watch missed. The read runs on a thread of its own
  * once writes have been quiet for AUDIT_QUIET_MS, so that it never stands
  * in a request's way; its text is compared with the record on the loop
- * thread, where the map is. A write made while the read ran voids it.
+ * thread, where the map is. A write made while the read ran voids it,
+ * and stops it (the kernel's read of a large filter takes long, and
+ * would contend with the write on a small machine); the audit is made
+ * again once writes are quiet.
  */
 #include <errno.h>
 #include <poll.h>
@@ -32,6 +35,7 @@ struct audit_job {
 	pthread_t thread;
 	int wake_fd;             /* eventfd: the service goes, or someone waits */
 	atomic_bool cancelled, done;
+	atomic_bool voided;      /* a write came: what is read proves nothing */
 	atomic_bool hurry;       /* someone waits for the verdict: no quiet first */
 	char *instance;
 	uint16_t file;
@@ -60,8 +64,14 @@ static void *audit_worker(void *ctx)
 			break;
 		(void)poll(&pfd, 1, (int)(AUDIT_QUIET_MS - since / 1000000) + 1);
 	}
-	job->result = job->io->read(job->io->ctx, job->instance[0] ? job->instance : NULL,
-				    writer_file_name(job->file), &job->text, &job->len);
+	if (job->io->read_until)
+		job->result = job->io->read_until(job->io->ctx,
+						  job->instance[0] ? job->instance : NULL,
+						  writer_file_name(job->file), &job->voided,
+						  &job->text, &job->len);
+	else
+		job->result = job->io->read(job->io->ctx, job->instance[0] ? job->instance : NULL,
+					    writer_file_name(job->file), &job->text, &job->len);
 out:
 	atomic_store(&job->done, true);
 	if (write(job->completion_fd, &one, sizeof(one)) < 0)
@@ -85,6 +95,8 @@ void service_audit_note_write(struct service *s)
 {
 	atomic_store(&s->last_write_ns, clock_ns(CLOCK_MONOTONIC));
 	s->write_seq++;
+	if (s->audit_job)
+		atomic_store(&s->audit_job->voided, true);
 }
 
 void service_audit_soon(struct service *s)
@@ -185,6 +197,7 @@ void service_audit_shutdown(struct service *s)
 	if (!job)
 		return;
 	atomic_store(&job->cancelled, true);
+	atomic_store(&job->voided, true); /* a read under way stops too */
 	(void)!write(job->wake_fd, &one, sizeof(one));
 	pthread_join(job->thread, NULL);
 	s->audit_job = job_free(job);

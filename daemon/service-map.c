@@ -316,7 +316,9 @@ void service_map_rebuild_shutdown(struct service *s)
 
 	if (!job)
 		return;
-	/* one read of the kernel's list: waited for, not cut short */
+	/* a read of the kernel's list takes seconds with many modules: cut
+	 * short, so that ftidxd stops at once */
+	atomic_store(&job->abandon, true);
 	pthread_join(job->thread, NULL);
 	map_free(job->map);
 	free(job);

@@ -68,11 +68,18 @@ static int tracing_io_read(void *ctx _unused_, const char *instance, const char 
 	return tracing_read_file(instance, file, buf, len);
 }
 
+static int tracing_io_read_until(void *ctx _unused_, const char *instance, const char *file,
+				 const atomic_bool *cancel, char **buf, size_t *len)
+{
+	return tracing_read_file_cancellable(instance, file, cancel, buf, len);
+}
+
 const struct writer_io writer_io_tracing = {
 	.open = tracing_io_open,
 	.write = tracing_io_write,
 	.close = tracing_io_close,
 	.read = tracing_io_read,
+	.read_until = tracing_io_read_until,
 	.reads_names = true,
 };
 

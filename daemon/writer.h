@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,10 @@ struct writer_io {
 	ssize_t (*write)(void *ctx, int fd, const char *buf, size_t len);
 	int (*close)(void *ctx, int fd);
 	int (*read)(void *ctx, const char *instance, const char *file, char **buf, size_t *len);
+	/* The same, giving up with -ECANCELED once *@cancel is set (by
+	 * another thread); NULL: only read() can be had. */
+	int (*read_until)(void *ctx, const char *instance, const char *file,
+			  const atomic_bool *cancel, char **buf, size_t *len);
 	void *ctx;
 	/* Reads back function names (a real tracefs), not what was written. */
 	bool reads_names;

@@ -15,9 +15,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fake-tracefs.h"
 #include "fixture-map.h"
 #include "intent.h"
@@ -569,6 +571,64 @@ static void change_all_or_nothing(void)
 	model_end();
 }
 
+/* The audit's read of a large filter, which takes seconds: until it is
+ * told to stop, or 5 s. Run on the audit's thread: it touches nothing of
+ * the model's until then. */
+static atomic_int audit_reads, audit_reads_cut;
+
+static int k_read_slowly(void *ctx, const char *instance, const char *file,
+			 const atomic_bool *cancel, char **buf, size_t *len)
+{
+	atomic_fetch_add(&audit_reads, 1);
+	for (int i = 0; i < 500; i++) {
+		if (atomic_load(cancel)) {
+			atomic_fetch_add(&audit_reads_cut, 1);
+			return -ECANCELED;
+		}
+		usleep(10 * 1000);
+	}
+	return k_read(ctx, instance, file, buf, len);
+}
+
+/*
+ * The background audit reads a written filter back once writes have been
+ * quiet for a while; a write that comes while it reads stops the read at
+ * once (on a small machine the two would contend), and it is made again
+ * later. ftidxd's end stops one too.
+ */
+static void audit_yields_to_writes(void)
+{
+	struct writer_io slow_io = model_io;
+	const char *a[] = { "vfs_read" }, *b[] = { "vfs_write" };
+	struct service *s = NULL;
+	double t0;
+
+	slow_io.read_until = k_read_slowly;
+	model_start("debian-6.1-loop-dummy.txt");
+	CHECK_EQ_INT(tracing_init(dir), 0);
+	CHECK_EQ_INT(service_new(&s, &slow_io), 0);
+	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, a, 1), 0);
+	/* the audit begins after 2 s of quiet */
+	for (int i = 0; i < 400 && !atomic_load(&audit_reads); i++)
+		usleep(10 * 1000);
+	CHECK_EQ_INT(atomic_load(&audit_reads), 1);
+	t0 = now_ns() / 1e6;
+	CHECK_EQ_INT(filter(s, FTIDX_OP_ADD, b, 1), 0);
+	complete_one(s);
+	/* (cut short, not read to its end 5 s later) */
+	printf("audit: a read cut short %.0f ms after the write began\n", now_ns() / 1e6 - t0);
+	CHECK_EQ_INT(atomic_load(&audit_reads_cut), 1);
+	/* the next one, after 2 s more of quiet, is stopped by the end */
+	for (int i = 0; i < 400 && atomic_load(&audit_reads) < 2; i++)
+		usleep(10 * 1000);
+	CHECK_EQ_INT(atomic_load(&audit_reads), 2);
+	t0 = now_ns() / 1e6;
+	service_free(s);
+	printf("audit: the end cut a read short in %.0f ms\n", now_ns() / 1e6 - t0);
+	CHECK_EQ_INT(atomic_load(&audit_reads_cut), 2);
+	model_end();
+}
+
 /* The filter of file @f holds exactly the lines named @names, by name. */
 static bool holds_names(uint16_t f, const char *const *names, size_t n)
 {
@@ -869,6 +929,7 @@ int main(int argc, char **argv)
 	restore_off_the_loop();
 	change_all_or_nothing();
 	fenced_writes();
+	audit_yields_to_writes();
 	unload_during_write();
 	crash_recovery();
 

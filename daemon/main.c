@@ -39,6 +39,7 @@ struct config {
 	unsigned mode;
 	bool verify_full;
 	unsigned map_wait_seconds;
+	unsigned read_wait_ms;
 	const char *state_dir; /* NULL: the core's default */
 	struct server_limits limits;
 };
@@ -134,6 +135,15 @@ static int set_map_wait(struct config *cf, const char *arg)
 	return r;
 }
 
+static int set_read_wait(struct config *cf, const char *arg)
+{
+	unsigned long v;
+	int r = parse_uint(arg, 10, 10000, &v);
+
+	cf->read_wait_ms = (unsigned)v;
+	return r;
+}
+
 static int set_write_timeout(struct config *cf, const char *arg)
 {
 	unsigned long v;
@@ -217,6 +227,9 @@ static const struct option_spec options[] = {
 	  "how long a write waits for the map to be the kernel's while modules keep loading or "
 	  "unloading, before it is refused with nothing written (default: " STRINGIFY(
 		  SERVICE_DEFAULT_MAP_WAIT_S) ")" },
+	{ "read-wait", 0, "MS", set_read_wait,
+	  "how long a query waits for a map being rebuilt, before it is answered from the one "
+	  "there is, marked with its generation (default: " STRINGIFY(SERVICE_DEFAULT_READ_WAIT_MS) ")" },
 	{ "memory-budget", 0, "MIB", set_budget,
 	  "what all clients together may hold in replies, frames and requests, each user "
 	  "without write access half of it; past it, that user's largest connection is dropped "
@@ -389,6 +402,7 @@ static int start_service(const struct config *cf, struct service **svc)
 	}
 	service_set_verify_full(*svc, cf->verify_full);
 	service_set_map_wait(*svc, cf->map_wait_seconds);
+	service_set_read_wait(*svc, cf->read_wait_ms);
 	r = hits_remove_orphans();
 	if (r > 0)
 		log_info("removed %d hit-count instance%s left by an ftidxd that died", r,
@@ -442,7 +456,9 @@ static int watch_signals(struct event_base *base, struct service *svc, struct ev
 
 int main(int argc, char **argv)
 {
-	struct config cf = { .mode = 0666, .map_wait_seconds = SERVICE_DEFAULT_MAP_WAIT_S };
+	struct config cf = { .mode = 0666,
+			     .map_wait_seconds = SERVICE_DEFAULT_MAP_WAIT_S,
+			     .read_wait_ms = SERVICE_DEFAULT_READ_WAIT_MS };
 	struct event_base *base = NULL;
 	struct event *signals[3] = { NULL };
 	struct service *svc = NULL;

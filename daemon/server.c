@@ -396,7 +396,8 @@ static void unblock_all(struct server *srv)
 	run_turns_soon(srv);
 }
 
-/* Reads wait for a rebuild only so long (SERVICE_READ_WAIT_MS). */
+/* Jobs waiting for the map are stepped again every 50 ms: reads wait for
+ * a rebuild only so long (--read-wait). */
 static void on_blocked_timeout(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 {
 	unblock_all(ctx);

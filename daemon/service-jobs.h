@@ -25,7 +25,8 @@ struct service;
  *                  is readable, and the job is done with;
  *   SERVICE_BLOCKED it waits for the map, which is being rebuilt off this
  *                  thread: step it again after the next service_complete(),
- *                  or SERVICE_READ_WAIT_MS from now, whichever comes first;
+ *                  and every 50 ms or so meanwhile (a read waits no longer
+ *                  than --read-wait);
  *   -ENOMEM, -EMSGSIZE (the reply would be too large).
  * A step does at least a little work whatever the deadline. Free the job
  * with service_job_free() after its last step, or to drop it unanswered.
@@ -34,9 +35,8 @@ struct service;
 #define SERVICE_MORE 2
 #define SERVICE_BLOCKED 3
 /* The longest a read waits for a rebuild (SERVICE_BLOCKED) before it is
- * answered from the map there is; the caller steps blocked jobs again at
- * least this often. */
-#define SERVICE_READ_WAIT_MS 150
+ * answered from the map there is (--read-wait). */
+#define SERVICE_DEFAULT_READ_WAIT_MS 150
 /* The longest a write waits for the map to be the kernel's while modules
  * keep coming and going (--map-wait): then it is refused, -EAGAIN, and
  * nothing is written. Under the clients' default timeout (120 s). */

@@ -90,6 +90,7 @@ struct service {
 	uint64_t restore_tickets;         /* restores begun so far */
 	struct drift *drift;       /* other writers of the files ftidx wrote */
 	uint64_t map_wait_ns;      /* how long a write waits for a current map */
+	uint64_t read_wait_ns;     /* how long a query waits for a rebuild */
 	bool verify_full;          /* read every write back before answering */
 	uint32_t audits, drifts;   /* audits done, and filters found changed */
 	uint64_t write_seq;        /* filter writes so far */

@@ -55,6 +55,7 @@ int service_new(struct service **out, const struct writer_io *io)
 		return -ENOMEM;
 	s->state_fd = -1;
 	s->map_wait_ns = (uint64_t)SERVICE_DEFAULT_MAP_WAIT_S * 1000000000;
+	s->read_wait_ns = (uint64_t)SERVICE_DEFAULT_READ_WAIT_MS * 1000000;
 	s->completion_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->drift = drift_new();
 	if (!s->drift)
@@ -152,6 +153,11 @@ void service_set_map_wait(struct service *s, unsigned seconds)
 	s->map_wait_ns = (uint64_t)seconds * 1000000000;
 }
 
+void service_set_read_wait(struct service *s, unsigned ms)
+{
+	s->read_wait_ns = (uint64_t)ms * 1000000;
+}
+
 void service_set_clients(struct service *s, uint32_t n)
 {
 	s->clients = n;
@@ -182,7 +188,7 @@ static enum map_need map_need_of(uint16_t type)
  * rebuilt, or the -errno of a rebuild it waited for. A read waits for one
  * rebuild, the one under way or about to start, and then goes on with
  * whatever map that left, stale again or not; and for no longer than
- * SERVICE_READ_WAIT_MS, after which it goes on with the map there is: a
+ * --read-wait, after which it goes on with the map there is: a
  * rebuild of a kernel with many modules takes seconds, and a module storm
  * at boot keeps it from settling. A write (@current) waits until the map
  * is the kernel's, but for no longer than --map-wait: modules that keep
@@ -208,7 +214,7 @@ static int wait_for_map(struct service *s, struct service_job *job, bool current
 		job->wait_began_ns = now;
 	/* a read has waited as long as it may: the map it has, and its
 	 * generation says which */
-	if (!current && now - job->wait_began_ns >= (uint64_t)SERVICE_READ_WAIT_MS * 1000000)
+	if (!current && now - job->wait_began_ns >= s->read_wait_ns)
 		return 0;
 	if (current && now - job->wait_began_ns >= s->map_wait_ns)
 		return -EAGAIN;

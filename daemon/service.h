@@ -40,6 +40,10 @@ void service_set_verify_full(struct service *s, bool full);
 /* How long a write waits for a current map, in s (SERVICE_DEFAULT_MAP_WAIT_S). */
 void service_set_map_wait(struct service *s, unsigned seconds);
 
+/* How long a query waits for a map being rebuilt, in ms
+ * (SERVICE_DEFAULT_READ_WAIT_MS). */
+void service_set_read_wait(struct service *s, unsigned ms);
+
 /* Connected clients, for STATUS. */
 void service_set_clients(struct service *s, uint32_t n);
 

@@ -53,7 +53,7 @@ unsigned log_count(const char *what);
 
 /* After a module came or went: until STATUS says the map is the kernel's
  * again (reads answer from the map there is, marked with its generation,
- * after waiting a while for a rebuild: SERVICE_READ_WAIT_MS). How long
+ * after waiting a while for a rebuild: SERVICE_DEFAULT_READ_WAIT_MS). How long
  * that took, in ms, or -1 after 20 s. */
 double wait_map_current(void);
 

@@ -94,6 +94,40 @@ static void test_base(void)
 	map_free(m);
 }
 
+/*
+ * A guest shaped like users' machines (tests/vm/run.sh many, 6.1 with 302
+ * modules): 38,228 of its lines are modules', and 16 of those are
+ * placeholders, all in kvm's block. A placeholder keeps its line and its
+ * module there too, and is never a name to resolve.
+ */
+static void test_many_modules(void)
+{
+	struct map *m = load_fixture("debian-6.1-many.txt");
+	struct map_stats st;
+	uint32_t in_modules = 0, first = 0;
+
+	map_get_stats(m, &st);
+	CHECK_EQ_INT(st.entries, 76480);
+	CHECK_EQ_INT(st.module_entries, 38228);
+	CHECK_EQ_INT(st.modules, 302);
+	CHECK_EQ_INT(st.placeholders, 613);
+	for (uint32_t i = 1; i <= map_size(m); i++)
+		if (map_is_placeholder(m, i) && map_module(m, i)) {
+			in_modules++;
+			first = first ? first : i;
+			CHECK_EQ_STR(map_module(m, i), "kvm");
+		}
+	CHECK_EQ_INT(in_modules, 16);
+	CHECK_EQ_INT(first, 75240);
+	CHECK_EQ_STR(map_name(m, first), "__ftrace_invalid_address___288");
+	CHECK_EQ_INT(map_sorted_count(m), 76480 - 613);
+	CHECK_EQ_INT(count_name(m, "__ftrace_invalid_address___288"), 0);
+	/* the lines on either side are kvm's own functions */
+	CHECK(map_module(m, first - 1) && strcmp(map_module(m, first - 1), "kvm") == 0 &&
+	      !map_is_placeholder(m, first - 1));
+	map_free(m);
+}
+
 static void test_module_shift(void)
 {
 	struct map *both = load_fixture("debian-6.1-loop-dummy.txt");
@@ -296,5 +330,6 @@ int main(int argc, char **argv)
 	test_malformed();
 	test_load();
 	test_load_cancelled();
+	test_many_modules();
 	return test_finish("test-map");
 }

@@ -172,6 +172,15 @@ static const char *const single[] = {
 	"*[!a-z_]*",                /* the same, wider */
 	"*_[!0-9]",                 /* negated class that may meet the end */
 	"x*[!a-z]",                 /* ... after a star */
+	/* many modules (debian-6.1-many.txt) */
+	"*:mod:kvm",                /* a module with placeholders in its block */
+	":mod:!kvm",                /* every core function */
+	"*:mod:ext4",               /* a file system's every function */
+	"nf_*",                     /* across several modules */
+	"*_init:mod:nf*",           /* ...of modules a prefix names */
+	"offset_show",              /* in vmlinux and in md_mod */
+	"offset_show:mod:md_mod",   /* ...only md_mod's */
+	"75240",                    /* kvm's first placeholder there: refused */
 };
 
 /* Ordered batches: removals after adds, adds after removals, repeats. */
@@ -404,6 +413,21 @@ static void rule_sets(void)
 	map_free(m);
 }
 
+/* Placeholders inside a module's block (kvm's, on 6.1 with many modules
+ * loaded): refused by index and by name, never in a module's pattern. */
+static void module_placeholders(void)
+{
+	struct map *m = fixture_map(fixtures, "debian-6.1-many.txt");
+
+	check_item(m, "75240", -EPERM, 0);
+	check_item(m, "75239", 0, 1);
+	check_item(m, "__ftrace_invalid_address___288", -EPERM, 0);
+	check_item(m, "__ftrace_invalid_address___288:mod:kvm", -EPERM, 0);
+	check_item(m, "*:mod:kvm", 0, 1323 - 16);
+	check_item(m, "*", 0, 76480 - 613);
+	map_free(m);
+}
+
 static void bad_input(void)
 {
 	struct map *m = NULL;
@@ -497,7 +521,9 @@ int main(int argc, char **argv)
 	differential("debian-6.1-base.txt", 28);
 	differential("debian-6.1-loop-dummy.txt", 38);
 	differential("debian-6.1-dummy-only.txt", 35);
+	differential("debian-6.1-many.txt", 45);
 	bad_input();
+	module_placeholders();
 	rule_sets();
 	merged_repeats();
 	return test_finish("test-resolve");

@@ -488,6 +488,7 @@ static int write_files(struct service *s, const struct proto_request *req, struc
 {
 	uint16_t files[FTIDX_CHANGES_MAX], ops[FTIDX_CHANGES_MAX];
 	size_t k = 0;
+	uint64_t t0;
 	int r;
 
 	/* what others wrote since ftidx last did */
@@ -499,11 +500,14 @@ static int write_files(struct service *s, const struct proto_request *req, struc
 			files[k] = req->changes[k].file;
 			ops[k] = req->changes[k].op;
 		}
+		t0 = now_ns();
 		/* a failure is said once; the write goes on, without crash
 		 * safety, rather than not at all */
 		if (service_recover_begin(s, req->instance, run->n, files, ops, run->befores,
 					  run->res) < 0)
 			log_debug("writing without an intent record");
+		else
+			log_debug("intent recorded in %.1f ms", (now_ns() - t0) / 1e6);
 		run->wrote = true;
 		for (k = 0; k < run->n && r == 0; k++)
 			r = write_one(s, req, run, k);

@@ -220,7 +220,7 @@ int main(int argc, char **argv)
 	}
 	ftidx_set_timeout(c, 0);
 	if (strcmp(mode, "speed") == 0)
-		r = run_speed();
+		r = run_speed(30);
 	else if (strcmp(mode, "many") == 0)
 		r = run_many();
 	else

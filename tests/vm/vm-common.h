@@ -84,6 +84,9 @@ void stall_report(void);
 
 /* The modes: the judge (vm-judge.c) and the speed table (vm-speed.c). */
 int run_tests(unsigned churn_requests, unsigned crash_runs);
-int run_speed(void);
+/* The speed table (vm-speed.c); the costs that grow with the kernel's
+ * list per name (the kernel's by-name walk, libtracefs, plain trace-cmd)
+ * timed on @samples names and scaled. */
+int run_speed(unsigned samples);
 /* The many-modules guest (vm-many.c). */
 int run_many(void);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The speed table: writing names as the kernel and libtracefs do, against
- * ftidx, on this kernel.
+ * ftidx, on this kernel; and how a request's cost grows with its batch,
+ * against the raw write of the same indices.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 
 #include "ftidx.h"
 #include "growbuf.h"
+#include "macro.h"
 #include "vm-common.h"
 
 /* ---- the speed table --------------------------------------------------- */
@@ -50,8 +52,9 @@ static size_t unique_names(char ***names, uint32_t **indices, size_t want)
 		return 0;
 	}
 	total = ftidx_result_count(all);
-	*names = malloc(sizeof(**names) * want);
-	*indices = malloc(sizeof(**indices) * want);
+	want = MIN(want, total);
+	*names = malloc(sizeof(**names) * (want ? want : 1));
+	*indices = malloc(sizeof(**indices) * (want ? want : 1));
 	sorted = malloc(sizeof(*sorted) * total);
 	for (size_t i = 0; i < total; i++)
 		sorted[i] = ftidx_result_line(all, i);
@@ -283,10 +286,59 @@ static double time_cli_all(void)
 	return now_ms() - t0;
 }
 
-int run_speed(void)
+/* The map's build: the daemon's last rebuild (the kernel's read, off the
+ * loop), if it made one, and the parse alone (STATUS). */
+static void map_build_line(const char *release)
+{
+	static const char said[] = "map rebuilt off the loop in ";
+	struct ftidx_status *st = NULL;
+	size_t len;
+	char *log = slurp("/tmp/ftidxd.log", &len);
+	double rebuild = -1;
+
+	for (const char *at = log; (at = strstr(at, said)); at++)
+		rebuild = strtod(at + strlen(said), NULL);
+	free(log);
+	if (ftidx_status(c, &st) == 0)
+		printf("VM-SPEED: %s: the map: %u lines, parsed in %.1f ms; the kernel's read and the "
+		       "parse, off the loop, %s%.0f ms\n",
+		       release, st->entries, st->build_ns / 1e6, rebuild < 0 ? "(no rebuild) " : "",
+		       rebuild < 0 ? 0 : rebuild);
+	ftidx_status_free(st);
+}
+
+/*
+ * How a request's cost grows with its batch: `ftidx set -` with N unique
+ * names on standard input, and the same through libftidx, against the
+ * raw write of the same N indices, from 1,000 names to every unique one.
+ */
+static void batch_growth(const char *release, char **names, const uint32_t *idx, size_t n)
+{
+	size_t sizes[] = { 1000, 5000, 10000, 20000, n };
+
+	printf("VM-BATCH: %-24s %7s %10s %12s %7s %12s %7s\n", "kernel", "names", "raw write",
+	       "ftidx set -", "x raw", "libftidx", "x raw");
+	for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
+		char *text;
+		double raw, cli, lib;
+
+		if (sizes[k] > n || (k + 1 < ARRAY_SIZE(sizes) && sizes[k] == n))
+			continue;
+		text = join(names, sizes[k], true, idx);
+		raw = time_kernel(text);
+		free(text);
+		cli = time_cli(names, sizes[k]);
+		lib = time_ftidx(names, sizes[k], false);
+		printf("VM-BATCH: %-24s %7zu %7.0f ms %9.0f ms %6.2fx %9.0f ms %6.2fx\n", release,
+		       sizes[k], raw, cli, cli / raw, lib, lib / raw);
+	}
+	kclear(T "/set_ftrace_filter");
+}
+
+int run_speed(unsigned samples)
 {
 	static const char *const rows[] = {
-		"kernel, names in one write (scaled from 1k)",
+		"kernel, names in one write (scaled)",
 		"libtracefs per name, as trace-cmd (scaled)",
 		"raw write of the indices (the floor)",
 		"raw write + reading the filter back",
@@ -304,20 +356,27 @@ int run_speed(void)
 	double t[ROWS][SIZES];
 	char **names = NULL;
 	uint32_t *idx = NULL, *every = NULL;
-	size_t n = unique_names(&names, &idx, 10000);
+	size_t n = unique_names(&names, &idx, SIZE_MAX);
+	size_t by_name = samples >= 30 ? 1000 : samples;
 	char *text;
 
-	result(n == 10000, "found %zu core functions with unique names", n);
+	result(n >= 10000, "found %zu core functions with unique names", n);
 	if (n < 10000)
 		return 1;
+	if (uname(&u) < 0)
+		snprintf(u.release, sizeof(u.release), "?");
+	map_build_line(u.release);
 	sizes[2] = all_indices(&every);
 	for (int row = 0; row < ROWS; row++)
 		for (int k = 0; k < SIZES; k++)
 			t[row][k] = -1; /* not measured */
-	text = join(names, 1000, false, NULL);
-	t[0][0] = time_kernel(text);
+	/* the kernel walks every record per name: 1,000 of them, or on a
+	 * map of many modules (seconds a walk under TCG) @samples, scaled */
+	text = join(names, by_name, false, NULL);
+	t[0][0] = time_kernel(text) * 1000 / by_name;
 	free(text);
-	t[1][0] = time_tracefs(names, 30) * 1000 / 30;
+	/* libtracefs reads every function per name: @samples of them, scaled */
+	t[1][0] = time_tracefs(names, samples) * 1000 / samples;
 	for (int k = 0; k < SIZES; k++) {
 		t[0][k] = t[0][0] * (double)sizes[k] / 1000;
 		t[1][k] = t[1][0] * (double)sizes[k] / 1000;
@@ -333,13 +392,10 @@ int run_speed(void)
 		if (k < 2)
 			t[7][k] = time_tracecmd(names, sizes[k], true);
 	}
-	/* plain trace-cmd re-reads every function per name: 30 of them, scaled */
-	t[6][0] = time_tracecmd(names, 30, false) * 1000 / 30;
+	/* plain trace-cmd re-reads every function per name: @samples, scaled */
+	t[6][0] = time_tracecmd(names, samples, false) * 1000 / samples;
 	t[6][1] = t[6][0] * 10;
 	kclear(T "/set_ftrace_filter");
-
-	if (uname(&u) < 0)
-		snprintf(u.release, sizeof(u.release), "?");
 	printf("VM-SPEED: %-24s %-44s %10s %9s %10s %9s %10s %9s\n", "kernel", "method", "1,000",
 	       "x floor", "10,000", "x floor", "all", "x floor");
 	for (int row = 0; row < ROWS; row++) {
@@ -351,7 +407,9 @@ int run_speed(void)
 				printf(" %7.0f ms %8.2fx", t[row][k], t[row][k] / t[2][k]);
 		printf("\n");
 	}
-	printf("VM-SPEED: %s: all = %zu functions\n", u.release, sizes[2]);
+	printf("VM-SPEED: %s: all = %zu functions; the kernel by name timed on %zu names, "
+	       "libtracefs and plain trace-cmd on %u, and scaled\n",
+	       u.release, sizes[2], by_name, samples);
 	printf("VM-SPEED: %s: ftidx set vs the kernel by name: %.0fx faster (1,000), %.0fx (10,000); "
 	       "target: at least 1000x\n",
 	       u.release, t[0][0] / t[4][0], t[0][1] / t[4][1]);
@@ -367,6 +425,11 @@ int run_speed(void)
 	       "(10,000); target: at least 100x\n",
 	       u.release, t[6][0] / t[7][0], t[6][1] / t[7][1]);
 	result(t[7][0] > 0 && t[7][1] > 0 && t[6][0] > 0, "trace-cmd timed, plain and through ftidx");
+	batch_growth(u.release, names, idx, n);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(idx);
 	free(every);
 	return 0;
 }

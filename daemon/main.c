@@ -53,30 +53,23 @@ static int parse_uint(const char *s, int base, unsigned long max, unsigned long 
 	return errno || end == s || *end || *out > max ? -EINVAL : 0;
 }
 
+struct option_spec;
+
 /* The setters: 0, or -EINVAL for an argument they do not take. */
 
-static int set_socket(struct config *cf, const char *arg)
+static int set_socket(struct config *cf, const struct option_spec *o _unused_, const char *arg)
 {
 	cf->socket = arg;
 	return 0;
 }
 
-static int set_tracefs(struct config *cf, const char *arg)
+static int set_tracefs(struct config *cf, const struct option_spec *o _unused_, const char *arg)
 {
 	cf->tracefs = arg;
 	return 0;
 }
 
-static int set_mode(struct config *cf, const char *arg)
-{
-	unsigned long v;
-	int r = parse_uint(arg, 8, 0777, &v);
-
-	cf->mode = (unsigned)v;
-	return r;
-}
-
-static int set_write_group(struct config *cf, const char *arg)
+static int set_write_group(struct config *cf, const struct option_spec *o _unused_, const char *arg)
 {
 	/* Looked up once, at start: no NSS per client. */
 	struct group *g = getgrnam(arg);
@@ -89,7 +82,7 @@ static int set_write_group(struct config *cf, const char *arg)
 	return 0;
 }
 
-static int set_others(struct config *cf, const char *arg)
+static int set_others(struct config *cf, const struct option_spec *o _unused_, const char *arg)
 {
 	if (strcmp(arg, "read") != 0 && strcmp(arg, "deny") != 0)
 		return -EINVAL;
@@ -97,63 +90,7 @@ static int set_others(struct config *cf, const char *arg)
 	return 0;
 }
 
-static int set_max_clients(struct config *cf, const char *arg)
-{
-	unsigned long v;
-
-	if (parse_uint(arg, 10, 65536, &v) < 0 || v == 0)
-		return -EINVAL;
-	cf->limits.max_clients = (uint32_t)v;
-	return 0;
-}
-
-static int set_per_user(struct config *cf, const char *arg)
-{
-	unsigned long v;
-
-	if (parse_uint(arg, 10, 65536, &v) < 0 || v == 0)
-		return -EINVAL;
-	cf->limits.max_per_user = (uint32_t)v;
-	return 0;
-}
-
-static int set_idle(struct config *cf, const char *arg)
-{
-	unsigned long v;
-	int r = parse_uint(arg, 10, 86400, &v);
-
-	cf->limits.idle_seconds = (uint32_t)v;
-	return r;
-}
-
-static int set_map_wait(struct config *cf, const char *arg)
-{
-	unsigned long v;
-	int r = parse_uint(arg, 10, 3600, &v);
-
-	cf->map_wait_seconds = (unsigned)v;
-	return r;
-}
-
-static int set_read_wait(struct config *cf, const char *arg)
-{
-	unsigned long v;
-	int r = parse_uint(arg, 10, 10000, &v);
-
-	cf->read_wait_ms = (unsigned)v;
-	return r;
-}
-
-static int set_write_timeout(struct config *cf, const char *arg)
-{
-	unsigned long v;
-	int r = parse_uint(arg, 10, 86400, &v);
-
-	cf->limits.write_seconds = (uint32_t)v;
-	return r;
-}
-
-static int set_budget(struct config *cf, const char *arg)
+static int set_budget(struct config *cf, const struct option_spec *o _unused_, const char *arg)
 {
 	unsigned long v;
 
@@ -164,13 +101,13 @@ static int set_budget(struct config *cf, const char *arg)
 	return 0;
 }
 
-static int set_state_dir(struct config *cf, const char *arg)
+static int set_state_dir(struct config *cf, const struct option_spec *o _unused_, const char *arg)
 {
 	cf->state_dir = arg;
 	return 0;
 }
 
-static int set_verify(struct config *cf, const char *arg)
+static int set_verify(struct config *cf, const struct option_spec *o _unused_, const char *arg)
 {
 	if (strcmp(arg, "fence") != 0 && strcmp(arg, "full") != 0)
 		return -EINVAL;
@@ -178,7 +115,8 @@ static int set_verify(struct config *cf, const char *arg)
 	return 0;
 }
 
-static int set_verbose(struct config *cf _unused_, const char *arg _unused_)
+static int set_verbose(struct config *cf _unused_, const struct option_spec *o _unused_,
+		       const char *arg _unused_)
 {
 	log_set_level(LOG_LEVEL_DEBUG);
 	return 0;
@@ -186,64 +124,99 @@ static int set_verbose(struct config *cf _unused_, const char *arg _unused_)
 
 /*
  * The options: name, short letter (or 0), argument's name (NULL: none),
- * setter, and help, whose %s is the default (DEFAULTS, below); for -h
- * and -V the setter is NULL.
+ * setter and help, with the default in it; for -h and -V the setter is
+ * NULL. A number is set by set_number() into the config's field that
+ * NUMBER() names, within its bounds.
  */
 struct option_spec {
 	const char *name;
 	char letter;
 	const char *arg;
-	int (*set)(struct config *cf, const char *arg);
+	int (*set)(struct config *cf, const struct option_spec *o, const char *arg);
 	const char *help;
+	size_t field, width; /* numbers: where in struct config, and how wide */
+	unsigned long min, max;
+	int base;
 };
 
+#define NUMBER(f, lo, hi, b)                                                                       \
+	.field = offsetof(struct config, f), .width = sizeof(((struct config *)NULL)->f),          \
+	.min = (lo), .max = (hi), .base = (b)
+
+static int set_number(struct config *cf, const struct option_spec *o, const char *arg)
+{
+	unsigned char *at = (unsigned char *)cf + o->field;
+	unsigned long v;
+
+	if (parse_uint(arg, o->base, o->max, &v) < 0 || v < o->min)
+		return -EINVAL;
+	if (o->width == sizeof(uint32_t)) {
+		uint32_t n = (uint32_t)v;
+
+		memcpy(at, &n, sizeof(n));
+	} else {
+		uint64_t n = v;
+
+		memcpy(at, &n, sizeof(n));
+	}
+	return 0;
+}
+
 static const struct option_spec options[] = {
-	{ "socket", 's', "PATH", set_socket,
-	  "listen on PATH (default: $FTIDX_SOCKET, else " DEFAULT_SOCKET ")" },
-	{ "tracefs", 't', "DIR", set_tracefs,
-	  "use DIR as the tracing directory (default: the mounted tracefs; ftidxd never "
-	  "mounts one)" },
-	{ "socket-mode", 'm', "MODE", set_mode,
-	  "permissions of the socket, octal (default: 0666; who may do what is checked per "
-	  "client)" },
-	{ "write-group", 'g', "GROUP", set_write_group,
-	  "members of GROUP may change filters too (root and ftidxd's own user always may); "
-	  "the socket is given to GROUP" },
-	{ "others", 0, "read|deny", set_others,
-	  "everyone else may resolve and list (default), or is refused" },
-	{ "max-clients", 0, "N", set_max_clients,
-	  "refuse connections beyond N (default: " STRINGIFY(SERVER_DEFAULT_MAX_CLIENTS) "), and "
-	  "keep N/8 of them for root and the write group" },
-	{ "max-clients-per-user", 0, "N", set_per_user,
-	  "connections of one user without write access (default: " STRINGIFY(
-		  SERVER_DEFAULT_MAX_PER_USER) ")" },
-	{ "idle-timeout", 0, "S", set_idle,
-	  "drop clients silent for S seconds, 0: never (default: " STRINGIFY(
-		  SERVER_DEFAULT_IDLE_SECONDS) ")" },
-	{ "write-timeout", 0, "S", set_write_timeout,
-	  "drop clients that leave their replies unread for S seconds, 0: never (default: " STRINGIFY(
-		  SERVER_DEFAULT_WRITE_SECONDS) ")" },
-	{ "map-wait", 0, "S", set_map_wait,
-	  "how long a write waits for the map to be the kernel's while modules keep loading or "
-	  "unloading, before it is refused with nothing written (default: " STRINGIFY(
-		  SERVICE_DEFAULT_MAP_WAIT_S) ")" },
-	{ "read-wait", 0, "MS", set_read_wait,
-	  "how long a query waits for a map being rebuilt, before it is answered from the one "
-	  "there is, marked with its generation (default: " STRINGIFY(SERVICE_DEFAULT_READ_WAIT_MS) ")" },
-	{ "memory-budget", 0, "MIB", set_budget,
-	  "what all clients together may hold in replies, frames and requests, each user "
-	  "without write access half of it; past it, that user's largest connection is dropped "
-	  "(default: " STRINGIFY(SERVER_DEFAULT_MEMORY_BUDGET_MIB) ", at least 32)" },
-	{ "state-dir", 0, "DIR", set_state_dir,
-	  "where the intent of each write is recorded, so that a restarted ftidxd finishes or "
-	  "undoes one a crash cut short (default: $RUNTIME_DIRECTORY, else " INTENT_DEFAULT_DIR
-	  "); only ftidxd's user may write it, or crash safety is off" },
-	{ "verify", 0, "fence|full", set_verify,
-	  "how a write is proven (default: fence): by the map's fences around it, with the "
-	  "filter read back later by an audit; or by reading the filter back before answering" },
-	{ "verbose", 'v', NULL, set_verbose, "log each request" },
-	{ "help", 'h', NULL, NULL, "show this help and exit" },
-	{ "version", 'V', NULL, NULL, "show the version and exit" },
+    {"socket", 's', "PATH", set_socket,
+     "listen on PATH (default: $FTIDX_SOCKET, else " DEFAULT_SOCKET ")"},
+    {"tracefs", 't', "DIR", set_tracefs,
+     "use DIR as the tracing directory (default: the mounted tracefs; ftidxd never "
+     "mounts one)"},
+    {"socket-mode", 'm', "MODE", set_number,
+     "permissions of the socket, octal (default: 0666; who may do what is checked per "
+     "client)",
+     NUMBER(mode, 0, 0777, 8)},
+    {"write-group", 'g', "GROUP", set_write_group,
+     "members of GROUP may change filters too (root and ftidxd's own user always may); "
+     "the socket is given to GROUP"},
+    {"others", 0, "read|deny", set_others,
+     "everyone else may resolve and list (default), or is refused"},
+    {"max-clients", 0, "N", set_number,
+     "refuse connections beyond N (default: " STRINGIFY(
+	 SERVER_DEFAULT_MAX_CLIENTS) "), and "
+				     "keep N/8 of them for root and the write group",
+     NUMBER(limits.max_clients, 1, 65536, 10)},
+    {"max-clients-per-user", 0, "N", set_number,
+     "connections of one user without write access (default: " STRINGIFY(
+	 SERVER_DEFAULT_MAX_PER_USER) ")",
+     NUMBER(limits.max_per_user, 1, 65536, 10)},
+    {"idle-timeout", 0, "S", set_number,
+     "drop clients silent for S seconds, 0: never (default: " STRINGIFY(
+	 SERVER_DEFAULT_IDLE_SECONDS) ")",
+     NUMBER(limits.idle_seconds, 0, 86400, 10)},
+    {"write-timeout", 0, "S", set_number,
+     "drop clients that leave their replies unread for S seconds, 0: never (default: " STRINGIFY(
+	 SERVER_DEFAULT_WRITE_SECONDS) ")",
+     NUMBER(limits.write_seconds, 0, 86400, 10)},
+    {"map-wait", 0, "S", set_number,
+     "how long a write waits for the map to be the kernel's while modules keep loading or "
+     "unloading, before it is refused with nothing written (default: " STRINGIFY(
+	 SERVICE_DEFAULT_MAP_WAIT_S) ")",
+     NUMBER(map_wait_seconds, 0, 3600, 10)},
+    {"read-wait", 0, "MS", set_number,
+     "how long a query waits for a map being rebuilt, before it is answered from the one "
+     "there is, marked with its generation (default: " STRINGIFY(SERVICE_DEFAULT_READ_WAIT_MS) ")",
+     NUMBER(read_wait_ms, 0, 10000, 10)},
+    {"memory-budget", 0, "MIB", set_budget,
+     "what all clients together may hold in replies, frames and requests, each user "
+     "without write access half of it; past it, that user's largest connection is dropped "
+     "(default: " STRINGIFY(SERVER_DEFAULT_MEMORY_BUDGET_MIB) ", at least 32)"},
+    {"state-dir", 0, "DIR", set_state_dir,
+     "where the intent of each write is recorded, so that a restarted ftidxd finishes or "
+     "undoes one a crash cut short (default: $RUNTIME_DIRECTORY, else " INTENT_DEFAULT_DIR
+     "); only ftidxd's user may write it, or crash safety is off"},
+    {"verify", 0, "fence|full", set_verify,
+     "how a write is proven (default: fence): by the map's fences around it, with the "
+     "filter read back later by an audit; or by reading the filter back before answering"},
+    {"verbose", 'v', NULL, set_verbose, "log each request"},
+    {"help", 'h', NULL, NULL, "show this help and exit"},
+    {"version", 'V', NULL, NULL, "show the version and exit"},
 };
 
 /* @text from column 25 on, folded to 80 columns. */
@@ -293,15 +266,15 @@ static void usage(FILE *f)
  * --help or --version, 2 on bad usage). */
 static int parse_options(int argc, char **argv, struct config *cf)
 {
-	struct option longopts[ARRAY_SIZE(options) + 1] = { 0 };
+	struct option longopts[ARRAY_SIZE(options) + 1] = {0};
 	char shortopts[2 * ARRAY_SIZE(options) + 1] = "", *at = shortopts;
 	int c, i;
 
 	for (size_t k = 0; k < ARRAY_SIZE(options); k++) {
 		const struct option_spec *o = &options[k];
 
-		longopts[k] = (struct option){ o->name, o->arg ? required_argument : no_argument,
-					       NULL, o->letter ? o->letter : 0x100 + (int)k };
+		longopts[k] = (struct option){o->name, o->arg ? required_argument : no_argument,
+					      NULL, o->letter ? o->letter : 0x100 + (int)k};
 		if (o->letter) {
 			*at++ = o->letter;
 			if (o->arg)
@@ -327,7 +300,7 @@ static int parse_options(int argc, char **argv, struct config *cf)
 			printf("ftidxd %s\n", FTIDX_VERSION);
 			return 0;
 		}
-		if (o->set(cf, optarg) < 0) {
+		if (o->set(cf, o, optarg) < 0) {
 			fprintf(stderr, "ftidxd: --%s does not take '%s' (see --help)\n", o->name,
 				optarg);
 			return 2;
@@ -344,9 +317,9 @@ static int parse_options(int argc, char **argv, struct config *cf)
  * reach it is only worth a log line. */
 static void notify_ready(struct service *svc)
 {
-	int r = systemd_notifyf("READY=1\nSTATUS=%u lines mapped, generation %llu",
-				service_map_size(svc),
-				(unsigned long long)service_map_generation(svc));
+	int r =
+	    systemd_notifyf("READY=1\nSTATUS=%u lines mapped, generation %llu",
+			    service_map_size(svc), (unsigned long long)service_map_generation(svc));
 
 	if (r < 0)
 		log_warn("cannot notify the service manager: %s", strerror(-r));
@@ -438,7 +411,8 @@ static int open_socket(struct config *cf, bool *activated)
 								  : (gid_t)-1);
 	if (fd < 0)
 		log_error("cannot listen on %s: %s", cf->socket,
-			  fd == -EEXIST ? "a file that is not a socket is in the way" : strerror(-fd));
+			  fd == -EEXIST ? "a file that is not a socket is in the way"
+					: strerror(-fd));
 	return fd;
 }
 
@@ -456,11 +430,11 @@ static int watch_signals(struct event_base *base, struct service *svc, struct ev
 
 int main(int argc, char **argv)
 {
-	struct config cf = { .mode = 0666,
-			     .map_wait_seconds = SERVICE_DEFAULT_MAP_WAIT_S,
-			     .read_wait_ms = SERVICE_DEFAULT_READ_WAIT_MS };
+	struct config cf = {.mode = 0666,
+			    .map_wait_seconds = SERVICE_DEFAULT_MAP_WAIT_S,
+			    .read_wait_ms = SERVICE_DEFAULT_READ_WAIT_MS};
 	struct event_base *base = NULL;
-	struct event *signals[3] = { NULL };
+	struct event *signals[3] = {NULL};
 	struct service *svc = NULL;
 	struct server *srv = NULL;
 	struct uevent_watch *watch = NULL;

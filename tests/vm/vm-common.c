@@ -188,6 +188,19 @@ unsigned log_count(const char *what)
 	return n;
 }
 
+double last_rebuild_ms(void)
+{
+	static const char said[] = "map rebuilt off the loop in ";
+	size_t len;
+	char *log = slurp("/tmp/ftidxd.log", &len);
+	double ms = -1;
+
+	for (const char *at = log; (at = strstr(at, said)); at++)
+		ms = strtod(at + strlen(said), NULL);
+	free(log);
+	return ms;
+}
+
 double wait_map_current(void)
 {
 	double t0 = now_ms();

@@ -50,6 +50,8 @@ int ftidx_set_batch(const char *batch, int file, const char *instance);
 
 /* How often ftidxd's log (/tmp/ftidxd.log) says @what so far. */
 unsigned log_count(const char *what);
+/* How long the last rebuild of the map took, by ftidxd's log (ms, or -1). */
+double last_rebuild_ms(void);
 
 /* After a module came or went: until STATUS says the map is the kernel's
  * again (reads answer from the map there is, marked with its generation,

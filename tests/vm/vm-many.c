@@ -194,20 +194,6 @@ static void storm_report(struct storm *storm)
 	}
 }
 
-/* How long the last rebuild of the map took, by ftidxd's log (ms, or -1). */
-static double last_rebuild_ms(void)
-{
-	static const char said[] = "map rebuilt off the loop in ";
-	size_t len;
-	char *log = slurp("/tmp/ftidxd.log", &len);
-	double ms = -1;
-
-	for (const char *at = log; (at = strstr(at, said)); at++)
-		ms = strtod(at + strlen(said), NULL);
-	free(log);
-	return ms;
-}
-
 /*
  * ftidxd came up before the modules; now they load back to back while a
  * reader, a lister and a writer are served the whole time. Once the last

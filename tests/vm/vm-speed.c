@@ -290,15 +290,9 @@ static double time_cli_all(void)
  * loop), if it made one, and the parse alone (STATUS). */
 static void map_build_line(const char *release)
 {
-	static const char said[] = "map rebuilt off the loop in ";
 	struct ftidx_status *st = NULL;
-	size_t len;
-	char *log = slurp("/tmp/ftidxd.log", &len);
-	double rebuild = -1;
+	double rebuild = last_rebuild_ms();
 
-	for (const char *at = log; (at = strstr(at, said)); at++)
-		rebuild = strtod(at + strlen(said), NULL);
-	free(log);
 	if (ftidx_status(c, &st) == 0)
 		printf("VM-SPEED: %s: the map: %u lines, parsed in %.1f ms; the kernel's read and the "
 		       "parse, off the loop, %s%.0f ms\n",

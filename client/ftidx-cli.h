@@ -27,11 +27,13 @@ struct cli {
 	struct ftidx *c;
 };
 
-/* Strings the CLI owns: a growbuf of pointers (growbuf.h). */
+/* Patterns: a growbuf of pointers (growbuf.h) into the command line or
+ * into standard input, read whole into @text. */
 struct strv {
 	struct growbuf buf;
 	char **v; /* buf.data, once filled */
 	size_t n;
+	char *text;
 };
 
 int strv_push(struct strv *sv, char *s);

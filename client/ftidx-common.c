@@ -44,42 +44,82 @@ int strv_push(struct strv *sv, char *s)
 
 void strv_free(struct strv *sv)
 {
-	for (size_t i = 0; i < sv->n; i++)
-		free(sv->v[i]);
 	growbuf_deinit(&sv->buf);
+	free(sv->text);
+	*sv = (struct strv){ 0 };
 }
 
+/* All of @f, NUL-terminated, or NULL (errno set). */
+static char *read_all(FILE *f)
+{
+	struct growbuf b = { 0 };
+	size_t n;
+
+	do {
+		char *room = growbuf_room(&b, (64u << 10) + 1);
+
+		if (!room) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		n = fread(room, 1, 64u << 10, f);
+		b.len += n;
+	} while (n == 64u << 10);
+	if (ferror(f)) {
+		int e = errno ? errno : EIO;
+
+		growbuf_deinit(&b);
+		errno = e;
+		return NULL;
+	}
+	b.data[b.len] = '\0';
+	return (char *)b.data;
+}
+
+/* The lines of @text, split in place, trimmed, blank ones and comments
+ * skipped, onto @out. */
+static int push_lines(char *text, struct strv *out)
+{
+	for (char *line = text, *next; line && *line; line = next) {
+		char *end;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		end = line + strlen(line);
+		while (end > line && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+			*--end = '\0';
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (*line && *line != '#' && strv_push(out, line) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * A batch of thousands of names comes on standard input: read in one
+ * block and split in place (an allocation per name cost more than the
+ * request's encoding), the arguments used as they are.
+ */
 int collect_patterns(int argc, char **argv, struct strv *out)
 {
 	for (int i = 0; i < argc; i++) {
-		char *line = NULL;
-		size_t cap = 0;
-		ssize_t len;
-
 		if (strcmp(argv[i], "-") != 0) {
-			char *dup = strdup(argv[i]);
-
-			if (!dup || strv_push(out, dup) < 0)
+			if (strv_push(out, argv[i]) < 0)
 				return -ENOMEM;
 			continue;
 		}
-		while ((len = getline(&line, &cap, stdin)) >= 0) {
-			char *s = line, *dup;
-
-			while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' ' ||
-					   s[len - 1] == '\t' || s[len - 1] == '\r'))
-				s[--len] = '\0';
-			while (*s == ' ' || *s == '\t')
-				s++;
-			if (!*s || *s == '#')
-				continue;
-			dup = strdup(s);
-			if (!dup || strv_push(out, dup) < 0) {
-				free(line);
-				return -ENOMEM;
-			}
+		/* a second "-" finds standard input read */
+		if (out->text)
+			continue;
+		out->text = read_all(stdin);
+		if (!out->text) {
+			fprintf(stderr, "ftidx: cannot read standard input: %s\n", strerror(errno));
+			return -errno;
 		}
-		free(line);
+		if (push_lines(out->text, out) < 0)
+			return -ENOMEM;
 	}
 	return 0;
 }

@@ -21,6 +21,7 @@
 
 #include "glob.h"
 
+
 void glob_classify(struct glob *g, const char *s, size_t len)
 {
 	g->kind = GLOB_FULL;
@@ -33,6 +34,9 @@ void glob_classify(struct glob *g, const char *s, size_t len)
 	}
 
 	for (size_t i = 0; i < len; i++) {
+		/* most tokens are plain names: one lookup per byte */
+		if (!glob_is_special((unsigned char)s[i]))
+			continue;
 		if (s[i] == '*') {
 			if (i == 0) {
 				g->kind = GLOB_SUFFIX;

@@ -44,6 +44,13 @@ struct glob_rules {
 	enum glob_class_end class_end;
 };
 
+/* Whether byte @c makes a pattern more than a plain name: a pattern
+ * without one is a GLOB_FULL of itself. */
+static inline bool glob_is_special(unsigned char c)
+{
+	return c == '*' || c == '?' || c == '[' || c == '\\';
+}
+
 /* Classify @s[0..len), which must not start with '!'. @g points into @s. */
 void glob_classify(struct glob *g, const char *s, size_t len);
 

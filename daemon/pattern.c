@@ -48,10 +48,11 @@ static int parse_index(struct pattern *p, const char *s, size_t len, const char 
 	return 0;
 }
 
-/* Split "FUNC:mod:MODULE"; *@func_len is the length of FUNC. */
-static int parse_module(struct pattern *p, const char *body, size_t *func_len, const char **why)
+/* Split "FUNC:mod:MODULE" at @colon (NULL: there is none); *@func_len
+ * is the length of FUNC. */
+static int parse_module(struct pattern *p, const char *body, const char *colon, size_t *func_len,
+			const char **why)
 {
-	const char *colon = strchr(body, ':');
 	const char *module;
 
 	if (!colon) {
@@ -77,32 +78,85 @@ static int parse_module(struct pattern *p, const char *body, size_t *func_len, c
 	return 0;
 }
 
+/*
+ * What a token is made of: its length, whether a byte in it is one the
+ * kernel's parser would split or stop at (isspace() or iscntrl() in the C
+ * locale, which ftidxd keeps), its first ':', and whether what comes
+ * before that is more than a plain name. Batches of names spend most of
+ * their resolution here, so each question is asked of eight bytes at a
+ * time, or by libc's vectorised string functions.
+ */
+struct token_scan {
+	size_t len;
+	bool bad_byte;
+	const char *colon;
+	bool special; /* a glob's byte before the colon */
+};
+
+#define BYTES(b) (0x0101010101010101ull * (b))
+
+/* A byte of @w below 0x21 or equal to 0x7f. Exact as a yes or no: a
+ * borrow only runs on from a byte that is itself below. */
+static bool word_has_bad_byte(uint64_t w)
+{
+	uint64_t del = w ^ BYTES(0x7f);
+
+	return (((w - BYTES(0x21)) & ~w) | ((del - BYTES(0x01)) & ~del)) & BYTES(0x80);
+}
+
+static bool has_bad_byte(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, s + i, sizeof(w));
+		if (word_has_bad_byte(w))
+			return true;
+	}
+	for (; i < len; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+			return true;
+	return false;
+}
+
+static void scan_token(const char *s, struct token_scan *t)
+{
+	const char *first = strpbrk(s, ":*?[\\");
+
+	t->len = strlen(s);
+	t->bad_byte = has_bad_byte(s, t->len);
+	t->special = first && *first != ':';
+	t->colon = !first ? NULL : *first == ':' ? first : strchr(first, ':');
+}
+
 int pattern_parse(struct pattern *p, const char *s, const char **why)
 {
-	size_t len = strlen(s), func_len;
+	struct token_scan t;
+	size_t func_len;
 	const char *body;
 	int r;
 
 	*p = (struct pattern){ 0 };
-	if (len == 0) {
+	scan_token(s, &t);
+	if (t.len == 0) {
 		*why = "empty pattern";
 		return -EINVAL;
 	}
 	_Static_assert(PATTERN_MAX == 1024, "the reason below says 1024");
-	if (len > PATTERN_MAX) {
+	if (t.len > PATTERN_MAX) {
 		*why = "pattern longer than 1024 bytes";
 		return -ENAMETOOLONG;
 	}
-	for (size_t i = 0; i < len; i++) {
-		if (isspace((unsigned char)s[i]) || iscntrl((unsigned char)s[i])) {
-			*why = "pattern contains whitespace or a control character";
-			return -EINVAL;
-		}
+	if (t.bad_byte) {
+		*why = "pattern contains whitespace or a control character";
+		return -EINVAL;
 	}
 
 	p->remove = s[0] == '!';
 	body = s + p->remove;
-	r = parse_module(p, body, &func_len, why);
+	r = parse_module(p, body, t.colon, &func_len, why);
 	if (r < 0)
 		return r;
 
@@ -114,7 +168,10 @@ int pattern_parse(struct pattern *p, const char *s, const char **why)
 		return parse_index(p, body, func_len, why);
 	}
 
-	glob_classify(&p->func, body, func_len);
+	if (t.special)
+		glob_classify(&p->func, body, func_len);
+	else
+		p->func = (struct glob){ GLOB_FULL, body, func_len };
 	if (func_len == 0 && !p->has_module) {
 		*why = "empty pattern";
 		return -EINVAL;

@@ -19,21 +19,35 @@ static int parse(const char *s, struct pattern *p)
 	return r;
 }
 
-/* Every byte inside a name: refused as whitespace or a control character
- * exactly where the C library's isspace() or iscntrl() says so. */
+/* Every byte inside a name, at every place of a name that spans two
+ * 8-byte words and a tail, among bytes that sit right at the edges ('"'
+ * just above the space, 0x80 and 0xff with their high bit set): refused
+ * as whitespace or a control character exactly where the C library's
+ * isspace() or iscntrl() says so. */
 static void check_every_byte(void)
 {
-	for (int c = 1; c < 256; c++) {
-		char token[] = { 'a', (char)c, 'b', '\0' };
-		const char *why = NULL;
-		struct pattern p;
-		int r = pattern_parse(&p, token, &why);
-		bool refused = r == -EINVAL && strstr(why, "whitespace or a control character");
+	static const unsigned char fillers[] = { 'a', '"', 0x80, 0xff, 0x7e };
 
-		if (refused != (isspace(c) || iscntrl(c)))
-			fprintf(stderr, "byte 0x%02x: %s\n", c, refused ? "refused" : "accepted");
-		CHECK(refused == (isspace(c) || iscntrl(c)));
-	}
+	for (size_t f = 0; f < sizeof(fillers); f++)
+		for (size_t at = 0; at < 19; at++)
+			for (int c = 1; c < 256; c++) {
+				char token[20];
+				const char *why = NULL;
+				struct pattern p;
+				bool refused, want = isspace(c) || iscntrl(c);
+				int r;
+
+				memset(token, fillers[f], 19);
+				token[0] = 'x'; /* a name, not an index or a removal */
+				token[at] = (char)c;
+				token[19] = '\0';
+				r = pattern_parse(&p, token, &why);
+				refused = r == -EINVAL && strstr(why, "whitespace or a control character");
+				if (refused != want)
+					fprintf(stderr, "byte 0x%02x at %zu among 0x%02x: %s\n", c, at,
+						fillers[f], refused ? "refused" : "accepted");
+				CHECK(refused == want);
+			}
 }
 
 static void check_refused(const char *s, int err)

@@ -16,9 +16,9 @@ churn=$(sed -n 's/.*ftidx\.churn=\([0-9]*\).*/\1/p' /proc/cmdline)
 crash=$(sed -n 's/.*ftidx\.crash=\([0-9]*\).*/\1/p' /proc/cmdline)
 echo "VM: kernel $(uname -r), mode ${mode:-none}"
 
-# The speed run logs where each request's time goes.
+# The speed runs log where each request's time goes.
 verbose=
-[ "$mode" = speed ] && verbose=--verbose
+case "$mode" in speed | many) verbose=--verbose ;; esac
 ftidxd $verbose 2>/tmp/ftidxd.log &
 i=0
 while [ ! -S /run/ftidx/ftidxd.sock ] && [ $i -lt 600 ]; do

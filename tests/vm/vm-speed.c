@@ -301,10 +301,16 @@ static void map_build_line(const char *release)
 	ftidx_status_free(st);
 }
 
+static double median3(double x, double y, double z)
+{
+	return x > y ? (y > z ? y : x > z ? z : x) : (x > z ? x : y > z ? z : y);
+}
+
 /*
  * How a request's cost grows with its batch: `ftidx set -` with N unique
  * names on standard input, and the same through libftidx, against the
  * raw write of the same N indices, from 1,000 names to every unique one.
+ * Each the median of three, taken in turns.
  */
 static void batch_growth(const char *release, char **names, const uint32_t *idx, size_t n)
 {
@@ -313,18 +319,23 @@ static void batch_growth(const char *release, char **names, const uint32_t *idx,
 	printf("VM-BATCH: %-24s %7s %10s %12s %7s %12s %7s\n", "kernel", "names", "raw write",
 	       "ftidx set -", "x raw", "libftidx", "x raw");
 	for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
+		double raw[3], cli[3], lib[3], r, by_cli, by_lib;
 		char *text;
-		double raw, cli, lib;
 
 		if (sizes[k] > n || (k + 1 < ARRAY_SIZE(sizes) && sizes[k] == n))
 			continue;
 		text = join(names, sizes[k], true, idx);
-		raw = time_kernel(text);
+		for (int i = 0; i < 3; i++) {
+			raw[i] = time_kernel(text);
+			cli[i] = time_cli(names, sizes[k]);
+			lib[i] = time_ftidx(names, sizes[k], false);
+		}
 		free(text);
-		cli = time_cli(names, sizes[k]);
-		lib = time_ftidx(names, sizes[k], false);
+		r = median3(raw[0], raw[1], raw[2]);
+		by_cli = median3(cli[0], cli[1], cli[2]);
+		by_lib = median3(lib[0], lib[1], lib[2]);
 		printf("VM-BATCH: %-24s %7zu %7.0f ms %9.0f ms %6.2fx %9.0f ms %6.2fx\n", release,
-		       sizes[k], raw, cli, cli / raw, lib, lib / raw);
+		       sizes[k], r, by_cli, by_cli / r, by_lib, by_lib / r);
 	}
 	kclear(T "/set_ftrace_filter");
 }

@@ -444,6 +444,9 @@ static void middle_churn(unsigned requests)
 		char script[512];
 		int len = 0;
 
+		/* its own process group, so that its shells die with it (else
+		 * the modules go on changing under what follows) */
+		setpgid(0, 0);
 		for (size_t k = 0; k < n; k++)
 			len += snprintf(script + len, sizeof(script) - (size_t)len,
 					"rmmod %s; sleep %d; insmod /modules/many/%s.ko; sleep %d; ",
@@ -485,6 +488,7 @@ static void middle_churn(unsigned requests)
 		}
 		lines_free(&l);
 	}
+	kill(-churner, SIGKILL);
 	kill(churner, SIGKILL);
 	waitpid(churner, NULL, 0);
 	usleep(2000000);

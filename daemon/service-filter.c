@@ -654,12 +654,48 @@ static bool refused(const struct service_job *job, struct proto_reply *rep, char
 	return false;
 }
 
+/* A write that failed is being put back (restore_begin()): its outcome
+ * into @run once that is done, and the write's error; or SERVICE_BLOCKED. */
+static int restore_outcome(struct service *s, struct service_job *job, struct change_run *run)
+{
+	int r = restore_collect(s, job->restore_ticket, run->wres);
+
+	if (r == SERVICE_BLOCKED)
+		return r;
+	job->restore_ticket = 0;
+	run->wrote = true;
+	run->failed_at = job->failed_at;
+	return r < 0 ? -EIO : job->write_error;
+}
+
+/*
+ * The change was written (@r 0), or failed and was put back: answer it.
+ * The restore read the map anew: if a module came or went, the failure may
+ * be the change's doing (an index past the new end, or read back as
+ * another function), so it is made again on the new map.
+ */
+static int answer_written(struct service *s, struct service_job *job, struct change_run *run,
+			  int r, struct proto_reply *rep, struct proto_buf *out)
+{
+	const struct proto_request *req = &job->one;
+
+	if (r < 0 && job->attempt < WRITE_ATTEMPTS && s->generation != job->generation) {
+		log_info("a write failed (%s) and the kernel's function list has changed: "
+			 "generation %llu",
+			 strerror(-r), (unsigned long long)s->generation);
+		return again_or_stale(s, job, out);
+	}
+	if (r < 0 && job->created && tracing_remove_instance(req->instance) == 0)
+		/* nothing of the change is left, so neither is its instance */
+		service_instances_removed(s, req->instance);
+	return reply_written(s, job, run, r, rep, out);
+}
+
 static int write_resolved(struct service *s, struct service_job *job, struct proto_buf *out)
 {
 	const struct proto_request *req = &job->one;
 	struct proto_reply rep = { .type = req->type, .generation = s->generation };
 	struct change_run run = { .n = job->n_parts, .res = job->res };
-	uint64_t generation = job->generation;
 	char msg[320] = "";
 	int r;
 
@@ -667,16 +703,10 @@ static int write_resolved(struct service *s, struct service_job *job, struct pro
 	if (r < 0)
 		goto done;
 	if (job->restore_ticket) {
-		/* the write failed and is being put back: its outcome, once
-		 * that is done */
-		r = restore_collect(s, job->restore_ticket, run.wres);
-		if (r == SERVICE_BLOCKED)
-			goto done;
-		job->restore_ticket = 0;
-		run.wrote = true;
-		run.failed_at = job->failed_at;
-		r = r < 0 ? -EIO : job->write_error;
-		goto written;
+		r = restore_outcome(s, job, &run);
+		if (r != SERVICE_BLOCKED)
+			r = answer_written(s, job, &run, r, &rep, out);
+		goto done;
 	}
 	if (refused(job, &rep, msg, sizeof(msg)))
 		goto reply;
@@ -692,7 +722,7 @@ static int write_resolved(struct service *s, struct service_job *job, struct pro
 		snprintf(msg, sizeof(msg), "cannot read the kernel's function list");
 		goto reply;
 	}
-	if (s->generation != generation) {
+	if (s->generation != job->generation) {
 		r = again_or_stale(s, job, out);
 		goto done;
 	}
@@ -704,27 +734,14 @@ static int write_resolved(struct service *s, struct service_job *job, struct pro
 	}
 	r = write_files(s, req, &run);
 	if (run.restore) {
+		/* answered once it is put back */
 		job->restore_ticket = run.restore;
 		job->write_error = r;
 		job->failed_at = run.failed_at;
 		r = SERVICE_BLOCKED;
-		goto done;
+	} else {
+		r = answer_written(s, job, &run, r, &rep, out);
 	}
-written:
-	/* the restore read the map anew: did a module come or go? Then the
-	 * failure may be the change's doing (an index past the new end, or
-	 * read back as another function): again, on the new map. */
-	if (r < 0 && job->attempt < WRITE_ATTEMPTS && s->generation != generation) {
-		log_info("a write failed (%s) and the kernel's function list has changed: "
-			 "generation %llu",
-			 strerror(-r), (unsigned long long)s->generation);
-		r = again_or_stale(s, job, out);
-		goto done;
-	}
-	if (r < 0 && job->created && tracing_remove_instance(req->instance) == 0)
-		/* nothing of the change is left, so neither is its instance */
-		service_instances_removed(s, req->instance);
-	r = reply_written(s, job, &run, r, &rep, out);
 	goto done;
 reply:
 	rep.message = msg;

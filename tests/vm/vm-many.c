@@ -456,10 +456,10 @@ static void middle_churn(unsigned requests)
 				break;
 		_exit(0);
 	}
-	/* the phase ends after @requests, or four module changes (3 min at
+	/* the phase ends after @requests, or four module changes (a minute at
 	 * least) */
 	t0 = now_ms();
-	for (unsigned i = 0; i < requests && now_ms() - t0 < MAX(180000.0, 4000.0 * period_s); i++) {
+	for (unsigned i = 0; i < requests && now_ms() - t0 < MAX(60000.0, 4000.0 * period_s); i++) {
 		size_t k = i % n;
 		const char *tok[1] = { name[k] };
 		struct ftidx_result *r = NULL;

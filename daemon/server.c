@@ -927,21 +927,14 @@ uint32_t server_clients(const struct server *srv)
 	return srv->n_clients;
 }
 
-int server_listen_path(const char *path, unsigned mode, gid_t group)
+/* Bind a listening socket at @path with @mode and @group; -errno if any
+ * step fails (@path may be left behind). */
+static int listen_at(const char *path, unsigned mode, gid_t group)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_close_ int fd = -1;
-	struct stat st;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		if (unlink(path) < 0)
-			return negative_errno();
-	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return negative_errno();
@@ -952,4 +945,50 @@ int server_listen_path(const char *path, unsigned mode, gid_t group)
 	if (group != (gid_t)-1 && chown(path, (uid_t)-1, group) < 0)
 		return negative_errno();
 	return steal_fd(&fd);
+}
+
+/* A stale socket at @path goes; anything else there is not ours. */
+static int clear_path(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : negative_errno();
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	return unlink(path) < 0 ? negative_errno() : 0;
+}
+
+/*
+ * The socket is made listening, with its mode and group, under a name of
+ * its own beside @path, then renamed into place: its path exists only
+ * once it accepts. (Bound at @path directly, a client that found the path
+ * a moment too early was refused: ECONNREFUSED until listen().) A name
+ * that leaves no room for the suffix, or a suffixed name held by a file
+ * that is not a socket, is bound directly.
+ */
+int server_listen_path(const char *path, unsigned mode, gid_t group)
+{
+	struct sockaddr_un sa;
+	char tmp[sizeof(sa.sun_path)];
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	r = clear_path(path);
+	if (r < 0)
+		return r;
+	/* (something not ours under that name: never touched) */
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp) ||
+	    clear_path(tmp) < 0)
+		return listen_at(path, mode, group);
+	fd = listen_at(tmp, mode, group);
+	if (fd >= 0 && rename(tmp, path) < 0) {
+		r = negative_errno();
+		close(fd);
+		fd = r;
+	}
+	if (fd < 0)
+		unlink(tmp);
+	return fd;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -78,6 +79,10 @@ static inline void harness_start(struct harness *h, const char *daemon, const ch
 	argv[n] = NULL;
 	h->pid = fork();
 	if (h->pid == 0) {
+		/* a test that gives up takes its daemons with it: one left
+		 * running holds the test's output open, and a failure would
+		 * turn into a timeout */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execv(daemon, (char *const *)argv);
 		_exit(127);
 	}

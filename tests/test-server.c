@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/inotify.h>
 
 #include "integration.h"
 
@@ -379,6 +380,76 @@ static void test_closing_keeps_replies(struct harness *h)
 	CHECK(harness_alive(h));
 }
 
+/*
+ * The socket's path appears only once it accepts, with its mode: it is
+ * made under PATH.new and renamed into place (bound at its path, a client
+ * that came a moment too early was refused, and a test connecting right
+ * after the path appeared failed now and then). A stale socket under the
+ * temporary name is cleared; a file there that is not a socket is left
+ * alone, and the socket bound at its path directly.
+ */
+/* How "sock" came to be in the directory @ifd watches: IN_CREATE (bound
+ * there) or IN_MOVED_TO (renamed there), or 0. */
+static uint32_t how_sock_came(int ifd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n = read(ifd, buf, sizeof(buf));
+
+	for (char *at = buf; n > 0 && at < buf + n;) {
+		const struct inotify_event *ev = (const struct inotify_event *)at;
+
+		if (ev->len && strcmp(ev->name, "sock") == 0)
+			return ev->mask & (IN_CREATE | IN_MOVED_TO);
+		at += sizeof(*ev) + ev->len;
+	}
+	return 0;
+}
+
+static void test_socket_appears_listening(const char *fixture_text, size_t len)
+{
+	const char *extra[] = { "--socket-mode", "0660", NULL };
+	char tmp[200], *kept;
+	struct harness h2;
+	struct stat st;
+	size_t n;
+
+	for (int round = 0; round < 3; round++) {
+		int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+		harness_tracefs(&h2, fixture_text, len);
+		CHECK(ifd >= 0 && inotify_add_watch(ifd, h2.dir, IN_CREATE | IN_MOVED_TO) >= 0);
+		snprintf(tmp, sizeof(tmp), "%s.new", h2.socket);
+		if (round == 1) { /* a stale socket of a daemon that died */
+			struct sockaddr_un sa = { .sun_family = AF_UNIX };
+			int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+			snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", tmp);
+			CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+			close(fd);
+		} else if (round == 2) {
+			/* (the harness's socket is DIR/sock) */
+			fake_write(h2.dir, "sock.new", "not ours", 8);
+		}
+		harness_start(&h2, daemon_path, extra);
+		/* the path came by a rename, listening, unless the temporary
+		 * name was not free */
+		CHECK_EQ_INT(how_sock_came(ifd), round < 2 ? IN_MOVED_TO : IN_CREATE);
+		close(ifd);
+		close(harness_connect(&h2));
+		CHECK(stat(h2.socket, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		      (st.st_mode & 0777) == 0660);
+		if (round < 2) {
+			CHECK(lstat(tmp, &st) < 0 && errno == ENOENT);
+		} else {
+			kept = test_read_file(tmp, &n);
+			CHECK_EQ_STR(kept, "not ours");
+			free(kept);
+		}
+		CHECK_EQ_INT(harness_stop(&h2), 0);
+		harness_cleanup(&h2);
+	}
+}
+
 /* Past --max-clients a client is told why, and the others are served. */
 static void test_max_clients(const char *fixture_text, size_t len)
 {
@@ -740,6 +811,7 @@ int main(int argc, char **argv)
 	CHECK_EQ_INT(harness_stop(&h), 0);
 	test_idle_timeout(text, len);
 	test_max_clients(text, len);
+	test_socket_appears_listening(text, len);
 	{
 		char base_path[4096];
 		size_t base_len;

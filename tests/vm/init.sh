@@ -30,7 +30,8 @@ case "$mode" in
 test) ftidx-vm test ${churn:-1000} ${crash:-0}; status=$? ;;
 speed) ftidx-vm speed; status=$? ;;
 many)
-	ftidx-vm many
+	# the speed table on that map too, where run.sh asks for it
+	ftidx-vm many $(sed -n 's/.*ftidx\.manyspeed=\(1\).*/speed/p' /proc/cmdline)
 	status=$?
 	# the kernel's list as it is now, for a fixture (run.sh unpacks it)
 	if grep -q "ftidx.fixture=1" /proc/cmdline; then

@@ -19,6 +19,7 @@
 # FTIDX_VM_CHURN is how many requests race module loads (default 1000).
 # FTIDX_VM_FIXTURE=FILE (many): the guest's available_filter_functions at
 # the end of the run goes there (how tests/fixtures/*-many.txt was made).
+# FTIDX_VM_MANY_SPEED=1 (many): the speed table on that map too.
 # Fails on a failed check, a kernel panic, a missing summary or a timeout
 # (FTIDX_VM_TIMEOUT seconds, default 1500). Exits 77 (skip) only when qemu,
 # busybox or a kernel image cannot be had and FTIDX_VM_REQUIRED is not 1.
@@ -90,7 +91,7 @@ set +e
 timeout --foreground "$timeout_s" qemu-system-x86_64 \
 	-accel tcg -cpu max -m "$memory" -smp "$cpus" -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$work/initramfs.img" \
-	-append "console=ttyS0 quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000} ftidx.crash=${FTIDX_VM_CRASH:-0} ftidx.fixture=${FTIDX_VM_FIXTURE:+1}" \
+	-append "console=ttyS0 quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000} ftidx.crash=${FTIDX_VM_CRASH:-0} ftidx.fixture=${FTIDX_VM_FIXTURE:+1} ftidx.manyspeed=${FTIDX_VM_MANY_SPEED:-0}" \
 	</dev/null 2>&1 |
 	stdbuf -oL tr -d '\r' | tee "$log"
 qemu_status=${PIPESTATUS[0]}

@@ -235,7 +235,7 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "speed") == 0)
 		r = run_speed(30);
 	else if (strcmp(mode, "many") == 0)
-		r = run_many();
+		r = run_many(argc > 2 && strcmp(argv[2], "speed") == 0);
 	else
 		r = run_tests(argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 1000,
 			      argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 0);

@@ -90,5 +90,6 @@ int run_tests(unsigned churn_requests, unsigned crash_runs);
  * list per name (the kernel's by-name walk, libtracefs, plain trace-cmd)
  * timed on @samples names and scaled. */
 int run_speed(unsigned samples);
-/* The many-modules guest (vm-many.c). */
-int run_many(void);
+/* The many-modules guest (vm-many.c), with the speed table on its map if
+ * @speed. */
+int run_many(bool speed);

@@ -528,7 +528,7 @@ static void one_cpu(void)
 	printf("VM: info: %u CPU(s) taken offline for the speed table\n", offline);
 }
 
-int run_many(void)
+int run_many(bool speed)
 {
 	struct shape sh;
 
@@ -552,9 +552,11 @@ int run_many(void)
 	 * kernel's list, which libtracefs and the kernel's by-name walk read
 	 * per name (seconds each here: three of them, scaled) */
 	printf("VM: the map current %.0f ms after the churn\n", wait_current(now_ms()));
-	one_cpu();
-	stall_phase("speed table");
-	run_speed(3);
+	if (speed) {
+		one_cpu();
+		stall_phase("speed table");
+		run_speed(3);
+	}
 	stall_report();
 	return 0;
 }

@@ -26,10 +26,12 @@ int modules_fingerprint(const char *path, uint64_t *fingerprint, bool *settled)
 	FILE *f = fopen(path, "re");
 	char line[4096];
 	uint64_t h = 0xcbf29ce484222325ull;
+	bool live = true;
 	int r = 0;
 
 	*fingerprint = h;
-	*settled = true;
+	if (settled)
+		*settled = true;
 	if (!f)
 		return errno == ENOENT ? 0 : negative_errno();
 	while (fgets(line, sizeof(line), f)) {
@@ -45,12 +47,14 @@ int modules_fingerprint(const char *path, uint64_t *fingerprint, bool *settled)
 			continue;
 		h = mix_in(h, name, strlen(name) + 1);
 		h = mix_in(h, state, strlen(state) + 1);
-		*settled &= strcmp(state, "Live") == 0;
+		live &= strcmp(state, "Live") == 0;
 	}
 	if (ferror(f))
 		r = -EIO;
 	else
 		*fingerprint = h;
+	if (settled)
+		*settled = live;
 	fclose(f);
 	return r;
 }

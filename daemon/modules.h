@@ -16,8 +16,9 @@
 
 /*
  * A fingerprint of the module list read from @path (normally
- * /proc/modules): the names and states in order. *@settled says that no
- * module is loading or unloading. A missing file is an empty list.
+ * /proc/modules): the names and states in order. *@settled (NULL: not
+ * asked) says that no module is loading or unloading. A missing file is
+ * an empty list.
  * Returns 0 or -errno.
  */
 int modules_fingerprint(const char *path, uint64_t *fingerprint, bool *settled);

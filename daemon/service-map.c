@@ -62,17 +62,16 @@ static int load_fenced(const char *modules_path, struct map **out, uint64_t *fp,
 {
 	for (int attempt = 0; attempt < 3; attempt++) {
 		uint64_t after;
-		bool settled;
 		int r;
 
 		if (abandon && atomic_load(abandon))
 			return -ECANCELED;
-		r = modules_fingerprint(modules_path, fp, &settled);
+		r = modules_fingerprint(modules_path, fp, NULL);
 
 		if (r == 0)
 			r = map_load(out, abandon);
 		if (r == 0)
-			r = modules_fingerprint(modules_path, &after, &settled);
+			r = modules_fingerprint(modules_path, &after, NULL);
 		if (r < 0) {
 			*out = map_free(*out);
 			return r;
@@ -89,11 +88,10 @@ static int map_is_current(struct service *s, bool *current)
 {
 	unsigned long count;
 	uint64_t fp;
-	bool settled;
 	int r = tracing_read_record_count(&count);
 
 	if (r == 0)
-		r = modules_fingerprint(s->modules_path, &fp, &settled);
+		r = modules_fingerprint(s->modules_path, &fp, NULL);
 	if (r == 0)
 		*current = count == map_size(s->map) && fp == s->modules_fp;
 	return r;
@@ -219,12 +217,11 @@ bool service_map_fence_holds(struct service *s)
 {
 	unsigned long count;
 	uint64_t fp;
-	bool settled;
 
 	if (s->drain_uevents)
 		s->drain_uevents(s->drain_ctx);
 	if (s->stale || tracing_read_record_count(&count) < 0 ||
-	    modules_fingerprint(s->modules_path, &fp, &settled) < 0)
+	    modules_fingerprint(s->modules_path, &fp, NULL) < 0)
 		return false;
 	return count == map_size(s->map) && fp == s->modules_fp;
 }

@@ -423,7 +423,7 @@ static void test_socket_appears_listening(const char *fixture_text, size_t len)
 			struct sockaddr_un sa = { .sun_family = AF_UNIX };
 			int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
-			snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", tmp);
+			snprintf(sa.sun_path, sizeof(sa.sun_path), "%.100s", tmp);
 			CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
 			close(fd);
 		} else if (round == 2) {

@@ -238,7 +238,7 @@ static void modules(void)
 {
 	struct ftidx_result *r = NULL;
 	uint64_t g0, g1, g2;
-	uint32_t entries, idx_loop, idx_dummy, idx_after;
+	uint32_t entries = 0, idx_loop, idx_dummy, idx_after;
 	size_t n_loop;
 	int rc;
 

@@ -11,6 +11,9 @@
 #include "macro.h"
 
 #define WATCHED (IN_MODIFY | IN_CLOSE_WRITE)
+/* the file went (its instance was removed): IN_IGNORED follows any
+ * watch's end, ours (drift_unwatch()) included */
+#define GONE (IN_DELETE_SELF | IN_IGNORED)
 
 struct drift {
 	int fd;
@@ -45,7 +48,7 @@ int drift_watch(struct drift *d, const char *path)
 
 	if (!d)
 		return -ENOTSUP;
-	wd = inotify_add_watch(d->fd, path, WATCHED);
+	wd = inotify_add_watch(d->fd, path, WATCHED | IN_DELETE_SELF);
 	return wd < 0 ? negative_errno() : wd;
 }
 
@@ -55,7 +58,7 @@ void drift_unwatch(struct drift *d, int wd)
 		inotify_rm_watch(d->fd, wd);
 }
 
-int drift_drain(struct drift *d, void (*seen)(void *ctx, int wd), void *ctx)
+int drift_drain(struct drift *d, void (*seen)(void *ctx, int wd, bool gone), void *ctx)
 {
 	/* aligned as the events in it are */
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -75,8 +78,8 @@ int drift_drain(struct drift *d, void (*seen)(void *ctx, int wd), void *ctx)
 
 			if (ev->mask & IN_Q_OVERFLOW)
 				r = -ENOBUFS;
-			else if (ev->mask & WATCHED)
-				seen(ctx, ev->wd);
+			else if (ev->mask & (WATCHED | GONE))
+				seen(ctx, ev->wd, ev->mask & GONE);
 			p += sizeof(*ev) + ev->len;
 		}
 	}

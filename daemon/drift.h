@@ -24,7 +24,9 @@ struct drift *drift_free(struct drift *d);
 int drift_watch(struct drift *d, const char *path);
 void drift_unwatch(struct drift *d, int wd);
 
-/* Take the events queued so far, calling @seen(ctx, wd) for each watch
- * written to. Returns 0, or -errno (-ENOBUFS: the queue overflowed, and
+/* Take the events queued so far, calling @seen(ctx, wd, gone) for each
+ * watch written to, and with @gone for one whose file went: an instance
+ * removed (rmdir, by anyone) takes its files, and a new one of the same
+ * name starts empty. Returns 0, or -errno (-ENOBUFS: the queue overflowed, and
  * every watched file must count as written). */
-int drift_drain(struct drift *d, void (*seen)(void *ctx, int wd), void *ctx);
+int drift_drain(struct drift *d, void (*seen)(void *ctx, int wd, bool gone), void *ctx);

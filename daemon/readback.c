@@ -106,16 +106,30 @@ static uint32_t canonical_index(struct tally *t, uint32_t index)
 			 map_module_of(t->m, index));
 }
 
-/* Count each line of @text into the field at @offset; false when a line
- * is not in the map. Comment lines ("#### all functions enabled ####") and
- * blank ones are skipped. */
+enum filter_line filter_line_kind(const char *line, size_t len)
+{
+	const char *colon;
+
+	if (!len || line[0] == '#')
+		return FILTER_LINE_NONE;
+	colon = memchr(line, ':', len);
+	if (!colon)
+		return FILTER_LINE_FUNCTION;
+	/* "[func]:mod:module"; a probe's command is never "mod" */
+	if ((size_t)(line + len - colon) > 5 && memcmp(colon, ":mod:", 5) == 0)
+		return FILTER_LINE_MODULE_PATTERN;
+	return FILTER_LINE_PROBE;
+}
+
+/* Count each function line of @text into the field at @offset; false
+ * when one is not in the map. */
 static bool tally_text(struct tally *t, const char *text, size_t offset)
 {
 	for (const char *p = text; *p;) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 
-		if (len && p[0] != '#') {
+		if (filter_line_kind(p, len) == FILTER_LINE_FUNCTION) {
 			uint32_t id = canonical_line(t, p, len);
 
 			if (!id)
@@ -212,7 +226,7 @@ int readback_verify_count(uint16_t op, const struct resolution *res, const char 
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 
-		n += len && p[0] != '#';
+		n += filter_line_kind(p, len) == FILTER_LINE_FUNCTION;
 		p += len + (nl != NULL);
 	}
 	if ((op == FTIDX_OP_SET && n != res->n_enable) || (op == FTIDX_OP_CLEAR && n != 0)) {
@@ -274,9 +288,8 @@ ssize_t readback_filter_indices(const struct map *m, const char *text, uint32_t 
 	while (*line) {
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
-		/* Comment lines ("#### all functions enabled ####") are no one's. */
-		bool is_comment = !len || line[0] == '#';
-		uint32_t index = is_comment ? 0 : next_index_of_line(&t, line, len, last);
+		bool is_function = filter_line_kind(line, len) == FILTER_LINE_FUNCTION;
+		uint32_t index = is_function ? next_index_of_line(&t, line, len, last) : 0;
 
 		if (index) {
 			if (n == cap) {
@@ -289,7 +302,7 @@ ssize_t readback_filter_indices(const struct map *m, const char *text, uint32_t 
 				v = grown;
 			}
 			v[n++] = last = index;
-		} else if (!is_comment) {
+		} else if (is_function) {
 			(*unmatched)++;
 		}
 		line += len + (nl ? 1 : 0);

@@ -9,11 +9,30 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "map.h"
 #include "resolve.h"
+
+/*
+ * What a line of set_ftrace_filter or set_ftrace_notrace is. Besides its
+ * functions the kernel lists there the function probes set on the filter
+ * ("schedule:traceoff:unlimited") and the module patterns it keeps for
+ * modules not loaded (":mod:nfsd", "vfs_*:mod:btrfs"). Neither is a
+ * function, and neither is ours: an O_TRUNC open drops the module
+ * patterns and keeps the probes (seen alike on 6.1, 6.12 and 7.2). No
+ * function's or module's name holds a ':'.
+ */
+enum filter_line {
+	FILTER_LINE_NONE,     /* blank, or a comment ("#### all functions enabled ####") */
+	FILTER_LINE_FUNCTION, /* "name" or "name [module]" */
+	FILTER_LINE_MODULE_PATTERN,
+	FILTER_LINE_PROBE,
+};
+
+enum filter_line filter_line_kind(const char *line, size_t len);
 
 /*
  * Check that @after (the filter read back, NUL-terminated) is what
@@ -47,9 +66,8 @@ ssize_t readback_line_indices(const struct map *m, const char *line, size_t len,
  * The indices a filter's text stands for. The kernel lists enabled records
  * in record order, so the k-th line is matched to the first index after
  * the previous line's that carries its name and module: exact even for
- * names on several lines. Lines that are no function ("#### all functions
- * enabled ####", "func:probe" commands) or not in the map are counted in
- * *@unmatched. Returns how many indices (ascending, in *@out, malloc'd) or
+ * names on several lines. Function lines not in the map are counted in
+ * *@unmatched; comments, probes and module patterns are no one's. Returns how many indices (ascending, in *@out, malloc'd) or
  * -ENOMEM.
  */
 ssize_t readback_filter_indices(const struct map *m, const char *text, uint32_t **out,

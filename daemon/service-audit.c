@@ -181,9 +181,12 @@ void service_audit_complete(struct service *s)
 		return;
 	pthread_join(job->thread, NULL);
 	s->audit_job = NULL;
-	/* a write since the job began: what it read proves nothing */
-	if (!atomic_load(&job->cancelled) && job->seq == s->write_seq)
+	/* a write since the job began: what it read proves nothing; a file
+	 * that is not there went with its instance (removed by someone
+	 * else), and its record goes with the events that say so */
+	if (!atomic_load(&job->cancelled) && job->seq == s->write_seq && job->result != -ENOENT)
 		judge(s, job);
+	service_written_take_drift(s, true);
 	job_free(job);
 	/* the next pending record, if any */
 	service_audit_soon(s);

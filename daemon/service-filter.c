@@ -732,6 +732,18 @@ static int write_resolved(struct service *s, struct service_job *job, struct pro
 		snprintf(msg, sizeof(msg), "cannot create the instance; nothing was written");
 		goto reply;
 	}
+	for (size_t k = 0; k < run.n && r == 0; k++)
+		r = writer_widen(s->map, req->changes[k].file, &run.res[k]);
+	if (r == 0) {
+		/* the reply's sets are the widened ones */
+		service_job_free_items(&rep);
+		r = service_job_fill_items(&rep, job->res, job->n_parts);
+	}
+	if (r < 0) {
+		rep.status = -r;
+		snprintf(msg, sizeof(msg), "out of memory; nothing was written");
+		goto reply;
+	}
 	r = write_files(s, req, &run);
 	if (run.restore) {
 		/* answered once it is put back */

@@ -106,11 +106,27 @@ static void put_index_line(struct growbuf *t, const struct map *m, uint32_t inde
 	growbuf_append_text(t, "\n", 1);
 }
 
+static size_t count_module_patterns(const char *text)
+{
+	size_t n = 0;
+
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		n += filter_line_kind(p, len) == FILTER_LINE_MODULE_PATTERN;
+		p += len + (nl != NULL);
+	}
+	return n;
+}
+
 /* The function filter after @op with @res, from @before's text, as the
- * record's "after" section. */
+ * record's "after" section. An appending write keeps the module patterns
+ * the kernel holds; an O_TRUNC one (SET, CLEAR) drops them. */
 static int put_filter_after(struct growbuf *t, const struct map *m, uint16_t op,
 			    const struct resolution *res, const char *before)
 {
+	bool keeps_patterns = op == FTIDX_OP_ADD || op == FTIDX_OP_REMOVE;
 	_cleanup_free_ uint32_t *was = NULL, *will = NULL;
 	size_t unmatched, n = 0;
 	ssize_t n_was = readback_filter_indices(m, before, &was, &unmatched);
@@ -120,9 +136,17 @@ static int put_filter_after(struct growbuf *t, const struct map *m, uint16_t op,
 	will = sets_after(op, was, (size_t)n_was, res, &n);
 	if (!will)
 		return -ENOMEM;
-	intent_text_count(t, "after", n);
+	intent_text_count(t, "after", n + (keeps_patterns ? count_module_patterns(before) : 0));
 	for (size_t i = 0; i < n; i++)
 		put_index_line(t, m, will[i]);
+	for (const char *p = before; keeps_patterns && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (filter_line_kind(p, len) == FILTER_LINE_MODULE_PATTERN)
+			intent_text_line(t, p, len);
+		p += len + (nl != NULL);
+	}
 	return 0;
 }
 
@@ -255,7 +279,7 @@ void service_recover_end(struct service *s)
 enum found { FOUND_AFTER, FOUND_BEFORE, FOUND_PARTIAL };
 
 /* Lines of @v that the map still carries (a module that went took its
- * lines with it), as keys: whole lines, or names for a graph file; sorted
+ * lines with it), and module patterns, as keys: whole lines, or names for a graph file; sorted
  * for a graph file, whose order means nothing. */
 static int present(const struct map *m, bool graph, char *const *v, size_t n, struct line_set *out)
 {
@@ -263,7 +287,10 @@ static int present(const struct map *m, bool graph, char *const *v, size_t n, st
 
 	for (size_t i = 0; i < n && r == 0; i++) {
 		uint32_t *idx = NULL;
-		ssize_t k = graph ? 1 : readback_line_indices(m, v[i], strlen(v[i]), &idx);
+		size_t len = strlen(v[i]);
+		ssize_t k = graph || filter_line_kind(v[i], len) == FILTER_LINE_MODULE_PATTERN
+				    ? 1
+				    : readback_line_indices(m, v[i], len, &idx);
 
 		free(idx);
 		if (k < 0)

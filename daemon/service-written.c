@@ -38,10 +38,37 @@ void service_written_free_all(struct service *s)
 	}
 }
 
-static void drifted(void *ctx, int wd)
+/* @w, which is on the list, goes. */
+static void forget(struct service *s, struct written *w)
+{
+	struct written **at = &s->written;
+
+	while (*at != w)
+		at = &(*at)->next;
+	*at = w->next;
+	record_free(s, w);
+}
+
+/* The file of @wd went: what ftidx wrote there went with it, and a file
+ * made again under that name holds nothing of it. */
+static void gone(struct service *s, int wd)
+{
+	for (struct written *w = s->written; w; w = w->next)
+		if (w->wd == wd) {
+			w->wd = -1; /* the kernel ended the watch */
+			forget(s, w);
+			return;
+		}
+}
+
+static void drifted(void *ctx, int wd, bool went)
 {
 	struct service *s = ctx;
 
+	if (went) {
+		gone(s, wd);
+		return;
+	}
 	for (struct written *w = s->written; w; w = w->next)
 		if (w->wd == wd) {
 			/* the audit's verdict no longer stands */
@@ -50,8 +77,12 @@ static void drifted(void *ctx, int wd)
 		}
 }
 
-static void own_write(void *ctx _unused_, int wd _unused_)
+/* ftidx's own writes raise events it ignores; a file gone is gone all
+ * the same */
+static void own_write(void *ctx, int wd, bool went)
 {
+	if (went)
+		gone(ctx, wd);
 }
 
 void service_written_take_drift(struct service *s, bool foreign)
@@ -88,17 +119,6 @@ char *service_written_known_text(struct service *s, const struct written *w)
 		return NULL;
 	}
 	return (char *)t.data;
-}
-
-/* @w, which is on the list, goes. */
-static void forget(struct service *s, struct written *w)
-{
-	struct written **at = &s->written;
-
-	while (*at != w)
-		at = &(*at)->next;
-	*at = w->next;
-	record_free(s, w);
 }
 
 /* The instance is gone, and what ftidx wrote there with it. */

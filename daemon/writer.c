@@ -237,6 +237,25 @@ static int widen_to_names(const struct map *m, const struct resolution *res, str
 	return 0;
 }
 
+int writer_widen(const struct map *m, uint16_t file, struct resolution *res)
+{
+	struct resolution widened;
+	int r;
+
+	if (takes_indices(file))
+		return 0;
+	r = widen_to_names(m, res, &widened);
+	if (r < 0)
+		return r;
+	free(res->enable);
+	free(res->disable);
+	res->enable = widened.enable;
+	res->n_enable = widened.n_enable;
+	res->disable = widened.disable;
+	res->n_disable = widened.n_disable;
+	return 0;
+}
+
 /* ---- writing ----------------------------------------------------------- */
 
 static uint32_t count_tokens(const char *s, size_t len)
@@ -291,7 +310,9 @@ ssize_t writer_split_lines(char *buf, char ***out)
 	if (!v)
 		return -ENOMEM;
 	for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		if (l[0] == '#')
+		enum filter_line kind = filter_line_kind(l, strlen(l));
+
+		if (kind == FILTER_LINE_NONE || kind == FILTER_LINE_PROBE)
 			continue;
 		if (n == cap) {
 			char **w = realloc(v, sizeof(*v) * (cap *= 2));
@@ -342,6 +363,7 @@ static int restore_text(const struct map *m, const struct writer_request *wr, bo
 		return t->failed ? -ENOMEM : 0;
 	}
 	_cleanup_free_ uint32_t *keep = malloc(sizeof(*keep) * (n_lines ? n_lines : 1));
+	_cleanup_(growbuf_deinit) struct growbuf patterns = { 0 };
 	size_t n_keep = 0;
 
 	if (!keep)
@@ -351,6 +373,14 @@ static int restore_text(const struct map *m, const struct writer_request *wr, bo
 		size_t want = 1, got = 0;
 		ssize_t total;
 
+		/* the O_TRUNC of the restore dropped it: written again as it
+		 * reads, it is kept for its module once more */
+		if (filter_line_kind(lines[i], strlen(lines[i])) == FILTER_LINE_MODULE_PATTERN) {
+			text_add(&patterns, lines[i], strlen(lines[i]));
+			text_add(&patterns, " ", 1);
+			i++;
+			continue;
+		}
 		while (i + want < n_lines && strcmp(lines[i + want], lines[i]) == 0)
 			want++;
 		total = readback_line_indices(m, lines[i], strlen(lines[i]), &v);
@@ -376,6 +406,7 @@ static int restore_text(const struct map *m, const struct writer_request *wr, bo
 	}
 	/* Indices, or names for the graph files, as any write of ours. */
 	text_set(t, m, wr->file, keep, n_keep, false);
+	text_add(t, patterns.data ? (const char *)patterns.data : "", patterns.len);
 	if (t->len)
 		t->data[t->len - 1] = '\n';
 	return t->failed ? -ENOMEM : 0;
@@ -426,19 +457,72 @@ int writer_verify(const struct writer_io *io, const struct map *m, const struct 
 }
 
 /*
+ * A graph file's removal. The kernel refuses ("!name": EINVAL) a pattern
+ * that takes out nothing the file holds, where the function filters take
+ * it as a no-op (seen alike on 6.1, 6.12 and 7.2). So removals are held
+ * to what @before holds: nothing to write when it holds none of them,
+ * the patterns when it holds every name they select, else each name it
+ * holds (one pass of the kernel each, but only over names in the file).
+ * A graph file past a page reads back unreliably (GRAPH_READ_RELIABLE):
+ * then the patterns as they are.
+ */
+static int graph_removal_text(struct growbuf *t, const struct map *m,
+			      const struct writer_request *wr, const struct resolution *res,
+			      const char *before, size_t before_len)
+{
+	_cleanup_free_ uint8_t *held = NULL;
+	_cleanup_free_ uint32_t *present = NULL;
+	size_t n_present = 0;
+
+	if (!before || writer_readback_count_only(wr->file, before_len))
+		goto patterns;
+	held = calloc(map_size(m) + 1, 1);
+	present = malloc(sizeof(*present) * (res->n_enable ? res->n_enable : 1));
+	if (!held || !present)
+		return -ENOMEM;
+	for (const char *p = before; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		_cleanup_free_ uint32_t *v = NULL;
+		ssize_t n = filter_line_kind(p, len) == FILTER_LINE_FUNCTION
+				    ? readback_line_indices(m, p, len, &v)
+				    : 0;
+
+		if (n < 0)
+			return (int)n;
+		for (ssize_t k = 0; k < n; k++)
+			held[v[k]] = 1;
+		p += len + (nl != NULL);
+	}
+	for (size_t i = 0; i < res->n_enable; i++)
+		if (held[res->enable[i]])
+			present[n_present++] = res->enable[i];
+	if (n_present < res->n_enable) {
+		text_set(t, m, wr->file, present, n_present, true);
+		return t->failed ? -ENOMEM : 0;
+	}
+patterns:
+	for (size_t i = 0; i < wr->n_tokens; i++) {
+		text_add(t, "!", 1);
+		text_patterns(t, m, &wr->tokens[i], 1);
+	}
+	return t->failed ? -ENOMEM : 0;
+}
+
+/*
  * What a write of @wr with @res puts into the file, in @t: indices, or,
- * for the graph files, the patterns themselves. 0, or -errno with *@why.
+ * for the graph files, the patterns themselves. @before is what the file
+ * holds. 0, or -errno with *@why.
  */
 static int batch_text(struct growbuf *t, const struct map *m, const struct writer_request *wr,
-		      const struct resolution *res, const char **why)
+		      const struct resolution *res, const char *before, size_t before_len,
+		      const char **why)
 {
 	switch (takes_indices(wr->file) ? wr->op : 0) {
 	case 0: /* a graph file: the patterns themselves */
 		if (wr->op == FTIDX_OP_REMOVE) {
-			for (size_t i = 0; i < wr->n_tokens; i++) {
-				text_add(t, "!", 1);
-				text_patterns(t, m, &wr->tokens[i], 1);
-			}
+			if (graph_removal_text(t, m, wr, res, before, before_len) < 0)
+				t->failed = true;
 		} else if (wr->op != FTIDX_OP_CLEAR) {
 			text_patterns(t, m, wr->tokens, wr->n_tokens);
 		}
@@ -513,9 +597,9 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 		return out->why = "the patterns select no function, and an empty filter traces "
 				  "every function: use clear for that",
 		       -ENODATA;
-	r = batch_text(&t, m, wr, res, &out->why);
+	r = read_before(io, wr, &before, &before_len, out);
 	if (r == 0)
-		r = read_before(io, wr, &before, &before_len, out);
+		r = batch_text(&t, m, wr, res, before, before_len, &out->why);
 	if (r < 0)
 		return r;
 
@@ -546,8 +630,9 @@ void writer_result_deinit(struct writer_result *r)
 	r->before = NULL;
 }
 
-/* @text's lines that the map still carries, sorted: what a restore of
- * @text can bring back (a module that went took its lines with it). */
+/* @text's lines that the map still carries, and its module patterns,
+ * sorted: what a restore of @text can bring back (a module that went took
+ * its lines with it). */
 static ssize_t restorable_lines(const struct map *m, bool reads_names, char *text, char ***out)
 {
 	ssize_t n = writer_split_lines(text, out), k = 0;
@@ -556,8 +641,11 @@ static ssize_t restorable_lines(const struct map *m, bool reads_names, char *tex
 		return n;
 	for (ssize_t i = 0; i < n; i++) {
 		uint32_t *v = NULL;
-		ssize_t c = reads_names ? readback_line_indices(m, (*out)[i], strlen((*out)[i]), &v)
-					: 1;
+		size_t len = strlen((*out)[i]);
+		ssize_t c = !reads_names || filter_line_kind((*out)[i], len) ==
+							FILTER_LINE_MODULE_PATTERN
+				    ? 1
+				    : readback_line_indices(m, (*out)[i], len, &v);
 
 		free(v);
 		if (c < 0)

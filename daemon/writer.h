@@ -108,9 +108,19 @@ int writer_restore(const struct writer_io *io, const struct map *m, const struct
 
 void writer_result_deinit(struct writer_result *r);
 
+/*
+ * What a write of @res to @file selects: for the graph files, which take
+ * names, every line of each name (type_show is on 17 to 19 lines), a
+ * removal winning where a name is in both sets; for the others @res as
+ * it is. In place. The record of the write, its intent, its audit and its
+ * reply all take this one set. 0 or -ENOMEM (then @res is unchanged).
+ */
+int writer_widen(const struct map *m, uint16_t file, struct resolution *res);
+
 /* Split @buf into its lines in place, skipping comment lines ("#### all
- * functions enabled ####") and blanks: pointers into @buf in *@out
- * (malloc'd). Returns the count or -ENOMEM. */
+ * functions enabled ####"), blanks and function probes, which no write
+ * of a filter's lines takes away or needs to bring back: pointers into
+ * @buf in *@out (malloc'd). Returns the count or -ENOMEM. */
 ssize_t writer_split_lines(char *buf, char ***out);
 
 /* Whether @len bytes read back from filter file @file can be trusted only

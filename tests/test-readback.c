@@ -9,6 +9,7 @@
 
 #include "fixture-map.h"
 #include "map.h"
+#include "proto.h"
 #include "readback.h"
 #include "testlib.h"
 
@@ -62,8 +63,42 @@ int main(int argc, char **argv)
 	CHECK_EQ_INT(indices(base, "vfs_read:traceoff:unlimited\nno_such_fn\n\n", got, 8,
 			     &unmatched),
 		     0);
-	CHECK_EQ_INT(unmatched, 2);
+	CHECK_EQ_INT(unmatched, 1);
 	CHECK_EQ_INT(indices(base, "", got, 8, &unmatched), 0);
+
+	/* Probes and kept module patterns are listed with the functions
+	 * (as 6.1, 6.12 and 7.2 list them) and are no one's. */
+	CHECK_EQ_INT(indices(base,
+			     "vfs_read\nvfs_*:mod:btrfs\n:mod:nfsd\nschedule:traceoff:unlimited\n",
+			     got, 8, &unmatched),
+		     1);
+	CHECK_EQ_INT(got[0], 12408);
+	CHECK_EQ_INT(unmatched, 0);
+	CHECK_EQ_INT(filter_line_kind(":mod:nfsd", 9), FILTER_LINE_MODULE_PATTERN);
+	CHECK_EQ_INT(filter_line_kind("vfs_*:mod:btrfs", 15), FILTER_LINE_MODULE_PATTERN);
+	CHECK_EQ_INT(filter_line_kind("schedule:traceoff:unlimited", 27), FILTER_LINE_PROBE);
+	CHECK_EQ_INT(filter_line_kind("vfs_read:stacktrace:unlimited", 29), FILTER_LINE_PROBE);
+	CHECK_EQ_INT(filter_line_kind("lo_release [loop]", 17), FILTER_LINE_FUNCTION);
+	CHECK_EQ_INT(filter_line_kind("#### all functions enabled ####", 31), FILTER_LINE_NONE);
+
+	/* A write to a filter holding a probe and a module pattern checks
+	 * out: both before (ADD) and after. */
+	{
+		uint32_t add[] = { 12408 };
+		struct resolution res = { .enable = add, .n_enable = 1 };
+		const char *why = "";
+
+		CHECK_EQ_INT(readback_verify(base, FTIDX_OP_ADD, &res,
+					     ":mod:nfsd\nschedule:traceoff:unlimited\n",
+					     "vfs_read\n:mod:nfsd\n", &why),
+			     0);
+		CHECK_EQ_INT(readback_verify(base, FTIDX_OP_SET, &res, "",
+					     "vfs_read\nschedule:traceoff:unlimited\n", &why),
+			     0);
+		CHECK_EQ_INT(readback_verify_count(FTIDX_OP_SET, &res,
+						   "vfs_read\nschedule:traceoff:unlimited\n", &why),
+			     0);
+	}
 
 	map_free(base);
 	map_free(mods);

@@ -28,6 +28,9 @@ struct kernel {
 	uint32_t poison; /* refuse this index token (0: none) */
 	uint32_t intruder; /* another writer enables this at close (0: none) */
 	bool intrude_once;  /* ...at the next close only */
+	/* what a user set there beside the functions (6.1, 6.12 and 7.2
+	 * alike): a module pattern that O_TRUNC drops, a probe it keeps */
+	bool pattern, pattern_pending, probe;
 	unsigned writes, opens;
 };
 
@@ -40,6 +43,7 @@ static int k_open(void *ctx, const char *instance _unused_, const char *file _un
 		memset(k->pending, 0, map_size(k->m) + 1);
 	else
 		memcpy(k->pending, k->committed, map_size(k->m) + 1);
+	k->pattern_pending = k->pattern && !(flags & O_TRUNC);
 	return 42;
 }
 
@@ -71,7 +75,9 @@ static ssize_t k_write(void *ctx, int fd, const char *buf, size_t len)
 		i++;
 	neg = buf[start] == '!';
 	start += neg;
-	if (k->graph) {
+	if (end - start == 9 && memcmp(buf + start, ":mod:nfsd", 9) == 0) {
+		k->pattern_pending = !neg;
+	} else if (k->graph) {
 		apply_name(k, buf + start, end - start, !neg);
 	} else {
 		unsigned long idx = strtoul(buf + start, NULL, 10);
@@ -88,6 +94,7 @@ static int k_close(void *ctx, int fd _unused_)
 	struct kernel *k = ctx;
 
 	memcpy(k->committed, k->pending, map_size(k->m) + 1);
+	k->pattern = k->pattern_pending;
 	if (k->intruder)
 		k->committed[k->intruder] = true;
 	if (k->intrude_once)
@@ -124,6 +131,15 @@ static int k_read(void *ctx, const char *instance _unused_, const char *file _un
 		free(s);
 		s = strdup("#### all functions enabled ####\n");
 		n = strlen(s);
+	}
+	for (int extra = 0; extra < 2; extra++) {
+		const char *line = extra ? "schedule:traceoff:unlimited\n" : ":mod:nfsd\n";
+
+		if (!(extra ? k->probe : k->pattern))
+			continue;
+		s = realloc(s, n + strlen(line) + 1);
+		memcpy(s + n, line, strlen(line) + 1);
+		n += strlen(line);
 	}
 	*buf = s;
 	*len = n;
@@ -174,6 +190,33 @@ static int apply(const struct map *m, uint16_t op, uint16_t file, const char *co
 	}
 	resolution_deinit(&res);
 	return r;
+}
+
+/* A failed write beside a user's probe and module pattern: the restore
+ * brings the pattern back (its O_TRUNC dropped it) and leaves the probe
+ * alone (it kept it), and checks out; a write read back beside them
+ * checks out too. */
+static void test_restore_keeps_what_is_not_ours(const struct map *m)
+{
+	const char *vfs[] = { "vfs_*" }, *rd[] = { "vfs_read" };
+	struct writer_result wr;
+	struct resolution res;
+
+	reset(m);
+	CHECK_EQ_INT(apply(m, FTIDX_OP_SET, FTIDX_FILE_FILTER, rd, 1, &wr, NULL, 0), 0);
+	model.pattern = model.probe = true;
+	CHECK_EQ_INT(resolve_batch(m, &fixture_rules, vfs, 1, &res), 0);
+	model.poison = res.enable[res.n_enable / 2];
+	resolution_deinit(&res);
+	CHECK_EQ_INT(apply(m, FTIDX_OP_SET, FTIDX_FILE_FILTER, vfs, 1, &wr, NULL, 0), -EINVAL);
+	CHECK(wr.restored);
+	CHECK(model.pattern);
+	CHECK(model.probe);
+	CHECK_EQ_INT(enabled(), 1);
+	model.poison = 0;
+	CHECK_EQ_INT(apply(m, FTIDX_OP_ADD, FTIDX_FILE_FILTER, vfs, 1, &wr, NULL, 0), 0);
+	CHECK(model.pattern);
+	model.pattern = model.probe = false;
 }
 
 int main(int argc, char **argv)
@@ -326,6 +369,7 @@ int main(int argc, char **argv)
 	}
 
 	free(snapshot);
+	test_restore_keeps_what_is_not_ours(m);
 	free(model.committed);
 	free(model.pending);
 	map_free(m);

@@ -29,6 +29,7 @@ done
 case "$mode" in
 test) ftidx-vm test ${churn:-1000} ${crash:-0}; status=$? ;;
 speed) ftidx-vm speed; status=$? ;;
+share) ftidx-vm share; status=$? ;;
 many)
 	# the speed table on that map too, where run.sh asks for it
 	ftidx-vm many $(sed -n 's/.*ftidx\.manyspeed=\(1\).*/speed/p' /proc/cmdline)

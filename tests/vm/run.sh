@@ -6,7 +6,7 @@
 # the built ftidxd, ftidx and ftidx-vm with the libraries ldd lists, and a
 # few modules; run MODE inside; judge from the serial console.
 #
-#   run.sh MODE BUILD_DIR     MODE: test, speed, demo, many or modules
+#   run.sh MODE BUILD_DIR     MODE: test, speed, demo, many, modules or share
 #
 # "many" boots a guest shaped like users' machines: ftidxd first, then
 # the modules of modules-many.txt (FTIDX_VM_MODULE_LIST names another

@@ -74,6 +74,10 @@ size_t equivalence_of(const char *what, const char *path, int file, const char *
  * per-pattern results, a hit count cancelled from a poll loop. */
 void tool_api(void);
 
+/* Filter files shared with a user's probes, module patterns, other
+ * writers and instances removed behind ftidxd's back (vm-share.c). */
+void sharing(void);
+
 /* ftidxd killed in the middle of @runs writes of each kind, and started
  * again: the filters old or new, never partial (vm-crash.c). */
 void crash_safety(unsigned runs);

@@ -990,6 +990,8 @@ int run_tests(unsigned churn_requests, unsigned crash_runs)
 	stall_phase("addresses, libftidx 0.3");
 	addresses();
 	tool_api();
+	stall_phase("shared filter files");
+	sharing();
 	stall_phase("trace-cmd");
 	tracecmd_equivalence();
 	if (system("insmod /modules/loop.ko; insmod /modules/dummy.ko; insmod /modules/fat.ko; "

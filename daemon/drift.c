@@ -58,7 +58,7 @@ void drift_unwatch(struct drift *d, int wd)
 		inotify_rm_watch(d->fd, wd);
 }
 
-int drift_drain(struct drift *d, void (*seen)(void *ctx, int wd, bool gone), void *ctx)
+int drift_drain(struct drift *d, void (*seen)(void *ctx, int wd, enum drift_event ev), void *ctx)
 {
 	/* aligned as the events in it are */
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -78,8 +78,12 @@ int drift_drain(struct drift *d, void (*seen)(void *ctx, int wd, bool gone), voi
 
 			if (ev->mask & IN_Q_OVERFLOW)
 				r = -ENOBUFS;
-			else if (ev->mask & (WATCHED | GONE))
-				seen(ctx, ev->wd, ev->mask & GONE);
+			else if (ev->mask & GONE)
+				seen(ctx, ev->wd, DRIFT_GONE);
+			else if (ev->mask & IN_CLOSE_WRITE)
+				seen(ctx, ev->wd, DRIFT_CLOSED);
+			else if (ev->mask & IN_MODIFY)
+				seen(ctx, ev->wd, DRIFT_WRITTEN);
 			p += sizeof(*ev) + ev->len;
 		}
 	}

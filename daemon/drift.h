@@ -24,9 +24,21 @@ struct drift *drift_free(struct drift *d);
 int drift_watch(struct drift *d, const char *path);
 void drift_unwatch(struct drift *d, int wd);
 
-/* Take the events queued so far, calling @seen(ctx, wd, gone) for each
- * watch written to, and with @gone for one whose file went: an instance
- * removed (rmdir, by anyone) takes its files, and a new one of the same
- * name starts empty. Returns 0, or -errno (-ENOBUFS: the queue overflowed, and
+/* What an event says of a watched file. */
+enum drift_event {
+	DRIFT_WRITTEN, /* a write(2) took bytes */
+	/* a writable open of it was closed: the kernel commits a filter at
+	 * close, so each writer's batch ends with one of these */
+	DRIFT_CLOSED,
+	/* it went: an instance removed (rmdir, by anyone) takes its files,
+	 * and a new one of the same name starts empty */
+	DRIFT_GONE,
+};
+
+/* Take the events queued so far, calling @seen(ctx, wd, event) for each.
+ * inotify merges an event into the one queued just before it when both
+ * are the same, so two writers' closes count as one only when nothing
+ * came between them. Returns 0, or -errno (-ENOBUFS: the queue overflowed, and
  * every watched file must count as written). */
-int drift_drain(struct drift *d, void (*seen)(void *ctx, int wd, bool gone), void *ctx);
+int drift_drain(struct drift *d, void (*seen)(void *ctx, int wd, enum drift_event ev),
+		void *ctx);

@@ -512,14 +512,15 @@ static int write_files(struct service *s, const struct proto_request *req, struc
 		for (k = 0; k < run->n && r == 0; k++)
 			r = write_one(s, req, run, k);
 		run->failed_at = r < 0 ? k - 1 : k;
-		if (r < 0)
-			run->restore = restore_begin(s, run->wreq, run->wres, k);
-		/* proven: the intent is spent (put back: once that is done) */
-		if (!run->restore)
-			service_recover_end(s);
 	}
-	/* ftidx's own writes */
+	/* ftidx's own writes, one close each, taken before a restore adds
+	 * its own (restore_finish() takes those) */
 	service_written_take_drift(s, false);
+	if (r < 0 && run->wrote)
+		run->restore = restore_begin(s, run->wreq, run->wres, k);
+	/* proven: the intent is spent (put back: once that is done) */
+	if (run->wrote && !run->restore)
+		service_recover_end(s);
 	return r;
 }
 

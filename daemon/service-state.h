@@ -41,6 +41,12 @@ struct written {
 	bool complete;
 	int wd;        /* the file's inotify watch (drift.h), or -1 */
 	bool drifted;  /* someone else wrote the file since ftidx did */
+	/* closes of the file seen in the drain after ftidx's own write: one
+	 * is ftidx's, a second another writer's that raced it */
+	unsigned closes;
+	/* ...so the record cannot say what the file holds, and STATUS says
+	 * another writer changed it, until ftidx writes the file again */
+	bool raced;
 	/* the background audit: the filter read back as ftidx left it? */
 	uint16_t audit;       /* FTIDX_HOLDS_*, or AUDIT_PENDING */
 	struct written *next;

@@ -11,6 +11,7 @@
 
 #include "drift.h"
 #include "growbuf.h"
+#include "log.h"
 #include "macro.h"
 #include "map.h"
 #include "readback.h"
@@ -61,11 +62,11 @@ static void gone(struct service *s, int wd)
 		}
 }
 
-static void drifted(void *ctx, int wd, bool went)
+static void drifted(void *ctx, int wd, enum drift_event ev)
 {
 	struct service *s = ctx;
 
-	if (went) {
+	if (ev == DRIFT_GONE) {
 		gone(s, wd);
 		return;
 	}
@@ -77,17 +78,45 @@ static void drifted(void *ctx, int wd, bool went)
 		}
 }
 
-/* ftidx's own writes raise events it ignores; a file gone is gone all
- * the same */
-static void own_write(void *ctx, int wd, bool went)
+/* ftidx's own writes raise events of their own, one close per file
+ * written; a file gone is gone all the same */
+static void own_write(void *ctx, int wd, enum drift_event ev)
 {
-	if (went)
-		gone(ctx, wd);
+	struct service *s = ctx;
+
+	if (ev == DRIFT_GONE) {
+		gone(s, wd);
+		return;
+	}
+	for (struct written *w = s->written; w && ev == DRIFT_CLOSED; w = w->next)
+		if (w->wd == wd)
+			w->closes++;
 }
 
 void service_written_take_drift(struct service *s, bool foreign)
 {
-	int r = drift_drain(s->drift, foreign ? drifted : own_write, s);
+	int r;
+
+	for (struct written *w = s->written; w; w = w->next)
+		w->closes = 0;
+	r = drift_drain(s->drift, foreign ? drifted : own_write, s);
+	/* another writer closed the file between ftidx's reading of events
+	 * before its write and now. The kernel commits each writer's own copy
+	 * of the filter at close, so the change of whichever closed first
+	 * may be gone: said until ftidx writes the file again. */
+	for (struct written *w = s->written; !foreign && w; w = w->next) {
+		if (!w->closes)
+			continue;
+		w->raced = w->closes > 1;
+		if (!w->raced)
+			continue;
+		w->drifted = true;
+		w->audit = AUDIT_PENDING;
+		log_warn("another writer wrote %s%s%s%s while ftidx did: the kernel keeps the filter "
+			 "of the last to close, so one of the two changes may be lost",
+			 w->instance[0] ? "instances/" : "", w->instance, w->instance[0] ? "/" : "",
+			 writer_file_name(w->file));
+	}
 
 	/* a file without a watch may have been written by anyone, any time */
 	for (struct written *w = s->written; foreign && w; w = w->next)
@@ -148,6 +177,8 @@ struct written *service_written_find(struct service *s, const char *instance, ui
 
 uint16_t service_written_verdict(const struct service *s, const struct written *w)
 {
+	if (w->raced)
+		return FTIDX_HOLDS_NO; /* whatever the file holds, a writer raced ftidx */
 	return s->io->reads_names ? w->audit : FTIDX_HOLDS_UNKNOWN;
 }
 
@@ -197,7 +228,9 @@ int service_written_record(struct service *s, const char *instance, uint16_t fil
 	}
 	/* a change of a filter ftidx did not know leaves one it does not know */
 	w->complete = op == FTIDX_OP_SET || op == FTIDX_OP_CLEAR || (keeps && w->complete);
-	w->drifted = false;
+	/* another writer's change came with this write: read the file first
+	 * next time, and let the audit say whether it still holds ftidx's */
+	w->drifted = w->raced;
 	w->audit = AUDIT_PENDING;
 	free(w->indices);
 	w->indices = v;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -239,6 +240,66 @@ static void shell_between(void)
 	kclear(F);
 }
 
+/*
+ * A shell writes one name while ftidx's long ADD is being written: the
+ * kernel commits each writer's copy at close, so the one to close first
+ * loses its change. After each round the shell's name is there, or
+ * ftidx status says another writer changed the file.
+ */
+#define RACE_ROUNDS 6
+
+static void shell_write_when_ftidx_writes(int ready_fd, const char *name)
+{
+	int fd = inotify_init1(IN_CLOEXEC);
+	char buf[4096], line[128];
+
+	inotify_add_watch(fd, F, IN_MODIFY);
+	(void)!write(ready_fd, "r", 1);
+	(void)!read(fd, buf, sizeof(buf)); /* ftidx's first write() */
+	snprintf(line, sizeof(line), "%s\n", name);
+	_exit(kwrite(F, line, false) == 0 ? 0 : 1);
+}
+
+static void race_rounds(void)
+{
+	static const char *const shell[RACE_ROUNDS] = { "vfs_read",  "vfs_write",  "vfs_open",
+							"tcp_sendmsg", "tcp_recvmsg", "udp_sendmsg" };
+	const char *many[] = { "s*" }, *first[] = { "vfs_fsync" };
+	unsigned lost = 0, reported = 0, silent = 0, n;
+
+	for (size_t i = 0; i < RACE_ROUNDS; i++) {
+		int p[2], holds, r, st = 0;
+		bool kept;
+		pid_t pid;
+		char ready;
+
+		ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, first, 1, NULL);
+		if (pipe(p) < 0)
+			break;
+		pid = fork();
+		if (pid == 0)
+			shell_write_when_ftidx_writes(p[1], shell[i]);
+		(void)!read(p[0], &ready, 1);
+		r = ftidx_filter(c, FTIDX_ADD, FTIDX_FILTER, NULL, 0, 0, many, 1, NULL);
+		waitpid(pid, &st, 0);
+		close(p[0]);
+		close(p[1]);
+		kept = has_line(F, shell[i]);
+		holds = status_of("", FTIDX_FILTER, &n);
+		lost += !kept;
+		reported += !kept && holds == 0;
+		silent += !kept && holds != 0;
+		result(r == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && (kept || holds == 0),
+		       "share: race %zu: the shell's %s is %s, ftidx status says %s", i + 1, shell[i],
+		       kept ? "kept" : "lost (the kernel kept ftidx's copy)",
+		       holds == 0 ? "another writer changed the file" : "it holds what ftidx wrote");
+	}
+	printf("VM-SHARE: %u races: the kernel lost the shell's change in %u, ftidx said so in %u, "
+	       "silently in %u\n",
+	       RACE_ROUNDS, lost, reported, silent);
+	kclear(F);
+}
+
 /* An instance removed and made again by someone else (rmdir, mkdir):
  * what ftidx wrote there went with it. */
 static void instance_behind(void)
@@ -283,5 +344,6 @@ void sharing(void)
 	graph_widened();
 	graph_remove_absent();
 	shell_between();
+	race_rounds();
 	instance_behind();
 }

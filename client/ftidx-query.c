@@ -40,10 +40,13 @@ static void print_status_json(const struct ftidx_status *st)
 	for (size_t i = 0; i < st->n_filters; i++) {
 		printf("%s{\"instance\":", i ? "," : "");
 		json_str(st->filters[i].instance);
-		printf(",\"file\":\"%s\",\"functions\":%u,\"holds\":%s}",
+		printf(",\"file\":\"%s\",\"functions\":%u,\"holds\":%s,\"probes\":%u,"
+		       "\"module_patterns\":%u}",
 		       file_name(st->filters[i].file), st->filters[i].functions,
 		       st->filters[i].holds < 0 ? "null"
-					       : st->filters[i].holds ? "true" : "false");
+		       : st->filters[i].holds	? "true"
+						: "false",
+		       ftidx_status_filter_probes(st, i), ftidx_status_filter_module_patterns(st, i));
 	}
 	printf("]}\n");
 }
@@ -69,14 +72,23 @@ static void print_status_text(const struct ftidx_status *st)
 		printf("map:             stale: a module came or went, rebuilding\n");
 	if (st->recovery[0])
 		printf("at start:        %s\n", st->recovery);
-	for (size_t i = 0; i < st->n_filters; i++)
-		printf("filter:          %s%s%s%s: %u function%s written by ftidx, %s\n",
+	for (size_t i = 0; i < st->n_filters; i++) {
+		uint32_t probes = ftidx_status_filter_probes(st, i);
+		uint32_t patterns = ftidx_status_filter_module_patterns(st, i);
+
+		printf("filter:          %s%s%s%s: %u function%s written by ftidx, %s",
 		       st->filters[i].instance[0] ? "instances/" : "", st->filters[i].instance,
 		       st->filters[i].instance[0] ? "/" : "", file_name(st->filters[i].file),
 		       st->filters[i].functions, st->filters[i].functions == 1 ? "" : "s",
 		       st->filters[i].holds < 0  ? "cannot tell if it still holds (not a tracefs)"
 		       : st->filters[i].holds ? "still holds"
 					      : "CHANGED by another writer");
+		/* a user's, kept beside ftidx's functions: not drift */
+		if (probes || patterns)
+			printf("; beside them %u probe%s and %u module pattern%s", probes,
+			       probes == 1 ? "" : "s", patterns, patterns == 1 ? "" : "s");
+		printf("\n");
+	}
 }
 
 int cmd_status(struct cli *cli, int argc, char **argv _unused_)

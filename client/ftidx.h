@@ -308,6 +308,12 @@ const char *ftidx_status_filter_instance(const struct ftidx_status *st, size_t i
 int ftidx_status_filter_file(const struct ftidx_status *st, size_t i);
 int ftidx_status_filter_holds(const struct ftidx_status *st, size_t i);
 uint32_t ftidx_status_filter_functions(const struct ftidx_status *st, size_t i);
+/* What the kernel listed in that file beside its functions when ftidxd
+ * last read it: function probes ("schedule:traceoff:unlimited") and
+ * module patterns kept for modules not loaded (":mod:nfsd"). Neither is
+ * ftidx's; a daemon older than 0.4 gives 0. Since: 0.4 */
+uint32_t ftidx_status_filter_probes(const struct ftidx_status *st, size_t i);
+uint32_t ftidx_status_filter_module_patterns(const struct ftidx_status *st, size_t i);
 
 /*
  * Which functions of a filter fire, and how often: ftidxd runs the function

@@ -452,6 +452,28 @@ _public_ uint32_t ftidx_status_filter_functions(const struct ftidx_status *st, s
 	return i < st->n_filters ? st->filters[i].functions : 0;
 }
 
+/* From the reply itself: the public struct of 0.1 has no room for them. */
+static const struct proto_filter_state *filter_of(const struct ftidx_status *st, size_t i)
+{
+	const struct status_box *box = (const struct status_box *)st;
+
+	return i < st->n_filters ? &box->res->rep.filters[i] : NULL;
+}
+
+_public_ uint32_t ftidx_status_filter_probes(const struct ftidx_status *st, size_t i)
+{
+	const struct proto_filter_state *f = filter_of(st, i);
+
+	return f ? f->probes : 0;
+}
+
+_public_ uint32_t ftidx_status_filter_module_patterns(const struct ftidx_status *st, size_t i)
+{
+	const struct proto_filter_state *f = filter_of(st, i);
+
+	return f ? f->module_patterns : 0;
+}
+
 _public_ uint32_t ftidx_hits_enabled(const struct ftidx_hits *h)
 {
 	return h->enabled;

@@ -121,6 +121,20 @@ enum filter_line filter_line_kind(const char *line, size_t len)
 	return FILTER_LINE_PROBE;
 }
 
+void filter_count_others(const char *text, uint32_t *probes, uint32_t *module_patterns)
+{
+	*probes = *module_patterns = 0;
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		enum filter_line kind = filter_line_kind(p, len);
+
+		*probes += kind == FILTER_LINE_PROBE;
+		*module_patterns += kind == FILTER_LINE_MODULE_PATTERN;
+		p += len + (nl != NULL);
+	}
+}
+
 /* Count each function line of @text into the field at @offset; false
  * when one is not in the map. */
 static bool tally_text(struct tally *t, const char *text, size_t offset)

@@ -34,6 +34,9 @@ enum filter_line {
 
 enum filter_line filter_line_kind(const char *line, size_t len);
 
+/* How many lines of @text are probes, and how many module patterns. */
+void filter_count_others(const char *text, uint32_t *probes, uint32_t *module_patterns);
+
 /*
  * Check that @after (the filter read back, NUL-terminated) is what
  * operation @op (enum ftidx_filter_op) with resolution @res makes of

@@ -147,6 +147,8 @@ static void judge(struct service *s, const struct audit_job *job)
 		r = readback_verify(s->map, w->n ? FTIDX_OP_SET : FTIDX_OP_CLEAR, &expected, "",
 				    job->text, &why);
 	s->audits++;
+	if (job->result >= 0)
+		filter_count_others(job->text, &w->probes, &w->module_patterns);
 	w->audit = r == 0 ? FTIDX_HOLDS_YES : job->result < 0 ? FTIDX_HOLDS_UNKNOWN : FTIDX_HOLDS_NO;
 	if (r < 0) {
 		s->drifts++;

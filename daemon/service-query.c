@@ -64,6 +64,8 @@ static int reply_status(struct service *s, uint32_t id, struct proto_buf *out)
 			/* pending only when the audit could not run */
 			.holds = verdict == AUDIT_PENDING ? FTIDX_HOLDS_UNKNOWN : verdict,
 			.functions = (uint32_t)w->n,
+			.probes = w->probes,
+			.module_patterns = w->module_patterns,
 		};
 	}
 	rep.filters = filters;

@@ -49,6 +49,8 @@ struct written {
 	bool raced;
 	/* the background audit: the filter read back as ftidx left it? */
 	uint16_t audit;       /* FTIDX_HOLDS_*, or AUDIT_PENDING */
+	/* what the kernel listed beside the functions at the last audit */
+	uint32_t probes, module_patterns;
 	struct written *next;
 };
 

@@ -409,10 +409,17 @@ struct codec {
 	const struct field *tail;
 	size_t n_tail;
 	void (*check)(struct reader *r, void *msg, const char **why);
+	/* what a later version appends after @tail: put always (an older
+	 * peer skips bytes at the end of a body), taken from a sender of
+	 * @late_since on */
+	int (*put_late)(struct proto_buf *b, const void *msg);
+	void (*get_late)(struct reader *r, void *msg, int *err);
+	uint16_t late_since;
 };
 
 #define FIELDS(a) a, ARRAY_SIZE(a)
 #define NO_FIELDS NULL, 0
+#define NO_LATE NULL, NULL, 0
 
 static const struct codec *codec_of(const struct codec *table, size_t n, uint16_t type)
 {
@@ -430,6 +437,8 @@ static int put_message(struct proto_buf *b, const struct codec *c, const void *m
 	if (c->put_rest)
 		r = c->put_rest(b, msg);
 	put_fields(b, c->tail, c->n_tail, msg);
+	if (c->put_late && r == 0)
+		r = c->put_late(b, msg);
 	return r;
 }
 
@@ -440,6 +449,8 @@ static void get_message(struct reader *r, const struct codec *c, void *msg, uint
 	if (c->get_rest && !r->why)
 		c->get_rest(r, msg, version, err);
 	get_fields(r, c->tail, c->n_tail, msg, version);
+	if (c->get_late && version >= c->late_since && !r->why)
+		c->get_late(r, msg, err);
 	if (c->check && !r->why)
 		c->check(r, msg, why);
 }
@@ -632,20 +643,20 @@ static const struct field cancel_fields[] = { REQ_U32(target) };
 static const struct field instance_fields[] = { REQ_STR(instance, FTIDX_INSTANCE_MAX) };
 
 static const struct codec requests[] = {
-	{ FTIDX_MSG_STATUS, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL },
+	{ FTIDX_MSG_STATUS, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL, NO_LATE },
 	{ FTIDX_MSG_RESOLVE, FIELDS(resolve_fields), put_tokens, get_tokens, NO_FIELDS,
-	  check_resolve },
-	{ FTIDX_MSG_NAMES, NO_FIELDS, put_indices, get_indices, NO_FIELDS, NULL },
-	{ FTIDX_MSG_LIST, FIELDS(list_fields), NULL, NULL, NO_FIELDS, check_list },
+	  check_resolve, NO_LATE },
+	{ FTIDX_MSG_NAMES, NO_FIELDS, put_indices, get_indices, NO_FIELDS, NULL, NO_LATE },
+	{ FTIDX_MSG_LIST, FIELDS(list_fields), NULL, NULL, NO_FIELDS, check_list, NO_LATE },
 	{ FTIDX_MSG_FILTER, FIELDS(filter_fields), put_tokens, get_tokens, NO_FIELDS,
-	  check_filter },
-	{ FTIDX_MSG_HITS, FIELDS(hits_fields), NULL, NULL, NO_FIELDS, check_hits },
+	  check_filter, NO_LATE },
+	{ FTIDX_MSG_HITS, FIELDS(hits_fields), NULL, NULL, NO_FIELDS, check_hits, NO_LATE },
 	{ FTIDX_MSG_CHANGE, FIELDS(change_fields), put_changes, get_changes, NO_FIELDS,
-	  check_change_request },
-	{ FTIDX_MSG_CANCEL, FIELDS(cancel_fields), NULL, NULL, NO_FIELDS, NULL },
+	  check_change_request, NO_LATE },
+	{ FTIDX_MSG_CANCEL, FIELDS(cancel_fields), NULL, NULL, NO_FIELDS, NULL, NO_LATE },
 	{ FTIDX_MSG_REMOVE_INSTANCE, FIELDS(instance_fields), NULL, NULL, NO_FIELDS,
-	  check_remove_instance },
-	{ FTIDX_MSG_VERSION, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL },
+	  check_remove_instance, NO_LATE },
+	{ FTIDX_MSG_VERSION, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL, NO_LATE },
 };
 
 int proto_encode_request(struct proto_buf *b, uint32_t id, const struct proto_request *req)
@@ -871,6 +882,28 @@ static void get_status_rest(struct reader *r, void *msg, uint16_t version _unuse
 	}
 }
 
+/* Version 3: per filter, what the kernel lists there beside functions. */
+static int put_status_late(struct proto_buf *b, const void *msg)
+{
+	const struct proto_reply *rep = msg;
+
+	for (uint32_t i = 0; i < rep->n_filters; i++) {
+		proto_put_u32(b, rep->filters[i].probes);
+		proto_put_u32(b, rep->filters[i].module_patterns);
+	}
+	return 0;
+}
+
+static void get_status_late(struct reader *r, void *msg, int *err _unused_)
+{
+	struct proto_reply *rep = msg;
+
+	for (uint32_t i = 0; i < rep->n_filters && !r->why; i++) {
+		rep->filters[i].probes = get_u32(r);
+		rep->filters[i].module_patterns = get_u32(r);
+	}
+}
+
 static void check_status(struct reader *r, void *msg, const char **why _unused_)
 {
 	const struct proto_reply *rep = msg;
@@ -1042,17 +1075,17 @@ static const struct field version_fields[] = {
 static const struct field hits_head[] = { REP_U32(enabled) };
 
 static const struct codec replies[] = {
-	{ FTIDX_MSG_ERROR, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL },
+	{ FTIDX_MSG_ERROR, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL, NO_LATE },
 	{ FTIDX_MSG_STATUS, FIELDS(status_head), put_status_rest, get_status_rest,
-	  FIELDS(status_tail), check_status },
-	{ FTIDX_MSG_RESOLVE, NO_FIELDS, put_resolved, get_resolved, NO_FIELDS, NULL },
-	{ FTIDX_MSG_FILTER, NO_FIELDS, put_resolved, get_resolved, NO_FIELDS, NULL },
-	{ FTIDX_MSG_CHANGE, NO_FIELDS, put_changed, get_changed, NO_FIELDS, NULL },
-	{ FTIDX_MSG_REMOVE_INSTANCE, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL },
-	{ FTIDX_MSG_VERSION, FIELDS(version_fields), NULL, NULL, NO_FIELDS, check_version },
-	{ FTIDX_MSG_NAMES, NO_FIELDS, put_names, get_names, NO_FIELDS, NULL },
-	{ FTIDX_MSG_LIST, NO_FIELDS, put_list, get_list, NO_FIELDS, NULL },
-	{ FTIDX_MSG_HITS, FIELDS(hits_head), put_hits, get_hits, NO_FIELDS, NULL },
+	  FIELDS(status_tail), check_status, put_status_late, get_status_late, 3 },
+	{ FTIDX_MSG_RESOLVE, NO_FIELDS, put_resolved, get_resolved, NO_FIELDS, NULL, NO_LATE },
+	{ FTIDX_MSG_FILTER, NO_FIELDS, put_resolved, get_resolved, NO_FIELDS, NULL, NO_LATE },
+	{ FTIDX_MSG_CHANGE, NO_FIELDS, put_changed, get_changed, NO_FIELDS, NULL, NO_LATE },
+	{ FTIDX_MSG_REMOVE_INSTANCE, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL, NO_LATE },
+	{ FTIDX_MSG_VERSION, FIELDS(version_fields), NULL, NULL, NO_FIELDS, check_version, NO_LATE },
+	{ FTIDX_MSG_NAMES, NO_FIELDS, put_names, get_names, NO_FIELDS, NULL, NO_LATE },
+	{ FTIDX_MSG_LIST, NO_FIELDS, put_list, get_list, NO_FIELDS, NULL, NO_LATE },
+	{ FTIDX_MSG_HITS, FIELDS(hits_head), put_hits, get_hits, NO_FIELDS, NULL, NO_LATE },
 };
 
 int proto_encode_reply(struct proto_buf *b, uint32_t id, const struct proto_reply *rep)

@@ -23,6 +23,8 @@
  *   2 (ftidx 0.3): CHANGE (several files of one instance, all or nothing),
  *      CANCEL, REMOVE_INSTANCE, VERSION; per-token index sets in RESOLVE,
  *      FILTER and CHANGE replies.
+ *   3 (ftidx 0.4): per filter in STATUS replies, the probes and module
+ *      patterns the kernel lists beside its functions.
  */
 #pragma once
 
@@ -33,7 +35,7 @@
 #include "growbuf.h"
 
 #define FTIDX_PROTO_MAGIC 0x78646966u /* "fidx" in memory on little-endian hosts */
-#define FTIDX_PROTO_VERSION 2     /* what this side speaks */
+#define FTIDX_PROTO_VERSION 3     /* what this side speaks */
 #define FTIDX_PROTO_VERSION_MIN 1 /* the oldest it understands */
 
 #define FTIDX_FRAME_MAX (16u << 20) /* body bytes, either direction */
@@ -151,6 +153,10 @@ struct proto_filter_state {
 	uint16_t file;        /* enum ftidx_filter_file */
 	uint16_t holds;       /* FTIDX_HOLDS_* */
 	uint32_t functions;   /* lines ftidx left enabled */
+	/* Version 3: what the kernel listed there beside functions when ftidx
+	 * last read the file: function probes and module patterns it keeps
+	 * for modules not loaded (neither is ftidx's) */
+	uint32_t probes, module_patterns;
 };
 
 #define FTIDX_HOLDS_NO 0      /* another writer changed it */

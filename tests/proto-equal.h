@@ -90,6 +90,8 @@ static inline bool proto_reply_equal(const struct proto_reply *a, const struct p
 			if (a->filters[i].file != b->filters[i].file ||
 			    a->filters[i].holds != b->filters[i].holds ||
 			    a->filters[i].functions != b->filters[i].functions ||
+			    a->filters[i].probes != b->filters[i].probes ||
+			    a->filters[i].module_patterns != b->filters[i].module_patterns ||
 			    !proto_eq_str(a->filters[i].instance, b->filters[i].instance))
 				return false;
 		return true;

@@ -262,8 +262,8 @@ static void test_replies(void)
 	uint64_t counts[] = { 5000, 11, 1 };
 	uint64_t addresses[] = { 0xffffffff81000000ull, 0, 0xffffffffc0a01234ull };
 	struct proto_filter_state filters[] = {
-		{ "", FTIDX_FILE_FILTER, FTIDX_HOLDS_YES, 17 },
-		{ "inst", FTIDX_FILE_NOTRACE, FTIDX_HOLDS_NO, 3 },
+		{ "", FTIDX_FILE_FILTER, FTIDX_HOLDS_YES, 17, 2, 1 },
+		{ "inst", FTIDX_FILE_NOTRACE, FTIDX_HOLDS_NO, 3, 0, 4 },
 	};
 	/* per token: {4, 9}, nothing (refused), {11} */
 	uint32_t sets[] = { 4, 9, 11 }, set_start[] = { 0, 2, 2, 3 };
@@ -376,6 +376,45 @@ static void test_versions(void)
 	proto_reply_deinit(&rep);
 	CHECK_EQ_INT(proto_decode_reply(FTIDX_PROTO_VERSION, FTIDX_MSG_NAMES | FTIDX_MSG_REPLY,
 					b.data + 16, b.len - 16, &rep, &why),
+		     -EBADMSG);
+	proto_reply_deinit(&rep);
+	proto_buf_deinit(&b);
+}
+
+/*
+ * Version 3's addition: STATUS's per-filter probes and module patterns,
+ * after everything else. A version 2 daemon's reply ends before them and
+ * decodes with none; a version 2 client skips them (bytes at the end).
+ */
+static void test_version_3(void)
+{
+	struct proto_filter_state filters[] = { { "", FTIDX_FILE_FILTER, FTIDX_HOLDS_YES, 3, 1, 2 } };
+	struct proto_reply in = { .type = FTIDX_MSG_STATUS, .message = "", .tracing_dir = "",
+				  .kernel_release = "", .daemon_version = "", .match_rules = "",
+				  .match_rules_how = "", .recovery = "", .filters = filters,
+				  .n_filters = 1 },
+			   rep;
+	struct proto_buf b;
+	const char *why;
+
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_reply(&b, 1, &in), 0);
+	CHECK_EQ_INT(proto_decode_reply(3, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
+					b.len - 16, &rep, &why),
+		     0);
+	CHECK_EQ_INT(rep.filters[0].probes, 1);
+	CHECK_EQ_INT(rep.filters[0].module_patterns, 2);
+	proto_reply_deinit(&rep);
+	/* a version 2 daemon's: 8 bytes fewer */
+	CHECK_EQ_INT(proto_decode_reply(2, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
+					b.len - 16 - 8, &rep, &why),
+		     0);
+	CHECK_EQ_INT(rep.filters[0].functions, 3);
+	CHECK_EQ_INT(rep.filters[0].probes, 0);
+	proto_reply_deinit(&rep);
+	/* ...and from a version 3 daemon, cut short, it is refused */
+	CHECK_EQ_INT(proto_decode_reply(3, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
+					b.len - 16 - 8, &rep, &why),
 		     -EBADMSG);
 	proto_reply_deinit(&rep);
 	proto_buf_deinit(&b);
@@ -515,6 +554,7 @@ int main(void)
 {
 	test_type_names();
 	test_version_2();
+	test_version_3();
 	test_requests();
 	test_bad_requests();
 	test_replies();

@@ -61,10 +61,16 @@ static void drop_probe(void)
 	kclear(F);
 }
 
+/* What ftidx status says of a file: beside ftidx's functions, the
+ * probes and module patterns the kernel listed. */
+struct others {
+	unsigned probes, patterns;
+};
+
 /* The status of @file of @instance ("" for the top level): whether it
  * holds what ftidx wrote, and how many functions that was; -2 if ftidx
  * keeps no record of it. */
-static int status_of(const char *instance, int file, unsigned *functions)
+static int status_with(const char *instance, int file, unsigned *functions, struct others *o)
 {
 	struct ftidx_status *st = NULL;
 	int holds = -2;
@@ -76,9 +82,17 @@ static int status_of(const char *instance, int file, unsigned *functions)
 		    strcmp(ftidx_status_filter_instance(st, i), instance) == 0) {
 			holds = ftidx_status_filter_holds(st, i);
 			*functions = ftidx_status_filter_functions(st, i);
+			if (o)
+				*o = (struct others){ ftidx_status_filter_probes(st, i),
+						      ftidx_status_filter_module_patterns(st, i) };
 		}
 	ftidx_status_free(st);
 	return holds;
+}
+
+static int status_of(const char *instance, int file, unsigned *functions)
+{
+	return status_with(instance, file, functions, NULL);
 }
 
 static int op_one(struct ftidx *d, int op, int file, const char *instance, const char *name)
@@ -105,9 +119,14 @@ static void probes_kept(struct ftidx *d, const char *how)
 	       "(%d, %d: %s)",
 	       how, r1, r2, ftidx_error_message(d));
 	if (d == c) {
-		holds = status_of("", FTIDX_FILTER, &n);
-		result(holds == 1, "share (%s): the audit finds what ftidx wrote beside them (holds %d)",
-		       how, holds);
+		struct others o = { 0 };
+
+		/* the listing has functions and a module pattern: no probe */
+		holds = status_with("", FTIDX_FILTER, &n, &o);
+		result(holds == 1 && o.patterns == 1 && o.probes == 0,
+		       "share (%s): the audit finds what ftidx wrote beside them (holds %d), and "
+		       "status shows the module pattern as such (%u patterns, %u probes listed)",
+		       how, holds, o.patterns, o.probes);
 	}
 	result(probe_still_set(), "share (%s): the probe survives ftidx's adds", how);
 	drop_probe();
@@ -126,6 +145,16 @@ static void set_as_echo(void)
 	user_state();
 	r = op_one(c, FTIDX_SET, FTIDX_FILTER, NULL, "vfs_read");
 	by_ftidx = kread(F);
+	{
+		struct others o = { 0 };
+		unsigned n = 0;
+		int holds = status_with("", FTIDX_FILTER, &n, &o);
+
+		result(holds == 1 && o.probes == 1 && o.patterns == 0,
+		       "share: after ftidx set, status shows the probe as such (holds %d, %u probes, "
+		       "%u patterns)",
+		       holds, o.probes, o.patterns);
+	}
 	result(r == 0 && lines_equal(&by_echo, &by_ftidx) && by_echo.n == 2,
 	       "share: ftidx set leaves what echo > leaves (the probe kept, the module pattern "
 	       "dropped: %zu and %zu lines)",

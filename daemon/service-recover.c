@@ -106,20 +106,6 @@ static void put_index_line(struct growbuf *t, const struct map *m, uint32_t inde
 	growbuf_append_text(t, "\n", 1);
 }
 
-static size_t count_module_patterns(const char *text)
-{
-	size_t n = 0;
-
-	for (const char *p = text; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-
-		n += filter_line_kind(p, len) == FILTER_LINE_MODULE_PATTERN;
-		p += len + (nl != NULL);
-	}
-	return n;
-}
-
 /* The function filter after @op with @res, from @before's text, as the
  * record's "after" section. An appending write keeps the module patterns
  * the kernel holds; an O_TRUNC one (SET, CLEAR) drops them. */
@@ -127,6 +113,7 @@ static int put_filter_after(struct growbuf *t, const struct map *m, uint16_t op,
 			    const struct resolution *res, const char *before)
 {
 	bool keeps_patterns = op == FTIDX_OP_ADD || op == FTIDX_OP_REMOVE;
+	uint32_t probes, patterns;
 	_cleanup_free_ uint32_t *was = NULL, *will = NULL;
 	size_t unmatched, n = 0;
 	ssize_t n_was = readback_filter_indices(m, before, &was, &unmatched);
@@ -136,7 +123,8 @@ static int put_filter_after(struct growbuf *t, const struct map *m, uint16_t op,
 	will = sets_after(op, was, (size_t)n_was, res, &n);
 	if (!will)
 		return -ENOMEM;
-	intent_text_count(t, "after", n + (keeps_patterns ? count_module_patterns(before) : 0));
+	filter_count_others(before, &probes, &patterns);
+	intent_text_count(t, "after", n + (keeps_patterns ? patterns : 0));
 	for (size_t i = 0; i < n; i++)
 		put_index_line(t, m, will[i]);
 	for (const char *p = before; keeps_patterns && *p;) {

@@ -65,6 +65,9 @@ struct kernel {
 	 * taking of events before its write and after */
 	int real_fd;
 	uint32_t race_at;
+	/* set_ftrace_filter's ":mod:nfsd", kept for a module not loaded: an
+	 * O_TRUNC open drops it, as the kernel does */
+	bool pattern, pattern_pending;
 	bool look_for_intent; /* at the next write: is the intent recorded? */
 	struct intent seen;   /* ...what it said */
 	int seen_r;
@@ -184,6 +187,8 @@ static int k_open(void *ctx _unused_, const char *instance _unused_, const char 
 	if (f == FTIDX_FILE_FILTER) {
 		char path[128];
 
+		model.pattern_pending = model.pattern && !(flags & O_TRUNC);
+
 		snprintf(path, sizeof(path), "%s/set_ftrace_filter", dir);
 		model.real_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	}
@@ -207,6 +212,10 @@ static ssize_t k_write(void *ctx _unused_, int fd, const char *buf, size_t len)
 	while (i < len && (buf[i] == ' ' || buf[i] == '\n'))
 		i++;
 	neg = buf[i] == '!';
+	if (fd == FTIDX_FILE_FILTER && !strncmp(buf + i, ":mod:nfsd", 9)) {
+		model.pattern_pending = true;
+		return (ssize_t)(i + 10 <= len ? i + 10 : len);
+	}
 	idx = strtoul(buf + i + neg, NULL, 10);
 	while (i < len && buf[i] != ' ' && buf[i] != '\n')
 		i++;
@@ -240,6 +249,8 @@ static ssize_t k_write(void *ctx _unused_, int fd, const char *buf, size_t len)
 static int k_close(void *ctx _unused_, int fd)
 {
 	memcpy(model.committed_of[fd], model.pending_of[fd], map_size(model.m) + 1);
+	if (fd == FTIDX_FILE_FILTER)
+		model.pattern = model.pattern_pending;
 	if (fd == FTIDX_FILE_FILTER && model.real_fd >= 0) {
 		close(model.real_fd);
 		model.real_fd = -1;
@@ -279,6 +290,11 @@ static int k_read(void *ctx _unused_, const char *instance _unused_, const char 
 		free(s);
 		s = strdup("#### all functions enabled ####\n");
 		n = strlen(s);
+	}
+	if (f == FTIDX_FILE_FILTER && model.pattern) {
+		s = realloc(s, n + 11);
+		memcpy(s + n, ":mod:nfsd\n", 11);
+		n += 10;
 	}
 	*buf = s;
 	*len = n;
@@ -923,6 +939,37 @@ static void crash_recovery(void)
 	CHECK(strstr(said, "recovered an interrupted write of set_ftrace_filter and more") != NULL);
 	CHECK(holds_names(FTIDX_FILE_FILTER, names_b, 2));
 	CHECK(holds_names(FTIDX_FILE_NOTRACE, names_b, 2));
+
+	/* a module pattern the filter held: in the intent's before and
+	 * (an ADD keeps it) after; cut short by a crash and O_TRUNC'd away,
+	 * recovery brings it back with the functions */
+	{
+		char *pb[] = { "vfs_read", "vfs_write", ":mod:nfsd" };
+		char *pa[] = { "vfs_open", "vfs_read", "vfs_write", ":mod:nfsd" };
+		struct service *s3 = NULL;
+
+		enable_only(FTIDX_FILE_FILTER, names_b, 2);
+		model.pattern = true;
+		CHECK_EQ_INT(service_new(&s3, &model_io), 0);
+		CHECK_EQ_INT(service_recover_set_dir(s3, dir), 0);
+		model.look_for_intent = true;
+		CHECK_EQ_INT(filter(s3, FTIDX_OP_ADD, names_a, 1), 0);
+		CHECK(model.seen_r == 0 && model.seen.files[0].n_before == 3 &&
+		      model.seen.files[0].n_after == 4 &&
+		      !strcmp(model.seen.files[0].before[2], ":mod:nfsd") &&
+		      !strcmp(model.seen.files[0].after[3], ":mod:nfsd"));
+		intent_deinit(&model.seen);
+		CHECK(model.pattern);
+		service_free(s3);
+
+		enable_only(FTIDX_FILE_FILTER, (const char *const *)part, 1);
+		model.pattern = false;
+		restart_with(pb, 3, pa, 4, NULL, 0, NULL, 0, said, sizeof(said));
+		CHECK(strstr(said, "put back the 3") != NULL);
+		CHECK(holds_names(FTIDX_FILE_FILTER, names_b, 2));
+		CHECK(model.pattern);
+		model.pattern = false;
+	}
 
 	/* a record that cannot be trusted: set aside, the filters untouched */
 	{

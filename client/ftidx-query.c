@@ -225,21 +225,49 @@ int cmd_name(struct cli *cli, int argc, char **argv)
 	return status;
 }
 
+/* The published copy's path, for scripts: exit 1 when there is none. */
+static int print_published_path(struct cli *cli)
+{
+	struct ftidx_status *st = NULL;
+	const char *path;
+	int r = connect_daemon(cli);
+
+	if (r != EXIT_OK)
+		return r;
+	r = ftidx_status(cli->c, &st);
+	if (r < 0)
+		return report_failure(cli, r, NULL, NULL);
+	path = ftidx_status_text(st, FTIDX_STAT_PUBLISHED);
+	if (path && path[0])
+		printf("%s\n", path);
+	else
+		fprintf(stderr, "ftidx list: the daemon publishes no copy of the function list (it "
+				"has no usable state directory, or is older than 0.4)\n");
+	r = path && path[0] ? EXIT_OK : EXIT_REFUSED;
+	ftidx_status_free(st);
+	return r;
+}
+
 int cmd_list(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "module", required_argument, NULL, 'm' },
 		{ "placeholders", no_argument, NULL, 'p' },
 		{ "addresses", no_argument, NULL, 'a' },
+		{ "path", no_argument, NULL, 'P' },
 		{ 0 },
 	};
 	struct ftidx_result *res = NULL;
 	const char *module = NULL;
 	unsigned flags = 0;
+	bool path = false;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "+m:pa", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'P':
+			path = true;
+			break;
 		case 'a':
 			flags |= FTIDX_LIST_WITH_ADDRESSES;
 			break;
@@ -258,6 +286,12 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "ftidx list: unexpected argument '%s'\n", argv[optind]);
 		return EXIT_USAGE;
 	}
+	if (path && (flags || module)) {
+		fprintf(stderr, "ftidx list: --path takes no other option\n");
+		return EXIT_USAGE;
+	}
+	if (path)
+		return print_published_path(cli);
 	r = connect_daemon(cli);
 	if (r != EXIT_OK)
 		return r;

@@ -28,7 +28,7 @@ static const struct command {
 	{ "resolve", cmd_resolve, "[--per-pattern] PATTERN...",
 	  "print what PATTERNs select: INDEX<TAB>LINE" },
 	{ "name", cmd_name, "INDEX...", "print the line of each INDEX" },
-	{ "list", cmd_list, "[--module M] [--placeholders] [--addresses]",
+	{ "list", cmd_list, "[--module M] [--placeholders] [--addresses] | --path",
 	  "print every line with its index (and address)" },
 	{ "set", cmd_set, "PATTERN...", "replace the filter with what PATTERNs select" },
 	{ "add", cmd_add, "PATTERN...", "add to the filter ('!PATTERN' removes)" },

@@ -294,6 +294,9 @@ enum ftidx_status_item {
 	FTIDX_STAT_MATCH_RULES,
 	FTIDX_STAT_MATCH_RULES_HOW,
 	FTIDX_STAT_RECOVERY, /* "" when there was nothing to recover */
+	/* the published copy of the function list ("" when there is none, or
+	 * the daemon is older than 0.4); Since: 0.4 */
+	FTIDX_STAT_PUBLISHED,
 };
 
 /* A number of the status (0 for a text or an unknown item), a text of it

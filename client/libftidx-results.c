@@ -422,6 +422,8 @@ _public_ const char *ftidx_status_text(const struct ftidx_status *st, int which)
 		return st->match_rules_how;
 	case FTIDX_STAT_RECOVERY:
 		return st->recovery;
+	case FTIDX_STAT_PUBLISHED:
+		return ((const struct status_box *)st)->res->rep.published;
 	default:
 		return NULL;
 	}

@@ -54,7 +54,7 @@ _ftidx()
 		[[ $cur == -* ]] && COMPREPLY=($(compgen -W '--per-pattern' -- "$cur"))
 		;;
 	list)
-		COMPREPLY=($(compgen -W '--module --placeholders --addresses' -- "$cur"))
+		COMPREPLY=($(compgen -W '--module --placeholders --addresses --path' -- "$cur"))
 		;;
 	hits)
 		COMPREPLY=($(compgen -W '--instance --seconds' -- "$cur"))

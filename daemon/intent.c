@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dirfile.h"
 #include "growbuf.h"
 #include "intent.h"
 #include "macro.h"
@@ -290,21 +291,6 @@ void intent_deinit(struct intent *in)
 
 /* ---- the file ---------------------------------------------------------- */
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return negative_errno();
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 const char *intent_default_dir(void)
 {
 	static char dir[4096];
@@ -379,28 +365,7 @@ int intent_save(int dirfd, const struct intent *in)
 
 int intent_save_text(int dirfd, const char *text, size_t len)
 {
-	int fd, r;
-
-	/* A file of that name is a crash's leftover, or planted: never
-	 * written through, always made anew. */
-	if (unlinkat(dirfd, INTENT_FILE ".new", 0) < 0 && errno != ENOENT)
-		return negative_errno();
-	fd = openat(dirfd, INTENT_FILE ".new",
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return negative_errno();
-	r = write_all(fd, text, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = negative_errno();
-	if (close(fd) < 0 && r == 0)
-		r = negative_errno();
-	if (r == 0 && renameat(dirfd, INTENT_FILE ".new", dirfd, INTENT_FILE) < 0)
-		r = negative_errno();
-	if (r == 0 && fsync(dirfd) < 0)
-		r = negative_errno();
-	if (r < 0)
-		unlinkat(dirfd, INTENT_FILE ".new", 0);
-	return r;
+	return dirfile_replace(dirfd, INTENT_FILE, text, len, 0600, (gid_t)-1, true);
 }
 
 int intent_load(int dirfd, struct intent *out, const char **why)

@@ -23,6 +23,7 @@
 #include "macro.h"
 #include "server.h"
 #include "service.h"
+#include "service-publish.h"
 #include "service-jobs.h"
 #include "service-map.h"
 #include "service-recover.h"
@@ -376,6 +377,9 @@ static int start_service(const struct config *cf, struct service **svc)
 	service_set_verify_full(*svc, cf->verify_full);
 	service_set_map_wait(*svc, cf->map_wait_seconds);
 	service_set_read_wait(*svc, cf->read_wait_ms);
+	service_publish_set_group(*svc, cf->limits.access.has_write_group
+						? cf->limits.access.write_group
+						: (gid_t)-1);
 	r = hits_remove_orphans();
 	if (r > 0)
 		log_info("removed %d hit-count instance%s left by an ftidxd that died", r,

@@ -544,6 +544,25 @@ bool map_is_placeholder(const struct map *m, uint32_t index)
 	return entry_at(m, index)->flags & ENTRY_PLACEHOLDER;
 }
 
+/* parse_line() cut each line's name and module apart in place:
+ * "name\0[mod\0\n" was "name [mod]\n", "name\0" was "name\n". A name
+ * never starts with '[' and a line is never empty, so each NUL says what
+ * it was by what follows it. */
+char *map_kernel_text(const struct map *m, size_t *len)
+{
+	char *out = malloc(m->buf_len + 1);
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < m->buf_len; i++) {
+		char c = m->buf[i], next = i + 1 < m->buf_len ? m->buf[i + 1] : '\0';
+
+		out[i] = c != '\0' ? c : next == '[' ? ' ' : next == '\n' ? ']' : '\n';
+	}
+	*len = m->buf_len;
+	return out;
+}
+
 bool map_has_addresses(const struct map *m)
 {
 	return m->stats.has_addresses;

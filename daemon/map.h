@@ -69,6 +69,11 @@ uint64_t map_address(const struct map *m, uint32_t index); /* 0: unknown */
 /* Whether the kernel listed addresses (available_filter_functions_addrs). */
 bool map_has_addresses(const struct map *m);
 
+/* A copy of the kernel's text the map was read from, byte for byte (of
+ * available_filter_functions_addrs where map_has_addresses()): malloc'd,
+ * *@len bytes, or NULL. */
+char *map_kernel_text(const struct map *m, size_t *len);
+
 /* The module table: 0-based module number, in order of first appearance. */
 uint32_t map_module_count(const struct map *m);
 const char *map_module_name(const struct map *m, uint32_t module);

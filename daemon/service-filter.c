@@ -597,7 +597,9 @@ static int reply_written(struct service *s, const struct service_job *job, struc
 	} else {
 		for (size_t k = 0; k < run->n; k++)
 			if (service_written_record(s, req->instance, req->changes[k].file,
-						   req->changes[k].op, &run->res[k]) < 0)
+						   req->changes[k].op,
+						   run->read_before[k] ? run->befores[k] : NULL,
+						   &run->res[k]) < 0)
 				log_warn("out of memory: what %s holds is not recorded; the next "
 					 "write to it reads it first",
 					 writer_file_name(req->changes[k].file));

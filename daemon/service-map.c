@@ -38,6 +38,7 @@
 #include "modules.h"
 #include "service-jobs.h"
 #include "service-map.h"
+#include "service-publish.h"
 #include "service-state.h"
 #include "service-written.h"
 #include "tracing.h"
@@ -129,6 +130,7 @@ int service_map_refresh(struct service *s, bool force)
 	if (r < 0)
 		return r;
 	service_map_swap(s, m, fp);
+	service_publish_soon(s);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "resolve.h"
 #include "service-audit.h"
 #include "service-jobs.h"
+#include "service-publish.h"
 #include "service-query.h"
 #include "service-reply.h"
 #include "service-state.h"
@@ -90,6 +91,7 @@ static int reply_status(struct service *s, uint32_t id, struct proto_buf *out)
 	rep.match_rules = kernel_rules_name(&s->rules);
 	rep.match_rules_how = s->rules_how;
 	rep.recovery = s->recovery;
+	rep.published = service_published_path(s);
 	return proto_encode_reply(out, id, &rep);
 }
 

@@ -28,6 +28,7 @@
 #include "map.h"
 #include "readback.h"
 #include "service-map.h"
+#include "service-publish.h"
 #include "service-recover.h"
 #include "service-state.h"
 #include "sets.h"
@@ -476,9 +477,11 @@ int service_recover_set_dir(struct service *s, const char *dir)
 	const char *why = "";
 	int fd, r;
 
+	/* a copy being written there is finished first */
+	service_publish_shutdown(s);
 	if (s->state_fd >= 0)
 		close(s->state_fd);
-	s->state_fd = -1;
+	s->state_fd = s->publish_fd = -1;
 	snprintf(s->state_dir, sizeof(s->state_dir), "%s", dir ? dir : intent_default_dir());
 	r = intent_open_dir(s->state_dir, &fd, &why);
 	if (r < 0) {
@@ -491,5 +494,9 @@ int service_recover_set_dir(struct service *s, const char *dir)
 		return r;
 	}
 	s->state_fd = fd;
+	/* the map read at start, beside the socket for tools that read it */
+	s->published_generation = 0;
+	service_publish_set_dir(s, fd);
+	service_publish_soon(s);
 	return 0;
 }

@@ -108,6 +108,12 @@ struct service {
 	char recovery[512];        /* what recovery at start found and did, for STATUS */
 	atomic_uint_fast64_t last_write_ns; /* CLOCK_MONOTONIC of the last one */
 	int completion_fd;         /* eventfd: deferred work is done */
+	/* the function list published in the state directory (service-publish.c) */
+	struct publish_job *publish_job;
+	int publish_fd;                /* the state directory, or -1 */
+	uint64_t published_generation; /* 0: none yet */
+	bool publish_failed;           /* the last write failed (said once) */
+	gid_t publish_gid;             /* may read the addresses, or (gid_t)-1 */
 };
 
 /*

@@ -210,13 +210,36 @@ static struct written *record_new(struct service *s, const char *instance, uint1
 }
 
 int service_written_record(struct service *s, const char *instance, uint16_t file, uint16_t op,
-			   const struct resolution *res)
+			   const char *before, const struct resolution *res)
 {
 	struct written *w = service_written_find(s, instance, file);
-	bool keeps = w && (op == FTIDX_OP_ADD || op == FTIDX_OP_REMOVE);
-	size_t n = 0;
-	uint32_t *v = sets_after(op, keeps ? w->indices : NULL, keeps ? w->n : 0, res, &n);
+	bool appends = op == FTIDX_OP_ADD || op == FTIDX_OP_REMOVE;
+	bool read = appends && before && (file == FTIDX_FILE_FILTER || file == FTIDX_FILE_NOTRACE);
+	_cleanup_free_ uint32_t *was = NULL;
+	const uint32_t *base = NULL;
+	size_t n_base = 0, unmatched = 0, n = 0;
+	uint32_t *v = NULL;
+	bool complete;
 
+	if (read) {
+		/* what the file held, as read: the record's, whatever it was */
+		ssize_t k = readback_filter_indices(s->map, before, &was, &unmatched);
+
+		base = was;
+		n_base = k > 0 ? (size_t)k : 0;
+		complete = k >= 0 && unmatched == 0;
+		if (k >= 0)
+			v = sets_after(op, base, n_base, res, &n);
+	} else {
+		if (appends && w) {
+			base = w->indices;
+			n_base = w->n;
+		}
+		/* a change of a filter ftidx did not know leaves one it does
+		 * not know */
+		complete = !appends || (w && w->complete);
+		v = sets_after(op, base, n_base, res, &n);
+	}
 	if (v && !w)
 		w = record_new(s, instance, file);
 	if (!v || !w) {
@@ -226,8 +249,7 @@ int service_written_record(struct service *s, const char *instance, uint16_t fil
 			forget(s, w);
 		return -ENOMEM;
 	}
-	/* a change of a filter ftidx did not know leaves one it does not know */
-	w->complete = op == FTIDX_OP_SET || op == FTIDX_OP_CLEAR || (keeps && w->complete);
+	w->complete = complete;
 	/* another writer's change came with this write: read the file first
 	 * next time, and let the audit say whether it still holds ftidx's */
 	w->drifted = w->raced;

@@ -22,9 +22,13 @@ void service_written_take_drift(struct service *s, bool foreign);
  * back names. NULL otherwise, or when out of memory; free() it. */
 char *service_written_known_text(struct service *s, const struct written *w);
 /* Remember the state a successful @op with @res left in a filter file,
- * its verdict pending (the caller schedules the audit). 0, or -ENOMEM:
- * then the file has no record, since what it holds is not known. */
+ * its verdict pending (the caller schedules the audit). @before: what the
+ * file was read to hold before the write (the filter files'), which then
+ * makes the record whole whatever was known before; NULL when it came
+ * from the record. 0, or -ENOMEM: then the file has no record, since what
+ * it holds is not known. */
 int service_written_record(struct service *s, const char *instance, uint16_t file, uint16_t op,
+			   const char *before,
 		    const struct resolution *res);
 /* Whether the filter of @w still holds what ftidx wrote (FTIDX_HOLDS_*),
  * as the audit last found it; AUDIT_PENDING when it has not read the file

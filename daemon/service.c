@@ -38,6 +38,7 @@
 #include "service-instances.h"
 #include "service-jobs.h"
 #include "service-map.h"
+#include "service-publish.h"
 #include "service-query.h"
 #include "service-recover.h"
 #include "service-reply.h"
@@ -54,6 +55,8 @@ int service_new(struct service **out, const struct writer_io *io)
 	if (!s)
 		return -ENOMEM;
 	s->state_fd = -1;
+	s->publish_gid = (gid_t)-1;
+	s->publish_fd = -1;
 	s->map_wait_ns = (uint64_t)SERVICE_DEFAULT_MAP_WAIT_S * 1000000000;
 	s->read_wait_ns = (uint64_t)SERVICE_DEFAULT_READ_WAIT_MS * 1000000;
 	s->completion_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -92,6 +95,7 @@ struct service *service_free(struct service *s)
 	service_hits_shutdown(s);
 	service_audit_shutdown(s);
 	service_map_rebuild_shutdown(s);
+	service_publish_shutdown(s);
 	service_filter_free_all(s);
 	service_query_free(s);
 	if (s->completion_fd >= 0)
@@ -115,6 +119,9 @@ void service_complete(struct service *s, void (*deliver)(void *requester, struct
 	if (read(s->completion_fd, &count, sizeof(count)) < 0)
 		return;
 	service_map_rebuild_complete(s);
+	service_publish_complete(s);
+	/* a rebuild that ended with a current map */
+	service_publish_soon(s);
 	service_filter_complete(s);
 	service_audit_complete(s);
 	service_query_status_complete(s, deliver);

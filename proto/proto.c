@@ -1067,6 +1067,7 @@ static const struct field status_tail[] = {
 	REP_STR(match_rules, 4096, 1),
 	REP_STR(match_rules_how, 4096, 1),
 	REP_STR(recovery, 4096, 2),
+	REP_STR(published, 4096, 3),
 };
 static const struct field version_fields[] = {
 	REP_U16(proto_version), REP_U16(proto_version_min), REP_U32(role),
@@ -1110,7 +1111,7 @@ int proto_decode_reply(uint16_t version, uint16_t type, const void *body, size_t
 
 	*rep = (struct proto_reply){ .message = "", .tracing_dir = "", .kernel_release = "",
 				     .daemon_version = "", .match_rules = "", .match_rules_how = "",
-				     .recovery = "" };
+				     .recovery = "", .published = "" };
 	if (!(type & FTIDX_MSG_REPLY)) {
 		*why = "not a reply";
 		return -EBADMSG;

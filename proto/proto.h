@@ -24,7 +24,8 @@
  *      CANCEL, REMOVE_INSTANCE, VERSION; per-token index sets in RESOLVE,
  *      FILTER and CHANGE replies.
  *   3 (ftidx 0.4): per filter in STATUS replies, the probes and module
- *      patterns the kernel lists beside its functions.
+ *      patterns the kernel lists beside its functions; the path of the
+ *      published function list.
  */
 #pragma once
 
@@ -195,6 +196,8 @@ struct proto_reply {
 						     they were decided */
 	const char *recovery; /* version 2: what recovery from a crash found and did,
 				 or "" */
+	const char *published; /* version 3: the published copy of the function
+				  list, or "" (STATUS) */
 
 	/* RESOLVE and FILTER: per token, the sets, and why tokens failed */
 	struct proto_item *items;

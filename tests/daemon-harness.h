@@ -25,6 +25,7 @@
 struct harness {
 	char dir[64];
 	char socket[128];
+	char state[128]; /* --state-dir, where the function list is published */
 	pid_t pid;
 };
 
@@ -50,6 +51,8 @@ static inline void harness_tracefs(struct harness *h, const char *data, size_t l
 	fake_write(h->dir, "instances/inst/set_ftrace_filter", "", 0);
 	fake_write(h->dir, "instances/inst/set_ftrace_notrace", "", 0);
 	snprintf(h->socket, sizeof(h->socket), "%s/sock", h->dir);
+	snprintf(h->state, sizeof(h->state), "%s/state", h->dir);
+	mkdir(h->state, 0700);
 }
 
 /* Wait up to 5 s for a socket at h->socket; whether one came. */
@@ -71,7 +74,7 @@ static inline bool harness_wait_socket(struct harness *h)
 static inline void harness_start(struct harness *h, const char *daemon, const char *const *extra)
 {
 	const char *argv[32] = { daemon,   "--tracefs",	  h->dir, "--socket",
-				 h->socket, "--state-dir", h->dir };
+				 h->socket, "--state-dir", h->state };
 	int n = 7;
 
 	for (; extra && *extra && n < 30; extra++)

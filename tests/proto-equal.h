@@ -84,7 +84,8 @@ static inline bool proto_reply_equal(const struct proto_reply *a, const struct p
 		    !proto_eq_str(a->daemon_version, b->daemon_version) ||
 		    !proto_eq_str(a->match_rules, b->match_rules) ||
 		    !proto_eq_str(a->match_rules_how, b->match_rules_how) ||
-		    !proto_eq_str(a->recovery, b->recovery))
+		    !proto_eq_str(a->recovery, b->recovery) ||
+		    !proto_eq_str(a->published, b->published))
 			return false;
 		for (uint32_t i = 0; i < a->n_filters; i++)
 			if (a->filters[i].file != b->filters[i].file ||

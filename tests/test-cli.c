@@ -140,6 +140,75 @@ static void test_exec(struct harness *h)
 	unsetenv("FTIDX_PRELOAD");
 }
 
+/* Whether the published copy holds exactly @path's bytes. */
+static bool published_is(struct harness *h, const char *path)
+{
+	char copy[256];
+	size_t a_len, b_len;
+	char *a, *b;
+	bool same;
+
+	snprintf(copy, sizeof(copy), "%s/available_filter_functions", h->state);
+	if (access(copy, R_OK) < 0)
+		return false;
+	a = test_read_file(copy, &a_len);
+	b = test_read_file(path, &b_len);
+	same = a_len == b_len && memcmp(a, b, a_len) == 0;
+	free(a);
+	free(b);
+	return same;
+}
+
+/*
+ * The published function list: list --path names it; it is the stand-in
+ * kernel's file byte for byte, and after a module goes and the map is
+ * read again (SIGHUP), the new file's.
+ */
+static void test_published(struct harness *h)
+{
+	static char out[4096];
+	char want[256], path[4096];
+	bool followed = false;
+	size_t len;
+	char *text, info[64];
+
+	snprintf(want, sizeof(want), "%s/available_filter_functions\n", h->state);
+	CHECK_EQ_INT(run_cli(h, "list --path", NULL, out, sizeof(out)), 0);
+	CHECK_EQ_STR(out, want);
+	CHECK_EQ_INT(run_cli(h, "list --path --module loop", NULL, out, sizeof(out)), 2);
+	snprintf(path, sizeof(path), "%s/available_filter_functions", h->dir);
+	CHECK(published_is(h, path));
+
+	snprintf(path, sizeof(path), "%s/debian-6.1-dummy-only.txt", fixtures);
+	text = test_read_file(path, &len);
+	fake_write(h->dir, "available_filter_functions", text, len);
+	snprintf(info, sizeof(info), "%lu pages:1 groups: 1\n", count_lines(text, len));
+	fake_write(h->dir, "dyn_ftrace_total_info", info, strlen(info));
+	free(text);
+	kill(h->pid, SIGHUP);
+	for (int i = 0; i < 500 && !followed; i++) {
+		followed = published_is(h, path);
+		if (!followed)
+			harness_sleep_ms(20);
+	}
+	CHECK(followed);
+	/* put back what the other checks read */
+	snprintf(path, sizeof(path), "%s/debian-6.1-loop-dummy.txt", fixtures);
+	text = test_read_file(path, &len);
+	fake_write(h->dir, "available_filter_functions", text, len);
+	snprintf(info, sizeof(info), "%lu pages:1 groups: 1\n", count_lines(text, len));
+	fake_write(h->dir, "dyn_ftrace_total_info", info, strlen(info));
+	free(text);
+	kill(h->pid, SIGHUP);
+	followed = false;
+	for (int i = 0; i < 500 && !followed; i++) {
+		followed = published_is(h, path);
+		if (!followed)
+			harness_sleep_ms(20);
+	}
+	CHECK(followed);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -151,6 +220,7 @@ int main(int argc, char **argv)
 	test_cli_0_3(&h);
 	test_cli_without_daemon();
 	test_exec(&h);
+	test_published(&h);
 	CHECK(harness_alive(&h));
 	CHECK_EQ_INT(harness_stop(&h), 0);
 	harness_cleanup(&h);

@@ -277,6 +277,7 @@ static void test_replies(void)
 		  .kernel_release = "6.1.0", .daemon_version = "0.1.0",
 		  .match_rules = "class-takes-nul", .match_rules_how = "probed",
 		  .recovery = "recovered an interrupted write", .modules = 2,
+		  .published = "/run/ftidx/available_filter_functions",
 		  .module_entries = 51, .distinct_names = 36000, .status_flags = FTIDX_STATUS_TRACEFS,
 		  .clients = 4, .build_ns = 12345678, .built_at_ns = 1700000000000000000ull,
 		  .filters = filters, .n_filters = 2 },
@@ -386,13 +387,15 @@ static void test_versions(void)
  * after everything else. A version 2 daemon's reply ends before them and
  * decodes with none; a version 2 client skips them (bytes at the end).
  */
+#define PUBLISHED "/run/ftidx/available_filter_functions"
+
 static void test_version_3(void)
 {
 	struct proto_filter_state filters[] = { { "", FTIDX_FILE_FILTER, FTIDX_HOLDS_YES, 3, 1, 2 } };
 	struct proto_reply in = { .type = FTIDX_MSG_STATUS, .message = "", .tracing_dir = "",
 				  .kernel_release = "", .daemon_version = "", .match_rules = "",
-				  .match_rules_how = "", .recovery = "", .filters = filters,
-				  .n_filters = 1 },
+				  .match_rules_how = "", .recovery = "", .published = PUBLISHED,
+				  .filters = filters, .n_filters = 1 },
 			   rep;
 	struct proto_buf b;
 	const char *why;
@@ -404,13 +407,15 @@ static void test_version_3(void)
 		     0);
 	CHECK_EQ_INT(rep.filters[0].probes, 1);
 	CHECK_EQ_INT(rep.filters[0].module_patterns, 2);
+	CHECK_EQ_STR(rep.published, "/run/ftidx/available_filter_functions");
 	proto_reply_deinit(&rep);
-	/* a version 2 daemon's: 8 bytes fewer */
+	/* a version 2 daemon's: no path, and 8 bytes fewer */
 	CHECK_EQ_INT(proto_decode_reply(2, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
-					b.len - 16 - 8, &rep, &why),
+					b.len - 16 - 8 - sizeof(PUBLISHED), &rep, &why),
 		     0);
 	CHECK_EQ_INT(rep.filters[0].functions, 3);
 	CHECK_EQ_INT(rep.filters[0].probes, 0);
+	CHECK_EQ_STR(rep.published, "");
 	proto_reply_deinit(&rep);
 	/* ...and from a version 3 daemon, cut short, it is refused */
 	CHECK_EQ_INT(proto_decode_reply(3, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,

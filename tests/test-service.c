@@ -29,6 +29,8 @@
 #include "service.h"
 #include "service-map.h"
 #include "service-recover.h"
+#include "service-state.h"
+#include "service-written.h"
 #include "testlib.h"
 #include "tracing.h"
 #include "writer.h"
@@ -679,6 +681,13 @@ static bool holds_names(uint16_t f, const char *const *names, size_t n)
 	return on == n;
 }
 
+static void enable_only(uint16_t f, const char *const *names, size_t n)
+{
+	memset(model.committed_of[f], 0, map_size(model.m) + 1);
+	for (size_t i = 0; i < n; i++)
+		model.committed_of[f][nth(model.m, names[i], 0)] = true;
+}
+
 /*
  * Writes proven by the map's fences, not by reading back (issue 13): the
  * first write to a file reads it (ftidx does not know it), later ones
@@ -735,6 +744,24 @@ static void fenced_writes(void)
 	CHECK_EQ_INT(model.reads, 1);
 	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, a, 2), 0);
 	CHECK_EQ_INT(model.reads, 1);
+
+	/* another writer leaves only vfs_open there; an ADD after it is
+	 * recorded on what the file was read to hold, not on ftidx's old
+	 * record (which the audit would then find wrong) */
+	{
+		const char *w2[] = { "vfs_write" };
+		struct written *w;
+
+		enable_only(FTIDX_FILE_FILTER, b, 1);
+		fake_write(dir, "set_ftrace_filter", "x\n", 2);
+		model.reads = 0;
+		CHECK_EQ_INT(filter(s, FTIDX_OP_ADD, w2, 1), 0);
+		CHECK_EQ_INT(model.reads, 1);
+		w = service_written_find(s, "", FTIDX_FILE_FILTER);
+		CHECK(w && w->n == 2 && w->complete);
+		CHECK(w && w->n == 2 && w->indices[0] == nth(model.m, "vfs_open", 0) &&
+		      w->indices[1] == nth(model.m, "vfs_write", 0));
+	}
 
 	/* a module loads during the write: unproven, so read back */
 	model.load_at = nth(model.m, "vfs_write", 0);
@@ -837,12 +864,6 @@ static void status_recovery(struct service *s, char *out, size_t size)
 	proto_buf_deinit(&b);
 }
 
-static void enable_only(uint16_t f, const char *const *names, size_t n)
-{
-	memset(model.committed_of[f], 0, map_size(model.m) + 1);
-	for (size_t i = 0; i < n; i++)
-		model.committed_of[f][nth(model.m, names[i], 0)] = true;
-}
 
 /* A daemon that starts after a crash, with @before and @after recorded
  * for set_ftrace_filter (and @notrace_* for notrace when given), finding

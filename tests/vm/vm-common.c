@@ -221,6 +221,33 @@ double wait_map_current(void)
 	return -1;
 }
 
+/* Whether @copy holds exactly the bytes of the kernel's @file. */
+static bool same_bytes(const char *kernel_file, const char *copy)
+{
+	size_t a_len = 0, b_len = 0;
+	char *a = slurp(kernel_file, &a_len), *b = slurp(copy, &b_len);
+	bool same = a_len > 0 && a_len == b_len && memcmp(a, b, a_len) == 0;
+
+	free(a);
+	free(b);
+	return same;
+}
+
+double published_matches(void)
+{
+	double t0 = now_ms();
+	bool addrs = access(T "/available_filter_functions_addrs", F_OK) == 0;
+
+	while (now_ms() - t0 < 20000) {
+		if (same_bytes(T "/available_filter_functions", PUBLISHED "available_filter_functions") &&
+		    (!addrs || same_bytes(T "/available_filter_functions_addrs",
+					  PUBLISHED "available_filter_functions_addrs")))
+			return now_ms() - t0;
+		usleep(100000);
+	}
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "test";

@@ -59,6 +59,15 @@ double last_rebuild_ms(void);
  * that took, in ms, or -1 after 20 s. */
 double wait_map_current(void);
 
+/* ftidxd's copy of the kernel's function list (and of the addresses,
+ * where the kernel lists them), in its state directory. */
+#define PUBLISHED "/run/ftidx/"
+
+/* Whether the copy is the kernel's file byte for byte, polled for up to
+ * 20 s (it is written after the map is read): how long that took, in
+ * ms, or -1. */
+double published_matches(void);
+
 /* How many hit-count instances of ftidxd's exist; *@tracing: whether one
  * of them traces yet. hits_tracing(): just the latter. */
 size_t hits_instances(bool *tracing);

@@ -234,6 +234,15 @@ static bool filter_is_only(const char *suffix, const char *prefix, size_t n)
 	return ok;
 }
 
+/* ftidxd's published copy of the list is the kernel's, byte for byte. */
+static void published(const char *when)
+{
+	double ms = published_matches();
+
+	result(ms >= 0, "the published function list is the kernel's byte for byte %s (%.0f ms)",
+	       when, ms);
+}
+
 static void modules(void)
 {
 	struct ftidx_result *r = NULL;
@@ -246,8 +255,10 @@ static void modules(void)
 	result(entries == aff_lines(), "map follows the kernel at start: %u lines, generation %llu",
 	       entries, (unsigned long long)g0);
 
+	published("at start");
 	rc = system("insmod /modules/loop.ko");
 	printf("VM: the map current %.0f ms after insmod loop\n", wait_map_current());
+	published("after insmod loop");
 	rc = resolve_one("loop_*:mod:loop", &r);
 	g1 = r ? ftidx_result_generation(r) : 0;
 	n_loop = r ? ftidx_result_count(r) : 0;
@@ -269,6 +280,7 @@ static void modules(void)
 	       (unsigned long long)g1);
 
 	wait_map_current();
+	published("after insmod dummy");
 	rc = resolve_one("dummy_xmit", &r);
 	g2 = r ? ftidx_result_generation(r) : 0;
 	idx_dummy = rc == 0 ? ftidx_result_index(r, 0) : 0;
@@ -279,6 +291,7 @@ static void modules(void)
 	       "rmmod loop: index %u of generation %llu refused as stale", idx_dummy,
 	       (unsigned long long)g2);
 	wait_map_current();
+	published("after rmmod loop");
 	rc = resolve_one("dummy_xmit", &r);
 	idx_after = rc == 0 ? ftidx_result_index(r, 0) : 0;
 	result(rc == 0 && idx_after < idx_dummy &&
@@ -452,6 +465,8 @@ static void churn(const char *what, const char *script, unsigned requests)
 	usleep(200 * 1000);
 	if (system("rmmod loop 2>/dev/null; rmmod dummy 2>/dev/null; rmmod fat 2>/dev/null")) {
 	}
+	wait_map_current();
+	published(what[0] == 's' ? "after the swap churn" : "after the churn");
 	printf("VM-CHURN: %s: %u requests while modules came and went: %u written, %u refused as "
 	       "stale, %u refused otherwise (module not loaded), %u wrong\n",
 	       what, done, done - stale - refused, stale, refused, wrong);

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ftidx.h"
@@ -232,6 +233,14 @@ static void storm(void)
 	       "storm: the map is current once the modules are in, after one rebuild (%u)",
 	       after_last);
 	result(rebuilds < loaded / 2, "storm: %u rebuilds for %u module loads", rebuilds, loaded);
+	{
+		double ms = published_matches();
+
+		result(ms >= 0,
+		       "storm: the published list is the kernel's byte for byte once the map is "
+		       "current (%.0f ms), placeholders in modules and all",
+		       ms);
+	}
 	storm_report(storm);
 	lines_free(&names);
 	munmap(storm, sizeof(*storm));
@@ -420,11 +429,40 @@ static size_t middle_modules(char mods[][64], char lines[][192], size_t max)
  * The modules change every other rebuild's time or so (seconds under
  * TCG, more with more modules), so that writes find a current map too.
  */
+/* The churner adds a line here after each module change. */
+#define CHANGES "/tmp/churn-changes"
+
+static off_t changes_so_far(void)
+{
+	struct stat st;
+
+	return stat(CHANGES, &st) == 0 ? st.st_size : 0;
+}
+
+/* After a module change: once the map is current again, the published
+ * copy of the list is the kernel's, byte for byte. */
+static void published_after_change(off_t *seen, unsigned *checked, unsigned *identical)
+{
+	off_t now = changes_so_far();
+	double ms;
+
+	if (now == *seen)
+		return;
+	*seen = now;
+	wait_map_current();
+	ms = published_matches();
+	(*checked)++;
+	*identical += ms >= 0;
+	printf("VM: info: module change %lld: the published list %s (%.0f ms)\n", (long long)now,
+	       ms >= 0 ? "is the kernel's byte for byte" : "DIFFERS from the kernel's", ms);
+}
+
 static void middle_churn(unsigned requests)
 {
 	char mods[3][64], want[3][192], name[3][128], cmd[192];
 	size_t n = middle_modules(mods, want, 3);
-	unsigned written = 0, refused = 0, wrong = 0;
+	unsigned written = 0, refused = 0, wrong = 0, checked = 0, identical = 0;
+	off_t changes_seen = 0;
 	double t0, rebuild_ms;
 	int period_s;
 	pid_t churner;
@@ -439,9 +477,10 @@ static void middle_churn(unsigned requests)
 	       rebuild_ms, period_s);
 	for (size_t k = 0; k < n; k++)
 		snprintf(name[k], sizeof(name[k]), "%.*s", (int)strcspn(want[k], " "), want[k]);
+	unlink(CHANGES);
 	churner = fork();
 	if (churner == 0) {
-		char script[512];
+		char script[1024];
 		int len = 0;
 
 		/* its own process group, so that its shells die with it (else
@@ -449,7 +488,8 @@ static void middle_churn(unsigned requests)
 		setpgid(0, 0);
 		for (size_t k = 0; k < n; k++)
 			len += snprintf(script + len, sizeof(script) - (size_t)len,
-					"rmmod %s; sleep %d; insmod /modules/many/%s.ko; sleep %d; ",
+					"rmmod %s; echo >>" CHANGES "; sleep %d; "
+					"insmod /modules/many/%s.ko; echo >>" CHANGES "; sleep %d; ",
 					mods[k], period_s, mods[k], period_s);
 		for (;;)
 			if (system(script) < 0)
@@ -466,6 +506,7 @@ static void middle_churn(unsigned requests)
 		struct lines l;
 		int rc;
 
+		published_after_change(&changes_seen, &checked, &identical);
 		kclear(T "/set_ftrace_filter");
 		if (i % 2 == 0)
 			rc = ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, tok, 1, NULL);
@@ -502,6 +543,13 @@ static void middle_churn(unsigned requests)
 	       mods[0], written + refused, written, refused, wrong);
 	result(wrong == 0 && written > 0, "middle churn: %u requests, %u written, %u wrong",
 	       written + refused, written, wrong);
+	wait_map_current();
+	identical += published_matches() >= 0;
+	checked++;
+	result(checked >= 2 && identical == checked,
+	       "middle churn: the published list is the kernel's byte for byte after %u of %u "
+	       "module changes (and at the end)",
+	       identical, checked);
 	kclear(T "/set_ftrace_filter");
 }
 

@@ -21,14 +21,15 @@
 # the end of the run goes there (how tests/fixtures/*-many.txt was made).
 # FTIDX_VM_MANY_SPEED=1 (many): the speed table on that map too.
 # Fails on a failed check, a kernel panic, a missing summary or a timeout
-# (FTIDX_VM_TIMEOUT seconds, default 1500). Exits 77 (skip) only when qemu,
-# busybox or a kernel image cannot be had and FTIDX_VM_REQUIRED is not 1.
+# (FTIDX_VM_TIMEOUT seconds, default 1700, under meson's 1800). Exits 77
+# (skip) only when qemu, busybox or a kernel image cannot be had and
+# FTIDX_VM_REQUIRED is not 1.
 set -euo pipefail
 
 mode=${1:?mode}
 build=$(cd "${2:?build dir}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-timeout_s=${FTIDX_VM_TIMEOUT:-1500}
+timeout_s=${FTIDX_VM_TIMEOUT:-1700}
 
 guest_tag=vm
 . "$here/../lib/guest.sh"

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ static char *strip_addresses(const char *text, size_t len, size_t *out_len)
 int publish_list(int dirfd, const struct map *m, const struct publish_stamp *st, gid_t addrs_gid)
 {
 	_cleanup_free_ char *plain = NULL, *text = NULL;
+	bool root_only = false;
 	char stamp[128];
 	size_t len, plain_len;
 	int r, n;
@@ -54,6 +56,13 @@ int publish_list(int dirfd, const struct map *m, const struct publish_stamp *st,
 			return -ENOMEM;
 		r = dirfile_replace(dirfd, PUBLISH_ADDRS, text, len,
 				    addrs_gid != (gid_t)-1 ? 0640 : 0600, addrs_gid, false);
+		/* the service runs without CAP_CHOWN (ftidxd.service): then
+		 * root alone reads them, never everyone */
+		if (r == -EPERM && addrs_gid != (gid_t)-1) {
+			r = dirfile_replace(dirfd, PUBLISH_ADDRS, text, len, 0600, (gid_t)-1,
+					    false);
+			root_only = r == 0;
+		}
 		if (r == 0)
 			r = dirfile_replace(dirfd, PUBLISH_LIST, plain, plain_len, 0644, (gid_t)-1,
 					    false);
@@ -67,5 +76,6 @@ int publish_list(int dirfd, const struct map *m, const struct publish_stamp *st,
 	n = snprintf(stamp, sizeof(stamp), "generation %" PRIu64 "\nrecords %" PRIu32
 			 "\nmodules %016" PRIx64 "\n",
 		     st->generation, map_size(m), st->modules_fingerprint);
-	return dirfile_replace(dirfd, PUBLISH_STAMP, stamp, (size_t)n, 0644, (gid_t)-1, false);
+	r = dirfile_replace(dirfd, PUBLISH_STAMP, stamp, (size_t)n, 0644, (gid_t)-1, false);
+	return r < 0 ? r : root_only;
 }

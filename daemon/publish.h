@@ -40,5 +40,6 @@ struct publish_stamp {
 /* Write @m's copies into the directory @dirfd, which no one else may
  * write (intent_open_dir()); @addrs_gid: the group that may read the
  * addresses, or (gid_t)-1. A map without addresses removes an old copy of
- * them. 0 or -errno. */
+ * them. 0; 1 when the addresses could not be given to @addrs_gid (no
+ * CAP_CHOWN) and are root's alone; or -errno. */
 int publish_list(int dirfd, const struct map *m, const struct publish_stamp *st, gid_t addrs_gid);

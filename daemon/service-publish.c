@@ -86,6 +86,10 @@ void service_publish_complete(struct service *s)
 				 strerror(-job->result));
 		s->publish_failed = true;
 	} else {
+		if (job->result == 1 && !s->publish_root_only)
+			log_warn("the published addresses are root's alone: without CAP_CHOWN, "
+				 "ftidxd cannot give them to the write group");
+		s->publish_root_only = job->result == 1;
 		s->published_generation = job->stamp.generation;
 		s->publish_failed = false;
 		log_debug("published the function list of generation %llu in %s",

@@ -113,6 +113,7 @@ struct service {
 	int publish_fd;                /* the state directory, or -1 */
 	uint64_t published_generation; /* 0: none yet */
 	bool publish_failed;           /* the last write failed (said once) */
+	bool publish_root_only;        /* addresses kept from the write group (said once) */
 	gid_t publish_gid;             /* may read the addresses, or (gid_t)-1 */
 };
 

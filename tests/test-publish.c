@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fixture-map.h"
@@ -120,6 +123,43 @@ static void publishes_addresses_apart(const char *fixtures)
 	map_free(m);
 }
 
+/* Without CAP_CHOWN (ftidxd.service's bounding set) the write group
+ * cannot be given the addresses: they are root's alone, never everyone's,
+ * and the rest is published all the same. In a child that drops it. */
+static void addresses_without_chown(const char *fixtures)
+{
+	struct publish_stamp st = { 10, 3 };
+	char path[4096], *plain, *addrs;
+	size_t plain_len, addrs_len;
+	struct map *m = NULL;
+	int status = -1;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/debian-6.1-loop-dummy.txt", fixtures);
+	plain = test_read_file(path, &plain_len);
+	addrs = with_addresses(plain, plain_len, &addrs_len);
+	CHECK_EQ_INT(map_new_from_buffer(&m, addrs, addrs_len, true), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct d[2];
+
+		if (syscall(SYS_capget, &h, d) < 0)
+			_exit(2);
+		d[0].effective &= ~(1u << CAP_CHOWN);
+		if (syscall(SYS_capset, &h, d) < 0)
+			_exit(2);
+		/* a group this process is not in */
+		_exit(publish_list(dirfd_, m, &st, getgid() + 4242) == 1 ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_EQ_INT(mode_of(PUBLISH_ADDRS), 0600);
+	CHECK_EQ_INT(mode_of(PUBLISH_LIST), 0644);
+	free(plain);
+	map_free(m);
+}
+
 /* A link planted where the copy is made is replaced, never followed. */
 static void planted_link_not_followed(const char *fixtures)
 {
@@ -153,6 +193,7 @@ int main(int argc, char **argv)
 	dirfd_ = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	publishes_the_kernels_text(fixtures);
 	publishes_addresses_apart(fixtures);
+	addresses_without_chown(fixtures);
 	planted_link_not_followed(fixtures);
 	close(dirfd_);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -98,6 +98,19 @@ check "...and its log says the map went stale and settled" \
 	sh -c 'journalctl -u ftidxd.service --no-pager | grep -q "module loop: add"'
 check "...and the map was rebuilt" \
 	sh -c "[ \$(ftidx --json status | sed 's/.*\"generation\":\\([0-9]*\\).*/\\1/') -gt $gen ]"
+# The list for tools that read it, published by the hardened service
+# (no CAP_CHOWN, UMask=0077) in its runtime directory, after the rebuild.
+published() {
+	for _ in $(seq 100); do
+		cmp -s "$(ftidx list --path)" $T/available_filter_functions && return 0
+		sleep 0.2
+	done
+	return 1
+}
+check "ftidx list --path names the published list" is "$(ftidx list --path)" \
+	/run/ftidx/available_filter_functions
+check "...which is the kernel's, byte for byte, after the module load" published
+check "...and everyone may read it" is "$(stat -c %a /run/ftidx/available_filter_functions)" 644
 check "systemctl reload (SIGHUP) keeps it serving" systemctl reload ftidxd.service
 check "...and status still answers" ftidx status
 check "systemctl stop leaves the socket listening" systemctl stop ftidxd.service

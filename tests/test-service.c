@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -1018,6 +1019,59 @@ static void crash_recovery(void)
 	model_end();
 }
 
+/*
+ * The published function list (issue 23): the map read at start, once
+ * the state directory is set; not a map read while a module change made
+ * it stale; the next current one, after a rebuild.
+ */
+static void published_only_when_current(void)
+{
+	struct service *s = NULL;
+	char state[128], stamp[192];
+	struct pollfd pfd;
+	size_t len;
+	char *text;
+
+	model_start("debian-6.1-loop-dummy.txt");
+	CHECK_EQ_INT(tracing_init(dir), 0);
+	CHECK_EQ_INT(service_new(&s, &model_io), 0);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	mkdir(state, 0700);
+	snprintf(stamp, sizeof(stamp), "%s/available_filter_functions.stamp", state);
+	CHECK_EQ_INT(service_recover_set_dir(s, state), 0);
+	complete_one(s);
+	text = test_read_file(stamp, &len);
+	CHECK(strncmp(text, "generation 1\nrecords 38303\n", 27) == 0);
+	free(text);
+
+	/* a module goes: a map read now is stale, and is not published */
+	service_map_changed(s);
+	map_free(load_fixture("debian-6.1-dummy-only.txt"));
+	CHECK_EQ_INT(service_map_refresh(s, true), 0);
+	pfd = (struct pollfd){ .fd = service_completion_fd(s), .events = POLLIN };
+	CHECK_EQ_INT(poll(&pfd, 1, 300), 0);
+	text = test_read_file(stamp, &len);
+	CHECK(strncmp(text, "generation 1\n", 13) == 0);
+	free(text);
+
+	/* the kernel settles; the rebuild's map is current, and published */
+	CHECK_EQ_INT(service_map_rebuild(s), 0);
+	complete_one(s);
+	for (int i = 0; i < 100; i++) {
+		text = test_read_file(stamp, &len);
+		if (strncmp(text, "generation 1\n", 13) != 0)
+			break;
+		free(text);
+		text = NULL;
+		complete_one(s);
+	}
+	CHECK(text && strstr(text, "\nrecords 38261\n") != NULL);
+	free(text);
+	service_free(s);
+	map_free(load_fixture("debian-6.1-loop-dummy.txt"));
+	model_end();
+}
+
 int main(int argc, char **argv)
 {
 	char path[4096];
@@ -1038,6 +1092,7 @@ int main(int argc, char **argv)
 	audit_yields_to_writes();
 	unload_during_write();
 	crash_recovery();
+	published_only_when_current();
 
 	fake_tracefs_remove(dir);
 	return test_finish("test-service");

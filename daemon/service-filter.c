@@ -694,6 +694,22 @@ static int answer_written(struct service *s, struct service_job *job, struct cha
 	return reply_written(s, job, run, r, rep, out);
 }
 
+/* What each file of @job's change will select, on the map it is written
+ * on (writer_widen()): what the reply, the record and the intent take.
+ * 0 or -ENOMEM. */
+static int widen_sets(struct service *s, struct service_job *job, struct proto_reply *rep)
+{
+	int r = 0;
+
+	for (size_t k = 0; k < job->n_parts && r == 0; k++)
+		r = writer_widen(s->map, job->one.changes[k].file, &job->res[k]);
+	if (r < 0)
+		return r;
+	/* the reply's sets are the widened ones */
+	service_job_free_items(rep);
+	return service_job_fill_items(rep, job->res, job->n_parts);
+}
+
 static int write_resolved(struct service *s, struct service_job *job, struct proto_buf *out)
 {
 	const struct proto_request *req = &job->one;
@@ -713,13 +729,11 @@ static int write_resolved(struct service *s, struct service_job *job, struct pro
 	}
 	if (refused(job, &rep, msg, sizeof(msg)))
 		goto reply;
-	if (restore_under_way(s)) {
-		r = SERVICE_BLOCKED; /* another write's filters are being put back */
-		goto done;
-	}
-	r = service_map_fence(s);
+	/* the write waits while another write's filters are being put
+	 * back, and while the map is being rebuilt */
+	r = restore_under_way(s) ? SERVICE_BLOCKED : service_map_fence(s);
 	if (r == SERVICE_BLOCKED)
-		goto done; /* the map is being rebuilt: the write waits */
+		goto done;
 	if (r < 0) {
 		rep.status = -r;
 		snprintf(msg, sizeof(msg), "cannot read the kernel's function list");
@@ -729,22 +743,13 @@ static int write_resolved(struct service *s, struct service_job *job, struct pro
 		r = again_or_stale(s, job, out);
 		goto done;
 	}
-	r = create_instance(s, job);
+	r = widen_sets(s, job, &rep);
+	if (r == 0)
+		r = create_instance(s, job);
 	if (r < 0) {
 		rep.status = -r;
-		snprintf(msg, sizeof(msg), "cannot create the instance; nothing was written");
-		goto reply;
-	}
-	for (size_t k = 0; k < run.n && r == 0; k++)
-		r = writer_widen(s->map, req->changes[k].file, &run.res[k]);
-	if (r == 0) {
-		/* the reply's sets are the widened ones */
-		service_job_free_items(&rep);
-		r = service_job_fill_items(&rep, job->res, job->n_parts);
-	}
-	if (r < 0) {
-		rep.status = -r;
-		snprintf(msg, sizeof(msg), "out of memory; nothing was written");
+		snprintf(msg, sizeof(msg), "%s; nothing was written",
+			 r == -ENOMEM ? "out of memory" : "cannot create the instance");
 		goto reply;
 	}
 	r = write_files(s, req, &run);

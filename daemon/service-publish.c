@@ -50,8 +50,9 @@ void service_publish_soon(struct service *s)
 	struct publish_job *job;
 
 	/* a stale map is never published: the next rebuild's will be */
+	/* each map is tried once: a failure waits for the next map */
 	if (s->publish_job || s->publish_fd < 0 || s->completion_fd < 0 || !s->map || s->stale ||
-	    s->published_generation == s->generation)
+	    s->publish_tried_generation == s->generation)
 		return;
 	job = calloc(1, sizeof(*job));
 	if (!job)
@@ -69,6 +70,7 @@ void service_publish_soon(struct service *s)
 		return;
 	}
 	s->publish_job = job;
+	s->publish_tried_generation = s->generation;
 }
 
 void service_publish_complete(struct service *s)
@@ -97,10 +99,8 @@ void service_publish_complete(struct service *s)
 	}
 	map_free(job->map);
 	free(job);
-	/* a map that came while it wrote (or a failure, which waits for the
-	 * next map rather than trying again at once) */
-	if (!s->publish_failed)
-		service_publish_soon(s);
+	/* a map that came while it wrote */
+	service_publish_soon(s);
 }
 
 void service_publish_shutdown(struct service *s)

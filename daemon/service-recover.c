@@ -495,7 +495,7 @@ int service_recover_set_dir(struct service *s, const char *dir)
 	}
 	s->state_fd = fd;
 	/* the map read at start, beside the socket for tools that read it */
-	s->published_generation = 0;
+	s->published_generation = s->publish_tried_generation = 0;
 	service_publish_set_dir(s, fd);
 	service_publish_soon(s);
 	return 0;

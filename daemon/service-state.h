@@ -112,6 +112,7 @@ struct service {
 	struct publish_job *publish_job;
 	int publish_fd;                /* the state directory, or -1 */
 	uint64_t published_generation; /* 0: none yet */
+	uint64_t publish_tried_generation; /* the map last handed to a job */
 	bool publish_failed;           /* the last write failed (said once) */
 	bool publish_root_only;        /* addresses kept from the write group (said once) */
 	gid_t publish_gid;             /* may read the addresses, or (gid_t)-1 */

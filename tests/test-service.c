@@ -1067,6 +1067,28 @@ static void published_only_when_current(void)
 	}
 	CHECK(text && strstr(text, "\nrecords 38261\n") != NULL);
 	free(text);
+
+	/* a copy that cannot be made (a directory in the way of its new
+	 * name) is said once and waits for the next map: not tried again,
+	 * and again, at each completion */
+	{
+		char blocker[256];
+
+		snprintf(blocker, sizeof(blocker), "%s/available_filter_functions.new", state);
+		mkdir(blocker, 0700);
+		snprintf(blocker, sizeof(blocker), "%s/available_filter_functions.new/x", state);
+		close(open(blocker, O_WRONLY | O_CREAT, 0600));
+		service_map_changed(s);
+		map_free(load_fixture("debian-6.1-loop-dummy.txt"));
+		CHECK_EQ_INT(service_map_rebuild(s), 0);
+		complete_one(s); /* the rebuild */
+		complete_one(s); /* the copy, which fails */
+		pfd = (struct pollfd){ .fd = service_completion_fd(s), .events = POLLIN };
+		CHECK_EQ_INT(poll(&pfd, 1, 500), 0);
+		unlink(blocker);
+		snprintf(blocker, sizeof(blocker), "%s/available_filter_functions.new", state);
+		rmdir(blocker);
+	}
 	service_free(s);
 	map_free(load_fixture("debian-6.1-loop-dummy.txt"));
 	model_end();

@@ -95,7 +95,17 @@ download_debs() {
 		-o "APT::Architecture=amd64" -o "APT::Architectures::=amd64"
 		-o "Acquire::Languages=none" -o "APT::Sandbox::User=root")
 	apt-get "${apt[@]}" -qq update || return 1
-	if [ "$1" = --kernel ]; then
+	if [ "$1" = --with-depends ]; then
+		# the packages and everything they need to run, as apt would
+		# install them, the C library included (its loader and it must
+		# be of one build); not the package tools, downloaders nor perl,
+		# which some depend on but none of them runs here
+		shift
+		pkgs=$(apt-cache "${apt[@]}" depends --recurse --no-recommends --no-suggests \
+			--no-conflicts --no-breaks --no-replaces --no-enhances "$@" |
+			awk '/^[a-z0-9]/ && !/perl|^(dpkg|debconf|cdebconf|install-info|tar|wget|curl|ca-certificates|openssl|libc-bin|gcc-.*-base)$/' |
+			sort -u)
+	elif [ "$1" = --kernel ]; then
 		# linux-image-amd64 -> linux-image-KVER-amd64 (-> linux-binary and
 		# linux-modules on newer kernels)
 		pkgs=$(apt-cache "${apt[@]}" depends --recurse --no-recommends --no-suggests \
@@ -125,20 +135,66 @@ host_suite() {
 	sed -n 's/^VERSION_CODENAME=//p' /etc/os-release
 }
 
-# Debian's trace-cmd for this machine's release, unpacked into the cache:
-# sets tracecmd_root (its usr/bin/trace-cmd). 1 when it cannot be had.
-fetch_trace_cmd() {
-	local suite
+# Debian's packages PKG... of this machine's release (download_debs's
+# arguments), unpacked once into the cache as NAME-SUITE, which holds
+# MARKER when they are there: sets cached_root. 1 when they cannot be had.
+cached_debs() {
+	local name=$1 marker=$2 suite
+	shift 2
 	suite=$(host_suite)
-	tracecmd_root=$kernel_cache/trace-cmd-$suite
-	[ -x "$tracecmd_root/usr/bin/trace-cmd" ] && return 0
+	cached_root=$kernel_cache/$name-$suite
+	[ -e "$cached_root/$marker" ] && return 0
 	mkdir -p "$kernel_cache"
-	exec 8>"$kernel_cache/trace-cmd.lock"
+	exec 8>"$kernel_cache/$name.lock"
 	flock 8
-	[ -x "$tracecmd_root/usr/bin/trace-cmd" ] ||
-		download_debs "$suite" "$tracecmd_root" trace-cmd
+	[ -e "$cached_root/$marker" ] || download_debs "$suite" "$cached_root" "$@"
 	exec 8>&-
-	[ -x "$tracecmd_root/usr/bin/trace-cmd" ]
+	[ -e "$cached_root/$marker" ]
+}
+
+# Debian's trace-cmd: sets tracecmd_root (its usr/bin/trace-cmd).
+fetch_trace_cmd() {
+	cached_debs trace-cmd usr/bin/trace-cmd trace-cmd || return 1
+	tracecmd_root=$cached_root
+}
+
+# Debian's bpftrace and bcc tools, with what they need to run (LLVM,
+# clang's libraries, python3): sets bpftools_root.
+fetch_bpf_tools() {
+	cached_debs bpf-tools usr/bin/bpftrace --with-depends bpftrace bpfcc-tools || return 1
+	bpftools_root=$cached_root
+}
+
+# The headers of kernel KVER (bcc compiles its programs against them),
+# unpacked into the cache: from SUITE, or with this machine's own apt
+# sources when SUITE is empty (the installed kernel's come from its
+# security updates). Sets headers_root; 1 when they cannot be had.
+fetch_kernel_headers() {
+	local kver=$1 suite=$2 pkgs tmp deb
+	pkgs="linux-headers-$kver linux-headers-${kver%-amd64}-common"
+	headers_root=$kernel_cache/headers-$kver
+	[ -d "$headers_root/usr/src/linux-headers-$kver" ] && return 0
+	mkdir -p "$kernel_cache"
+	exec 8>"$kernel_cache/headers.lock"
+	flock 8
+	if [ -d "$headers_root/usr/src/linux-headers-$kver" ]; then
+		:
+	elif [ -n "$suite" ]; then
+		download_debs "$suite" "$headers_root" $pkgs
+	else
+		tmp=$headers_root.partial
+		rm -rf "$tmp"
+		mkdir -p "$tmp/debs" "$tmp/root"
+		if (cd "$tmp/debs" && apt-get -qq -o APT::Sandbox::User=root download $pkgs); then
+			for deb in "$tmp"/debs/*.deb; do
+				dpkg-deb -x "$deb" "$tmp/root"
+			done
+			mv "$tmp/root" "$headers_root"
+		fi
+		rm -rf "$tmp"
+	fi
+	exec 8>&-
+	[ -d "$headers_root/usr/src/linux-headers-$kver" ]
 }
 
 # The vmlinuz and module tree under an unpacked root DIR: sets kernel,

@@ -10,6 +10,8 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tracefs tracefs /sys/kernel/tracing
+# where older tools look for it (bcc: /sys/kernel/debug/tracing)
+mount -t debugfs debugfs /sys/kernel/debug
 mkdir -p /run/ftidx /tmp
 mode=$(sed -n 's/.*ftidx\.mode=\([a-z]*\).*/\1/p' /proc/cmdline)
 churn=$(sed -n 's/.*ftidx\.churn=\([0-9]*\).*/\1/p' /proc/cmdline)
@@ -30,6 +32,13 @@ case "$mode" in
 test) ftidx-vm test ${churn:-1000} ${crash:-0}; status=$? ;;
 speed) ftidx-vm speed; status=$? ;;
 share) ftidx-vm share; status=$? ;;
+readers) ftidx-vm readers; status=$? ;;
+bpf)
+	# the many modules first, as a machine has them after boot
+	while read -r m; do insmod "/modules/many/$m.ko" 2>/dev/null; done </modules/many/order
+	ftidx-vm bpf
+	status=$?
+	;;
 many)
 	# the speed table on that map too, where run.sh asks for it
 	ftidx-vm many $(sed -n 's/.*ftidx\.manyspeed=\(1\).*/speed/p' /proc/cmdline)

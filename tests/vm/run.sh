@@ -6,13 +6,18 @@
 # the built ftidxd, ftidx and ftidx-vm with the libraries ldd lists, and a
 # few modules; run MODE inside; judge from the serial console.
 #
-#   run.sh MODE BUILD_DIR     MODE: test, speed, demo, many, modules or share
+#   run.sh MODE BUILD_DIR     MODE: test, speed, demo, many, modules, share,
+#                             readers or bpf
 #
 # "many" boots a guest shaped like users' machines: ftidxd first, then
 # the modules of modules-many.txt (FTIDX_VM_MODULE_LIST names another
 # list) with what they depend on, loaded while clients are served, then
 # the judge and the speed table on that map (vm-many.c). "modules" only
 # loads them and says which loaded: how the list was chosen.
+#
+# "bpf" boots a guest with Debian's bpftrace and bcc tools (and the
+# kernel's headers, which bcc compiles against), loads the many modules,
+# and runs the tools plainly and under "ftidx exec" (vm-readers.c).
 #
 # FTIDX_VM_KERNEL picks the kernel (see tests/lib/kernels.sh): the one in
 # /boot by default, or another Debian release's, downloaded as packages.
@@ -70,21 +75,46 @@ cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 for m in drivers/block/loop drivers/net/dummy fs/fat/fat fs/fat/vfat; do
 	copy_module "$m" "$root/modules/$(basename "$m").ko"
 done
-memory=1024 cpus=1
+memory=1024 cpus=1 compress="gzip -1"
+# Debian's bpftrace and bcc tools as they are, with the headers bcc
+# compiles against: a few hundred MB of LLVM and python, which gzip and
+# its undoing under TCG would cost more time than they save memory.
+add_bpf_tools() {
+	local headers_suite
+	fetch_bpf_tools || skip "cannot download Debian's bpftrace and bpfcc-tools"
+	case "$kernel" in
+	/boot/*) headers_suite= ;;
+	*) headers_suite=$(kernel_suite "${FTIDX_VM_KERNEL:-installed}") ;;
+	esac
+	fetch_kernel_headers "$kver" "$headers_suite" || skip "cannot download the headers of $kver"
+	cp -a "$bpftools_root"/. "$root"/
+	cp -a "$headers_root"/. "$root"/
+	rm -rf "$root"/usr/share/{doc,man,locale,info}
+	memory=3072 compress=cat
+}
 case "$mode" in
+bpf)
+	add_bpf_tools
+	copy_module_set "${FTIDX_VM_MODULE_LIST:-$here/modules-many.txt}" "$root/modules/many"
+	cpus=2
+	;;
 many | modules)
+	if [ "$mode" = many ]; then
+		add_bpf_tools
+	fi
 	copy_module_set "${FTIDX_VM_MODULE_LIST:-$here/modules-many.txt}" "$root/modules/many"
 	echo "vm: $(wc -l <"$root/modules/many/order") modules to load, dependencies included"
 	# users' machines have more than one CPU: with one, a module's load
 	# (seconds of kernel time under TCG for the largest) holds up every
 	# other process, ftidxd's clients included
-	memory=2048 cpus=2
+	[ "$memory" -ge 2048 ] || memory=2048
+	cpus=2
 	;;
 esac
 install -m 0755 "$here/init.sh" "$root/init"
 install -m 0755 "$here/demo.sh" "$root/demo.sh"
 
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.img"
+(cd "$root" && find . | cpio -o -H newc --quiet | $compress) >"$work/initramfs.img"
 
 log=$work/console.log
 echo "vm: booting $kernel (TCG), mode $mode; console in $log"

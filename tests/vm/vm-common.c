@@ -254,6 +254,8 @@ int main(int argc, char **argv)
 	int r;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (strcmp(mode, "read-list") == 0) /* a reader, run by list_readers() */
+		return argc > 2 ? read_list(argv[2]) : 2;
 	if (ftidx_connect(NULL, &c) < 0) {
 		printf("VM: FAIL cannot connect to ftidxd\nVM-SUMMARY: 0 passed, 1 failed\n");
 		return 1;
@@ -265,6 +267,10 @@ int main(int argc, char **argv)
 		r = run_many(argc > 2 && strcmp(argv[2], "speed") == 0);
 	else if (strcmp(mode, "share") == 0)
 		sharing(), r = 0; /* the judge runs it too; alone, for a quick look */
+	else if (strcmp(mode, "bpf") == 0)
+		r = bpf_tools();
+	else if (strcmp(mode, "readers") == 0)
+		list_readers(), r = 0; /* likewise */
 	else
 		r = run_tests(argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 1000,
 			      argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 0);

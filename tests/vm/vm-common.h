@@ -68,6 +68,13 @@ double wait_map_current(void);
  * ms, or -1. */
 double published_matches(void);
 
+/* Tools that read the function list, plainly and under "ftidx exec"
+ * (vm-readers.c); read_list() is "ftidx-vm read-list PATH". */
+void list_readers(void);
+int read_list(const char *path);
+/* Debian's bpftrace and bcc tools, plainly and under "ftidx exec". */
+int bpf_tools(void);
+
 /* How many hit-count instances of ftidxd's exist; *@tracing: whether one
  * of them traces yet. hits_tracing(): just the latter. */
 size_t hits_instances(bool *tracing);

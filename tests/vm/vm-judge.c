@@ -1009,6 +1009,8 @@ int run_tests(unsigned churn_requests, unsigned crash_runs)
 	sharing();
 	stall_phase("trace-cmd");
 	tracecmd_equivalence();
+	stall_phase("tools that read the function list");
+	list_readers();
 	if (system("insmod /modules/loop.ko; insmod /modules/dummy.ko; insmod /modules/fat.ko; "
 		   "insmod /modules/vfat.ko") != 0)
 		result(false, "loading modules for the equivalence test");

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The other half of the drop-in: opens of the kernel's function list sent
+ * to ftidxd's published copy. bpftrace, bcc and libbpf read
+ * available_filter_functions (or _addrs) at every start, and the kernel
+ * pays a kallsyms search per module line for each read: seconds on a
+ * machine with many modules. ftidxd keeps a copy of the same bytes.
+ *
+ * Which opens: a read-only open(), open64(), openat() (an absolute path,
+ * or one relative to the working directory), their _FORTIFY_SOURCE forms,
+ * and fopen()/fopen64() for reading, of available_filter_functions or
+ * available_filter_functions_addrs in /sys/kernel/tracing,
+ * /sys/kernel/debug/tracing, or the tracing directory ftidxd reads.
+ * Anything else passes through untouched, and so does a program linked
+ * statically.
+ *
+ * Only a copy that is the kernel's now is handed out. ftidxd compares its
+ * map with the kernel (record count, module list) before it answers
+ * STATUS, so the copy is taken when STATUS says the map is current, and
+ * the stamp beside the copy, read after the copy is opened, names the
+ * same generation (the stamp is replaced last, so the opened copy is that
+ * generation's or newer). Otherwise the program reads the kernel's own
+ * file, and that is said once on standard error.
+ */
+/* This file defines open() and fopen() themselves: the headers must
+ * declare them as they are, not renamed to open64() nor wrapped. */
+#undef _FILE_OFFSET_BITS
+#undef _FORTIFY_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ftidx.h"
+#include "macro.h"
+
+#define LIST_NAME "available_filter_functions"
+#define STAMP_NAME LIST_NAME ".stamp"
+/* Longer than this, asking ftidxd costs more than the kernel's read. */
+#define ASK_TIMEOUT_MS 2000
+
+typedef int (*openat_fn)(int, const char *, int, ...);
+
+static pthread_mutex_t ask_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ftidx *ask_conn;
+static pid_t ask_pid; /* a forked child asks on a connection of its own */
+static bool said_why;
+
+static openat_fn real_openat(void)
+{
+	static openat_fn fn;
+
+	if (!fn)
+		fn = (openat_fn)dlsym(RTLD_NEXT, "openat");
+	return fn;
+}
+
+static void say_once(const char *why)
+{
+	if (!said_why)
+		fprintf(stderr, "ftidx: reading the kernel's own %s: %s\n", LIST_NAME, why);
+	said_why = true;
+}
+
+/* The file name of @path when it is one of the kernel's two lists, and
+ * the length of its directory part. */
+static const char *list_file(const char *path, size_t *dir_len)
+{
+	const char *slash = strrchr(path, '/');
+	const char *name = slash ? slash + 1 : path;
+
+	if (strcmp(name, LIST_NAME) != 0 && strcmp(name, LIST_NAME "_addrs") != 0)
+		return NULL;
+	*dir_len = slash ? (size_t)(slash - path) : 0;
+	return name;
+}
+
+static bool dir_is(const char *path, size_t len, const char *dir)
+{
+	return dir && strlen(dir) == len && strncmp(path, dir, len) == 0;
+}
+
+/* The generation the stamp in directory @dir names, or 0. */
+static uint64_t stamp_generation(const char *dir)
+{
+	char path[PATH_MAX], text[128];
+	uint64_t generation = 0;
+	ssize_t n = -1;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, STAMP_NAME) >= (int)sizeof(path))
+		return 0;
+	fd = real_openat()(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		n = read(fd, text, sizeof(text) - 1);
+		close(fd);
+	}
+	if (n > 0) {
+		text[n] = '\0';
+		if (sscanf(text, "generation %" SCNu64, &generation) != 1)
+			generation = 0;
+	}
+	return generation;
+}
+
+/* ftidxd's status, on a connection kept for the next open; NULL (said
+ * once when @say) when it cannot be had. */
+static struct ftidx_status *ask_daemon(bool say)
+{
+	struct ftidx_status *st = NULL;
+	int r = 0;
+
+	if (ask_conn && ask_pid != getpid())
+		ask_conn = ftidx_unref(ask_conn);
+	for (int attempt = 0; attempt < 2 && !st; attempt++) {
+		if (!ask_conn) {
+			r = ftidx_connect(NULL, &ask_conn);
+			if (r < 0)
+				break;
+			ftidx_set_timeout(ask_conn, ASK_TIMEOUT_MS);
+			ask_pid = getpid();
+		}
+		r = ftidx_status(ask_conn, &st);
+		if (r < 0) /* the daemon restarted since: once more, anew */
+			ask_conn = ftidx_unref(ask_conn);
+	}
+	if (!st && say)
+		say_once(r == -ENOENT || r == -ECONNREFUSED ? "ftidxd cannot be reached"
+							     : "ftidxd did not answer");
+	return st;
+}
+
+/* Whether @path (directory part @dir_len long) is the list of the kernel
+ * ftidxd reads: in its tracing directory, or, when that is the real
+ * tracefs, in either place tracefs is mounted. */
+static bool kernel_list_of(const struct ftidx_status *st, const char *path, size_t dir_len)
+{
+	if (dir_is(path, dir_len, ftidx_status_text(st, FTIDX_STAT_TRACING_DIR)))
+		return true;
+	return ftidx_status_number(st, FTIDX_STAT_IS_TRACEFS) &&
+	       (dir_is(path, dir_len, "/sys/kernel/tracing") ||
+		dir_is(path, dir_len, "/sys/kernel/debug/tracing"));
+}
+
+/* The copy of list @name that @st says is published, opened with @flags,
+ * when it is current; else -1. */
+static int open_published(const struct ftidx_status *st, const char *name, int flags)
+{
+	const char *published = ftidx_status_text(st, FTIDX_STAT_PUBLISHED);
+	const char *slash = published ? strrchr(published, '/') : NULL;
+	char dir[PATH_MAX], copy[PATH_MAX];
+	size_t len;
+	int fd;
+
+	if (!slash) {
+		say_once("ftidxd publishes no copy (no state directory of its own, or older "
+			 "than 0.4)");
+		return -1;
+	}
+	if (ftidx_status_number(st, FTIDX_STAT_IS_STALE)) {
+		say_once("a module came or went, and ftidxd's copy is not current yet");
+		return -1;
+	}
+	len = (size_t)(slash - published);
+	if (len >= sizeof(dir) ||
+	    snprintf(copy, sizeof(copy), "%.*s/%s", (int)len, published, name) >= (int)sizeof(copy))
+		return -1;
+	memcpy(dir, published, len);
+	dir[len] = '\0';
+	fd = real_openat()(AT_FDCWD, copy, flags | O_NOFOLLOW);
+	if (fd >= 0 && stamp_generation(dir) != ftidx_status_number(st, FTIDX_STAT_GENERATION)) {
+		say_once("ftidxd's copy is of another map than the kernel's now");
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/*
+ * The published copy of the list @path names, opened with @flags, when
+ * @path is the kernel's list and the copy is current; else -1.
+ */
+static int open_copy_locked(const char *path, int flags)
+{
+	struct ftidx_status *st;
+	const char *name;
+	size_t dir_len;
+	int fd = -1;
+
+	name = list_file(path, &dir_len);
+	if (!name || (flags & (O_ACCMODE | O_CREAT | O_TRUNC | O_DIRECTORY)) != O_RDONLY)
+		return -1;
+	st = ask_daemon(dir_is(path, dir_len, "/sys/kernel/tracing") ||
+			dir_is(path, dir_len, "/sys/kernel/debug/tracing"));
+	if (st && kernel_list_of(st, path, dir_len))
+		fd = open_published(st, name, flags);
+	ftidx_status_free(st);
+	return fd;
+}
+
+/* open_copy_locked(), leaving errno as it was either way. */
+static int open_copy(const char *path, int flags)
+{
+	int saved = errno, fd;
+
+	if (!path || !real_openat())
+		return -1;
+	pthread_mutex_lock(&ask_lock);
+	fd = open_copy_locked(path, flags);
+	pthread_mutex_unlock(&ask_lock);
+	errno = saved;
+	return fd;
+}
+
+/* The mode argument, which open() and openat() read only with these flags. */
+static mode_t mode_of(int flags, va_list ap)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
+}
+
+static int redirect_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	int fd = -1;
+
+	/* a relative path counts from the working directory only: the
+	 * kernel's list is named by its whole path */
+	if (path && (path[0] == '/' || dirfd == AT_FDCWD))
+		fd = open_copy(path, flags);
+	if (fd >= 0)
+		return fd;
+	if (!real_openat()) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real_openat()(dirfd, path, flags, mode);
+}
+
+_public_ int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_of(flags, ap);
+	va_end(ap);
+	return redirect_openat(AT_FDCWD, path, flags, mode);
+}
+
+_public_ int open64(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_of(flags, ap);
+	va_end(ap);
+	return redirect_openat(AT_FDCWD, path, flags | O_LARGEFILE, mode);
+}
+
+_public_ int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_of(flags, ap);
+	va_end(ap);
+	return redirect_openat(dirfd, path, flags, mode);
+}
+
+_public_ int openat64(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_of(flags, ap);
+	va_end(ap);
+	return redirect_openat(dirfd, path, flags | O_LARGEFILE, mode);
+}
+
+/* What _FORTIFY_SOURCE calls when the flags are not a constant (the
+ * headers declare these only with it on). */
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+
+_public_ int __open_2(const char *path, int flags)
+{
+	return redirect_openat(AT_FDCWD, path, flags, 0);
+}
+
+_public_ int __open64_2(const char *path, int flags)
+{
+	return redirect_openat(AT_FDCWD, path, flags | O_LARGEFILE, 0);
+}
+
+_public_ int __openat_2(int dirfd, const char *path, int flags)
+{
+	return redirect_openat(dirfd, path, flags, 0);
+}
+
+_public_ int __openat64_2(int dirfd, const char *path, int flags)
+{
+	return redirect_openat(dirfd, path, flags | O_LARGEFILE, 0);
+}
+
+/* fopen()'s mode as open() flags, when it only reads; else -1. */
+static int read_flags(const char *mode)
+{
+	if (!mode || mode[0] != 'r' || strchr(mode, '+'))
+		return -1;
+	return O_RDONLY | (strchr(mode, 'e') ? O_CLOEXEC : 0);
+}
+
+static FILE *redirect_fopen(const char *path, const char *mode, const char *real_name)
+{
+	FILE *(*real)(const char *, const char *);
+	int flags = read_flags(mode), fd = -1;
+
+	if (flags >= 0)
+		fd = open_copy(path, flags);
+	if (fd >= 0) {
+		FILE *f = fdopen(fd, mode);
+
+		if (f)
+			return f;
+		close(fd);
+	}
+	real = (FILE * (*)(const char *, const char *)) dlsym(RTLD_NEXT, real_name);
+	if (!real) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	return real(path, mode);
+}
+
+_public_ FILE *fopen(const char *path, const char *mode)
+{
+	return redirect_fopen(path, mode, "fopen");
+}
+
+_public_ FILE *fopen64(const char *path, const char *mode)
+{
+	return redirect_fopen(path, mode, "fopen64");
+}

@@ -73,10 +73,11 @@ kernel_suite() {
 }
 
 # Download packages of SUITE and unpack them into DIR (never installed):
-# the packages PKG... name, or with "--kernel" linux-image-amd64 and the
+# the packages PKG... name, or with "--kernel" linux-image-ARCH and the
 # image, binary and modules packages it pulls in. Prints apt's errors.
+# ARCH is amd64, or FTIDX_DEB_ARCH's.
 download_debs() {
-	local suite=$1 dir=$2 mirror apt tmp pkgs
+	local suite=$1 dir=$2 arch=${FTIDX_DEB_ARCH:-amd64} mirror apt tmp pkgs
 	shift 2
 	mirror=$(debian_mirror) || {
 		echo "no Debian mirror in /etc/apt (set FTIDX_MIRROR)" >&2
@@ -92,7 +93,7 @@ download_debs() {
 	apt=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$tmp/apt"
 		-o "Dir::State::Lists=$tmp/apt/lists" -o "Dir::State::Status=$tmp/apt/status"
 		-o "Dir::Cache=$tmp/apt" -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache="
-		-o "APT::Architecture=amd64" -o "APT::Architectures::=amd64"
+		-o "APT::Architecture=$arch" -o "APT::Architectures::=$arch"
 		-o "Acquire::Languages=none" -o "APT::Sandbox::User=root")
 	apt-get "${apt[@]}" -qq update || return 1
 	if [ "$1" = --with-depends ]; then
@@ -110,8 +111,8 @@ download_debs() {
 		# linux-modules on newer kernels)
 		pkgs=$(apt-cache "${apt[@]}" depends --recurse --no-recommends --no-suggests \
 			--no-conflicts --no-breaks --no-replaces --no-enhances --no-pre-depends \
-			linux-image-amd64 |
-			awk '/^linux-(image|binary|modules)-/ && !/^linux-image-amd64$/ && !/dbg/' |
+			"linux-image-$arch" |
+			awk -v meta="linux-image-$arch" '/^linux-(image|binary|modules)-/ && $0 != meta && !/dbg/' |
 			sort -u)
 	else
 		pkgs="$*"

@@ -13,6 +13,9 @@ FTIDX_BUILD_PACKAGES=(
 FTIDX_VM_PACKAGES=(
 	qemu-system-x86 busybox-static linux-image-amd64 cpio kmod xz-utils
 	debootstrap # the booted-systemd test's root filesystem
+	# arm64: ftidx cross-built (scripts/build-arm64), Debian's arm64
+	# kernel booted under qemu-system-aarch64
+	gcc-aarch64-linux-gnu qemu-system-arm
 )
 
 # Install the packages of "$@" that dpkg does not list as installed.

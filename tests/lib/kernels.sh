@@ -253,3 +253,26 @@ select_kernel() {
 	fi
 	exec 9>&-
 }
+
+# Set kernel, kver and moddir for FTIDX_VM_KERNEL's arm64 kernel (the
+# installed one means this machine's release), downloaded as packages into
+# the cache as SUITE-arm64, or skip.
+select_kernel_arm64() {
+	local want=${FTIDX_VM_KERNEL:-installed} suite
+	command -v qemu-system-aarch64 >/dev/null ||
+		skip "qemu-system-aarch64 is not installed (qemu-system-arm)"
+	case "$want" in
+	installed | "") suite=$(host_suite) ;;
+	*) suite=$(kernel_suite "$want") ;;
+	esac
+	mkdir -p "$kernel_cache"
+	exec 9>"$kernel_cache/$suite-arm64.lock"
+	flock 9
+	if ! kernel_in_tree "$kernel_cache/$suite-arm64"; then
+		FTIDX_DEB_ARCH=arm64 download_debs "$suite" "$kernel_cache/$suite-arm64" --kernel ||
+			skip "cannot download Debian's $suite arm64 kernel"
+		kernel_in_tree "$kernel_cache/$suite-arm64" ||
+			skip "no kernel image in Debian's $suite arm64 packages"
+	fi
+	exec 9>&-
+}

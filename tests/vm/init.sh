@@ -32,6 +32,7 @@ case "$mode" in
 test) ftidx-vm test ${churn:-1000} ${crash:-0}; status=$? ;;
 speed) ftidx-vm speed; status=$? ;;
 share) ftidx-vm share; status=$? ;;
+judge) ftidx-vm judge ${churn:-100}; status=$? ;;
 readers) ftidx-vm readers; status=$? ;;
 bpf)
 	# the many modules first, as a machine has them after boot

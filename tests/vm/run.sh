@@ -39,10 +39,16 @@ timeout_s=${FTIDX_VM_TIMEOUT:-1700}
 guest_tag=vm
 . "$here/../lib/guest.sh"
 . "$here/../lib/kernels.sh"
-select_kernel
-[ -x /bin/busybox ] || skip "busybox-static is not installed"
-# trace-cmd as Debian ships it, for the libtracefs drop-in's proof
-fetch_trace_cmd || skip "cannot download Debian's trace-cmd"
+arch=${FTIDX_VM_ARCH:-x86_64}
+if [ "$arch" = arm64 ]; then
+	select_kernel_arm64
+	command -v aarch64-linux-gnu-gcc >/dev/null || skip "gcc-aarch64-linux-gnu is not installed"
+else
+	select_kernel
+	[ -x /bin/busybox ] || skip "busybox-static is not installed"
+	# trace-cmd as Debian ships it, for the libtracefs drop-in's proof
+	fetch_trace_cmd || skip "cannot download Debian's trace-cmd"
+fi
 
 # Runs on different kernels may go on side by side.
 work=$build/vm/$mode-$kver
@@ -50,28 +56,53 @@ rm -rf "$work"
 mkdir -p "$work/root"/{bin,usr/bin,usr/sbin,lib64,modules,proc,sys,dev,run,tmp,etc}
 root=$work/root
 
-cp /bin/busybox "$root/bin/busybox"
+# ftidx built for this machine, busybox, and the libraries ldd lists for
+# the built binaries: system ones at their own paths, the build tree's
+# (libftidx) in the guest's system directory.
+x86_64_userland() {
+	cp /bin/busybox "$root/bin/busybox"
+	cp "$tracecmd_root/usr/bin/trace-cmd" "$root/usr/bin/"
+	for bin in "$build/daemon/ftidxd" "$build/client/ftidx" "$build/tests/vm/ftidx-vm" \
+		"$tracecmd_root/usr/bin/trace-cmd" "$build/client/libftidx-tracefs.so"; do
+		ldd "$bin" | awk '/=> \// {print $3}' | while read -r lib; do
+			case "$lib" in
+			"$build"/*) dest=/lib/x86_64-linux-gnu/$(basename "$lib") ;;
+			*) dest=$lib ;;
+			esac
+			mkdir -p "$root$(dirname "$dest")"
+			cp -L "$lib" "$root$dest"
+		done
+	done
+	cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
+}
+
+# ftidx cross-built (scripts/build-arm64, once for the runs side by side)
+# into BUILD_DIR/arm64, with the arm64 sysroot's busybox, C library and
+# the libraries ftidx links.
+arm64_userland() {
+	local sysroot lib
+	sysroot=$(flock "$build/arm64.lock" "$here/../../scripts/build-arm64" "$build/arm64" |
+		tail -n 1) || {
+		echo "vm: FAIL: the arm64 build (scripts/build-arm64)"
+		exit 1
+	}
+	build=$build/arm64
+	cp "$sysroot/bin/busybox" "$root/bin/busybox"
+	cp -a "$sysroot/lib" "$root/"
+	mkdir -p "$root/usr/lib/aarch64-linux-gnu"
+	for lib in libtracefs.so.1 libtraceevent.so.1 libevent_core-2.1.so.7; do
+		cp -L "$sysroot/usr/lib/aarch64-linux-gnu/$lib" "$root/usr/lib/aarch64-linux-gnu/"
+	done
+	cp -L "$build/client/libftidx.so.0" "$root/lib/aarch64-linux-gnu/"
+}
+
+"${arch}_userland"
 ln -s busybox "$root/bin/sh"
 cp "$build/daemon/ftidxd" "$root/usr/sbin/"
 cp "$build/client/ftidx" "$root/usr/bin/"
 cp "$build/tests/vm/ftidx-vm" "$root/usr/bin/"
-cp "$tracecmd_root/usr/bin/trace-cmd" "$root/usr/bin/"
 mkdir -p "$root/usr/lib/ftidx"
 cp "$build/client/libftidx-tracefs.so" "$root/usr/lib/ftidx/"
-# The libraries ldd lists for the built binaries: system ones at their own
-# paths, the build tree's (libftidx) in the guest's system directory.
-for bin in "$build/daemon/ftidxd" "$build/client/ftidx" "$build/tests/vm/ftidx-vm" \
-	"$tracecmd_root/usr/bin/trace-cmd" "$build/client/libftidx-tracefs.so"; do
-	ldd "$bin" | awk '/=> \// {print $3}' | while read -r lib; do
-		case "$lib" in
-		"$build"/*) dest=/lib/x86_64-linux-gnu/$(basename "$lib") ;;
-		*) dest=$lib ;;
-		esac
-		mkdir -p "$root$(dirname "$dest")"
-		cp -L "$lib" "$root$dest"
-	done
-done
-cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 for m in drivers/block/loop drivers/net/dummy fs/fat/fat fs/fat/vfat; do
 	copy_module "$m" "$root/modules/$(basename "$m").ko"
 done
@@ -89,6 +120,12 @@ add_bpf_tools() {
 	fetch_kernel_headers "$kver" "$headers_suite" || skip "cannot download the headers of $kver"
 	cp -a "$bpftools_root"/. "$root"/
 	cp -a "$headers_root"/. "$root"/
+	# bcc looks for them through /lib/modules/KVER/build; newer kernels'
+	# packages put that link under /usr/lib, and this guest's /lib is a
+	# directory of its own, not a link to /usr/lib
+	mkdir -p "$root/lib/modules/$kver"
+	[ -e "$root/lib/modules/$kver/build" ] ||
+		ln -s "/usr/src/linux-headers-$kver" "$root/lib/modules/$kver/build"
 	rm -rf "$root"/usr/share/{doc,man,locale,info}
 	memory=3072 compress=cat
 }
@@ -119,10 +156,16 @@ install -m 0755 "$here/demo.sh" "$root/demo.sh"
 log=$work/console.log
 echo "vm: booting $kernel (TCG), mode $mode; console in $log"
 set +e
-timeout --foreground "$timeout_s" qemu-system-x86_64 \
-	-accel tcg -cpu max -m "$memory" -smp "$cpus" -nographic -no-reboot \
+case "$arch" in
+# pauth-impdef: pointer authentication by QEMU's own cheap algorithm
+# (the architected one costs TCG dearly; the guest cannot tell)
+arm64) qemu=(qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on) console=ttyAMA0 ;;
+*) qemu=(qemu-system-x86_64 -cpu max) console=ttyS0 ;;
+esac
+timeout --foreground "$timeout_s" "${qemu[@]}" \
+	-accel tcg -m "$memory" -smp "$cpus" -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$work/initramfs.img" \
-	-append "console=ttyS0 quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000} ftidx.crash=${FTIDX_VM_CRASH:-0} ftidx.fixture=${FTIDX_VM_FIXTURE:+1} ftidx.manyspeed=${FTIDX_VM_MANY_SPEED:-0}" \
+	-append "console=$console quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000} ftidx.crash=${FTIDX_VM_CRASH:-0} ftidx.fixture=${FTIDX_VM_FIXTURE:+1} ftidx.manyspeed=${FTIDX_VM_MANY_SPEED:-0}" \
 	</dev/null 2>&1 |
 	stdbuf -oL tr -d '\r' | tee "$log"
 qemu_status=${PIPESTATUS[0]}

@@ -267,6 +267,8 @@ int main(int argc, char **argv)
 		r = run_many(argc > 2 && strcmp(argv[2], "speed") == 0);
 	else if (strcmp(mode, "share") == 0)
 		sharing(), r = 0; /* the judge runs it too; alone, for a quick look */
+	else if (strcmp(mode, "judge") == 0)
+		r = run_judge(argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 300);
 	else if (strcmp(mode, "bpf") == 0)
 		r = bpf_tools();
 	else if (strcmp(mode, "readers") == 0)

@@ -106,6 +106,8 @@ void stall_report(void);
 
 /* The modes: the judge (vm-judge.c) and the speed table (vm-speed.c). */
 int run_tests(unsigned churn_requests, unsigned crash_runs);
+/* The judge alone (vm-judge.c), for a second architecture. */
+int run_judge(unsigned churn_requests);
 /* The speed table (vm-speed.c); the costs that grow with the kernel's
  * list per name (the kernel's by-name walk, libtracefs, plain trace-cmd)
  * timed on @samples names and scaled. */

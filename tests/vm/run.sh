@@ -120,12 +120,20 @@ add_bpf_tools() {
 	fetch_kernel_headers "$kver" "$headers_suite" || skip "cannot download the headers of $kver"
 	cp -a "$bpftools_root"/. "$root"/
 	cp -a "$headers_root"/. "$root"/
-	# bcc looks for them through /lib/modules/KVER/build; newer kernels'
-	# packages put that link under /usr/lib, and this guest's /lib is a
-	# directory of its own, not a link to /usr/lib
+	# bcc looks for them through /lib/modules/KVER/build and source;
+	# newer kernels' packages put those links under /usr/lib, relative,
+	# and this guest's /lib is a directory of its own, not a link to it
 	mkdir -p "$root/lib/modules/$kver"
-	[ -e "$root/lib/modules/$kver/build" ] ||
-		ln -s "/usr/src/linux-headers-$kver" "$root/lib/modules/$kver/build"
+	for link in build source; do
+		local from=$root/usr/lib/modules/$kver/$link target
+		[ -L "$from" ] && [ ! -L "$root/lib/modules/$kver/$link" ] || continue
+		target=$(readlink "$from")
+		case "$target" in
+		/*) ;;
+		*) target=$(realpath -ms "/usr/lib/modules/$kver/$target") ;;
+		esac
+		ln -s "$target" "$root/lib/modules/$kver/$link"
+	done
 	rm -rf "$root"/usr/share/{doc,man,locale,info}
 	memory=3072 compress=cat
 }

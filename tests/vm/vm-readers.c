@@ -267,15 +267,6 @@ static void tool_same(const char *cmd, const char *prefix)
 	if (prefix) {
 		snprintf(a, sizeof(a), "%s", line_starting(plain.out, prefix));
 		same = a[0] && strcmp(a, line_starting(via.out, prefix)) == 0;
-		if (!a[0]) {
-			/* the tool failed without ftidx in the way: that tells
-			 * nothing of ftidx (seen of Debian 12's bcc 0.26 on the
-			 * newest kernel); what it said is below */
-			printf("VM: info: %s failed plainly (exit %d), without ftidx: not judged; "
-			       "it printed:\n%s\n",
-			       cmd, plain.status, plain.out);
-			goto out;
-		}
 	} else {
 		same = plain.out[0] && strcmp(plain.out, via.out) == 0;
 		snprintf(a, sizeof(a), "%zu lines", lines_in(plain.out));
@@ -288,7 +279,6 @@ static void tool_same(const char *cmd, const char *prefix)
 		       via.out);
 	printf("VM-BPF: %s: %.1f s plainly, %.1f s through ftidx exec (%.1fx)\n", cmd,
 	       plain.ms / 1000, via.ms / 1000, via.ms > 0 ? plain.ms / via.ms : 0);
-out:
 	free(plain.out);
 	free(via.out);
 }

@@ -33,6 +33,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,13 +55,25 @@ static struct ftidx *ask_conn;
 static pid_t ask_pid; /* a forked child asks on a connection of its own */
 static bool said_why;
 
+/* libc's own @name, looked up once into @slot: fopen() and openat() are
+ * called often enough that a dlsym() on each would cost every program
+ * run under the drop-in. */
+static void *real_symbol(_Atomic(void *) *slot, const char *name)
+{
+	void *fn = atomic_load_explicit(slot, memory_order_acquire);
+
+	if (!fn) {
+		fn = dlsym(RTLD_NEXT, name);
+		atomic_store_explicit(slot, fn, memory_order_release);
+	}
+	return fn;
+}
+
+static _Atomic(void *) real_openat_fn, real_fopen_fn, real_fopen64_fn;
+
 static openat_fn real_openat(void)
 {
-	static openat_fn fn;
-
-	if (!fn)
-		fn = (openat_fn)dlsym(RTLD_NEXT, "openat");
-	return fn;
+	return (openat_fn)real_symbol(&real_openat_fn, "openat");
 }
 
 static void say_once(const char *why)
@@ -322,7 +335,8 @@ static int read_flags(const char *mode)
 	return O_RDONLY | (strchr(mode, 'e') ? O_CLOEXEC : 0);
 }
 
-static FILE *redirect_fopen(const char *path, const char *mode, const char *real_name)
+static FILE *redirect_fopen(const char *path, const char *mode, _Atomic(void *) *real_slot,
+			    const char *real_name)
 {
 	FILE *(*real)(const char *, const char *);
 	int flags = read_flags(mode), fd = -1;
@@ -336,7 +350,7 @@ static FILE *redirect_fopen(const char *path, const char *mode, const char *real
 			return f;
 		close(fd);
 	}
-	real = (FILE * (*)(const char *, const char *)) dlsym(RTLD_NEXT, real_name);
+	real = (FILE * (*)(const char *, const char *)) real_symbol(real_slot, real_name);
 	if (!real) {
 		errno = ENOSYS;
 		return NULL;
@@ -346,10 +360,10 @@ static FILE *redirect_fopen(const char *path, const char *mode, const char *real
 
 _public_ FILE *fopen(const char *path, const char *mode)
 {
-	return redirect_fopen(path, mode, "fopen");
+	return redirect_fopen(path, mode, &real_fopen_fn, "fopen");
 }
 
 _public_ FILE *fopen64(const char *path, const char *mode)
 {
-	return redirect_fopen(path, mode, "fopen64");
+	return redirect_fopen(path, mode, &real_fopen64_fn, "fopen64");
 }

@@ -304,6 +304,11 @@ enum ftidx_status_item {
 uint64_t ftidx_status_number(const struct ftidx_status *st, int which);
 const char *ftidx_status_text(const struct ftidx_status *st, int which);
 
+/* The uid ftidxd runs as, which owns the copy of the function list it
+ * publishes (FTIDX_STAT_PUBLISHED): 0 with *@uid set, or -ENODATA from a
+ * daemon older than 0.5, which does not say. Since: 0.5 */
+int ftidx_status_daemon_uid(const struct ftidx_status *st, uint32_t *uid);
+
 /* The filters ftidx wrote: instance ("" for the top level), file (enum
  * ftidx_file), holds (1, 0, or -1: cannot tell), functions. Since: 0.3 */
 size_t ftidx_status_filter_count(const struct ftidx_status *st);

@@ -511,7 +511,7 @@ static void restart_calls(struct harness *h, const char *ftidxd, const char *fix
 
 /* fork() while another thread calls, 200 times: no child hangs, every
  * child's own call succeeds. */
-static void fork_calls(struct harness *h)
+_unused_ static void fork_calls(struct harness *h)
 {
 	const char *args[] = { "--forks", h->dir, "200", NULL };
 	const struct how through = { .socket = h->socket, .exec = true };
@@ -584,7 +584,14 @@ int main(int argc, char **argv)
 	printf("%s", through);
 	free(err);
 	denied_cases(&h);
+#if defined(__SANITIZE_ADDRESS__)
+	/* GCC 12's AddressSanitizer takes no lock of its allocator at fork():
+	 * a child forked while the other thread allocates hangs in its first
+	 * malloc(), whatever the drop-in does. The plain build checks this. */
+	printf("test-dropin: the forks are left out under AddressSanitizer\n");
+#else
 	fork_calls(&h);
+#endif
 	idle_calls(&h, argv[1]);
 	restart_calls(&h, argv[1], argv[3]);
 	CHECK_EQ_INT(harness_stop(&h), 0);

@@ -76,12 +76,15 @@ static int open_as(const char *how, const char *path, FILE **f)
 		return open(path, O_RDWR);
 	if (!strcmp(how, "relative")) {
 		/* the directory's descriptor and the bare name */
+		const char *slash = strrchr(path, '/');
 		char dir[4096];
 		int dfd, fd;
 
-		snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(path, '/') - path), path);
+		if (!slash)
+			return -1;
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 		dfd = open(dir, O_RDONLY | O_DIRECTORY);
-		fd = openat(dfd, strrchr(path, '/') + 1, O_RDONLY);
+		fd = openat(dfd, slash + 1, O_RDONLY);
 		close(dfd);
 		return fd;
 	}
@@ -320,7 +323,7 @@ static int run_forks(const char *path, int n)
 }
 
 /* Under "ftidx exec": 200 forks while a thread opens the list. */
-static void test_forks(struct harness *h, const char *dropin)
+_unused_ static void test_forks(struct harness *h, const char *dropin)
 {
 	char kernel[256], out_path[256], err_path[256], self[4096] = "", *out, *err;
 	size_t len;
@@ -418,7 +421,14 @@ int main(int argc, char **argv)
 	harness_start(&h, daemon_path, NULL);
 	test_redirect(&h, argv[4]);
 	test_whose(&h, argv[4]);
+#if defined(__SANITIZE_ADDRESS__)
+	/* GCC 12's AddressSanitizer takes no lock of its allocator at fork():
+	 * a child forked while the other thread allocates hangs in its first
+	 * malloc(), whatever the drop-in does. The plain build checks this. */
+	printf("test-list-redirect: the forks are left out under AddressSanitizer\n");
+#else
 	test_forks(&h, argv[4]);
+#endif
 	CHECK(harness_alive(&h));
 	CHECK_EQ_INT(harness_stop(&h), 0);
 	harness_cleanup(&h);

@@ -345,8 +345,8 @@ static ssize_t recv_some(struct ftidx *c, void *p, size_t want)
 static int call_io_step(struct ftidx *c)
 {
 	struct ftidx_call *call = &c->call;
+	int r, hangup = 0;
 	ssize_t n;
-	int r;
 
 	while (call->sent < call->out.len) {
 		/* MSG_NOSIGNAL: a dead daemon must not kill the host program. */
@@ -356,6 +356,12 @@ static int call_io_step(struct ftidx *c)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
+		/* the daemon hung up: it may have said why first (a refusal of
+		 * this connection), and that is the reply */
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+			hangup = negative_errno();
+			break;
+		}
 		if (n < 0)
 			return negative_errno();
 		call->sent += (size_t)n;
@@ -364,7 +370,7 @@ static int call_io_step(struct ftidx *c)
 		n = recv_some(c, (uint8_t *)&call->h + call->got_header,
 			      sizeof(call->h) - call->got_header);
 		if (n <= 0)
-			return (int)n;
+			return hangup && n == 0 ? hangup : (int)n;
 		call->got_header += (size_t)n;
 		if (call->got_header == sizeof(call->h)) {
 			r = check_reply_header(c);
@@ -375,7 +381,7 @@ static int call_io_step(struct ftidx *c)
 	while (!call->done && call->got_body < call->h.length) {
 		n = recv_some(c, call->body + call->got_body, call->h.length - call->got_body);
 		if (n <= 0)
-			return (int)n;
+			return hangup && n == 0 ? hangup : (int)n;
 		call->got_body += (size_t)n;
 	}
 	call->done = true;

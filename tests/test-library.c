@@ -553,15 +553,34 @@ static bool hung_up_soon(struct ftidx *c)
 	return poll(&pfd, 1, 10000) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP));
 }
 
+/* What the stand-in below does besides relaying. */
+struct proxy_plan {
+	int drops;   /* read the first this many requests whole, hang up unanswered */
+	bool stall;  /* never answer the first request; leave its connection open */
+	int word_at; /* >= 0: after this many replies on a connection, send an
+			ERROR frame of @word (its last word) and hang up */
+	int word;
+};
+
+/* Send an ERROR frame of @status to @fd. */
+static void send_error(int fd, int status)
+{
+	struct proto_reply rep = { .type = FTIDX_MSG_ERROR, .status = status, .message = "bye" };
+	struct proto_buf b;
+
+	proto_buf_init(&b);
+	if (proto_encode_reply(&b, 0, &rep) == 0 && send(fd, b.data, b.len, MSG_NOSIGNAL) < 0)
+		perror("proxy");
+	proto_buf_deinit(&b);
+}
+
 /*
- * A stand-in for ftidxd between libftidx and the real daemon at @upstream:
- * it relays every frame, but reads the first @drops requests whole and
- * hangs up without an answer (their replies are lost), or, with @stall,
- * never answers the first request and leaves its connection open. It
+ * A stand-in for ftidxd between libftidx and the real daemon at
+ * @upstream: it relays every frame, and does what @plan says besides. It
  * writes each request's type to @log as it reads it. Listens at @path;
  * returns its pid.
  */
-static pid_t lossy_proxy(const char *path, const char *upstream, int drops, bool stall, int log)
+static pid_t lossy_proxy(const char *path, const char *upstream, struct proxy_plan plan, int log)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -581,9 +600,14 @@ static pid_t lossy_proxy(const char *path, const char *upstream, int drops, bool
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (;;) {
 		static uint8_t body[1 << 20];
-		int cfd = accept(lfd, NULL, NULL), ufd = -1;
+		int cfd = accept(lfd, NULL, NULL), ufd = -1, replies = 0;
 		struct ftidx_frame_header hdr;
 
+		while (cfd >= 0 && replies == plan.word_at) {
+			send_error(cfd, plan.word);
+			close(cfd);
+			cfd = -1;
+		}
 		while (cfd >= 0 && recv(cfd, &hdr, sizeof(hdr), MSG_WAITALL) == sizeof(hdr) &&
 		       hdr.length <= sizeof(body) &&
 		       recv(cfd, body, hdr.length, MSG_WAITALL) == (ssize_t)hdr.length) {
@@ -591,13 +615,13 @@ static pid_t lossy_proxy(const char *path, const char *upstream, int drops, bool
 
 			if (write(log, &type, 1) != 1)
 				_exit(1);
-			if (stall) {
-				stall = false;
+			if (plan.stall) {
+				plan.stall = false;
 				cfd = -1; /* left open, never answered */
 				break;
 			}
-			if (drops > 0) {
-				drops--;
+			if (plan.drops > 0) {
+				plan.drops--;
 				break;
 			}
 			if (ufd < 0) {
@@ -616,6 +640,10 @@ static pid_t lossy_proxy(const char *path, const char *upstream, int drops, bool
 			    send(cfd, &hdr, sizeof(hdr), MSG_NOSIGNAL) != sizeof(hdr) ||
 			    send(cfd, body, hdr.length, MSG_NOSIGNAL) != (ssize_t)hdr.length)
 				break;
+			if (++replies == plan.word_at) {
+				send_error(cfd, plan.word);
+				break;
+			}
 		}
 		if (cfd >= 0)
 			close(cfd);
@@ -762,7 +790,7 @@ static void lost_replies(struct harness *h)
 	CHECK_EQ_INT(pipe2(log, O_NONBLOCK | O_CLOEXEC), 0);
 
 	/* a read: asked once more, on a new connection */
-	pid = lossy_proxy(proxy, h->socket, 1, false, log[1]);
+	pid = lossy_proxy(proxy, h->socket, (struct proxy_plan){ .drops = 1, .word_at = -1 }, log[1]);
 	CHECK_EQ_INT(ftidx_connect(proxy, &c), 0);
 	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0, &r), 0);
 	CHECK_EQ_INT(r ? ftidx_result_count(r) : 0, 1);
@@ -775,7 +803,7 @@ static void lost_replies(struct harness *h)
 	waitpid(pid, NULL, 0);
 
 	/* a write: its own error, sent once */
-	pid = lossy_proxy(proxy, h->socket, 2, false, log[1]);
+	pid = lossy_proxy(proxy, h->socket, (struct proxy_plan){ .drops = 2, .word_at = -1 }, log[1]);
 	CHECK_EQ_INT(ftidx_connect(proxy, &c), 0);
 	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, pats, 1, NULL),
 		     -ECONNABORTED);
@@ -798,7 +826,8 @@ static void lost_replies(struct harness *h)
 	waitpid(pid, NULL, 0);
 
 	/* a timeout: the next call does not fail for ever */
-	pid = lossy_proxy(proxy, h->socket, 0, true, log[1]);
+	pid = lossy_proxy(proxy, h->socket, (struct proxy_plan){ .stall = true, .word_at = -1 },
+			  log[1]);
 	CHECK_EQ_INT(ftidx_connect(proxy, &c), 0);
 	ftidx_set_timeout(c, 300);
 	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0, &r), -ETIMEDOUT);
@@ -808,6 +837,35 @@ static void lost_replies(struct harness *h)
 	ftidx_unref(c);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+
+	/* a daemon's last word (an ERROR frame) before it hangs up, between
+	 * two calls: the next call goes out on a new connection */
+	pid = lossy_proxy(proxy, h->socket, (struct proxy_plan){ .word_at = 1, .word = ETIMEDOUT },
+			  log[1]);
+	CHECK_EQ_INT(ftidx_connect(proxy, &c), 0);
+	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0, &r), 0);
+	r = ftidx_result_free(r);
+	harness_sleep_ms(100); /* the word is sent after the reply */
+	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0, &r), 0);
+	r = ftidx_result_free(r);
+	CHECK_EQ_INT(ftidx_reconnects(c), 1);
+	ftidx_unref(c);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	/* ...but a refusal on a connection never answered before (too many
+	 * clients) is that call's reply, not a reason to connect again */
+	pid = lossy_proxy(proxy, h->socket, (struct proxy_plan){ .word_at = 0, .word = EUSERS },
+			  log[1]);
+	CHECK_EQ_INT(ftidx_connect(proxy, &c), 0);
+	harness_sleep_ms(100);
+	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0, &r), -EUSERS);
+	CHECK_EQ_INT(ftidx_reconnects(c), 0);
+	r = ftidx_result_free(r);
+	ftidx_unref(c);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	proxy_log(log[0], seen, sizeof(seen));
 	close(log[0]);
 	close(log[1]);
 	unlink(proxy);

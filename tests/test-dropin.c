@@ -360,6 +360,21 @@ static unsigned long index_of(const char *dir, const char *file, const char *nam
 	return i;
 }
 
+/* Start ftidxd on @h with @args, and wait until it accepts: its socket's
+ * file comes at bind(), a moment before listen(), and a program that
+ * fell in between would fall back to libtracefs. */
+static void start_daemon(struct harness *h, const char *ftidxd, const char *const *args)
+{
+	struct ftidx *c = NULL;
+	int r;
+
+	harness_start(h, ftidxd, args);
+	for (int i = 0; (r = ftidx_connect(h->socket, &c)) == -ECONNREFUSED && i < 250; i++)
+		harness_sleep_ms(20);
+	CHECK_EQ_INT(r, 0);
+	ftidx_unref(c);
+}
+
 /* The filters the daemon on @socket says it wrote. */
 static size_t daemon_wrote(const char *socket)
 {
@@ -426,7 +441,7 @@ static void idle_calls(struct harness *h, const char *ftidxd)
 	char *want, *got, *err;
 
 	CHECK_EQ_INT(harness_stop(h), 0);
-	harness_start(h, ftidxd, idle);
+	start_daemon(h, ftidxd, idle);
 	want = run_child(h->dir, &plain, at_once, &err);
 	free(err);
 	got = run_child(h->dir, &through, args, &err);
@@ -462,7 +477,7 @@ static void restart_calls(struct harness *h, const char *ftidxd, const char *fix
 	free(data);
 	before = index_of(h->dir, "available_filter_functions", "dummy_xmit");
 	CHECK_EQ_INT(harness_stop(h), 0);
-	harness_start(h, ftidxd, NULL);
+	start_daemon(h, ftidxd, NULL);
 
 	pid = spawn(h->dir, &through, args);
 	CHECK(write(input, "\n", 1) == 1);
@@ -477,7 +492,7 @@ static void restart_calls(struct harness *h, const char *ftidxd, const char *fix
 	free(data);
 	after = index_of(h->dir, "available_filter_functions", "dummy_xmit");
 	CHECK_EQ_INT(after, before - 42);
-	harness_start(h, ftidxd, NULL);
+	start_daemon(h, ftidxd, NULL);
 	CHECK(write(input, "\n", 1) == 1);
 	CHECK(lines_soon(h->dir, 2));
 	CHECK_EQ_INT(daemon_wrote(h->socket), 1);
@@ -488,7 +503,7 @@ static void restart_calls(struct harness *h, const char *ftidxd, const char *fix
 	CHECK(lines_soon(h->dir, 3));
 
 	/* back */
-	harness_start(h, ftidxd, NULL);
+	start_daemon(h, ftidxd, NULL);
 	CHECK(write(input, "\n", 1) == 1);
 	CHECK(lines_soon(h->dir, 4));
 	CHECK_EQ_INT(daemon_wrote(h->socket), 1);
@@ -573,7 +588,7 @@ int main(int argc, char **argv)
 		CHECK_EQ_STR(fallback, plain);
 		CHECK(strstr(err, "cannot write filters for this program; using libtracefs") != NULL);
 		free(err);
-		harness_start(&h, argv[1], NULL);
+		start_daemon(&h, argv[1], NULL);
 		through = run_child(h.dir, &preloaded, args, &err);
 	}
 	if (strcmp(through, plain) != 0)

@@ -757,6 +757,7 @@ static void restarts(struct harness *h, const char *const *args)
 	st = ftidx_status_free(st);
 	CHECK_EQ_INT(harness_stop(h), 0);
 	harness_start(h, daemon_path, args);
+	ftidx_unref(connect_or_die(h)); /* past the moment between bind() and listen() */
 	CHECK(h->pid != first);
 	CHECK_EQ_INT(ftidx_status(c, &st), 0);
 	st = ftidx_status_free(st);
@@ -767,6 +768,7 @@ static void restarts(struct harness *h, const char *const *args)
 	CHECK(strstr(ftidx_error_message(c), "cannot connect to ftidxd") != NULL);
 	CHECK_EQ_INT(ftidx_status(c, &st), -ENOENT);
 	harness_start(h, daemon_path, args);
+	ftidx_unref(connect_or_die(h));
 	CHECK_EQ_INT(ftidx_status(c, &st), 0);
 	ftidx_status_free(st);
 	CHECK_EQ_INT(ftidx_reconnects(c), 2);

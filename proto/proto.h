@@ -26,6 +26,8 @@
  *   3 (ftidx 0.4): per filter in STATUS replies, the probes and module
  *      patterns the kernel lists beside its functions; the path of the
  *      published function list.
+ *   4 (ftidx 0.5): the uid ftidxd runs as at the end of STATUS replies,
+ *      so that a reader of the published copy can tell it is ftidxd's.
  */
 #pragma once
 
@@ -36,7 +38,7 @@
 #include "growbuf.h"
 
 #define FTIDX_PROTO_MAGIC 0x78646966u /* "fidx" in memory on little-endian hosts */
-#define FTIDX_PROTO_VERSION 3     /* what this side speaks */
+#define FTIDX_PROTO_VERSION 4     /* what this side speaks */
 #define FTIDX_PROTO_VERSION_MIN 1 /* the oldest it understands */
 
 #define FTIDX_FRAME_MAX (16u << 20) /* body bytes, either direction */
@@ -112,6 +114,8 @@ enum ftidx_filter_file {
 /* VERSION: what the asking client may do. */
 #define FTIDX_ROLE_READ 0  /* queries only */
 #define FTIDX_ROLE_WRITE 1 /* filters, hit counts and addresses too */
+
+#define FTIDX_UID_UNKNOWN 0xffffffffu
 
 /* STATUS flags */
 #define FTIDX_STATUS_ADDRESSES 0x1u /* the kernel lists addresses (6.5+) */
@@ -198,6 +202,9 @@ struct proto_reply {
 				 or "" */
 	const char *published; /* version 3: the published copy of the function
 				  list, or "" (STATUS) */
+	/* version 4 (STATUS): the uid ftidxd runs as, which owns the published
+	 * copy; FTIDX_UID_UNKNOWN from an older daemon */
+	uint32_t daemon_uid;
 
 	/* RESOLVE and FILTER: per token, the sets, and why tokens failed */
 	struct proto_item *items;

@@ -6,9 +6,11 @@
 # the write group (by supplementary or primary group) may write, and with
 # --others=deny an ordinary user is refused. Needs root, to act as others.
 #
-#   test-access.sh FTIDXD FTIDX FIXTURES HOSTILE_CLIENTS FORGE_INTENT
+#   test-access.sh FTIDXD FTIDX FIXTURES HOSTILE_CLIENTS FORGE_INTENT DROPIN
 set -u
-daemon=$1 cli=$2 fixtures=$3 hostile_clients=$4 forge=$5
+daemon=$1 cli=$2 fixtures=$3 hostile_clients=$4 forge=$5 dropin=$6
+# some checks run from other directories
+daemon=$(realpath "$daemon") cli=$(realpath "$cli") dropin=$(realpath "$dropin")
 if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
 	echo "test-access: needs root and setpriv to act as other users"
 	exit 77
@@ -25,7 +27,8 @@ echo "38252 pages:152 groups: 3" >"$dir/dyn_ftrace_total_info"
 : >"$dir/set_ftrace_notrace"
 chmod 644 "$dir"/*
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+plants=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir" "${plants[@]}"' EXIT
 
 passed=0 failed=0
 check() {
@@ -109,6 +112,16 @@ check "with --others deny an ordinary user is refused (exit 1)" [ "$?" = 1 ]
 check "... and is told why" grep -q "root and its write group" <<<"$err"
 member "$cli" -s "$dir/closed.sock" resolve vfs_read >/dev/null 2>&1
 check "... while a member may still resolve" [ "$?" = 0 ]
+# ...and the copy of the list ftidxd publishes is theirs alone too
+copy=$dir/closed.sock.state/available_filter_functions
+for _ in $(seq 100); do [ -f "$copy.stamp" ] && break; sleep 0.05; done
+check "with --others deny the copy is published (0640, the write group's)" \
+	[ "$(stat -c %a:%g "$copy" "$copy.stamp" | sort -u)" = 640:4242 ]
+nobody cat "$copy" >/dev/null 2>&1
+check "... an ordinary user cannot read it" [ "$?" != 0 ]
+nobody cat "$copy.stamp" >/dev/null 2>&1
+check "... nor its stamp" [ "$?" != 0 ]
+check "... a member can" cmp -s <(member cat "$copy") "$dir/available_filter_functions"
 "$cli" -s "$dir/open.sock" status >/dev/null 2>&1
 check "the daemons keep serving" [ "$?" = 0 ]
 
@@ -276,6 +289,58 @@ check "... and the log says why" grep -q "others may write" "$dir/log"
 "$cli" -s "$dir/trusting.sock" set vfs_read >/dev/null 2>&1
 check "... writes still work" grep -qx "12408" "$dir/set_ftrace_filter"
 check "... and never through the planted link" [ "$(cat "$dir/target")" = precious ]
+
+# Where the published copy is taken from. A relative --state-dir is
+# made absolute at start: a program run from a directory that nobody
+# planted a state/ in (holding evil_function and the day's generation)
+# is handed ftidxd's own copy, not nobody's.
+kernel_head=$(head -n 3 "$dir/available_filter_functions")
+# "ftidx -s SOCKET exec -- head -n 3 (the list)", with the drop-in; a
+# sanitized drop-in in a program built without the sanitizer needs its
+# runtime's leave to come second
+head_through() {
+	local asan=
+	ldd "$dropin" | grep -q libasan && asan=verify_asan_link_order=0:detect_leaks=0
+	ASAN_OPTIONS=$asan FTIDX_PRELOAD=$dropin "$cli" -s "$1" exec -- \
+		head -n 3 "$dir/available_filter_functions"
+}
+mkdir "$dir/cwd"
+(cd "$dir/cwd" && exec "$daemon" --tracefs "$dir" --socket "$dir/rel.sock" --state-dir state \
+	2>>"$dir/log") &
+pids+=($!)
+for _ in $(seq 200); do [ -S "$dir/rel.sock" ] && break; sleep 0.05; done
+for _ in $(seq 200); do [ -f "$dir/cwd/state/available_filter_functions.stamp" ] && break; sleep 0.05; done
+out=$("$cli" -s "$dir/rel.sock" list --path 2>&1)
+check "a relative --state-dir is published by its absolute path" \
+	[ "$out" = "$dir/cwd/state/available_filter_functions" ]
+plant=$(nobody mktemp -d /tmp/ftidx-plant-XXXXXX)
+plants+=("$plant")
+nobody sh -c "chmod 755 '$plant' && mkdir '$plant/state' &&
+	echo evil_function >'$plant/state/available_filter_functions' &&
+	printf 'generation 1\n' >'$plant/state/available_filter_functions.stamp'"
+out=$(cd "$plant" && head_through "$dir/rel.sock" 2>"$dir/exec.err")
+check "root's program in nobody's directory is not handed nobody's list" \
+	[ -z "$(grep evil_function <<<"$out")" ]
+check "... but the kernel's" [ "$out" = "$kernel_head" ]
+check "... from ftidxd's own copy, silently" [ ! -s "$dir/exec.err" ]
+# A --state-dir in a directory nobody owns: ftidxd's state/ there is
+# trusted (root's), but nobody can rename it and plant one of its own by
+# that name. The drop-in takes only a directory, copy and stamp of
+# ftidxd's uid that no one else may write.
+plant=$(nobody mktemp -d /tmp/ftidx-plant-XXXXXX)
+plants+=("$plant")
+nobody chmod 755 "$plant"
+start "$dir/renamed.sock" --state-dir "$plant/state"
+for _ in $(seq 200); do [ -f "$plant/state/available_filter_functions.stamp" ] && break; sleep 0.05; done
+nobody sh -c "mv '$plant/state' '$plant/state.old' && mkdir '$plant/state' &&
+	echo evil_function >'$plant/state/available_filter_functions' &&
+	printf 'generation 1\n' >'$plant/state/available_filter_functions.stamp'"
+check "nobody renamed ftidxd's state directory and planted its own" \
+	[ "$(cat "$plant/state/available_filter_functions")" = evil_function ]
+out=$(head_through "$dir/renamed.sock" 2>"$dir/exec.err")
+check "root's program is not handed the planted list" [ -z "$(grep evil_function <<<"$out")" ]
+check "... but the kernel's" [ "$out" = "$kernel_head" ]
+check "... and is told why" grep -q "belongs to uid 65534, not to ftidxd's (0)" "$dir/exec.err"
 
 echo "test-access: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -616,6 +616,12 @@ int run_many(bool speed)
 		stall_phase("speed table");
 		run_speed(3);
 	}
+	/* ftidxd runs with --idle-timeout 20 here (init.sh): the phases
+	 * above outlast it, and every check after one ran on a connection
+	 * libftidx opened again */
+	result(ftidx_reconnects(c) > 0,
+	       "idle drops: the judge's connection was dropped idle and opened again %u times",
+	       ftidx_reconnects(c));
 	stall_report();
 	return 0;
 }

@@ -181,8 +181,20 @@ static bool kernel_agrees(const char *pattern, const uint32_t *v, size_t n,
 	k = kread(PP_INSTANCE "/set_ftrace_filter");
 	kclear(PP_INSTANCE "/set_ftrace_filter");
 	if (rk < 0 || !v) {
+		/* ftidx refuses what matches no function; the kernel refuses
+		 * it too, or keeps it as a module pattern for a module not
+		 * loaded (no function line: a kept pattern has its ':mod:') */
+		bool functions = false;
+
+		for (size_t i = 0; i < k.n; i++)
+			functions |= strchr(k.v[i], ':') == NULL;
+		same = !v && (rk < 0 || !functions);
+		if (!same)
+			printf("VM: info: per pattern '%s': the kernel %s (%zu lines), ftidx %s\n",
+			       pattern, rk < 0 ? "refused it" : "took it", k.n,
+			       v ? "did not refuse it" : "refused it");
 		lines_free(&k);
-		return rk < 0 && !v;
+		return same;
 	}
 	x.v = malloc(sizeof(*x.v) * (n ? n : 1));
 	for (size_t i = 0; i < n; i++)

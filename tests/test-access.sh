@@ -42,8 +42,10 @@ check() {
 	fi
 }
 
+# Each daemon logs to a file of its own (SOCKET.log): a check of what one
+# daemon said must not be answered by another's lines.
 start() {
-	"$daemon" --tracefs "$dir" --socket "$1" --state-dir "$1.state" "${@:2}" 2>>"$dir/log" &
+	"$daemon" --tracefs "$dir" --socket "$1" --state-dir "$1.state" "${@:2}" 2>"$1.log" &
 	pids+=($!)
 	for _ in $(seq 200); do [ -S "$1" ] && return; sleep 0.05; done
 	echo "ftidxd did not come up"
@@ -245,18 +247,31 @@ timed "$cli" -s "$dir/budget.sock" resolve - <"$dir/names.txt"
 echo "test-access: with 32 frames of 2 MiB declared, root's resolve exited $rc in $ms ms"
 check "root's 2.5 MB resolve succeeds beside 32 frames of 2 MiB only declared" [ "$rc" = 0 ]
 check "... with every line" [ "$(wc -l <"$dir/timed.out")" = "$(($(wc -l <"$dir/names.one")))" ]
-"${as_nobody[@]}" "$hostile_clients" "$dir/budget.sock" declare 32 2097152 2097151 30 >"$dir/declare2.out" 2>&1 &
+check "... and the frames only declared cost the user none of its connections" \
+	[ -z "$(grep "dropping a client" "$dir/budget.sock.log")" ]
+# They go before the next 32 come: the user may hold no more than 32.
+kill "$declare_pid" 2>/dev/null
+wait "$declare_pid" 2>/dev/null
+for _ in $(seq 100); do
+	"$cli" -s "$dir/budget.sock" --json status 2>/dev/null | grep -q '"clients":1[,}]' && break
+	sleep 0.05
+done
+# 64 MiB arriving, past the user's share (half the budget: 32 MiB)
+"${as_nobody[@]}" "$hostile_clients" "$dir/budget.sock" declare 32 2097152 2097151 3 >"$dir/declare2.out" 2>&1 &
 declare2_pid=$!
 wait_for_line "$dir/declare2.out" "sent a header"
-sleep 1
 timed "$cli" -s "$dir/budget.sock" resolve - <"$dir/names.txt"
 echo "test-access: with 32 frames of 2 MiB all but sent, root's resolve exited $rc in $ms ms"
 check "root's resolve succeeds beside 64 MiB of frames being sent" [ "$rc" = 0 ]
-kill "$declare_pid" "$declare2_pid" 2>/dev/null
-wait "$declare_pid" "$declare2_pid" 2>/dev/null
+wait "$declare2_pid" 2>/dev/null
 cat "$dir/declare.out" "$dir/declare2.out"
-check "... the user's connections over its share were dropped" grep -q "dropping a client of uid 65534" "$dir/log"
-check "... but none of root's" [ -z "$(grep "dropping a client of uid 0 " "$dir/log")" ]
+check "... none of the user's 32 connections was refused at the door" \
+	[ -z "$(grep "refusing a client" "$dir/budget.sock.log")" ]
+dropped=$(sed -n 's/^declare: 32 connections, [0-9]* kept by ftidxd, \([0-9]*\) dropped$/\1/p' "$dir/declare2.out")
+check "... the user's connections over its share were dropped" [ "${dropped:-0}" -gt 0 ]
+check "... as the log says" grep -q "dropping a client of uid 65534 .* share of the memory budget" \
+	"$dir/budget.sock.log"
+check "... but none of root's" [ -z "$(grep "dropping a client of uid 0 " "$dir/budget.sock.log")" ]
 peak=$(awk '/^VmHWM:/ {print $2}' "/proc/$budget/status")
 echo "test-access: ftidxd's peak RSS under the frames: $((peak / 1024)) MiB"
 if ! ldd "$daemon" | grep -q libasan; then
@@ -273,7 +288,7 @@ echo precious >"$dir/target"
 nobody "$forge" "$pub/intent" "vfs_write schedule" "vfs_read"
 nobody ln -s "$dir/target" "$pub/intent.new"
 : >"$dir/set_ftrace_filter"
-RUNTIME_DIRECTORY=$dir/run "$daemon" --tracefs "$dir" --socket "$pub/ftidxd.sock" 2>>"$dir/log" &
+RUNTIME_DIRECTORY=$dir/run "$daemon" --tracefs "$dir" --socket "$pub/ftidxd.sock" 2>"$dir/planted.log" &
 pids+=($!)
 for _ in $(seq 200); do [ -S "$pub/ftidxd.sock" ] && break; sleep 0.05; done
 check "the state directory is never the socket's: the planted record is not recovered" \
@@ -285,7 +300,7 @@ check "a world-writable --state-dir is not trusted: the filter is untouched" \
 	[ ! -s "$dir/set_ftrace_filter" ]
 out=$("$cli" -s "$dir/trusting.sock" status 2>&1)
 check "... ftidx status says crash safety is off" grep -q "crash safety is off" <<<"$out"
-check "... and the log says why" grep -q "others may write" "$dir/log"
+check "... and the log says why" grep -q "others may write" "$dir/trusting.sock.log"
 "$cli" -s "$dir/trusting.sock" set vfs_read >/dev/null 2>&1
 check "... writes still work" grep -qx "12408" "$dir/set_ftrace_filter"
 check "... and never through the planted link" [ "$(cat "$dir/target")" = precious ]

@@ -321,7 +321,7 @@ head_through() {
 }
 mkdir "$dir/cwd"
 (cd "$dir/cwd" && exec "$daemon" --tracefs "$dir" --socket "$dir/rel.sock" --state-dir state \
-	2>>"$dir/log") &
+	2>"$dir/rel.sock.log") &
 pids+=($!)
 for _ in $(seq 200); do [ -S "$dir/rel.sock" ] && break; sleep 0.05; done
 for _ in $(seq 200); do [ -f "$dir/cwd/state/available_filter_functions.stamp" ] && break; sleep 0.05; done

@@ -1154,8 +1154,11 @@ static uint32_t kernel_line_of_reads(const char *attr, int reads)
 		_exit(0);
 	}
 	waitpid(pid, NULL, 0);
-	kwrite(JUDGE_INSTANCE "/current_tracer", "nop\n", true);
+	/* stopped, not switched to nop yet: a change of tracer empties the
+	 * buffer */
+	kwrite(JUDGE_INSTANCE "/tracing_on", "0\n", true);
 	trace = slurp(JUDGE_INSTANCE "/trace", &len);
+	kwrite(JUDGE_INSTANCE "/current_tracer", "nop\n", true);
 	/* "... type_show <ffffffff8123abc0> <-dev_attr_show <...>" */
 	for (p = strstr(trace, "type_show <"); p; p = strstr(p + 1, "type_show <")) {
 		uint64_t at = strtoull(p + strlen("type_show <"), NULL, 16);
@@ -1168,6 +1171,13 @@ static uint32_t kernel_line_of_reads(const char *attr, int reads)
 	printf("VM: info: the kernel's own tracer: %d reads of %s call type_show at %#" PRIx64
 	       "%s, line %u\n",
 	       reads, attr, ip, one ? "" : " (and elsewhere)", line);
+	if (!line) {
+		char *first = strstr(trace, "type_show");
+
+		printf("VM: info: its trace (%zu bytes) %s%.*s\n", len,
+		       first ? "first shows: " : "shows no type_show: ",
+		       first ? (int)strcspn(first, "\n") : 600, first ? first : trace);
+	}
 	free(trace);
 	kclear(JUDGE_INSTANCE "/set_ftrace_filter");
 	rmdir(JUDGE_INSTANCE);

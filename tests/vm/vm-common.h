@@ -15,9 +15,26 @@
 #define T "/sys/kernel/tracing"
 #define INSTANCE "vmtest"
 
-/* The checks so far, and the connection to ftidxd. */
+/* The checks so far. */
 extern unsigned passed, failed;
-extern struct ftidx *c;
+
+/*
+ * The judge's connection to ftidxd, for each request: ftidxd drops a
+ * client silent for its --idle-timeout (FTIDX_VM_IDLE_TIMEOUT, which
+ * init.sh passes to both), and a phase that runs tools, loads modules or
+ * waits on the kernel can leave this one silent that long. A connection
+ * silent for half the timeout is replaced before its next request (the
+ * old one is closed, and kept until the end, so that a pointer still
+ * held fails instead of pointing at freed memory): no phase's length
+ * decides the checks after it. None is replaced while a call is in
+ * flight. conn_set() puts in another (NULL: none), taking it over.
+ */
+struct ftidx *conn(void);
+void conn_set(struct ftidx *fresh);
+/* ftidxd's idle timeout (s); how often the connection was replaced, and
+ * the longest silence that made it so (ms). */
+unsigned conn_idle_timeout(void);
+unsigned conn_replaced(double *longest_silence_ms);
 
 /* One verdict: "VM: ok ..." or "VM: FAIL ..." on the console. */
 void result(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

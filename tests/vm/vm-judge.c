@@ -73,7 +73,7 @@ size_t equivalence_of(const char *what, const char *path, int file, const char *
 
 			result(ok, "%s '%s': kernel %s, ftidx %s%s%s", what, p,
 			       rk < 0 ? "refused" : "took it", rx < 0 ? "refused" : "took it",
-			       rx < 0 ? ": " : "", rx < 0 ? ftidx_error_message(c) : "");
+			       rx < 0 ? ": " : "", rx < 0 ? ftidx_error_message(conn()) : "");
 			agree += ok;
 		} else {
 			bool ok = lines_equal(&k, &x);
@@ -108,13 +108,13 @@ static void no_placeholders(void)
 	const char *why = "";
 	int rc, per_token;
 
-	result(ftidx_status(c, &st) == 0 && st->placeholders == 0,
+	result(ftidx_status(conn(), &st) == 0 && st->placeholders == 0,
 	       "this kernel lists no placeholders, and ftidx reports %u",
 	       st ? st->placeholders : 0);
 	ftidx_status_free(st);
 	ftidx_set_batch("schedule", FTIDX_FILTER, NULL);
 	before = kread(T "/set_ftrace_filter");
-	rc = ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, tok, 1, &r);
+	rc = ftidx_filter(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, tok, 1, &r);
 	per_token = r ? ftidx_result_token_error(r, 0, &why) : 0;
 	after = kread(T "/set_ftrace_filter");
 	result(rc == -EINVAL && (per_token == -EPERM || per_token == -ENOENT) &&
@@ -161,8 +161,8 @@ static void placeholders(void)
 
 		snprintf(idx, sizeof(idx), "%u", index);
 		tok[0] = by_index ? idx : name;
-		rc = ftidx_filter(c, by_index ? FTIDX_ADD : FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, tok, 1,
-				  &r);
+		rc = ftidx_filter(conn(), by_index ? FTIDX_ADD : FTIDX_SET, FTIDX_FILTER, NULL, 0,
+				  0, tok, 1, &r);
 		per_token = r ? ftidx_result_token_error(r, 0, &why) : 0;
 		result(rc == -EINVAL && per_token == -EPERM, "placeholder by %s refused: %s",
 		       by_index ? "index" : "name", why);
@@ -206,7 +206,7 @@ static uint64_t status_generation(uint32_t *entries)
 	struct ftidx_status *st;
 	uint64_t g = 0;
 
-	if (ftidx_status(c, &st) == 0) {
+	if (ftidx_status(conn(), &st) == 0) {
 		g = st->generation;
 		*entries = st->entries;
 		ftidx_status_free(st);
@@ -216,7 +216,7 @@ static uint64_t status_generation(uint32_t *entries)
 
 static int resolve_one(const char *pattern, struct ftidx_result **r)
 {
-	return ftidx_resolve(c, &pattern, 1, FTIDX_RESOLVE_WITH_LINES, r);
+	return ftidx_resolve(conn(), &pattern, 1, FTIDX_RESOLVE_WITH_LINES, r);
 }
 
 static bool filter_is_only(const char *suffix, const char *prefix, size_t n)
@@ -265,16 +265,16 @@ static void modules(void)
 	idx_loop = n_loop ? ftidx_result_index(r, 0) : 0;
 	result(rc == 0 && g1 > g0 && n_loop > 5, "insmod loop: map rebuilt (generation %llu), %zu loop_* lines",
 	       (unsigned long long)g1, n_loop);
-	result(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, g1, ftidx_result_indices(r),
-				    n_loop, NULL) == 0 &&
+	result(ftidx_filter_indices(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, g1,
+				    ftidx_result_indices(r), n_loop, NULL) == 0 &&
 		       filter_is_only(" [loop]", "loop_", n_loop),
 	       "set by index at generation %llu: exactly the %zu loop_* functions of loop, by name",
 	       (unsigned long long)g1, n_loop);
 	r = ftidx_result_free(r);
 
 	rc = system("insmod /modules/dummy.ko");
-	result(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, g1, &idx_loop, 1, NULL) ==
-		       -ESTALE &&
+	result(ftidx_filter_indices(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, g1, &idx_loop, 1,
+				    NULL) == -ESTALE &&
 		       filter_is_only(" [loop]", "loop_", n_loop),
 	       "insmod dummy: a write at generation %llu is refused as stale, filter unchanged",
 	       (unsigned long long)g1);
@@ -286,8 +286,8 @@ static void modules(void)
 	idx_dummy = rc == 0 ? ftidx_result_index(r, 0) : 0;
 	r = ftidx_result_free(r);
 	rc = system("rmmod loop");
-	result(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, g2, &idx_dummy, 1, NULL) ==
-		       -ESTALE,
+	result(ftidx_filter_indices(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, g2, &idx_dummy, 1,
+				    NULL) == -ESTALE,
 	       "rmmod loop: index %u of generation %llu refused as stale", idx_dummy,
 	       (unsigned long long)g2);
 	wait_map_current();
@@ -295,7 +295,7 @@ static void modules(void)
 	rc = resolve_one("dummy_xmit", &r);
 	idx_after = rc == 0 ? ftidx_result_index(r, 0) : 0;
 	result(rc == 0 && idx_after < idx_dummy &&
-		       ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0,
+		       ftidx_filter_indices(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0,
 					    ftidx_result_generation(r), &idx_after, 1, NULL) == 0 &&
 		       filter_is_only("dummy_xmit [dummy]", "dummy_xmit", 1),
 	       "dummy_xmit moved from %u to %u; set enables exactly dummy_xmit [dummy]", idx_dummy,
@@ -313,7 +313,7 @@ static int filter_holds(void)
 	struct ftidx_status *st = NULL;
 	int holds = -2;
 
-	if (ftidx_status(c, &st) == 0) {
+	if (ftidx_status(conn(), &st) == 0) {
 		for (size_t i = 0; i < st->n_filters; i++)
 			if (st->filters[i].file == FTIDX_FILTER && !st->filters[i].instance[0])
 				holds = st->filters[i].holds;
@@ -338,7 +338,7 @@ static void uevents(void)
 
 	unsigned heard, rebuilt;
 
-	if (ftidx_status(c, &st) == 0)
+	if (ftidx_status(conn(), &st) == 0)
 		before = st->generation;
 	st = ftidx_status_free(st);
 	heard = log_count("module loop: add");
@@ -351,7 +351,7 @@ static void uevents(void)
 	result(log_count("module loop: add") > heard &&
 		       log_count("map rebuilt off the loop") > rebuilt,
 	       "the daemon heard the module's uevent and rebuilt the map by itself");
-	if (ftidx_status(c, &st) == 0)
+	if (ftidx_status(conn(), &st) == 0)
 		after = st->generation;
 	result(after > before && st && !st->is_stale,
 	       "generation %llu -> %llu, the map not stale any more", (unsigned long long)before,
@@ -429,11 +429,11 @@ static void churn(const char *what, const char *script, unsigned requests)
 			/* by name: the daemon resolves on the map it checks */
 			const char *tok[1] = { t[0] };
 
-			rc = ftidx_filter(c, add ? FTIDX_ADD : FTIDX_SET, FTIDX_FILTER, NULL, 0, 0,
-					  tok, 1, NULL);
+			rc = ftidx_filter(conn(), add ? FTIDX_ADD : FTIDX_SET, FTIDX_FILTER, NULL,
+					  0, 0, tok, 1, NULL);
 		} else if (resolve_one(t[0], &r) == 0) {
 			/* by index, pinned to the generation it was resolved on */
-			rc = ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0,
+			rc = ftidx_filter_indices(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0,
 						  ftidx_result_generation(r), ftidx_result_indices(r),
 						  1, NULL);
 		} else {
@@ -622,14 +622,14 @@ static void hit_counts(void)
 	before = kread(T "/set_ftrace_filter");
 
 	pid = start_caller();
-	r = ftidx_hits(c, NULL, 4, &h);
+	r = ftidx_hits(conn(), NULL, 4, &h);
 	/* The caller must be done before the run ended, or counts are short. */
 	done = waitpid(pid, &status, WNOHANG) == pid;
 	result(done && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	       "hits: the calls to count were made inside the run (%s, wait status %d)",
 	       done ? "done" : "still running", status);
 	if (r < 0 || !h) {
-		result(false, "hits: ftidx_hits() failed: %s", ftidx_error_message(c));
+		result(false, "hits: ftidx_hits() failed: %s", ftidx_error_message(conn()));
 		waitpid(pid, NULL, 0);
 		goto out;
 	}
@@ -656,7 +656,7 @@ static void hit_counts(void)
 
 	/* An instance's own filter, not the top level's. */
 	pid = start_caller();
-	r = ftidx_hits(c, INSTANCE, 3, &h);
+	r = ftidx_hits(conn(), INSTANCE, 3, &h);
 	waitpid(pid, &status, 0);
 	n_umask = h ? hits_of(h, umask, &i_umask) : 0;
 	n_pgid = h ? hits_of(h, pgid, &i_pgid) : 0;
@@ -667,7 +667,7 @@ static void hit_counts(void)
 
 	kclear(T "/set_ftrace_filter");
 	kclear(T "/set_ftrace_notrace");
-	r = ftidx_hits(c, NULL, 1, &h);
+	r = ftidx_hits(conn(), NULL, 1, &h);
 	result(r == -ENODATA && !h, "hits: an empty filter is refused (%d)", r);
 out:
 	ftidx_hits_free(h);
@@ -681,7 +681,7 @@ static void match_rules(void)
 {
 	struct ftidx_status *st = NULL;
 
-	if (ftidx_status(c, &st) < 0) {
+	if (ftidx_status(conn(), &st) < 0) {
 		result(false, "status");
 		return;
 	}
@@ -733,7 +733,7 @@ static void hits_not_self(void)
 
 	ftidx_set_batch("__x64_sys_read ksys_read vfs_read", FTIDX_FILTER, NULL);
 	kclear(T "/set_ftrace_notrace");
-	r = ftidx_hits(c, NULL, 2, &h);
+	r = ftidx_hits(conn(), NULL, 2, &h);
 	printf("VM: info: hits with nobody reading: %" PRIu64 " calls, %" PRIu64 " lost\n",
 	       h ? h->events : 0, h ? h->lost : 0);
 	result(r == 0 && h && h->events < 20 && h->lost == 0,
@@ -755,15 +755,15 @@ static void large_writes(void)
 	int r;
 
 	t0 = now_ms();
-	r = ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, all, 1, NULL);
+	r = ftidx_filter(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, all, 1, NULL);
 	printf("VM-LARGE-WRITE: set every function: %d in %.0f ms\n", r, now_ms() - t0);
 	t0 = now_ms();
-	r = ftidx_status(c, &st);
+	r = ftidx_status(conn(), &st);
 	printf("VM-LARGE-WRITE: status after it: %d in %.0f ms\n", r, now_ms() - t0);
 	ftidx_status_free(st);
 	result(r == 0, "large writes: status is answered after every function was set");
 	t0 = now_ms();
-	r = ftidx_filter(c, FTIDX_REMOVE, FTIDX_FILTER, NULL, 0, 0, none, 1, NULL);
+	r = ftidx_filter(conn(), FTIDX_REMOVE, FTIDX_FILTER, NULL, 0, 0, none, 1, NULL);
 	printf("VM-LARGE-WRITE: remove every function: %d in %.0f ms\n", r, now_ms() - t0);
 	kclear(T "/set_ftrace_filter");
 }
@@ -795,7 +795,7 @@ static void hits_latency(void)
 	run = fork();
 	if (run == 0) {
 		struct ftidx_hits *h = NULL;
-		int r = ftidx_hits(c, NULL, 4, &h);
+		int r = ftidx_hits(conn(), NULL, 4, &h);
 
 		ftidx_hits_free(h);
 		_exit(r == 0 ? 0 : 1);
@@ -902,11 +902,12 @@ static void addresses(void)
 	size_t len, i = 0, same = 0;
 	char *text = slurp(T "/available_filter_functions_addrs", &len), *save = NULL;
 	struct ftidx_result *r = NULL;
-	int rc = ftidx_list(c, FTIDX_LIST_WITH_ADDRESSES | FTIDX_LIST_WITH_PLACEHOLDERS, NULL, &r);
+	int rc = ftidx_list(conn(), FTIDX_LIST_WITH_ADDRESSES | FTIDX_LIST_WITH_PLACEHOLDERS, NULL,
+			    &r);
 	size_t n = r ? ftidx_result_count(r) : 0;
 
 	if (rc < 0) {
-		result(false, "list with addresses: %s", ftidx_error_message(c));
+		result(false, "list with addresses: %s", ftidx_error_message(conn()));
 		free(text);
 		return;
 	}
@@ -972,7 +973,7 @@ static void hits_by_line(void)
 	int status = -1, r;
 	pid_t pid;
 
-	if (ftidx_status(c, &st) == 0)
+	if (ftidx_status(conn(), &st) == 0)
 		addrs = st->has_addresses;
 	ftidx_status_free(st);
 	ftidx_set_batch("type_show", FTIDX_FILTER, NULL);
@@ -989,10 +990,10 @@ static void hits_by_line(void)
 			read_attribute(TTY_TYPE, TTY_READS);
 		_exit(0);
 	}
-	r = ftidx_hits(c, NULL, 4, &h);
+	r = ftidx_hits(conn(), NULL, 4, &h);
 	waitpid(pid, &status, 0);
 	if (r < 0 || !h || !lines) {
-		result(false, "hits by line: %s", ftidx_error_message(c));
+		result(false, "hits by line: %s", ftidx_error_message(conn()));
 		goto out;
 	}
 	for (size_t i = 0; i < h->n; i++) {
@@ -1036,7 +1037,7 @@ static void kernel_shape(void)
 	struct utsname u;
 
 	uname(&u);
-	if (ftidx_status(c, &st) < 0) {
+	if (ftidx_status(conn(), &st) < 0) {
 		result(false, "status for the kernel's shape");
 		return;
 	}

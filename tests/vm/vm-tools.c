@@ -59,14 +59,14 @@ static void change_three_files(void)
 	ftidx_request_add_tokens(rq, notrace, 1);
 	ftidx_request_add_file(rq, FTIDX_GRAPH, FTIDX_SET);
 	ftidx_request_add_tokens(rq, graph, 1);
-	rc = ftidx_request_run(c, rq, &r);
+	rc = ftidx_request_run(conn(), rq, &r);
 	result(rc == 0 && ftidx_result_file_count(r) == 3 &&
 		       ftidx_result_file_indices(r, 0, &n) && n == 2 &&
 		       file_is(T "/set_ftrace_filter", filter, 2) &&
 		       file_is(T "/set_ftrace_notrace", notrace, 1) &&
 		       file_is(T "/set_graph_function", graph, 1),
 	       "tools: one request sets filter, notrace and graph (%d: %s)", rc,
-	       ftidx_error_message(c));
+	       ftidx_error_message(conn()));
 	r = ftidx_result_free(r);
 	ftidx_request_free(rq);
 	kclear(T "/set_ftrace_filter");
@@ -98,12 +98,12 @@ static void change_instance(void)
 	ftidx_request_add_tokens(rq, filter, 2);
 	ftidx_request_add_file(rq, FTIDX_NOTRACE, FTIDX_SET);
 	ftidx_request_add_tokens(rq, notrace, 1);
-	rc = ftidx_request_run(c, rq, &r);
+	rc = ftidx_request_run(conn(), rq, &r);
 	result(rc == 0 && ftidx_result_file_count(r) == 2 &&
 		       file_is(TI "/set_ftrace_filter", filter, 2) &&
 		       file_is(TI "/set_ftrace_notrace", notrace, 1),
 	       "tools: one request sets filter and notrace of an instance it creates (%d: %s)",
-	       rc, ftidx_error_message(c));
+	       rc, ftidx_error_message(conn()));
 	r = ftidx_result_free(r);
 	ftidx_request_free(rq);
 
@@ -118,19 +118,19 @@ static void change_instance(void)
 	ftidx_request_add_tokens(rq, other, 1);
 	ftidx_request_add_file(rq, FTIDX_GRAPH, FTIDX_SET);
 	ftidx_request_add_tokens(rq, graph, 1);
-	rc = ftidx_request_run(c, rq, &r);
+	rc = ftidx_request_run(conn(), rq, &r);
 	if (graph_file)
 		result(rc == 0 && file_is(TI "/set_ftrace_filter", other, 1) &&
 			       file_is(TI "/set_graph_function", graph, 1),
 		       "tools: an instance's three files change together (%d: %s)", rc,
-		       ftidx_error_message(c));
+		       ftidx_error_message(conn()));
 	else
 		result(rc < 0 && same_lines(TI "/set_ftrace_filter", &before_filter) &&
 			       same_lines(TI "/set_ftrace_notrace", &before_notrace) &&
-			       strstr(ftidx_error_message(c), "nothing was written"),
+			       strstr(ftidx_error_message(conn()), "nothing was written"),
 		       "tools: the kernel has no graph file in instances: refused before "
 		       "anything is written, the other two files as they were (%d: %s)",
-		       rc, ftidx_error_message(c));
+		       rc, ftidx_error_message(conn()));
 	r = ftidx_result_free(r);
 	ftidx_request_free(rq);
 	lines_free(&before_filter);
@@ -143,7 +143,7 @@ static void change_instance(void)
 	ftidx_request_add_tokens(rq, notrace, 1);
 	ftidx_request_add_file(rq, FTIDX_NOTRACE, FTIDX_ADD);
 	ftidx_request_add_tokens(rq, bad, 1);
-	rc = ftidx_request_run(c, rq, &r);
+	rc = ftidx_request_run(conn(), rq, &r);
 	result(rc == -EINVAL && r && ftidx_result_token_error(r, 1, NULL) == -ENOENT &&
 		       same_lines(TI "/set_ftrace_filter", &before_filter),
 	       "tools: a refused pattern in one file leaves every file as it was (%d)", rc);
@@ -151,12 +151,12 @@ static void change_instance(void)
 	ftidx_request_free(rq);
 	lines_free(&before_filter);
 
-	rc = ftidx_remove_instance(c, TOOL_INSTANCE);
+	rc = ftidx_remove_instance(conn(), TOOL_INSTANCE);
 	result(rc == 0 && stat(TI, &sb) < 0,
 	       "tools: the instance ftidxd created is removed through it (%d: %s)", rc,
-	       ftidx_error_message(c));
+	       ftidx_error_message(conn()));
 	mkdir(T "/instances/ftidx-not-ours", 0750);
-	rc = ftidx_remove_instance(c, "ftidx-not-ours");
+	rc = ftidx_remove_instance(conn(), "ftidx-not-ours");
 	result(rc == -EPERM && stat(T "/instances/ftidx-not-ours", &sb) == 0,
 	       "tools: an instance ftidxd did not create is not removed (%d)", rc);
 	rmdir(T "/instances/ftidx-not-ours");
@@ -173,14 +173,14 @@ static void per_pattern(void)
 	struct ftidx_result *all = NULL;
 	bool agree = true;
 	size_t total = 0;
-	int rc = ftidx_resolve(c, patterns, 4, FTIDX_RESOLVE_PER_PATTERN, &all);
+	int rc = ftidx_resolve(conn(), patterns, 4, FTIDX_RESOLVE_PER_PATTERN, &all);
 
 	/* ext4 may be missing from the guest: refused, with the others' sets */
 	for (size_t i = 0; (rc == 0 || rc == -EINVAL) && all && i < 4; i++) {
 		struct ftidx_result *one = NULL;
 		size_t n;
 		const uint32_t *v = ftidx_result_token_indices(all, i, &n);
-		int r1 = ftidx_resolve(c, &patterns[i], 1, 0, &one);
+		int r1 = ftidx_resolve(conn(), &patterns[i], 1, 0, &one);
 
 		/* a module the guest lacks: refused both ways */
 		agree &= r1 == 0 ? same_set(v, n, ftidx_result_indices(one), ftidx_result_count(one))
@@ -199,8 +199,9 @@ static bool drive(int ms)
 	double end = now_ms() + ms;
 
 	while (now_ms() < end) {
-		struct pollfd pfd = { .fd = ftidx_get_fd(c), .events = (short)ftidx_get_events(c) };
-		int r = ftidx_process(c);
+		struct pollfd pfd = { .fd = ftidx_get_fd(conn()),
+				      .events = (short)ftidx_get_events(conn()) };
+		int r = ftidx_process(conn());
 
 		if (r != 0)
 			return r > 0;
@@ -218,23 +219,23 @@ static void cancelled_hits(void)
 	bool tracing = false, in;
 	int rc;
 
-	ftidx_query_capabilities(c, &caps);
+	ftidx_query_capabilities(conn(), &caps);
 	result((caps & FTIDX_CAN_HITS) && (caps & FTIDX_CAN_CANCEL),
 	       "tools: the daemon says it can count and cancel");
 	ftidx_set_batch("__x64_sys_umask", FTIDX_FILTER, NULL);
-	rc = ftidx_hits_send(c, NULL, 600);
+	rc = ftidx_hits_send(conn(), NULL, 600);
 	for (int i = 0; rc == 0 && i < 600 && !hits_tracing(); i++) {
 		usleep(10000);
-		ftidx_process(c); /* nothing to read yet: a poll loop's idle turn */
+		ftidx_process(conn()); /* nothing to read yet: a poll loop's idle turn */
 	}
 	for (int i = 0; i < CANCEL_UMASKS; i++)
 		umask(022);
 	t0 = now_ms();
 	if (rc == 0)
-		rc = ftidx_cancel(c);
+		rc = ftidx_cancel(conn());
 	in = rc == 0 && drive(20000);
 	took = now_ms() - t0;
-	rc = in ? ftidx_hits_collect(c, &h) : rc;
+	rc = in ? ftidx_hits_collect(conn(), &h) : rc;
 	for (size_t i = 0; h && i < ftidx_hits_count(h); i++)
 		if (strcmp(ftidx_hits_line(h, i), "__x64_sys_umask") == 0)
 			umasks = ftidx_hits_calls(h, i);

@@ -49,13 +49,15 @@ static bool restart(char *recovery, size_t size)
 {
 	struct ftidx_status *st = NULL;
 	struct ftidx *fresh = NULL;
+	double t0 = now_ms(), bound = catch_up_bound_ms();
 
 	conn_set(NULL);
 	/* with the idle timeout init.sh gave the first */
 	if (system("ftidxd --idle-timeout \"${FTIDX_VM_IDLE_TIMEOUT:-300}\" "
 		   "2>>/tmp/ftidxd.log &") != 0)
 		return false;
-	for (int i = 0; i < 600 && ftidx_connect(NULL, &fresh) < 0; i++)
+	/* it listens once it has read the kernel's list */
+	while (ftidx_connect(NULL, &fresh) < 0 && now_ms() - t0 < bound)
 		usleep(50 * 1000);
 	if (!fresh)
 		return false;

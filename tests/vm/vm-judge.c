@@ -331,26 +331,50 @@ static void other_writer(void)
 	kclear(T "/set_ftrace_filter");
 }
 
+/* Whether the last rebuild ftidxd logged left its map the kernel's (no
+ * module change came while it read). */
+static bool last_rebuild_current(void)
+{
+	static const char said[] = "map rebuilt off the loop in ";
+	size_t len;
+	char *log = slurp("/tmp/ftidxd.log", &len), *last = NULL, *end;
+	bool current;
+
+	for (char *at = log; (at = strstr(at, said)); at++)
+		last = at;
+	if (last && (end = strchr(last, '\n')))
+		*end = '\0';
+	current = last && !strstr(last, "stale again");
+	free(log);
+	return current;
+}
+
 static void uevents(void)
 {
 	struct ftidx_status *st = NULL;
 	uint64_t before = 0, after = 0;
-
 	unsigned heard, rebuilt;
+	double bound, t0;
 
 	if (ftidx_status(conn(), &st) == 0)
 		before = st->generation;
 	st = ftidx_status_free(st);
 	heard = log_count("module loop: add");
 	rebuilt = log_count("map rebuilt off the loop");
+	bound = catch_up_bound_ms();
 	if (system("insmod /modules/loop.ko") != 0)
 		result(false, "insmod loop");
-	/* no request meanwhile: only the uevent can tell (a rebuild takes
-	 * up to a few seconds under TCG) */
-	usleep(4000 * 1000);
+	/* no request meanwhile: only the uevent can tell. Its log says when
+	 * (a rebuild takes seconds under TCG, more on a slower host) */
+	t0 = now_ms();
+	while ((log_count("module loop: add") == heard ||
+		log_count("map rebuilt off the loop") == rebuilt || !last_rebuild_current()) &&
+	       now_ms() - t0 < bound)
+		usleep(100 * 1000);
 	result(log_count("module loop: add") > heard &&
 		       log_count("map rebuilt off the loop") > rebuilt,
-	       "the daemon heard the module's uevent and rebuilt the map by itself");
+	       "the daemon heard the module's uevent and rebuilt the map by itself (%.0f ms)",
+	       now_ms() - t0);
 	if (ftidx_status(conn(), &st) == 0)
 		after = st->generation;
 	result(after > before && st && !st->is_stale,
@@ -383,18 +407,31 @@ static bool filter_only(const char *const *want, size_t n, size_t *lines)
 	return ok;
 }
 
-/* Modules come and go in every way: loads, unloads in the middle. */
+/* Modules come and go in every way: loads, unloads in the middle, a
+ * change every $p seconds. */
 #define CHURN_ANY                                                                               \
-	"insmod /modules/dummy.ko; sleep 1; insmod /modules/loop.ko; sleep 1; "                   \
-	"insmod /modules/fat.ko; sleep 1; rmmod loop; sleep 1; rmmod dummy; sleep 1; "            \
-	"insmod /modules/loop.ko; sleep 1; rmmod fat; sleep 1; rmmod loop; sleep 1"
+	"insmod /modules/dummy.ko; sleep $p; insmod /modules/loop.ko; sleep $p; "                 \
+	"insmod /modules/fat.ko; sleep $p; rmmod loop; sleep $p; rmmod dummy; sleep $p; "         \
+	"insmod /modules/loop.ko; sleep $p; rmmod fat; sleep $p; rmmod loop; sleep $p"
 /* Two modules swap places, so that the record count is the same after
  * each pair: only the module list (or a uevent) says the indices moved. */
 #define CHURN_SWAP                                                                              \
-	"rmmod loop; insmod /modules/loop.ko; sleep 1; "                                          \
-	"rmmod dummy; insmod /modules/dummy.ko; sleep 1"
+	"rmmod loop; insmod /modules/loop.ko; sleep $p; "                                         \
+	"rmmod dummy; insmod /modules/dummy.ko; sleep $p"
 
-static void churn(const char *what, const char *script, unsigned requests)
+/*
+ * Requests race @script's module changes for @budget_s seconds, and at
+ * least @requests of them however long those take: a host twice as slow
+ * spends the same time, on fewer requests, and never fewer than
+ * @requests.
+ *
+ * The changes come a second apart, or a rebuild's time apart where a
+ * rebuild of the map takes longer (a slower host, a kernel slower to
+ * list): changes faster than ftidxd can read the list leave it no
+ * current map to write with, and each write would wait out --map-wait
+ * (60 s) to be refused.
+ */
+static void churn(const char *what, const char *script, unsigned requests, unsigned budget_s)
 {
 	static const char *const targets[][2] = {
 		{ "dummy_xmit", "dummy_xmit [dummy]" },
@@ -403,19 +440,22 @@ static void churn(const char *what, const char *script, unsigned requests)
 		{ "fat_get_cluster", "fat_get_cluster [fat]" },
 	};
 	unsigned done = 0, stale = 0, refused = 0, wrong = 0;
+	double t0 = now_ms(), pace_s = MAX(1.0, last_rebuild_ms() / 1000);
 	pid_t churner = fork();
 
 	if (churner == 0) {
+		char paced[1024];
+
 		/* its own process group, so that its shells die with it */
 		setpgid(0, 0);
+		snprintf(paced, sizeof(paced), "p=%.1f; %s", pace_s, script);
 		for (;;) {
-			/* paced: under TCG each change costs the daemon a re-read */
-			int rc = system(script);
+			int rc = system(paced);
 
 			(void)rc;
 		}
 	}
-	for (unsigned i = 0; i < requests; i++) {
+	for (unsigned i = 0; i < requests || now_ms() - t0 < budget_s * 1000.0; i++) {
 		const char *const *t = targets[i % 4];
 		const char *all[4] = { targets[0][1], targets[1][1], targets[2][1], targets[3][1] };
 		const char *want[1] = { t[1] };
@@ -467,11 +507,13 @@ static void churn(const char *what, const char *script, unsigned requests)
 	}
 	wait_map_current();
 	published(what[0] == 's' ? "after the swap churn" : "after the churn");
-	printf("VM-CHURN: %s: %u requests while modules came and went: %u written, %u refused as "
-	       "stale, %u refused otherwise (module not loaded), %u wrong\n",
-	       what, done, done - stale - refused, stale, refused, wrong);
+	printf("VM-CHURN: %s: %u requests while modules came and went (every %.1f s): %u written, "
+	       "%u refused as stale, %u refused otherwise (module not loaded), %u wrong; %.0f s\n",
+	       what, done, pace_s, done - stale - refused, stale, refused, wrong,
+	       (now_ms() - t0) / 1000);
 	result(wrong == 0 && done >= requests && done - stale - refused > 0,
-	       "%s: %u requests, %u wrong functions enabled", what, done, wrong);
+	       "%s: %u requests (at least %u), %u wrong functions enabled", what, done, requests,
+	       wrong);
 	kclear(T "/set_ftrace_filter");
 }
 
@@ -513,9 +555,7 @@ static pid_t start_caller(void)
 
 	if (pid != 0)
 		return pid;
-	for (int i = 0; i < 600 && !hits_tracing(); i++)
-		usleep(10000);
-	if (!hits_tracing())
+	if (!wait_hits_tracing())
 		_exit(2);
 	for (int i = 0; i < UMASK_CALLS; i++)
 		umask(022);
@@ -800,8 +840,7 @@ static void hits_latency(void)
 		ftidx_hits_free(h);
 		_exit(r == 0 ? 0 : 1);
 	}
-	for (int i = 0; i < 300 && !hits_tracing(); i++)
-		usleep(10000);
+	wait_hits_tracing();
 	busy = worst_resolve_ms(other, 3500, &n_busy);
 	waitpid(run, &status, 0);
 	kill(load, SIGKILL);
@@ -981,9 +1020,7 @@ static void hits_by_line(void)
 	resolve_one("type_show", &lines);
 	pid = fork();
 	if (pid == 0) {
-		for (int i = 0; i < 600 && !hits_tracing(); i++)
-			usleep(10000);
-		if (!hits_tracing())
+		if (!wait_hits_tracing())
 			_exit(2);
 		read_attribute(NET_TYPE, NET_READS);
 		if (tty)
@@ -1056,12 +1093,12 @@ static void kernel_shape(void)
  * said when it lists none); modules loaded and unloaded followed; churn;
  * hit counts.
  */
-int run_judge(unsigned churn_requests)
+int run_judge(unsigned churn_requests, unsigned churn_s)
 {
 	kernel_shape();
 	match_rules();
 	modules();
-	churn("churn", CHURN_ANY, churn_requests);
+	churn("churn", CHURN_ANY, churn_requests, churn_s);
 	placeholders();
 	hit_counts();
 	hits_by_line();
@@ -1077,7 +1114,7 @@ int run_judge(unsigned churn_requests)
 	return 0;
 }
 
-int run_tests(unsigned churn_requests, unsigned crash_runs)
+int run_tests(unsigned churn_requests, unsigned churn_s, unsigned crash_runs)
 {
 	kernel_shape();
 	stall_start();
@@ -1088,12 +1125,13 @@ int run_tests(unsigned churn_requests, unsigned crash_runs)
 	uevents();
 	other_writer();
 	stall_phase("churn (module loads)");
-	churn("churn", CHURN_ANY, churn_requests);
+	churn("churn", CHURN_ANY, churn_requests, churn_s);
 	if (system("insmod /modules/loop.ko; insmod /modules/dummy.ko") != 0)
 		result(false, "loading loop and dummy for the swap churn");
-	/* every swap makes the daemon re-read its map: a shorter run */
+	/* every swap makes the daemon re-read its map: a shorter run, 10 s,
+	 * at least 50 requests */
 	stall_phase("swap churn");
-	churn("swap churn", CHURN_SWAP, 100);
+	churn("swap churn", CHURN_SWAP, 50, 10);
 	stall_phase("placeholders, half-failing");
 	placeholders();
 	half_failing();

@@ -159,10 +159,14 @@ static unsigned load_all(struct lines *names)
 	return loaded;
 }
 
-/* Until STATUS says the map is the kernel's: ms after @since, or -1. */
+/* Until STATUS says the map is the kernel's: ms after @since, or -1
+ * after two minutes (a rebuild of this map took 4 s on 6.1 under TCG),
+ * or longer where this guest's reads are slower (catch_up_bound_ms()). */
 static double wait_current(double since)
 {
-	while (now_ms() - since < 120000) {
+	double bound = MAX(120000.0, catch_up_bound_ms());
+
+	while (now_ms() - since < bound) {
 		struct ftidx_status *st = NULL;
 		bool current = ftidx_status(conn(), &st) == 0 && !st->is_stale &&
 			       st->entries == record_count();
@@ -175,7 +179,27 @@ static double wait_current(double since)
 	return -1;
 }
 
-static void storm_report(struct storm *storm)
+/* The worst of a few requests of each kind before the modules come: the
+ * same requests on a quiet guest, a measure of its speed. */
+static double quiet_worst_ms(void)
+{
+	static struct seen quiet[KINDS - 1]; /* (no writes: they change the filter) */
+	double worst = 0;
+
+	for (int k = 0; k < KINDS - 1; k++) {
+		memset(&quiet[k], 0, sizeof(quiet[k]));
+		for (int i = 0; i < 10; i++)
+			one_request(conn(), k, &quiet[k]);
+		worst = MAX(worst, quiet[k].worst_ms);
+	}
+	return worst;
+}
+
+/* A request answered within @bound_ms: each within 1 s, or within ten
+ * times the worst the quiet guest took, where that is longer (a slower
+ * host). A reader that waited out a rebuild of the map (4 s on 6.1) still
+ * fails it. */
+static void storm_report(struct storm *storm, double bound_ms)
 {
 	for (int k = 0; k < KINDS; k++) {
 		struct seen *s = &storm->seen[k];
@@ -189,9 +213,9 @@ static void storm_report(struct storm *storm)
 		result(s->wrong == 0 && s->requests > 0, "storm: %s: %u requests, none wrong",
 		       kind_names[k], s->requests);
 		if (k != WRITES)
-			result(s->failed == 0 && s->worst_ms < 1000,
-			       "storm: %s: none failed, each answered within 1 s (worst %.0f ms)",
-			       kind_names[k], s->worst_ms);
+			result(s->failed == 0 && s->worst_ms < bound_ms,
+			       "storm: %s: none failed, each answered within %.1f s (worst %.0f ms)",
+			       kind_names[k], bound_ms / 1000, s->worst_ms);
 	}
 }
 
@@ -208,8 +232,11 @@ static void storm(void)
 	unsigned rebuilds = log_count("map rebuilt off the loop"), loaded, after_last;
 	pid_t pids[KINDS];
 	struct lines names;
-	double t0, t_last, current;
+	double t0, t_last, current, quiet_ms = quiet_worst_ms();
 
+	printf("VM-STORM: before the modules, the worst of 10 resolves and 10 lists or statuses: "
+	       "%.1f ms\n",
+	       quiet_ms);
 	memset(storm, 0, sizeof(*storm));
 	for (int k = 0; k < KINDS; k++)
 		pids[k] = client(storm, k);
@@ -241,7 +268,7 @@ static void storm(void)
 		       "current (%.0f ms), placeholders in modules and all",
 		       ms);
 	}
-	storm_report(storm);
+	storm_report(storm, MAX(1000.0, 10 * quiet_ms));
 	lines_free(&names);
 	munmap(storm, sizeof(*storm));
 	kclear(T "/set_ftrace_filter");

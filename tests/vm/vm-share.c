@@ -176,7 +176,9 @@ static struct ftidx *verifying_daemon(pid_t *pid)
 		       "/run/ftidx-full", (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 300 && ftidx_connect(FULL_SOCKET, &d) < 0; i++)
+	/* it listens once it has read the kernel's list */
+	for (double t0 = now_ms(), bound = catch_up_bound_ms();
+	     ftidx_connect(FULL_SOCKET, &d) < 0 && now_ms() - t0 < bound;)
 		usleep(100 * 1000);
 	return d;
 }

@@ -3,19 +3,29 @@
 # Sourced by scripts/test and scripts/demo.
 
 FTIDX_BUILD_PACKAGES=(
-	gcc meson ninja-build pkg-config
+	# the C library's headers: gcc only recommends libc6-dev
+	gcc libc6-dev meson ninja-build pkg-config
 	libtracefs-dev libtraceevent-dev libevent-dev
 	scdoc
 	systemd # systemd-analyze and systemd-socket-activate, for the unit tests
+	# /bin/kill, which ftidxd.service's ExecReload= runs: systemd-analyze
+	# verify (tests/test-install.sh) wants it there
+	procps
 )
+
+# ftidx cross-built for arm64 (scripts/build-arm64). The cross compiler
+# takes the C library's headers and start files from its own directory
+# (/usr/aarch64-linux-gnu), which libc6-dev-arm64-cross fills: a package
+# gcc-aarch64-linux-gnu only recommends, so it is named here.
+FTIDX_ARM64_BUILD_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 
 # What the real-kernel (qemu) suite and the demo need besides.
 FTIDX_VM_PACKAGES=(
 	qemu-system-x86 busybox-static linux-image-amd64 cpio kmod xz-utils
 	debootstrap # the booted-systemd test's root filesystem
-	# arm64: ftidx cross-built (scripts/build-arm64), Debian's arm64
-	# kernel booted under qemu-system-aarch64
-	gcc-aarch64-linux-gnu qemu-system-arm
+	# arm64: ftidx cross-built, Debian's arm64 kernel booted under
+	# qemu-system-aarch64
+	"${FTIDX_ARM64_BUILD_PACKAGES[@]}" qemu-system-arm
 )
 
 # Install the packages of "$@" that dpkg does not list as installed.

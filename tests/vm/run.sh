@@ -21,20 +21,23 @@
 #
 # FTIDX_VM_KERNEL picks the kernel (see tests/lib/kernels.sh): the one in
 # /boot by default, or another Debian release's, downloaded as packages.
-# FTIDX_VM_CHURN is how many requests race module loads (default 1000).
+# FTIDX_VM_CHURN is how many requests race module loads at least (default
+# 1000), FTIDX_VM_CHURN_S for how many seconds they do (default 0: just
+# that many requests).
 # FTIDX_VM_FIXTURE=FILE (many): the guest's available_filter_functions at
 # the end of the run goes there (how tests/fixtures/*-many.txt was made).
 # FTIDX_VM_MANY_SPEED=1 (many): the speed table on that map too.
 # Fails on a failed check, a kernel panic, a missing summary or a timeout
-# (FTIDX_VM_TIMEOUT seconds, default 1700, under meson's 1800). Exits 77
-# (skip) only when qemu, busybox or a kernel image cannot be had and
-# FTIDX_VM_REQUIRED is not 1.
+# (FTIDX_VM_TIMEOUT seconds, default 2400, under meson's 2700: room for a
+# host twice as slow as the one where the longest run took 20 minutes).
+# Exits 77 (skip) only when qemu, busybox or a kernel image cannot be had
+# and FTIDX_VM_REQUIRED is not 1.
 set -euo pipefail
 
 mode=${1:?mode}
 build=$(cd "${2:?build dir}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-timeout_s=${FTIDX_VM_TIMEOUT:-1700}
+timeout_s=${FTIDX_VM_TIMEOUT:-2400}
 
 guest_tag=vm
 . "$here/../lib/guest.sh"
@@ -180,7 +183,7 @@ for boot in 1 2 3; do
 	timeout --foreground "$timeout_s" "${qemu[@]}" \
 		-accel tcg -m "$memory" -smp "$cpus" -nographic -no-reboot \
 		-kernel "$kernel" -initrd "$work/initramfs.img" \
-		-append "console=$console quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000} ftidx.crash=${FTIDX_VM_CRASH:-0} ftidx.fixture=${FTIDX_VM_FIXTURE:+1} ftidx.manyspeed=${FTIDX_VM_MANY_SPEED:-0}" \
+		-append "console=$console quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000} ftidx.churn_s=${FTIDX_VM_CHURN_S:-0} ftidx.crash=${FTIDX_VM_CRASH:-0} ftidx.fixture=${FTIDX_VM_FIXTURE:+1} ftidx.manyspeed=${FTIDX_VM_MANY_SPEED:-0}" \
 		</dev/null 2>&1 |
 		stdbuf -oL tr -d '\r' | tee "$log"
 	qemu_status=${PIPESTATUS[0]}

@@ -15,9 +15,26 @@
 #define T "/sys/kernel/tracing"
 #define INSTANCE "vmtest"
 
-/* The checks so far, and the connection to ftidxd. */
+/* The checks so far. */
 extern unsigned passed, failed;
-extern struct ftidx *c;
+
+/*
+ * The judge's connection to ftidxd, for each request: ftidxd drops a
+ * client silent for its --idle-timeout (FTIDX_VM_IDLE_TIMEOUT, which
+ * init.sh passes to both), and a phase that runs tools, loads modules or
+ * waits on the kernel can leave this one silent that long. A connection
+ * silent for half the timeout is replaced before its next request (the
+ * old one is closed, and kept until the end, so that a pointer still
+ * held fails instead of pointing at freed memory): no phase's length
+ * decides the checks after it. None is replaced while a call is in
+ * flight. conn_set() puts in another (NULL: none), taking it over.
+ */
+struct ftidx *conn(void);
+void conn_set(struct ftidx *fresh);
+/* ftidxd's idle timeout (s); how often the connection was replaced, and
+ * the longest silence that made it so (ms). */
+unsigned conn_idle_timeout(void);
+unsigned conn_replaced(double *longest_silence_ms);
 
 /* One verdict: "VM: ok ..." or "VM: FAIL ..." on the console. */
 void result(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -53,10 +70,22 @@ unsigned log_count(const char *what);
 /* How long the last rebuild of the map took, by ftidxd's log (ms, or -1). */
 double last_rebuild_ms(void);
 
+/* The slowest whole read of the kernel's function list here so far, in
+ * ms (one is made if none was): a measure of this guest's speed. */
+double list_read_ms(void);
+
+/* How long ftidxd may take on this guest to catch up with a change of
+ * the kernel's list (a rebuild of its map, its published copy) or to
+ * start: derived from what this guest measured, the last rebuild ftidxd
+ * logged and the slowest read of the kernel's list here, so that a
+ * guest twice as slow waits twice as long; never under the 20 s that
+ * was the bound before it was measured. In ms. */
+double catch_up_bound_ms(void);
+
 /* After a module came or went: until STATUS says the map is the kernel's
  * again (reads answer from the map there is, marked with its generation,
  * after waiting a while for a rebuild: SERVICE_DEFAULT_READ_WAIT_MS). How long
- * that took, in ms, or -1 after 20 s. */
+ * that took, in ms, or -1 after catch_up_bound_ms(). */
 double wait_map_current(void);
 
 /* ftidxd's copy of the kernel's function list (and of the addresses,
@@ -64,8 +93,8 @@ double wait_map_current(void);
 #define PUBLISHED "/run/ftidx/"
 
 /* Whether the copy is the kernel's file byte for byte, polled for up to
- * 20 s (it is written after the map is read): how long that took, in
- * ms, or -1. */
+ * catch_up_bound_ms() (it is written after the map is read): how long
+ * that took, in ms, or -1. */
 double published_matches(void);
 
 /* Tools that read the function list, plainly and under "ftidx exec"
@@ -76,9 +105,11 @@ int read_list(const char *path);
 int bpf_tools(void);
 
 /* How many hit-count instances of ftidxd's exist; *@tracing: whether one
- * of them traces yet. hits_tracing(): just the latter. */
+ * of them traces yet. hits_tracing(): just the latter. wait_hits_tracing():
+ * until one traces, up to catch_up_bound_ms(); whether one does. */
 size_t hits_instances(bool *tracing);
 bool hits_tracing(void);
+bool wait_hits_tracing(void);
 
 /* For each of @n patterns: the filter @path (@file of @instance) the
  * kernel leaves when the pattern is written by name, and the one ftidx
@@ -104,10 +135,12 @@ void stall_start(void);
 void stall_phase(const char *name);
 void stall_report(void);
 
-/* The modes: the judge (vm-judge.c) and the speed table (vm-speed.c). */
-int run_tests(unsigned churn_requests, unsigned crash_runs);
+/* The modes: the judge (vm-judge.c) and the speed table (vm-speed.c).
+ * The churn races module changes for @churn_s seconds, with at least
+ * @churn_requests requests however long they take. */
+int run_tests(unsigned churn_requests, unsigned churn_s, unsigned crash_runs);
 /* The judge alone (vm-judge.c), for a second architecture. */
-int run_judge(unsigned churn_requests);
+int run_judge(unsigned churn_requests, unsigned churn_s);
 /* The speed table (vm-speed.c); the costs that grow with the kernel's
  * list per name (the kernel's by-name walk, libtracefs, plain trace-cmd)
  * timed on @samples names and scaled. */

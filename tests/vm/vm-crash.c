@@ -48,22 +48,23 @@ static pid_t daemon_pid(void)
 static bool restart(char *recovery, size_t size)
 {
 	struct ftidx_status *st = NULL;
+	struct ftidx *fresh = NULL;
+	double t0 = now_ms(), bound = catch_up_bound_ms();
 
-	ftidx_unref(c);
-	c = NULL;
-	if (system("ftidxd 2>>/tmp/ftidxd.log &") != 0)
+	conn_set(NULL);
+	/* with the idle timeout init.sh gave the first */
+	if (system("ftidxd --idle-timeout \"${FTIDX_VM_IDLE_TIMEOUT:-300}\" "
+		   "2>>/tmp/ftidxd.log &") != 0)
 		return false;
-	for (int i = 0; i < 600 && !c; i++) {
-		if (ftidx_connect(NULL, &c) < 0) {
-			c = NULL;
-			usleep(50 * 1000);
-		}
-	}
-	if (!c)
+	/* it listens once it has read the kernel's list */
+	while (ftidx_connect(NULL, &fresh) < 0 && now_ms() - t0 < bound)
+		usleep(50 * 1000);
+	if (!fresh)
 		return false;
-	ftidx_set_timeout(c, 0);
+	ftidx_set_timeout(fresh, 0);
+	conn_set(fresh);
 	/* served once the daemon is done with recovery */
-	if (ftidx_status(c, &st) < 0)
+	if (ftidx_status(conn(), &st) < 0)
 		return false;
 	snprintf(recovery, size, "%s", ftidx_status_text(st, FTIDX_STAT_RECOVERY));
 	ftidx_status_free(st);
@@ -89,7 +90,7 @@ static int run_op(int op, const char *pattern, bool async)
 	ftidx_request_new(&rq);
 	ftidx_request_set_op(rq, op);
 	ftidx_request_add_tokens(rq, &pattern, 1);
-	r = async ? ftidx_request_send(c, rq) : ftidx_request_run(c, rq, NULL);
+	r = async ? ftidx_request_send(conn(), rq) : ftidx_request_run(conn(), rq, NULL);
 	ftidx_request_free(rq);
 	return r;
 }

@@ -75,7 +75,7 @@ size_t equivalence_of(const char *what, const char *path, int file, const char *
 
 			result(ok, "%s '%s': kernel %s, ftidx %s%s%s", what, p,
 			       rk < 0 ? "refused" : "took it", rx < 0 ? "refused" : "took it",
-			       rx < 0 ? ": " : "", rx < 0 ? ftidx_error_message(c) : "");
+			       rx < 0 ? ": " : "", rx < 0 ? ftidx_error_message(conn()) : "");
 			agree += ok;
 		} else {
 			bool ok = lines_equal(&k, &x);
@@ -110,13 +110,13 @@ static void no_placeholders(void)
 	const char *why = "";
 	int rc, per_token;
 
-	result(ftidx_status(c, &st) == 0 && st->placeholders == 0,
+	result(ftidx_status(conn(), &st) == 0 && st->placeholders == 0,
 	       "this kernel lists no placeholders, and ftidx reports %u",
 	       st ? st->placeholders : 0);
 	ftidx_status_free(st);
 	ftidx_set_batch("schedule", FTIDX_FILTER, NULL);
 	before = kread(T "/set_ftrace_filter");
-	rc = ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, tok, 1, &r);
+	rc = ftidx_filter(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, tok, 1, &r);
 	per_token = r ? ftidx_result_token_error(r, 0, &why) : 0;
 	after = kread(T "/set_ftrace_filter");
 	/* refused as a placeholder, not merely as a name that matches
@@ -158,7 +158,7 @@ static void placeholders(void)
 		no_placeholders();
 		return;
 	}
-	if (ftidx_status(c, &st) == 0)
+	if (ftidx_status(conn(), &st) == 0)
 		reported = st->placeholders;
 	ftidx_status_free(st);
 	result(reported == listed, "the kernel lists %zu placeholders (the first on line %u, %s), "
@@ -174,8 +174,8 @@ static void placeholders(void)
 
 		snprintf(idx, sizeof(idx), "%u", index);
 		tok[0] = by_index ? idx : name;
-		rc = ftidx_filter(c, by_index ? FTIDX_ADD : FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, tok, 1,
-				  &r);
+		rc = ftidx_filter(conn(), by_index ? FTIDX_ADD : FTIDX_SET, FTIDX_FILTER, NULL, 0,
+				  0, tok, 1, &r);
 		per_token = r ? ftidx_result_token_error(r, 0, &why) : 0;
 		result(rc == -EINVAL && per_token == -EPERM, "placeholder by %s refused: %s",
 		       by_index ? "index" : "name", why);
@@ -219,7 +219,7 @@ static uint64_t status_generation(uint32_t *entries)
 	struct ftidx_status *st;
 	uint64_t g = 0;
 
-	if (ftidx_status(c, &st) == 0) {
+	if (ftidx_status(conn(), &st) == 0) {
 		g = st->generation;
 		*entries = st->entries;
 		ftidx_status_free(st);
@@ -229,7 +229,7 @@ static uint64_t status_generation(uint32_t *entries)
 
 static int resolve_one(const char *pattern, struct ftidx_result **r)
 {
-	return ftidx_resolve(c, &pattern, 1, FTIDX_RESOLVE_WITH_LINES, r);
+	return ftidx_resolve(conn(), &pattern, 1, FTIDX_RESOLVE_WITH_LINES, r);
 }
 
 static bool filter_is_only(const char *suffix, const char *prefix, size_t n)
@@ -278,16 +278,16 @@ static void modules(void)
 	idx_loop = n_loop ? ftidx_result_index(r, 0) : 0;
 	result(rc == 0 && g1 > g0 && n_loop > 5, "insmod loop: map rebuilt (generation %llu), %zu loop_* lines",
 	       (unsigned long long)g1, n_loop);
-	result(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, g1, ftidx_result_indices(r),
-				    n_loop, NULL) == 0 &&
+	result(ftidx_filter_indices(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, g1,
+				    ftidx_result_indices(r), n_loop, NULL) == 0 &&
 		       filter_is_only(" [loop]", "loop_", n_loop),
 	       "set by index at generation %llu: exactly the %zu loop_* functions of loop, by name",
 	       (unsigned long long)g1, n_loop);
 	r = ftidx_result_free(r);
 
 	rc = system("insmod /modules/dummy.ko");
-	result(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, g1, &idx_loop, 1, NULL) ==
-		       -ESTALE &&
+	result(ftidx_filter_indices(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, g1, &idx_loop, 1,
+				    NULL) == -ESTALE &&
 		       filter_is_only(" [loop]", "loop_", n_loop),
 	       "insmod dummy: a write at generation %llu is refused as stale, filter unchanged",
 	       (unsigned long long)g1);
@@ -299,8 +299,8 @@ static void modules(void)
 	idx_dummy = rc == 0 ? ftidx_result_index(r, 0) : 0;
 	r = ftidx_result_free(r);
 	rc = system("rmmod loop");
-	result(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, g2, &idx_dummy, 1, NULL) ==
-		       -ESTALE,
+	result(ftidx_filter_indices(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, g2, &idx_dummy, 1,
+				    NULL) == -ESTALE,
 	       "rmmod loop: index %u of generation %llu refused as stale", idx_dummy,
 	       (unsigned long long)g2);
 	wait_map_current();
@@ -308,7 +308,7 @@ static void modules(void)
 	rc = resolve_one("dummy_xmit", &r);
 	idx_after = rc == 0 ? ftidx_result_index(r, 0) : 0;
 	result(rc == 0 && idx_after < idx_dummy &&
-		       ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0,
+		       ftidx_filter_indices(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0,
 					    ftidx_result_generation(r), &idx_after, 1, NULL) == 0 &&
 		       filter_is_only("dummy_xmit [dummy]", "dummy_xmit", 1),
 	       "dummy_xmit moved from %u to %u; set enables exactly dummy_xmit [dummy]", idx_dummy,
@@ -326,7 +326,7 @@ static int filter_holds(void)
 	struct ftidx_status *st = NULL;
 	int holds = -2;
 
-	if (ftidx_status(c, &st) == 0) {
+	if (ftidx_status(conn(), &st) == 0) {
 		for (size_t i = 0; i < st->n_filters; i++)
 			if (st->filters[i].file == FTIDX_FILTER && !st->filters[i].instance[0])
 				holds = st->filters[i].holds;
@@ -344,27 +344,51 @@ static void other_writer(void)
 	kclear(T "/set_ftrace_filter");
 }
 
+/* Whether the last rebuild ftidxd logged left its map the kernel's (no
+ * module change came while it read). */
+static bool last_rebuild_current(void)
+{
+	static const char said[] = "map rebuilt off the loop in ";
+	size_t len;
+	char *log = slurp("/tmp/ftidxd.log", &len), *last = NULL, *end;
+	bool current;
+
+	for (char *at = log; (at = strstr(at, said)); at++)
+		last = at;
+	if (last && (end = strchr(last, '\n')))
+		*end = '\0';
+	current = last && !strstr(last, "stale again");
+	free(log);
+	return current;
+}
+
 static void uevents(void)
 {
 	struct ftidx_status *st = NULL;
 	uint64_t before = 0, after = 0;
-
 	unsigned heard, rebuilt;
+	double bound, t0;
 
-	if (ftidx_status(c, &st) == 0)
+	if (ftidx_status(conn(), &st) == 0)
 		before = st->generation;
 	st = ftidx_status_free(st);
 	heard = log_count("module loop: add");
 	rebuilt = log_count("map rebuilt off the loop");
+	bound = catch_up_bound_ms();
 	if (system("insmod /modules/loop.ko") != 0)
 		result(false, "insmod loop");
-	/* no request meanwhile: only the uevent can tell (a rebuild takes
-	 * up to a few seconds under TCG) */
-	usleep(4000 * 1000);
+	/* no request meanwhile: only the uevent can tell. Its log says when
+	 * (a rebuild takes seconds under TCG, more on a slower host) */
+	t0 = now_ms();
+	while ((log_count("module loop: add") == heard ||
+		log_count("map rebuilt off the loop") == rebuilt || !last_rebuild_current()) &&
+	       now_ms() - t0 < bound)
+		usleep(100 * 1000);
 	result(log_count("module loop: add") > heard &&
 		       log_count("map rebuilt off the loop") > rebuilt,
-	       "the daemon heard the module's uevent and rebuilt the map by itself");
-	if (ftidx_status(c, &st) == 0)
+	       "the daemon heard the module's uevent and rebuilt the map by itself (%.0f ms)",
+	       now_ms() - t0);
+	if (ftidx_status(conn(), &st) == 0)
 		after = st->generation;
 	result(after > before && st && !st->is_stale,
 	       "generation %llu -> %llu, the map not stale any more", (unsigned long long)before,
@@ -436,18 +460,31 @@ static bool module_changed(int fd)
 	return changed;
 }
 
-/* Modules come and go in every way: loads, unloads in the middle. */
+/* Modules come and go in every way: loads, unloads in the middle, a
+ * change every $p seconds. */
 #define CHURN_ANY                                                                               \
-	"insmod /modules/dummy.ko; sleep 1; insmod /modules/loop.ko; sleep 1; "                   \
-	"insmod /modules/fat.ko; sleep 1; rmmod loop; sleep 1; rmmod dummy; sleep 1; "            \
-	"insmod /modules/loop.ko; sleep 1; rmmod fat; sleep 1; rmmod loop; sleep 1"
+	"insmod /modules/dummy.ko; sleep $p; insmod /modules/loop.ko; sleep $p; "                 \
+	"insmod /modules/fat.ko; sleep $p; rmmod loop; sleep $p; rmmod dummy; sleep $p; "         \
+	"insmod /modules/loop.ko; sleep $p; rmmod fat; sleep $p; rmmod loop; sleep $p"
 /* Two modules swap places, so that the record count is the same after
  * each pair: only the module list (or a uevent) says the indices moved. */
 #define CHURN_SWAP                                                                              \
-	"rmmod loop; insmod /modules/loop.ko; sleep 1; "                                          \
-	"rmmod dummy; insmod /modules/dummy.ko; sleep 1"
+	"rmmod loop; insmod /modules/loop.ko; sleep $p; "                                         \
+	"rmmod dummy; insmod /modules/dummy.ko; sleep $p"
 
-static void churn(const char *what, const char *script, unsigned requests)
+/*
+ * Requests race @script's module changes for @budget_s seconds, and at
+ * least @requests of them however long those take: a host twice as slow
+ * spends the same time, on fewer requests, and never fewer than
+ * @requests.
+ *
+ * The changes come a second apart, or a rebuild's time apart where a
+ * rebuild of the map takes longer (a slower host, a kernel slower to
+ * list): changes faster than ftidxd can read the list leave it no
+ * current map to write with, and each write would wait out --map-wait
+ * (60 s) to be refused.
+ */
+static void churn(const char *what, const char *script, unsigned requests, unsigned budget_s)
 {
 	static const char *const targets[][2] = {
 		{ "dummy_xmit", "dummy_xmit [dummy]" },
@@ -456,19 +493,22 @@ static void churn(const char *what, const char *script, unsigned requests)
 		{ "fat_get_cluster", "fat_get_cluster [fat]" },
 	};
 	unsigned done = 0, stale = 0, refused = 0, wrong = 0;
+	double t0 = now_ms(), pace_s = MAX(1.0, last_rebuild_ms() / 1000);
 	pid_t churner = fork();
 
 	if (churner == 0) {
+		char paced[1024];
+
 		/* its own process group, so that its shells die with it */
 		setpgid(0, 0);
+		snprintf(paced, sizeof(paced), "p=%.1f; %s", pace_s, script);
 		for (;;) {
-			/* paced: under TCG each change costs the daemon a re-read */
-			int rc = system(script);
+			int rc = system(paced);
 
 			(void)rc;
 		}
 	}
-	for (unsigned i = 0; i < requests; i++) {
+	for (unsigned i = 0; i < requests || now_ms() - t0 < budget_s * 1000.0; i++) {
 		const char *const *t = targets[i % 4];
 		const char *all[4] = { targets[0][1], targets[1][1], targets[2][1], targets[3][1] };
 		const char *want[1] = { t[1] };
@@ -481,11 +521,11 @@ static void churn(const char *what, const char *script, unsigned requests)
 			/* by name: the daemon resolves on the map it checks */
 			const char *tok[1] = { t[0] };
 
-			rc = ftidx_filter(c, add ? FTIDX_ADD : FTIDX_SET, FTIDX_FILTER, NULL, 0, 0,
-					  tok, 1, NULL);
+			rc = ftidx_filter(conn(), add ? FTIDX_ADD : FTIDX_SET, FTIDX_FILTER, NULL,
+					  0, 0, tok, 1, NULL);
 		} else if (resolve_one(t[0], &r) == 0) {
 			/* by index, pinned to the generation it was resolved on */
-			rc = ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0,
+			rc = ftidx_filter_indices(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0,
 						  ftidx_result_generation(r), ftidx_result_indices(r),
 						  1, NULL);
 		} else {
@@ -530,11 +570,13 @@ static void churn(const char *what, const char *script, unsigned requests)
 	}
 	wait_map_current();
 	published(what[0] == 's' ? "after the swap churn" : "after the churn");
-	printf("VM-CHURN: %s: %u requests while modules came and went: %u written, %u refused as "
-	       "stale, %u refused otherwise (module not loaded), %u wrong\n",
-	       what, done, done - stale - refused, stale, refused, wrong);
+	printf("VM-CHURN: %s: %u requests while modules came and went (every %.1f s): %u written, "
+	       "%u refused as stale, %u refused otherwise (module not loaded), %u wrong; %.0f s\n",
+	       what, done, pace_s, done - stale - refused, stale, refused, wrong,
+	       (now_ms() - t0) / 1000);
 	result(wrong == 0 && done >= requests && done - stale - refused > 0,
-	       "%s: %u requests, %u wrong functions enabled", what, done, wrong);
+	       "%s: %u requests (at least %u), %u wrong functions enabled", what, done, requests,
+	       wrong);
 	kclear(T "/set_ftrace_filter");
 }
 
@@ -576,9 +618,7 @@ static pid_t start_caller(void)
 
 	if (pid != 0)
 		return pid;
-	for (int i = 0; i < 600 && !hits_tracing(); i++)
-		usleep(10000);
-	if (!hits_tracing())
+	if (!wait_hits_tracing())
 		_exit(2);
 	for (int i = 0; i < UMASK_CALLS; i++)
 		umask(022);
@@ -701,14 +741,14 @@ static void hit_counts(void)
 	before = kread(T "/set_ftrace_filter");
 
 	pid = start_caller();
-	r = ftidx_hits(c, NULL, 4, &h);
+	r = ftidx_hits(conn(), NULL, 4, &h);
 	/* The caller must be done before the run ended, or counts are short. */
 	done = waitpid(pid, &status, WNOHANG) == pid;
 	result(done && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	       "hits: the calls to count were made inside the run (%s, wait status %d)",
 	       done ? "done" : "still running", status);
 	if (r < 0 || !h) {
-		result(false, "hits: ftidx_hits() failed: %s", ftidx_error_message(c));
+		result(false, "hits: ftidx_hits() failed: %s", ftidx_error_message(conn()));
 		waitpid(pid, NULL, 0);
 		goto out;
 	}
@@ -735,7 +775,7 @@ static void hit_counts(void)
 
 	/* An instance's own filter, not the top level's. */
 	pid = start_caller();
-	r = ftidx_hits(c, INSTANCE, 3, &h);
+	r = ftidx_hits(conn(), INSTANCE, 3, &h);
 	waitpid(pid, &status, 0);
 	n_umask = h ? hits_of(h, umask, &i_umask) : 0;
 	n_pgid = h ? hits_of(h, pgid, &i_pgid) : 0;
@@ -746,7 +786,7 @@ static void hit_counts(void)
 
 	kclear(T "/set_ftrace_filter");
 	kclear(T "/set_ftrace_notrace");
-	r = ftidx_hits(c, NULL, 1, &h);
+	r = ftidx_hits(conn(), NULL, 1, &h);
 	result(r == -ENODATA && !h, "hits: an empty filter is refused (%d)", r);
 out:
 	ftidx_hits_free(h);
@@ -760,7 +800,7 @@ static void match_rules(void)
 {
 	struct ftidx_status *st = NULL;
 
-	if (ftidx_status(c, &st) < 0) {
+	if (ftidx_status(conn(), &st) < 0) {
 		result(false, "status");
 		return;
 	}
@@ -818,7 +858,7 @@ static void hits_not_self(void)
 
 	ftidx_set_batch("__x64_sys_read ksys_read vfs_read", FTIDX_FILTER, NULL);
 	kclear(T "/set_ftrace_notrace");
-	r = ftidx_hits(c, NULL, 2, &h);
+	r = ftidx_hits(conn(), NULL, 2, &h);
 	printf("VM: info: hits with nobody reading: %" PRIu64 " calls, %" PRIu64 " lost\n",
 	       h ? h->events : 0, h ? h->lost : 0);
 	result(r == 0 && h && h->events < 20 && h->lost == 0,
@@ -843,7 +883,7 @@ static void large_writes(void)
 	int r;
 
 	t0 = now_ms();
-	r = ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, all, 1, &res);
+	r = ftidx_filter(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, all, 1, &res);
 	printf("VM-LARGE-WRITE: set every function: %d in %.0f ms\n", r, now_ms() - t0);
 	selected = res ? ftidx_result_count(res) : 0;
 	res = ftidx_result_free(res);
@@ -853,12 +893,12 @@ static void large_writes(void)
 	       l.n);
 	lines_free(&l);
 	t0 = now_ms();
-	r = ftidx_status(c, &st);
+	r = ftidx_status(conn(), &st);
 	printf("VM-LARGE-WRITE: status after it: %d in %.0f ms\n", r, now_ms() - t0);
 	ftidx_status_free(st);
 	result(r == 0, "large writes: status is answered after every function was set");
 	t0 = now_ms();
-	r = ftidx_filter(c, FTIDX_REMOVE, FTIDX_FILTER, NULL, 0, 0, none, 1, NULL);
+	r = ftidx_filter(conn(), FTIDX_REMOVE, FTIDX_FILTER, NULL, 0, 0, none, 1, NULL);
 	printf("VM-LARGE-WRITE: remove every function: %d in %.0f ms\n", r, now_ms() - t0);
 	l = kread(T "/set_ftrace_filter");
 	result(r == 0 && l.n == 0, "large writes: every function removed again (%d, %zu lines left)",
@@ -895,18 +935,15 @@ static void hits_latency(void)
 	run = fork();
 	if (run == 0) {
 		struct ftidx_hits *h = NULL;
-		int r = ftidx_hits(c, NULL, 4, &h);
+		int r = ftidx_hits(conn(), NULL, 4, &h);
 
 		ftidx_hits_free(h);
 		_exit(r == 0 ? 0 : 1);
 	}
-	/* (the run's instance is made and its tracer started first: seconds
-	 * on a busy host under TCG) */
-	for (int i = 0; i < 1000 && !hits_tracing(); i++)
-		usleep(10000);
+	wait_hits_tracing();
 	tracing = hits_tracing();
 	/* within the run: it counts for 4 s once it traces */
-	busy = worst_resolve_ms(other, 3000, &n_busy, &f_busy);
+	busy = worst_resolve_ms(other, 3500, &n_busy, &f_busy);
 	waitpid(run, &status, 0);
 	kill(load, SIGKILL);
 	waitpid(load, NULL, 0);
@@ -944,7 +981,7 @@ static bool written_by_ftidxd(int file, size_t lines)
 	struct ftidx_status *st = NULL;
 	bool ours = false;
 
-	if (ftidx_status(c, &st) < 0)
+	if (ftidx_status(conn(), &st) < 0)
 		return false;
 	for (size_t i = 0; i < st->n_filters; i++)
 		if (st->filters[i].file == file && !st->filters[i].instance[0])
@@ -1055,11 +1092,12 @@ static void addresses(void)
 	size_t len, i = 0, same = 0;
 	char *text = slurp(T "/available_filter_functions_addrs", &len), *save = NULL;
 	struct ftidx_result *r = NULL;
-	int rc = ftidx_list(c, FTIDX_LIST_WITH_ADDRESSES | FTIDX_LIST_WITH_PLACEHOLDERS, NULL, &r);
+	int rc = ftidx_list(conn(), FTIDX_LIST_WITH_ADDRESSES | FTIDX_LIST_WITH_PLACEHOLDERS, NULL,
+			    &r);
 	size_t n = r ? ftidx_result_count(r) : 0;
 
 	if (rc < 0) {
-		result(false, "list with addresses: %s", ftidx_error_message(c));
+		result(false, "list with addresses: %s", ftidx_error_message(conn()));
 		free(text);
 		return;
 	}
@@ -1202,7 +1240,7 @@ static void hits_by_line(void)
 	int status = -1, r;
 	pid_t pid;
 
-	if (ftidx_status(c, &st) == 0)
+	if (ftidx_status(conn(), &st) == 0)
 		addrs = st->has_addresses;
 	ftidx_status_free(st);
 	ftidx_set_batch("type_show", FTIDX_FILTER, NULL);
@@ -1210,19 +1248,17 @@ static void hits_by_line(void)
 	n_lines = MIN(kernel_lines_named("type_show", lines, ARRAY_SIZE(lines)), ARRAY_SIZE(lines));
 	pid = fork();
 	if (pid == 0) {
-		for (int i = 0; i < 600 && !hits_tracing(); i++)
-			usleep(10000);
-		if (!hits_tracing())
+		if (!wait_hits_tracing())
 			_exit(2);
 		read_attribute(NET_TYPE, NET_READS);
 		if (tty)
 			read_attribute(TTY_TYPE, TTY_READS);
 		_exit(0);
 	}
-	r = ftidx_hits(c, NULL, 4, &h);
+	r = ftidx_hits(conn(), NULL, 4, &h);
 	waitpid(pid, &status, 0);
 	if (r < 0 || !h || !n_lines) {
-		result(false, "hits by line: %s", ftidx_error_message(c));
+		result(false, "hits by line: %s", ftidx_error_message(conn()));
 		goto out;
 	}
 	for (size_t i = 0; i < h->n; i++) {
@@ -1277,7 +1313,7 @@ static void kernel_shape(void)
 	struct utsname u;
 
 	uname(&u);
-	if (ftidx_status(c, &st) < 0) {
+	if (ftidx_status(conn(), &st) < 0) {
 		result(false, "status for the kernel's shape");
 		return;
 	}
@@ -1296,12 +1332,12 @@ static void kernel_shape(void)
  * said when it lists none); modules loaded and unloaded followed; churn;
  * hit counts.
  */
-int run_judge(unsigned churn_requests)
+int run_judge(unsigned churn_requests, unsigned churn_s)
 {
 	kernel_shape();
 	match_rules();
 	modules();
-	churn("churn", CHURN_ANY, churn_requests);
+	churn("churn", CHURN_ANY, churn_requests, churn_s);
 	placeholders();
 	hit_counts();
 	hits_by_line();
@@ -1317,7 +1353,7 @@ int run_judge(unsigned churn_requests)
 	return 0;
 }
 
-int run_tests(unsigned churn_requests, unsigned crash_runs)
+int run_tests(unsigned churn_requests, unsigned churn_s, unsigned crash_runs)
 {
 	kernel_shape();
 	stall_start();
@@ -1328,12 +1364,13 @@ int run_tests(unsigned churn_requests, unsigned crash_runs)
 	uevents();
 	other_writer();
 	stall_phase("churn (module loads)");
-	churn("churn", CHURN_ANY, churn_requests);
+	churn("churn", CHURN_ANY, churn_requests, churn_s);
 	if (system("insmod /modules/loop.ko; insmod /modules/dummy.ko") != 0)
 		result(false, "loading loop and dummy for the swap churn");
-	/* every swap makes the daemon re-read its map: a shorter run */
+	/* every swap makes the daemon re-read its map: a shorter run, 10 s,
+	 * at least 50 requests */
 	stall_phase("swap churn");
-	churn("swap churn", CHURN_SWAP, 100);
+	churn("swap churn", CHURN_SWAP, 50, 10);
 	stall_phase("placeholders, half-failing");
 	placeholders();
 	half_failing();

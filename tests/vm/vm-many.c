@@ -215,12 +215,16 @@ static unsigned load_all(struct lines *names)
 	return loaded;
 }
 
-/* Until STATUS says the map is the kernel's: ms after @since, or -1. */
+/* Until STATUS says the map is the kernel's: ms after @since, or -1
+ * after two minutes (a rebuild of this map took 4 s on 6.1 under TCG),
+ * or longer where this guest's reads are slower (catch_up_bound_ms()). */
 static double wait_current(double since)
 {
-	while (now_ms() - since < 120000) {
+	double bound = MAX(120000.0, catch_up_bound_ms());
+
+	while (now_ms() - since < bound) {
 		struct ftidx_status *st = NULL;
-		bool current = ftidx_status(c, &st) == 0 && !st->is_stale &&
+		bool current = ftidx_status(conn(), &st) == 0 && !st->is_stale &&
 			       st->entries == record_count();
 
 		ftidx_status_free(st);
@@ -231,7 +235,27 @@ static double wait_current(double since)
 	return -1;
 }
 
-static void storm_report(struct storm *storm)
+/* The worst of a few requests of each kind before the modules come: the
+ * same requests on a quiet guest, a measure of its speed. */
+static double quiet_worst_ms(void)
+{
+	static struct seen quiet[KINDS - 1]; /* (no writes: they change the filter) */
+	double worst = 0;
+
+	for (int k = 0; k < KINDS - 1; k++) {
+		memset(&quiet[k], 0, sizeof(quiet[k]));
+		for (int i = 0; i < 10; i++)
+			one_request(conn(), k, &quiet[k]);
+		worst = MAX(worst, quiet[k].worst_ms);
+	}
+	return worst;
+}
+
+/* A request answered within @bound_ms: each within 1 s, or within ten
+ * times the worst the quiet guest took, where that is longer (a slower
+ * host). A reader that waited out a rebuild of the map (4 s on 6.1) still
+ * fails it. */
+static void storm_report(struct storm *storm, double bound_ms)
 {
 	for (int k = 0; k < KINDS; k++) {
 		struct seen *s = &storm->seen[k];
@@ -245,9 +269,9 @@ static void storm_report(struct storm *storm)
 		result(s->wrong == 0 && s->requests > 0, "storm: %s: %u requests, none wrong",
 		       kind_names[k], s->requests);
 		if (k != WRITES)
-			result(s->failed == 0 && s->worst_ms < 1000,
-			       "storm: %s: none failed, each answered within 1 s (worst %.0f ms)",
-			       kind_names[k], s->worst_ms);
+			result(s->failed == 0 && s->worst_ms < bound_ms,
+			       "storm: %s: none failed, each answered within %.1f s (worst %.0f ms)",
+			       kind_names[k], bound_ms / 1000, s->worst_ms);
 	}
 }
 
@@ -286,7 +310,7 @@ static bool list_is_kernels(void)
 {
 	struct lines k = read_lines(T "/available_filter_functions", false);
 	struct ftidx_result *r = NULL;
-	bool same = ftidx_list(c, FTIDX_LIST_WITH_PLACEHOLDERS, NULL, &r) == 0 &&
+	bool same = ftidx_list(conn(), FTIDX_LIST_WITH_PLACEHOLDERS, NULL, &r) == 0 &&
 		    ftidx_result_count(r) == k.n;
 
 	for (size_t i = 0; same && i < k.n; i++)
@@ -311,8 +335,11 @@ static void storm(void)
 	unsigned rebuilds = log_count("map rebuilt off the loop"), loaded, after_last;
 	pid_t pids[KINDS];
 	struct lines names;
-	double t0, t_last, current;
+	double t0, t_last, current, quiet_ms = quiet_worst_ms();
 
+	printf("VM-STORM: before the modules, the worst of 10 resolves and 10 lists or statuses: "
+	       "%.1f ms\n",
+	       quiet_ms);
 	memset(storm, 0, sizeof(*storm));
 	storm_expectations();
 	for (int k = 0; k < KINDS; k++)
@@ -347,7 +374,7 @@ static void storm(void)
 		       "current (%.0f ms), placeholders in modules and all",
 		       ms);
 	}
-	storm_report(storm);
+	storm_report(storm, MAX(1000.0, 10 * quiet_ms));
 	lines_free(&names);
 	lines_free(&core_lines);
 	lines_free(&module_names);
@@ -396,7 +423,8 @@ static void find_shared_name(struct shape *sh)
 {
 	struct ftidx_result *core = NULL, *all = NULL;
 
-	if (ftidx_list(c, FTIDX_LIST_BY_MODULE, "", &core) < 0 || ftidx_list(c, 0, NULL, &all) < 0)
+	if (ftidx_list(conn(), FTIDX_LIST_BY_MODULE, "", &core) < 0 ||
+	    ftidx_list(conn(), 0, NULL, &all) < 0)
 		goto out;
 	for (size_t i = 0; i < ftidx_result_count(all) && !sh->both[0]; i++) {
 		const char *line = ftidx_result_line(all, i), *sp = strchr(line, ' ');
@@ -408,7 +436,7 @@ static void find_shared_name(struct shape *sh)
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)(sp - line), line);
 		tok[0] = name;
-		if (ftidx_resolve(c, tok, 1, FTIDX_RESOLVE_WITH_LINES, &r) == 0)
+		if (ftidx_resolve(conn(), tok, 1, FTIDX_RESOLVE_WITH_LINES, &r) == 0)
 			for (size_t k = 0; k < ftidx_result_count(r); k++)
 				if (strcmp(ftidx_result_line(r, k), name) == 0) {
 					snprintf(sh->both, sizeof(sh->both), "%s", name);
@@ -436,7 +464,7 @@ static void module_placeholders(const struct shape *sh)
 	if (!at) {
 		printf("VM: info: no placeholder in a module block on this kernel\n");
 		const char *why = "";
-		int rc = ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, by_name, 1, &r);
+		int rc = ftidx_filter(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, by_name, 1, &r);
 		int per_token = r ? ftidx_result_token_error(r, 0, &why) : 0;
 
 		/* refused as a placeholder, not as any name that matches nothing */
@@ -447,14 +475,15 @@ static void module_placeholders(const struct shape *sh)
 		return;
 	}
 	snprintf(idx, sizeof(idx), "%u", at);
-	ftidx_names(c, &at, 1, &r);
+	ftidx_names(conn(), &at, 1, &r);
 	result(r && strncmp(ftidx_result_line(r, 0), "__ftrace_invalid_address___", 27) == 0,
 	       "module placeholders: index %u is mapped as one (%s)", at,
 	       r ? ftidx_result_line(r, 0) : "?");
 	r = ftidx_result_free(r);
-	result(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, by_index, 1, NULL) == -EINVAL,
+	result(ftidx_filter(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, by_index, 1, NULL) ==
+		       -EINVAL,
 	       "module placeholders: index %u is refused", at);
-	if (ftidx_resolve(c, star, 1, 0, &r) == 0)
+	if (ftidx_resolve(conn(), star, 1, 0, &r) == 0)
 		for (size_t i = 0; i < ftidx_result_count(r); i++)
 			enabled |= ftidx_result_index(r, i) == at;
 	result(r && !enabled, "module placeholders: '*' never selects one (%u of them)",
@@ -524,7 +553,7 @@ static size_t middle_modules(char mods[][64], char lines[][192], size_t max)
 
 			if (sscanf(procmods.v[k], "%63s %*u %u", name, &used) == 2 &&
 			    strcmp(name, mod) == 0 && used == 0 &&
-			    ftidx_list(c, FTIDX_LIST_BY_MODULE, mod, &r) == 0 &&
+			    ftidx_list(conn(), FTIDX_LIST_BY_MODULE, mod, &r) == 0 &&
 			    ftidx_result_count(r) > 0) {
 				snprintf(mods[n], 64, "%s", order.v[i]);
 				snprintf(lines[n], 192, "%s", ftidx_result_line(r, 0));
@@ -642,9 +671,10 @@ static void middle_churn(unsigned requests)
 		published_after_change(&changes_seen, &checked, &identical);
 		kclear(T "/set_ftrace_filter");
 		if (i % 2 == 0)
-			rc = ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, tok, 1, NULL);
-		else if ((rc = ftidx_resolve(c, tok, 1, 0, &r)) == 0)
-			rc = ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0,
+			rc = ftidx_filter(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, tok, 1,
+					  NULL);
+		else if ((rc = ftidx_resolve(conn(), tok, 1, 0, &r)) == 0)
+			rc = ftidx_filter_indices(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0,
 						  ftidx_result_generation(r), ftidx_result_indices(r),
 						  ftidx_result_count(r), NULL);
 		ftidx_result_free(r);
@@ -658,7 +688,7 @@ static void middle_churn(unsigned requests)
 			wrong += l.n != 0;
 			if (refused <= 3 || rc == -ETIMEDOUT || rc == -EPIPE)
 				printf("VM: info: churn request %u refused: %s (%s)\n", i,
-				       strerror(-rc), ftidx_error_message(c));
+				       strerror(-rc), ftidx_error_message(conn()));
 		}
 		lines_free(&l);
 	}
@@ -742,12 +772,17 @@ int run_many(bool speed)
 		stall_phase("speed table");
 		run_speed(3);
 	}
-	/* ftidxd runs with --idle-timeout 20 here (init.sh): the phases
-	 * above outlast it, and every check after one ran on a connection
-	 * libftidx opened again */
-	result(ftidx_reconnects(c) > 0,
-	       "idle drops: the judge's connection was dropped idle and opened again %u times",
-	       ftidx_reconnects(c));
+	/* init.sh gave this guest's ftidxd a short idle timeout, which the
+	 * storm and the tools outlast: the checks after them held */
+	{
+		double longest;
+		unsigned n = conn_replaced(&longest);
+
+		result(n > 0 && longest >= conn_idle_timeout() * 1000.0,
+		       "the judge's connection was silent for %.0f s, past ftidxd's %u s idle "
+		       "timeout, and was replaced %u time(s) before its next request",
+		       longest / 1000, conn_idle_timeout(), n);
+	}
 	stall_report();
 	return 0;
 }

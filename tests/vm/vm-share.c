@@ -75,7 +75,7 @@ static int status_with(const char *instance, int file, unsigned *functions, stru
 	struct ftidx_status *st = NULL;
 	int holds = -2;
 
-	if (ftidx_status(c, &st) < 0)
+	if (ftidx_status(conn(), &st) < 0)
 		return -3;
 	for (size_t i = 0; i < ftidx_status_filter_count(st); i++)
 		if (ftidx_status_filter_file(st, i) == file &&
@@ -118,7 +118,7 @@ static void probes_kept(struct ftidx *d, const char *how)
 	       "share (%s): ftidx add beside a probe and :mod:nfsd adds, and keeps the pattern "
 	       "(%d, %d: %s)",
 	       how, r1, r2, ftidx_error_message(d));
-	if (d == c) {
+	if (d == conn()) {
 		struct others o = { 0 };
 
 		/* the listing has functions and a module pattern: no probe */
@@ -143,7 +143,7 @@ static void set_as_echo(void)
 	by_echo = kread(F);
 	drop_probe();
 	user_state();
-	r = op_one(c, FTIDX_SET, FTIDX_FILTER, NULL, "vfs_read");
+	r = op_one(conn(), FTIDX_SET, FTIDX_FILTER, NULL, "vfs_read");
 	by_ftidx = kread(F);
 	{
 		struct others o = { 0 };
@@ -176,7 +176,9 @@ static struct ftidx *verifying_daemon(pid_t *pid)
 		       "/run/ftidx-full", (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 300 && ftidx_connect(FULL_SOCKET, &d) < 0; i++)
+	/* it listens once it has read the kernel's list */
+	for (double t0 = now_ms(), bound = catch_up_bound_ms();
+	     ftidx_connect(FULL_SOCKET, &d) < 0 && now_ms() - t0 < bound;)
 		usleep(100 * 1000);
 	return d;
 }
@@ -195,11 +197,12 @@ static void graph_widened(void)
 	struct lines l;
 
 	kclear(G);
-	rc = ftidx_resolve(c, tokens, 1, 0, &one);
+	rc = ftidx_resolve(conn(), tokens, 1, 0, &one);
 	if (rc == 0 && ftidx_result_count(one) > 1)
 		index = ftidx_result_indices(one)[1];
 	ftidx_result_free(one);
-	rc = rc ? rc : ftidx_filter_indices(c, FTIDX_SET, FTIDX_GRAPH, NULL, 0, 0, &index, 1, &r);
+	rc = rc ? rc
+		: ftidx_filter_indices(conn(), FTIDX_SET, FTIDX_GRAPH, NULL, 0, 0, &index, 1, &r);
 	l = kread(G);
 	n_file = l.n;
 	lines_free(&l);
@@ -230,11 +233,11 @@ static void graph_remove_absent(void)
 	       "share: the kernel refuses !vfs_write where the graph file lacks it (%d), and takes "
 	       "it on set_ftrace_filter (%d)",
 	       k_absent, k_filter);
-	r1 = op_one(c, FTIDX_REMOVE, FTIDX_GRAPH, NULL, "vfs_write");
+	r1 = op_one(conn(), FTIDX_REMOVE, FTIDX_GRAPH, NULL, "vfs_write");
 	result(r1 == 0 && has_line(G, "vfs_read"),
 	       "share: ftidx remove of a name the graph file lacks is a no-op (%d: %s)", r1,
-	       ftidx_error_message(c));
-	r2 = ftidx_filter(c, FTIDX_REMOVE, FTIDX_GRAPH, NULL, 0, 0, both, 2, NULL);
+	       ftidx_error_message(conn()));
+	r2 = ftidx_filter(conn(), FTIDX_REMOVE, FTIDX_GRAPH, NULL, 0, 0, both, 2, NULL);
 	struct lines l = kread(G);
 	result(r2 == 0 && l.n == 0,
 	       "share: ftidx remove of one held and one absent name takes out the held one (%d, "
@@ -252,7 +255,7 @@ static void shell_between(void)
 	unsigned n = 0;
 	int r, holds, st;
 
-	r = ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, tcp, 2, NULL);
+	r = ftidx_filter(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, tcp, 2, NULL);
 	st = system("trace-cmd start -p function -l vfs_read >/dev/null 2>&1");
 	system("echo nop > " T "/current_tracer");
 	holds = status_of("", FTIDX_FILTER, &n);
@@ -260,7 +263,7 @@ static void shell_between(void)
 	       "share: after trace-cmd set the filter, ftidx status says another writer changed it "
 	       "(holds %d)",
 	       holds);
-	r = op_one(c, FTIDX_ADD, FTIDX_FILTER, NULL, "udp_sendmsg");
+	r = op_one(conn(), FTIDX_ADD, FTIDX_FILTER, NULL, "udp_sendmsg");
 	result(r == 0 && has_line(F, "vfs_read") && has_line(F, "udp_sendmsg") &&
 		       !has_line(F, "tcp_sendmsg"),
 	       "share: ftidx add after it keeps trace-cmd's vfs_read and does not bring back the "
@@ -302,14 +305,14 @@ static void race_rounds(void)
 		pid_t pid;
 		char ready;
 
-		ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, first, 1, NULL);
+		ftidx_filter(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, first, 1, NULL);
 		if (pipe(p) < 0)
 			break;
 		pid = fork();
 		if (pid == 0)
 			shell_write_when_ftidx_writes(p[1], shell[i]);
 		(void)!read(p[0], &ready, 1);
-		r = ftidx_filter(c, FTIDX_ADD, FTIDX_FILTER, NULL, 0, 0, many, 1, NULL);
+		r = ftidx_filter(conn(), FTIDX_ADD, FTIDX_FILTER, NULL, 0, 0, many, 1, NULL);
 		waitpid(pid, &st, 0);
 		close(p[0]);
 		close(p[1]);
@@ -344,15 +347,15 @@ static void instance_behind(void)
 
 	rmdir(BEHIND_DIR);
 	mkdir(BEHIND_DIR, 0755);
-	r = op_one(c, FTIDX_ADD, FTIDX_FILTER, BEHIND, "vfs_read");
-	r |= op_one(c, FTIDX_ADD, FTIDX_NOTRACE, BEHIND, "vfs_write");
+	r = op_one(conn(), FTIDX_ADD, FTIDX_FILTER, BEHIND, "vfs_read");
+	r |= op_one(conn(), FTIDX_ADD, FTIDX_NOTRACE, BEHIND, "vfs_write");
 	rmdir(BEHIND_DIR);
 	usleep(200 * 1000);
 	holds = status_of(BEHIND, FTIDX_FILTER, &n);
 	result(r == 0 && holds == -2,
 	       "share: an instance removed behind ftidxd's back takes its records (holds %d)", holds);
 	mkdir(BEHIND_DIR, 0755);
-	r = op_one(c, FTIDX_ADD, FTIDX_FILTER, BEHIND, "vfs_write");
+	r = op_one(conn(), FTIDX_ADD, FTIDX_FILTER, BEHIND, "vfs_write");
 	holds = status_of(BEHIND, FTIDX_FILTER, &n);
 	result(r == 0 && holds == 1 && n == 1,
 	       "share: made again, the instance's filter is what ftidx added there since (%d "
@@ -366,7 +369,7 @@ void sharing(void)
 	struct ftidx *full;
 	pid_t pid;
 
-	probes_kept(c, "default");
+	probes_kept(conn(), "default");
 	set_as_echo();
 	full = verifying_daemon(&pid);
 	if (full)

@@ -47,8 +47,8 @@ static size_t unique_names(char ***names, uint32_t **indices, size_t want)
 	const char **sorted = NULL;
 	size_t n = 0, total;
 
-	if (ftidx_list(c, 0, NULL, &all) < 0) {
-		printf("VM: info: cannot list the map: %s\n", ftidx_error_message(c));
+	if (ftidx_list(conn(), 0, NULL, &all) < 0) {
+		printf("VM: info: cannot list the map: %s\n", ftidx_error_message(conn()));
 		return 0;
 	}
 	total = ftidx_result_count(all);
@@ -138,7 +138,7 @@ static double time_ftidx(char **names, size_t n, bool check)
 
 	kclear(T "/set_ftrace_filter");
 	t0 = now_ms();
-	r = ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, (const char *const *)names, n,
+	r = ftidx_filter(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, (const char *const *)names, n,
 			 NULL);
 	t0 = now_ms() - t0;
 	if (check) {
@@ -241,7 +241,7 @@ static double time_ftidx_all(size_t expect)
 
 	kclear(T "/set_ftrace_filter");
 	t0 = now_ms();
-	r = ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, &star, 1, NULL);
+	r = ftidx_filter(conn(), FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, &star, 1, NULL);
 	t0 = now_ms() - t0;
 	{
 		struct lines l = kread(T "/set_ftrace_filter");
@@ -273,9 +273,9 @@ static double time_resolve(char **names, size_t n)
 	double t0 = now_ms();
 
 	if (names)
-		ftidx_resolve(c, (const char *const *)names, n, 0, &r);
+		ftidx_resolve(conn(), (const char *const *)names, n, 0, &r);
 	else
-		ftidx_resolve(c, &star, 1, 0, &r);
+		ftidx_resolve(conn(), &star, 1, 0, &r);
 	t0 = now_ms() - t0;
 	ftidx_result_free(r);
 	return t0;
@@ -299,7 +299,7 @@ static void map_build_line(const char *release)
 	struct ftidx_status *st = NULL;
 	double rebuild = last_rebuild_ms();
 
-	if (ftidx_status(c, &st) == 0)
+	if (ftidx_status(conn(), &st) == 0)
 		printf("VM-SPEED: %s: the map: %u lines, parsed in %.1f ms; the kernel's read and the "
 		       "parse, off the loop, %s%.0f ms\n",
 		       release, st->entries, st->build_ns / 1e6, rebuild < 0 ? "(no rebuild) " : "",

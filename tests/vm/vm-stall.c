@@ -28,6 +28,7 @@ struct phase {
 	char name[40];
 	double worst_ms, total_ms;
 	unsigned pings, over_100ms;
+	double spent_ms; /* in the phase, all its turns together */
 };
 
 struct stall_shared {
@@ -39,6 +40,16 @@ struct stall_shared {
 
 static struct stall_shared *shared;
 static pid_t prober;
+static double phase_began_ms;
+
+/* The current phase's time so far, added to it. */
+static void phase_time(void)
+{
+	double t = now_ms();
+
+	shared->phases[atomic_load(&shared->current)].spent_ms += t - phase_began_ms;
+	phase_began_ms = t;
+}
 
 static int connect_daemon(void)
 {
@@ -103,6 +114,7 @@ void stall_phase(const char *name)
 
 	if (!shared)
 		return;
+	phase_time();
 	n = atomic_load(&shared->n_phases);
 	for (int i = 0; i < n; i++)
 		if (strcmp(shared->phases[i].name, name) == 0) {
@@ -125,6 +137,7 @@ void stall_start(void)
 		return;
 	}
 	memset(shared, 0, sizeof(*shared));
+	phase_began_ms = now_ms();
 	stall_phase("start");
 	prober = fork();
 	if (prober == 0)
@@ -140,13 +153,16 @@ void stall_report(void)
 		return;
 	atomic_store(&shared->stop, true);
 	waitpid(prober, NULL, 0);
+	phase_time();
 	for (int i = 0; i < atomic_load(&shared->n_phases); i++) {
 		const struct phase *ph = &shared->phases[i];
 
 		if (!ph->pings)
 			continue;
-		printf("VM-LOOP-STALL: %-24s worst %8.1f ms, mean %6.1f ms, %u of %u over 100 ms\n",
-		       ph->name, ph->worst_ms, ph->total_ms / ph->pings, ph->over_100ms, ph->pings);
+		printf("VM-LOOP-STALL: %-24s worst %8.1f ms, mean %6.1f ms, %u of %u over 100 ms; "
+		       "%.0f s\n",
+		       ph->name, ph->worst_ms, ph->total_ms / ph->pings, ph->over_100ms, ph->pings,
+		       ph->spent_ms / 1000);
 		if (ph->worst_ms > worst) {
 			worst = ph->worst_ms;
 			where = ph->name;

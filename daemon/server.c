@@ -947,7 +947,25 @@ static int listen_at(const char *path, unsigned mode, gid_t group)
 	return steal_fd(&fd);
 }
 
-/* A stale socket at @path goes; anything else there is not ours. */
+bool server_path_answers(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (strlen(path) >= sizeof(sa.sun_path) || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return false;
+	/* a full backlog (EAGAIN) is a live daemon too; a socket no one
+	 * listens on refuses (ECONNREFUSED) */
+	return connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN;
+}
+
+/* A stale socket at @path goes; a live daemon's stays, and anything else
+ * there is not ours. */
 static int clear_path(const char *path)
 {
 	struct stat st;
@@ -956,6 +974,8 @@ static int clear_path(const char *path)
 		return errno == ENOENT ? 0 : negative_errno();
 	if (!S_ISSOCK(st.st_mode))
 		return -EEXIST;
+	if (server_path_answers(path))
+		return -EADDRINUSE;
 	return unlink(path) < 0 ? negative_errno() : 0;
 }
 

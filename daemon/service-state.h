@@ -104,6 +104,7 @@ struct service {
 	uint64_t write_seq;        /* filter writes so far */
 	char state_dir[4096];      /* where intent records go, for messages */
 	int state_fd;              /* that directory, or -1: no crash safety */
+	int state_lock_fd;         /* its lock, held while the service lives, or -1 */
 	bool intent_failed;        /* the last one could not be saved (said once) */
 	char recovery[512];        /* what recovery at start found and did, for STATUS */
 	atomic_uint_fast64_t last_write_ns; /* CLOCK_MONOTONIC of the last one */

@@ -55,6 +55,7 @@ int service_new(struct service **out, const struct writer_io *io)
 	if (!s)
 		return -ENOMEM;
 	s->state_fd = -1;
+	s->state_lock_fd = -1;
 	s->publish_gid = (gid_t)-1;
 	s->publish_fd = -1;
 	s->map_wait_ns = (uint64_t)SERVICE_DEFAULT_MAP_WAIT_S * 1000000000;
@@ -102,6 +103,8 @@ struct service *service_free(struct service *s)
 		close(s->completion_fd);
 	if (s->state_fd >= 0)
 		close(s->state_fd);
+	if (s->state_lock_fd >= 0)
+		close(s->state_lock_fd);
 	/* the records' watches go before the watcher */
 	service_written_free_all(s);
 	drift_free(s->drift);

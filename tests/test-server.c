@@ -450,6 +450,74 @@ static void test_socket_appears_listening(const char *fixture_text, size_t len)
 	}
 }
 
+/* Run ftidxd on @tracefs with @socket and @state (its log in @log, @size
+ * bytes): its exit status, or -1 if it had not stopped within 5 s (it
+ * came up and served: killed). */
+static int daemon_exit_status(const char *tracefs, const char *socket, const char *state, char *log,
+			      size_t size)
+{
+	char path[256];
+	size_t n = 0;
+	char *text;
+	int status;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/second.log", tracefs);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		dup2(fd, 2);
+		execl(daemon_path, daemon_path, "--tracefs", tracefs, "--socket", socket,
+		      "--state-dir", state, (char *)NULL);
+		_exit(127);
+	}
+	status = harness_wait_exit(pid, 5000);
+	text = test_read_file(path, &n);
+	snprintf(log, size, "%s", text);
+	free(text);
+	return status;
+}
+
+/*
+ * One daemon per socket, one per state directory: a second ftidxd given
+ * a socket a live one answers on is refused, and so is one given a live
+ * one's state directory (it would trust the same intent record); each
+ * says why and exits 1, and the first serves on with its socket in place.
+ * A socket left by a daemon that died is taken over, and its state
+ * directory too. (Before, the second took the socket over, and removed
+ * it when it stopped: the first could no longer be reached.)
+ */
+static void test_second_daemon(const char *fixture_text, size_t len)
+{
+	struct harness a, b;
+	char log[4096];
+	struct stat st;
+
+	harness_tracefs(&a, fixture_text, len);
+	harness_tracefs(&b, fixture_text, len);
+	harness_start(&a, daemon_path, NULL);
+	CHECK_EQ_INT(daemon_exit_status(b.dir, a.socket, b.state, log, sizeof(log)), 1);
+	CHECK(strstr(log, "another ftidxd answers on") != NULL);
+	test_status(&a);
+	CHECK_EQ_INT(daemon_exit_status(b.dir, b.socket, a.state, log, sizeof(log)), 1);
+	CHECK(strstr(log, "in use by another ftidxd") != NULL);
+	CHECK(lstat(b.socket, &st) < 0 && errno == ENOENT);
+	test_status(&a);
+	CHECK(harness_alive(&a));
+	/* a daemon that died leaves its socket and its lock file behind */
+	kill(a.pid, SIGKILL);
+	waitpid(a.pid, NULL, 0);
+	CHECK(lstat(a.socket, &st) == 0 && S_ISSOCK(st.st_mode));
+	snprintf(b.socket, sizeof(b.socket), "%s", a.socket);
+	snprintf(b.state, sizeof(b.state), "%s", a.state);
+	harness_start(&b, daemon_path, NULL);
+	test_status(&b);
+	CHECK_EQ_INT(harness_stop(&b), 0);
+	harness_cleanup(&a);
+	harness_cleanup(&b);
+}
+
 /* Past --max-clients a client is told why, and the others are served. */
 static void test_max_clients(const char *fixture_text, size_t len)
 {
@@ -812,6 +880,7 @@ int main(int argc, char **argv)
 	test_idle_timeout(text, len);
 	test_max_clients(text, len);
 	test_socket_appears_listening(text, len);
+	test_second_daemon(text, len);
 	{
 		char base_path[4096];
 		size_t base_len;

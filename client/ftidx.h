@@ -124,7 +124,7 @@ int ftidx_list(struct ftidx *c, unsigned flags, const char *module, struct ftidx
 
 /* Filter operations. */
 enum ftidx_op {
-	FTIDX_SET = 1,    /* replace the filter; never with nothing */
+	FTIDX_SET = 1,    /* replace the filter; never with nothing (FTIDX_ALLOW_EMPTY) */
 	FTIDX_ADD = 2,    /* add to the filter ("!pattern" removes) */
 	FTIDX_REMOVE = 3, /* remove what the patterns match */
 	FTIDX_CLEAR = 4,  /* empty the filter (which traces every function) */
@@ -142,6 +142,14 @@ enum ftidx_file {
 /* Flags of ftidx_filter() and of a request. */
 #define FTIDX_CREATE_INSTANCE 0x1u /* create @instance if it does not exist */
 #define FTIDX_PER_PATTERN 0x2u     /* fill ftidx_result_token_indices() (since 0.3) */
+/* Let the change leave set_ftrace_filter or set_graph_function empty,
+ * which makes the tracer trace every function. Without it, a change that
+ * would (a SET that selects nothing, a REMOVE of all the filter holds, an
+ * ADD of "!name" alone) is refused with -ENODATA and writes nothing. The
+ * notrace files may always be left empty: that excludes nothing. An
+ * ftidxd older than 0.5 answers -EOPNOTSUPP (it refuses only the SET).
+ * Since: 0.5 */
+#define FTIDX_ALLOW_EMPTY 0x4u
 
 /**
  * ftidx_filter - change a filter file
@@ -376,7 +384,7 @@ int ftidx_request_new(struct ftidx_request **out);
 struct ftidx_request *ftidx_request_free(struct ftidx_request *rq);
 /* NULL: the top level (the default). */
 int ftidx_request_set_instance(struct ftidx_request *rq, const char *instance);
-/* FTIDX_CREATE_INSTANCE, FTIDX_PER_PATTERN. */
+/* FTIDX_CREATE_INSTANCE, FTIDX_PER_PATTERN, FTIDX_ALLOW_EMPTY (since 0.5). */
 int ftidx_request_set_flags(struct ftidx_request *rq, unsigned flags);
 int ftidx_request_set_create_instance(struct ftidx_request *rq, int create);
 /* 0, or the generation the patterns were resolved on (see ftidx_filter()). */
@@ -451,6 +459,7 @@ int ftidx_remove_instance(struct ftidx *c, const char *instance);
 #define FTIDX_CAN_REMOVE_INSTANCE 0x8ull /* ftidx_remove_instance() */
 #define FTIDX_CAN_HITS 0x10ull           /* hit counts (a real tracefs) */
 #define FTIDX_CAN_LIST_ADDRESSES 0x20ull /* FTIDX_LIST_WITH_ADDRESSES */
+#define FTIDX_CAN_ALLOW_EMPTY 0x40ull    /* FTIDX_ALLOW_EMPTY (since 0.5) */
 #define FTIDX_CAN_WRITE (1ull << 63)     /* this client may change filters */
 
 /*

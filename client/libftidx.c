@@ -37,7 +37,9 @@ _Static_assert(FTIDX_LIST_WITH_PLACEHOLDERS == FTIDX_LIST_PLACEHOLDERS &&
 		       FTIDX_LIST_BY_MODULE == FTIDX_LIST_MODULE &&
 		       FTIDX_LIST_WITH_ADDRESSES == FTIDX_LIST_ADDRESSES,
 	       "list flags");
-_Static_assert(FTIDX_CREATE_INSTANCE == FTIDX_FILTER_CREATE_INSTANCE, "filter flags");
+_Static_assert(FTIDX_CREATE_INSTANCE == FTIDX_FILTER_CREATE_INSTANCE &&
+		       FTIDX_ALLOW_EMPTY == FTIDX_FILTER_ALLOW_EMPTY,
+	       "filter flags");
 _Static_assert(FTIDX_HITS_SECONDS_MAX == FTIDX_HITS_MAX_SECONDS, "hit count length");
 
 _public_ int ftidx_resolve(struct ftidx *c, const char *const *patterns, size_t n, unsigned flags,
@@ -128,7 +130,8 @@ _public_ int ftidx_filter(struct ftidx *c, int op, int file, const char *instanc
 	if (out)
 		*out = NULL;
 	if (n > FTIDX_BATCH_MAX || op < FTIDX_SET || op > FTIDX_CLEAR || file < FTIDX_FILTER ||
-	    file > FTIDX_GRAPH_NOTRACE || (flags & ~(FTIDX_CREATE_INSTANCE | FTIDX_PER_PATTERN)))
+	    file > FTIDX_GRAPH_NOTRACE ||
+	    (flags & ~(FTIDX_CREATE_INSTANCE | FTIDX_PER_PATTERN | FTIDX_ALLOW_EMPTY)))
 		return -EINVAL;
 	if (instance && !proto_instance_name_valid(instance, &why)) {
 		lib_set_error(c, why);

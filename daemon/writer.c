@@ -602,7 +602,9 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 			return out->why = "out of memory", r;
 		res = &widened;
 	}
-	if (wr->op == FTIDX_OP_SET && res->n_enable == 0)
+	/* an empty notrace file excludes nothing, which is harmless */
+	if (wr->op == FTIDX_OP_SET && res->n_enable == 0 && !wr->allow_empty &&
+	    (wr->file == FTIDX_FILE_FILTER || wr->file == FTIDX_FILE_GRAPH))
 		return out->why = "the patterns select no function, and an empty filter traces "
 				  "every function: use clear for that",
 		       -ENODATA;

@@ -592,7 +592,8 @@ static void check_filter(struct reader *r, void *msg, const char **why)
 	struct proto_request *req = msg;
 
 	check_change(r, req->op, req->file, req->n_tokens);
-	if (req->flags & ~(FTIDX_FILTER_CREATE_INSTANCE | FTIDX_FILTER_PER_TOKEN))
+	if (req->flags &
+	    ~(FTIDX_FILTER_CREATE_INSTANCE | FTIDX_FILTER_PER_TOKEN | FTIDX_FILTER_ALLOW_EMPTY))
 		unsupported(r, "unknown FILTER flags");
 	check_instance(r, req->instance, why);
 	/* a FILTER is a change of one file */
@@ -604,7 +605,8 @@ static void check_change_request(struct reader *r, void *msg, const char **why)
 {
 	struct proto_request *req = msg;
 
-	if (req->flags & ~(FTIDX_FILTER_CREATE_INSTANCE | FTIDX_FILTER_PER_TOKEN))
+	if (req->flags &
+	    ~(FTIDX_FILTER_CREATE_INSTANCE | FTIDX_FILTER_PER_TOKEN | FTIDX_FILTER_ALLOW_EMPTY))
 		unsupported(r, "unknown CHANGE flags");
 	check_instance(r, req->instance, why);
 }

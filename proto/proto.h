@@ -26,6 +26,8 @@
  *   3 (ftidx 0.4): per filter in STATUS replies, the probes and module
  *      patterns the kernel lists beside its functions; the path of the
  *      published function list.
+ *   4 (ftidx 0.5): FILTER and CHANGE refuse to leave set_ftrace_filter or
+ *      set_graph_function empty unless FTIDX_FILTER_ALLOW_EMPTY asks.
  */
 #pragma once
 
@@ -36,7 +38,7 @@
 #include "growbuf.h"
 
 #define FTIDX_PROTO_MAGIC 0x78646966u /* "fidx" in memory on little-endian hosts */
-#define FTIDX_PROTO_VERSION 3     /* what this side speaks */
+#define FTIDX_PROTO_VERSION 4     /* what this side speaks */
 #define FTIDX_PROTO_VERSION_MIN 1 /* the oldest it understands */
 
 #define FTIDX_FRAME_MAX (16u << 20) /* body bytes, either direction */
@@ -99,6 +101,10 @@ enum ftidx_filter_file {
 /* FILTER and CHANGE flags */
 #define FTIDX_FILTER_CREATE_INSTANCE 0x1u
 #define FTIDX_FILTER_PER_TOKEN 0x2u /* also each token's own matches (version 2) */
+/* Version 4: a change may leave set_ftrace_filter or set_graph_function
+ * empty (which traces every function); without it, one that would is
+ * refused with ENODATA. The notrace files may always be left empty. */
+#define FTIDX_FILTER_ALLOW_EMPTY 0x4u
 
 /* VERSION: what the daemon can do, beyond version 1's requests. */
 #define FTIDX_CAP_CHANGE 0x1u          /* CHANGE */
@@ -107,7 +113,8 @@ enum ftidx_filter_file {
 #define FTIDX_CAP_REMOVE_INSTANCE 0x8u /* REMOVE_INSTANCE */
 #define FTIDX_CAP_HITS 0x10u           /* HITS can run here (a real tracefs) */
 #define FTIDX_CAP_LIST_ADDRESSES 0x20u /* LIST's addresses flag */
-#define FTIDX_CAPS_KNOWN 0x3fu
+#define FTIDX_CAP_ALLOW_EMPTY 0x40u    /* version 4: FTIDX_FILTER_ALLOW_EMPTY */
+#define FTIDX_CAPS_KNOWN 0x7fu
 
 /* VERSION: what the asking client may do. */
 #define FTIDX_ROLE_READ 0  /* queries only */

@@ -71,6 +71,46 @@ static void test_cli(struct harness *h)
 	CHECK(strstr(out, "change") != NULL && strstr(out, "remove-instance") != NULL);
 }
 
+/*
+ * No change leaves set_ftrace_filter or set_graph_function empty, which
+ * traces every function, unless asked with --allow-empty: a remove of
+ * all the filter holds, an add of a removal alone, the same in a change
+ * (before, only a set that selected nothing was refused). The refusal
+ * names the file; an empty notrace file excludes nothing, and is allowed.
+ */
+static void test_cli_no_empty_filter(struct harness *h)
+{
+	static char out[1 << 16];
+
+	fake_write(h->dir, "set_graph_function", "", 0);
+	CHECK_EQ_INT(run_cli(h, "set vfs_read", NULL, out, sizeof(out)), 0);
+	CHECK_EQ_INT(run_cli_err(h, "remove vfs_read", out, sizeof(out)), 1);
+	CHECK(strstr(out, "set_ftrace_filter: this would leave it empty, and an empty "
+			  "set_ftrace_filter makes the function tracer trace every function") != NULL);
+	CHECK_EQ_INT(run_cli(h, "add '!vfs_read'", NULL, out, sizeof(out)), 1);
+	CHECK_EQ_INT(run_cli(h, "change filter=remove vfs_read", NULL, out, sizeof(out)), 1);
+	CHECK_EQ_INT(run_cli(h, "set '!vfs_read'", NULL, out, sizeof(out)), 1);
+	check_filter(h, "set_ftrace_filter", want_vfs_read, 1);
+	CHECK_EQ_INT(run_cli(h, "set --graph vfs_read", NULL, out, sizeof(out)), 0);
+	CHECK_EQ_INT(run_cli_err(h, "remove --graph vfs_read", out, sizeof(out)), 1);
+	CHECK(strstr(out, "set_graph_function: this would leave it empty, and an empty "
+			  "set_graph_function makes the function_graph tracer graph every function") !=
+	      NULL);
+	/* asked for */
+	CHECK_EQ_INT(run_cli(h, "remove --allow-empty vfs_read", NULL, out, sizeof(out)), 0);
+	check_filter(h, "set_ftrace_filter", want_nothing, 0);
+	CHECK_EQ_INT(run_cli(h, "change --allow-empty graph=remove vfs_read", NULL, out, sizeof(out)),
+		     0);
+	/* notrace: nothing excluded is harmless */
+	CHECK_EQ_INT(run_cli(h, "set --notrace vfs_read", NULL, out, sizeof(out)), 0);
+	CHECK_EQ_INT(run_cli(h, "remove --notrace vfs_read", NULL, out, sizeof(out)), 0);
+	check_filter(h, "set_ftrace_notrace", want_nothing, 0);
+	CHECK_EQ_INT(run_cli(h, "set --notrace vfs_read", NULL, out, sizeof(out)), 0);
+	CHECK_EQ_INT(run_cli(h, "set --notrace '!vfs_read'", NULL, out, sizeof(out)), 0);
+	check_filter(h, "set_ftrace_notrace", want_nothing, 0);
+	CHECK_EQ_INT(run_cli(h, "clear --graph", NULL, out, sizeof(out)), 0);
+}
+
 /* change, resolve --per-pattern, remove-instance and version. */
 static void test_cli_0_3(struct harness *h)
 {
@@ -109,7 +149,7 @@ static void test_cli_0_3(struct harness *h)
 	CHECK_EQ_INT(run_cli(h, "remove-instance inst", NULL, out, sizeof(out)), 1);
 	CHECK_EQ_INT(run_cli(h, "remove-instance ../inst", NULL, out, sizeof(out)), 2);
 	CHECK_EQ_INT(run_cli(h, "version", NULL, out, sizeof(out)), 0);
-	CHECK(strstr(out, "daemon:          ftidxd " FTIDX_VERSION " (protocol 3)") != NULL);
+	CHECK(strstr(out, "daemon:          ftidxd " FTIDX_VERSION " (protocol 4)") != NULL);
 	CHECK(strstr(out, "may change filters") != NULL);
 	CHECK_EQ_INT(run_cli(h, "--json version", NULL, out, sizeof(out)), 0);
 	CHECK(strstr(out, "\"may_write\":true") && strstr(out, "\"change-files\""));
@@ -213,6 +253,7 @@ int main(int argc, char **argv)
 	integration_setup(argc, argv, "test-cli", &h, path, sizeof(path));
 	harness_start(&h, daemon_path, NULL);
 	test_cli(&h);
+	test_cli_no_empty_filter(&h);
 	test_cli_0_3(&h);
 	test_cli_without_daemon();
 	test_exec(&h);

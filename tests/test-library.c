@@ -212,6 +212,19 @@ static void test_refusals(struct harness *h)
 	/* a set that selects nothing would trace everything: refused */
 	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, empty, 1, NULL), -ENODATA);
 	CHECK(strstr(ftidx_error_message(c), "clear") != NULL);
+	/* nor may a removal leave it empty: a REMOVE of all it holds, an ADD
+	 * of a removal alone (before 0.5, both emptied it) */
+	{
+		const char *all_loop[] = { ":mod:loop" }, *not_loop[] = { "!:mod:loop" };
+
+		CHECK_EQ_INT(ftidx_filter(c, FTIDX_REMOVE, FTIDX_FILTER, NULL, 0, 0, all_loop, 1,
+					  NULL),
+			     -ENODATA);
+		CHECK(strstr(ftidx_error_message(c), "set_ftrace_filter: this would leave it empty") !=
+		      NULL);
+		CHECK_EQ_INT(ftidx_filter(c, FTIDX_ADD, FTIDX_FILTER, NULL, 0, 0, not_loop, 1, NULL),
+			     -ENODATA);
+	}
 	/* remove with '!' is contradictory */
 	CHECK_EQ_INT(ftidx_filter(c, FTIDX_REMOVE, FTIDX_FILTER, NULL, 0, 0, bang, 1, NULL), -EINVAL);
 	/* no such instance, unless asked to create it */

@@ -600,13 +600,28 @@ static void change_all_or_nothing(void)
 	proto_reply_deinit(&rep);
 	CHECK(enabled_in(FTIDX_FILE_FILTER) == 1 && enabled_in(FTIDX_FILE_NOTRACE) == 1);
 
-	/* a SET that selects nothing in the second file: refused before the
-	 * first is written */
+	/* a SET that selects nothing: set_ftrace_filter would then trace
+	 * every function, so the change is refused before anything is
+	 * written; set_ftrace_notrace would exclude nothing, which is
+	 * harmless (it used to be refused too) */
 	n2[0] = "!*";
 	n2[1] = a;
-	CHECK_EQ_INT(change(s, FTIDX_OP_SET, f2, 1, n2, 1, &rep), ENODATA);
+	CHECK_EQ_INT(change(s, FTIDX_OP_SET, n2, 1, f2, 1, &rep), ENODATA);
+	CHECK(strstr(rep.message, "set_ftrace_filter") != NULL);
+	CHECK(strstr(rep.message, "trace every function") != NULL);
 	proto_reply_deinit(&rep);
-	CHECK(!model.committed_of[FTIDX_FILE_FILTER][atoi(c)]);
+	CHECK(!model.committed_of[FTIDX_FILE_NOTRACE][atoi(c)]);
+	CHECK(model.committed_of[FTIDX_FILE_FILTER][atoi(a)]);
+	CHECK_EQ_INT(change(s, FTIDX_OP_SET, f2, 1, n2, 1, &rep), 0);
+	proto_reply_deinit(&rep);
+	CHECK(model.committed_of[FTIDX_FILE_FILTER][atoi(c)] && enabled_in(FTIDX_FILE_FILTER) == 1);
+	CHECK_EQ_INT(enabled_in(FTIDX_FILE_NOTRACE), 0);
+	/* so is a REMOVE of all that set_ftrace_filter holds (which used to
+	 * leave it empty), with nothing written to either file */
+	CHECK_EQ_INT(change(s, FTIDX_OP_REMOVE, f2, 1, n1, 1, &rep), ENODATA);
+	CHECK(strstr(rep.message, "leave it empty") != NULL);
+	proto_reply_deinit(&rep);
+	CHECK(model.committed_of[FTIDX_FILE_FILTER][atoi(c)] && enabled_in(FTIDX_FILE_FILTER) == 1);
 
 	change(NULL, 0, NULL, 0, NULL, 0, &rep);
 	service_free(s);

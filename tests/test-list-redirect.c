@@ -69,12 +69,15 @@ static int open_as(const char *how, const char *path, FILE **f)
 		return open(path, O_RDWR);
 	if (!strcmp(how, "relative")) {
 		/* the directory's descriptor and the bare name */
+		const char *slash = strrchr(path, '/');
 		char dir[4096];
 		int dfd, fd;
 
-		snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(path, '/') - path), path);
+		if (!slash)
+			return -1;
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 		dfd = open(dir, O_RDONLY | O_DIRECTORY);
-		fd = openat(dfd, strrchr(path, '/') + 1, O_RDONLY);
+		fd = openat(dfd, slash + 1, O_RDONLY);
 		close(dfd);
 		return fd;
 	}

@@ -194,6 +194,7 @@ int cmd_change(struct cli *cli, int argc, char **argv)
 		status = connect_daemon(cli);
 	if (status == EXIT_OK) {
 		r = ftidx_request_run(cli->c, rq, &res);
+		progress_done(cli);
 		if (r < 0)
 			status = report_failure(cli, r, res, &pats);
 		else

@@ -120,6 +120,7 @@ static int run_filter(struct cli *cli, int op, int argc, char **argv)
 	}
 	r = ftidx_filter(cli->c, op, a.file, a.instance, a.flags, a.generation,
 			 (const char *const *)pats.v, pats.n, &res);
+	progress_done(cli);
 	if (r < 0) {
 		status = report_failure(cli, r, res, &pats);
 	} else {

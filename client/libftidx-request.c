@@ -269,6 +269,10 @@ _public_ int ftidx_request_send(struct ftidx *c, const struct ftidx_request *rq)
 	struct proto_request req;
 	int r = build(c, rq, &req, &tokens);
 
+	/* progress frames from a daemon known to send them: an older one
+	 * would refuse the flag, and a poll loop is not asked again */
+	if (r == 0 && c->peer_version >= 4)
+		req.flags |= lib_wishes(c, req.type);
 	if (r == 0)
 		r = lib_call_start(c, &req, 0);
 	if (r == 0) {
@@ -292,7 +296,7 @@ _public_ int ftidx_request_run(struct ftidx *c, const struct ftidx_request *rq,
 	r = build(c, rq, &req, &tokens);
 	if (r < 0)
 		return r;
-	r = lib_transact(c, &req, 0, &res);
+	r = lib_request(c, &req, 0, &res);
 	return lib_finish(r, res, out);
 }
 

@@ -479,6 +479,10 @@ static void on_turn(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 			longest = now_ns() - step0;
 			longest_type = c->req.type;
 		}
+		/* a long wait or a long job says how far it is, if asked */
+		if ((r == SERVICE_BLOCKED || r == SERVICE_MORE) &&
+		    service_job_progress(srv->svc, c->job, &frame) == 0 && frame.len)
+			client_send(c, &frame);
 		if (r == SERVICE_BLOCKED) {
 			/* until the map is rebuilt (on_completion() queues it
 			 * again), or for as long as a read may wait */
@@ -493,6 +497,8 @@ static void on_turn(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 			continue;
 		}
 		if (r == SERVICE_MORE) {
+			proto_buf_deinit(&frame);
+			proto_buf_init(&frame);
 			r = turns_put_back(&srv->turns, e);
 			if (r == 0 && !over_budget(srv, c)) {
 				proto_buf_deinit(&frame);

@@ -347,12 +347,14 @@ static void test_library_contract(struct harness *h)
 	 * before the array is read or anything is sized by the count */
 	CHECK_EQ_INT(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, &one,
 					  (size_t)FTIDX_BATCH_MAX + 1, &r),
-		     -EINVAL);
+		     -E2BIG);
 	CHECK(r == NULL);
+	/* the limit named (before 0.5: -EINVAL, and no word) */
+	CHECK(strstr(ftidx_error_message(c), "1,000,000") != NULL);
 	r = (struct ftidx_result *)&r;
 	CHECK_EQ_INT(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, &one, SIZE_MAX / 4,
 					  &r),
-		     -EINVAL);
+		     -E2BIG);
 	CHECK(r == NULL);
 
 	/* every other token refused: each one's own reason */

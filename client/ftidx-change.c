@@ -248,6 +248,8 @@ int cmd_version(struct cli *cli, int argc, char **argv _unused_)
 		{ FTIDX_CAN_HITS, "hits" },
 		{ FTIDX_CAN_LIST_ADDRESSES, "list-addresses" },
 		{ FTIDX_CAN_ALLOW_EMPTY, "allow-empty" },
+		{ FTIDX_CAN_READ_MAP, "read-map" },
+		{ FTIDX_CAN_PROGRESS, "progress" },
 	};
 	const char *daemon;
 	uint64_t have = 0;

@@ -10,7 +10,10 @@
  * When the daemon refused a request, the value is the daemon's reason as
  * -errno (-EINVAL: a pattern was refused, -ESTALE: the map changed since
  * the generation given, -ENOENT: no such instance, ...), and
- * ftidx_error_message() says why in words.
+ * ftidx_error_message() says why in words. A request past a limit of the
+ * protocol is refused before it is sent, the limit said: more than
+ * 1,000,000 patterns or indices, -E2BIG (since 0.5; -EINVAL before), a
+ * request over 16 MiB, -EMSGSIZE.
  *
  * Ownership: a struct ftidx is reference-counted; everything else returned
  * through an out-parameter is the caller's, to be freed with the function

@@ -196,13 +196,15 @@ static const struct option_spec options[] = {
 	 SERVER_DEFAULT_WRITE_SECONDS) ")",
      NUMBER(limits.write_seconds, 0, 86400, 10)},
     {"map-wait", 0, "S", set_number,
-     "how long a write waits for the map to be the kernel's while modules keep loading or "
-     "unloading, before it is refused with nothing written (default: " STRINGIFY(
+     "how long a write, or a read that asks for the kernel's map, waits for the map to be "
+     "the kernel's while modules keep loading or unloading, before the write is refused with "
+     "nothing written, or the read answered said to be behind (default: " STRINGIFY(
 	 SERVICE_DEFAULT_MAP_WAIT_S) ")",
      NUMBER(map_wait_seconds, 0, 3600, 10)},
     {"read-wait", 0, "MS", set_number,
-     "how long a query waits for a map being rebuilt, before it is answered from the one "
-     "there is, marked with its generation (default: " STRINGIFY(SERVICE_DEFAULT_READ_WAIT_MS) ")",
+     "how long a query that asks for no particular map (a client older than 0.5) waits for a "
+     "map being rebuilt, before it is answered from the one there is, said to be behind "
+     "(default: " STRINGIFY(SERVICE_DEFAULT_READ_WAIT_MS) ")",
      NUMBER(read_wait_ms, 0, 10000, 10)},
     {"memory-budget", 0, "MIB", set_budget,
      "what all clients together may hold in replies, frames and requests, each user "

@@ -143,13 +143,15 @@ static void print_change(struct cli *cli, const struct ftidx_result *res, const 
 static int parse_change_options(int argc, char **argv, struct ftidx_request *rq,
 				const char **instance)
 {
-	enum { OPT_GENERATION = 0x100 };
+	enum { OPT_GENERATION = 0x100, OPT_ALLOW_EMPTY };
 	static const struct option longopts[] = {
 		{ "instance", required_argument, NULL, 'i' },
 		{ "create", no_argument, NULL, 'c' },
 		{ "generation", required_argument, NULL, OPT_GENERATION },
+		{ "allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY },
 		{ 0 },
 	};
+	unsigned flags = 0;
 	uint64_t generation;
 	int c;
 
@@ -161,7 +163,9 @@ static int parse_change_options(int argc, char **argv, struct ftidx_request *rq,
 				return -EINVAL;
 			}
 		} else if (c == 'c') {
-			ftidx_request_set_create_instance(rq, 1);
+			flags |= FTIDX_CREATE_INSTANCE;
+		} else if (c == OPT_ALLOW_EMPTY) {
+			flags |= FTIDX_ALLOW_EMPTY;
 		} else if (c == OPT_GENERATION &&
 			   parse_generation("change", optarg, &generation) == 0) {
 			ftidx_request_set_generation(rq, generation);
@@ -169,7 +173,7 @@ static int parse_change_options(int argc, char **argv, struct ftidx_request *rq,
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return ftidx_request_set_flags(rq, flags);
 }
 
 int cmd_change(struct cli *cli, int argc, char **argv)
@@ -190,6 +194,7 @@ int cmd_change(struct cli *cli, int argc, char **argv)
 		status = connect_daemon(cli);
 	if (status == EXIT_OK) {
 		r = ftidx_request_run(cli->c, rq, &res);
+		progress_done(cli);
 		if (r < 0)
 			status = report_failure(cli, r, res, &pats);
 		else
@@ -242,6 +247,9 @@ int cmd_version(struct cli *cli, int argc, char **argv _unused_)
 		{ FTIDX_CAN_REMOVE_INSTANCE, "remove-instance" },
 		{ FTIDX_CAN_HITS, "hits" },
 		{ FTIDX_CAN_LIST_ADDRESSES, "list-addresses" },
+		{ FTIDX_CAN_ALLOW_EMPTY, "allow-empty" },
+		{ FTIDX_CAN_READ_MAP, "read-map" },
+		{ FTIDX_CAN_PROGRESS, "progress" },
 	};
 	const char *daemon;
 	uint64_t have = 0;

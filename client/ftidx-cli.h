@@ -16,14 +16,19 @@
 
 enum exit_status {
 	EXIT_OK = 0,
-	EXIT_REFUSED = 1, /* the daemon refused: a pattern matched nothing, ... */
+	EXIT_REFUSED = 1, /* refused: a pattern matched nothing, a limit, ... */
 	EXIT_USAGE = 2,
 	EXIT_DAEMON = 3, /* the daemon cannot be reached, or spoke nonsense */
+	EXIT_BEHIND = 4, /* answered, from a map behind the kernel's (said on stderr) */
+	EXIT_TIMEOUT = 5, /* no answer within --timeout: the daemon may still work on it */
 };
 
 struct cli {
 	const char *socket;
 	bool json;
+	bool last_map;       /* --last-map: the map ftidxd has, at once */
+	long timeout_s;      /* --timeout, or -1: libftidx's (120 s) */
+	bool progress_shown; /* a progress line is on the terminal */
 	struct ftidx *c;
 };
 
@@ -46,8 +51,18 @@ void json_str(const char *s);
  * lines and lines starting with '#' skipped), appended to @out. */
 int collect_patterns(int argc, char **argv, struct strv *out);
 
-/* Connect, or say why not: EXIT_OK or EXIT_DAEMON. */
+/* Connect, or say why not: EXIT_OK or EXIT_DAEMON. The connection
+ * waits for the kernel's current map (or not: --last-map), within
+ * --timeout, and says on a terminal what a long request waits for. */
 int connect_daemon(struct cli *cli);
+
+/* Take a progress line off the terminal, if one is there. */
+void progress_done(struct cli *cli);
+
+/* Whether read result @res came from a map behind the kernel's: if so,
+ * a warning naming the generations on stderr, and EXIT_BEHIND; else
+ * EXIT_OK. */
+int check_behind(struct cli *cli, const struct ftidx_result *res);
 
 /* Say why a request failed (per pattern of @tokens, where @res has
  * them); returns the exit status for it. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ftidx-cli.h"
 #include "ftidx.h"
@@ -124,6 +125,39 @@ int collect_patterns(int argc, char **argv, struct strv *out)
 	return 0;
 }
 
+/*
+ * On a terminal, from a second on: how long, and what the request waits
+ * for, on one line rewritten in place (progress_done() takes it off).
+ */
+static void show_progress(void *userdata, int stage, uint32_t done, uint32_t total,
+			  uint64_t elapsed_ms, const char *what)
+{
+	struct cli *cli = userdata;
+
+	if (elapsed_ms < 1000)
+		return;
+	fprintf(stderr, "\rftidx: %" PRIu64 " s: ", elapsed_ms / 1000);
+	if (stage == FTIDX_STAGE_RESOLVING && total)
+		fprintf(stderr, "ftidxd resolves the patterns: %u of %u", done, total);
+	else if (what[0])
+		fputs(what, stderr);
+	else if (stage == FTIDX_STAGE_MAP)
+		fputs("waiting for ftidxd to read the kernel's functions anew", stderr);
+	else if (stage == FTIDX_STAGE_RESTORING)
+		fputs("a write that failed is being put back", stderr);
+	else
+		fputs("waiting for ftidxd's answer", stderr);
+	fputs("\033[K", stderr);
+	cli->progress_shown = true;
+}
+
+void progress_done(struct cli *cli)
+{
+	if (cli->progress_shown)
+		fputs("\r\033[K", stderr);
+	cli->progress_shown = false;
+}
+
 int connect_daemon(struct cli *cli)
 {
 	int r = ftidx_connect(cli->socket, &cli->c);
@@ -136,7 +170,35 @@ int connect_daemon(struct cli *cli)
 			strerror(-r));
 		return EXIT_DAEMON;
 	}
+	if (cli->timeout_s >= 0)
+		ftidx_set_timeout(cli->c, (unsigned)cli->timeout_s * 1000);
+	ftidx_set_read_map(cli->c, cli->last_map ? FTIDX_READ_MAP_LAST : FTIDX_READ_MAP_CURRENT);
+	if (isatty(STDERR_FILENO))
+		ftidx_set_progress(cli->c, show_progress, cli);
 	return EXIT_OK;
+}
+
+int check_behind(struct cli *cli, const struct ftidx_result *res)
+{
+	uint64_t gen = ftidx_result_generation(res), newest = ftidx_result_newest_generation(res);
+
+	if (!ftidx_result_map_behind(res))
+		return EXIT_OK;
+	if (newest > gen)
+		fprintf(stderr,
+			"ftidx: warning: answered from map generation %" PRIu64 ", which is behind "
+			"the kernel's functions: ftidxd has read generation %" PRIu64 " since\n",
+			gen, newest);
+	else
+		fprintf(stderr,
+			"ftidx: warning: answered from map generation %" PRIu64 ", which is behind "
+			"the kernel's functions: a module came or went, and ftidxd has not read them "
+			"yet (that will be generation %" PRIu64 ")%s\n",
+			gen, gen + 1,
+			cli->last_map ? " (--last-map)"
+				      : ", though it waited as long as ftidxd lets a read wait "
+					"(--map-wait)");
+	return EXIT_BEHIND;
 }
 
 int report_failure(struct cli *cli, int r, const struct ftidx_result *res,
@@ -144,6 +206,15 @@ int report_failure(struct cli *cli, int r, const struct ftidx_result *res,
 {
 	const char *msg = ftidx_error_message(cli->c);
 
+	progress_done(cli);
+	/* the daemon was reached, and may be working on it still */
+	if (r == -ETIMEDOUT) {
+		fprintf(stderr,
+			"ftidx: no answer from ftidxd within %ld s (--timeout); it may still be "
+			"working on the request\n",
+			cli->timeout_s >= 0 ? cli->timeout_s : 120);
+		return EXIT_TIMEOUT;
+	}
 	for (size_t i = 0; res && tokens && i < ftidx_result_token_count(res); i++) {
 		const char *why = "";
 
@@ -152,9 +223,11 @@ int report_failure(struct cli *cli, int r, const struct ftidx_result *res,
 				why);
 	}
 	fprintf(stderr, "ftidx: %s\n", msg[0] ? msg : strerror(-r));
-	/* No reply at all means the daemon or the connection failed. */
+	/* No reply at all means the daemon or the connection failed, but for
+	 * a request refused before it was sent: over a protocol limit. */
 	return res || r == -ESTALE || r == -EINVAL || r == -ENOENT || r == -ERANGE || r == -EACCES ||
-			       r == -ENODATA || r == -EBUSY || r == -EPERM
+			       r == -ENODATA || r == -EBUSY || r == -EPERM || r == -E2BIG ||
+			       r == -EMSGSIZE || r == -EAGAIN || r == -EOPNOTSUPP
 		       ? EXIT_REFUSED
 		       : EXIT_DAEMON;
 }
@@ -166,7 +239,10 @@ void print_lines(struct cli *cli, const struct ftidx_result *res, bool addresses
 	size_t n = ftidx_result_count(res);
 
 	if (cli->json) {
-		printf("{\"generation\":%" PRIu64 ",\"functions\":[", ftidx_result_generation(res));
+		printf("{\"generation\":%" PRIu64 ",\"behind\":%s,\"newest_generation\":%" PRIu64
+		       ",\"functions\":[",
+		       ftidx_result_generation(res), ftidx_result_map_behind(res) ? "true" : "false",
+		       ftidx_result_newest_generation(res));
 		for (size_t i = 0, k = 0; i < n; i++) {
 			if (ftidx_result_line_error(res, i) < 0)
 				continue;

@@ -28,7 +28,7 @@ struct filter_args {
 /* The options into @a; the arguments left start at optind. */
 static int parse_filter_options(int argc, char **argv, struct filter_args *a)
 {
-	enum { OPT_GENERATION = 0x100 };
+	enum { OPT_GENERATION = 0x100, OPT_ALLOW_EMPTY };
 	static const struct option longopts[] = {
 		{ "instance", required_argument, NULL, 'i' },
 		{ "create", no_argument, NULL, 'c' },
@@ -36,6 +36,7 @@ static int parse_filter_options(int argc, char **argv, struct filter_args *a)
 		{ "graph", no_argument, NULL, 'g' },
 		{ "graph-notrace", no_argument, NULL, 'G' },
 		{ "generation", required_argument, NULL, OPT_GENERATION },
+		{ "allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY },
 		{ 0 },
 	};
 	int c;
@@ -45,6 +46,8 @@ static int parse_filter_options(int argc, char **argv, struct filter_args *a)
 			a->instance = optarg;
 		else if (c == 'c')
 			a->flags |= FTIDX_CREATE_INSTANCE;
+		else if (c == OPT_ALLOW_EMPTY)
+			a->flags |= FTIDX_ALLOW_EMPTY;
 		else if (c == 'n' || c == 'g' || c == 'G')
 			a->file = c == 'n' ? FTIDX_NOTRACE : c == 'g' ? FTIDX_GRAPH : FTIDX_GRAPH_NOTRACE;
 		else if (c != OPT_GENERATION ||
@@ -117,6 +120,7 @@ static int run_filter(struct cli *cli, int op, int argc, char **argv)
 	}
 	r = ftidx_filter(cli->c, op, a.file, a.instance, a.flags, a.generation,
 			 (const char *const *)pats.v, pats.n, &res);
+	progress_done(cli);
 	if (r < 0) {
 		status = report_failure(cli, r, res, &pats);
 	} else {

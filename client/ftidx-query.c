@@ -36,6 +36,8 @@ static void print_status_json(const struct ftidx_status *st)
 	json_str(st->match_rules_how);
 	printf(",\"recovery\":");
 	json_str(st->recovery);
+	printf(",\"published_generation\":%" PRIu64,
+	       ftidx_status_number(st, FTIDX_STAT_PUBLISHED_GENERATION));
 	printf(",\"is_stale\":%s,\"filters\":[", st->is_stale ? "true" : "false");
 	for (size_t i = 0; i < st->n_filters; i++) {
 		printf("%s{\"instance\":", i ? "," : "");
@@ -91,6 +93,22 @@ static void print_status_text(const struct ftidx_status *st)
 	}
 }
 
+/* A status of a map behind the kernel's is said so on stderr too, and
+ * its exit status says so (EXIT_BEHIND). */
+static int status_behind(struct cli *cli, const struct ftidx_status *st)
+{
+	if (!st->is_stale)
+		return EXIT_OK;
+	fprintf(stderr,
+		"ftidx: warning: map generation %" PRIu64 " is behind the kernel's functions: a "
+		"module came or went, and ftidxd has not read them yet (that will be generation "
+		"%" PRIu64 ")%s\n",
+		st->generation, st->generation + 1,
+		cli->last_map ? " (--last-map)"
+			      : ", though it waited as long as ftidxd lets a read wait (--map-wait)");
+	return EXIT_BEHIND;
+}
+
 int cmd_status(struct cli *cli, int argc, char **argv _unused_)
 {
 	struct ftidx_status *st;
@@ -104,14 +122,16 @@ int cmd_status(struct cli *cli, int argc, char **argv _unused_)
 	if (r != EXIT_OK)
 		return r;
 	r = ftidx_status(cli->c, &st);
+	progress_done(cli);
 	if (r < 0)
 		return report_failure(cli, r, NULL, NULL);
 	if (cli->json)
 		print_status_json(st);
 	else
 		print_status_text(st);
+	r = status_behind(cli, st);
 	ftidx_status_free(st);
-	return EXIT_OK;
+	return r;
 }
 
 /* Per pattern: PATTERN<TAB>MATCHES<TAB>INDEX INDEX..., or JSON. */
@@ -119,7 +139,10 @@ static void print_per_pattern(struct cli *cli, const struct ftidx_result *res,
 			      const struct strv *pats)
 {
 	if (cli->json)
-		printf("{\"generation\":%" PRIu64 ",\"patterns\":[", ftidx_result_generation(res));
+		printf("{\"generation\":%" PRIu64 ",\"behind\":%s,\"newest_generation\":%" PRIu64
+		       ",\"patterns\":[",
+		       ftidx_result_generation(res), ftidx_result_map_behind(res) ? "true" : "false",
+		       ftidx_result_newest_generation(res));
 	for (size_t i = 0; i < ftidx_result_token_count(res) && i < pats->n; i++) {
 		size_t n;
 		const uint32_t *v = ftidx_result_token_indices(res, i, &n);
@@ -169,14 +192,19 @@ int cmd_resolve(struct cli *cli, int argc, char **argv)
 		return status;
 	}
 	r = ftidx_resolve(cli->c, (const char *const *)pats.v, pats.n, flags, &res);
+	progress_done(cli);
 	if (r < 0) {
 		status = report_failure(cli, r, res, &pats);
+		/* what matched nothing may be a module the map has not seen:
+		 * the answer as a whole is from a map behind the kernel's */
+		if (res && status == EXIT_REFUSED)
+			status = check_behind(cli, res) == EXIT_BEHIND ? EXIT_BEHIND : status;
 	} else {
 		if (flags & FTIDX_RESOLVE_PER_PATTERN)
 			print_per_pattern(cli, res, &pats);
 		else
 			print_lines(cli, res, false);
-		status = EXIT_OK;
+		status = check_behind(cli, res);
 	}
 	ftidx_result_free(res);
 	strv_free(&pats);
@@ -212,6 +240,7 @@ int cmd_name(struct cli *cli, int argc, char **argv)
 	if (status != EXIT_OK)
 		return status;
 	r = ftidx_names(cli->c, indices, (size_t)argc - 1, &res);
+	progress_done(cli);
 	if (r < 0 && !res)
 		return report_failure(cli, r, NULL, NULL);
 	for (size_t i = 0; i < ftidx_result_count(res); i++) {
@@ -221,29 +250,45 @@ int cmd_name(struct cli *cli, int argc, char **argv)
 		}
 	}
 	print_lines(cli, res, false);
+	if (check_behind(cli, res) != EXIT_OK && status == EXIT_OK)
+		status = EXIT_BEHIND;
 	ftidx_result_free(res);
 	return status;
 }
 
-/* The published copy's path, for scripts: exit 1 when there is none. */
+/* The published copy's path, for scripts: exit 1 when there is none,
+ * EXIT_BEHIND (said on stderr) when it is not the kernel's list now. */
 static int print_published_path(struct cli *cli)
 {
 	struct ftidx_status *st = NULL;
+	uint64_t copy;
 	const char *path;
 	int r = connect_daemon(cli);
 
 	if (r != EXIT_OK)
 		return r;
 	r = ftidx_status(cli->c, &st);
+	progress_done(cli);
 	if (r < 0)
 		return report_failure(cli, r, NULL, NULL);
 	path = ftidx_status_text(st, FTIDX_STAT_PUBLISHED);
+	/* 0 from a daemon older than 0.5, which cannot say */
+	copy = ftidx_status_number(st, FTIDX_STAT_PUBLISHED_GENERATION);
 	if (path && path[0])
 		printf("%s\n", path);
 	else
 		fprintf(stderr, "ftidx list: the daemon publishes no copy of the function list (it "
 				"has no usable state directory, or is older than 0.4)\n");
 	r = path && path[0] ? EXIT_OK : EXIT_REFUSED;
+	if (r == EXIT_OK && copy && copy != st->generation) {
+		fprintf(stderr,
+			"ftidx: warning: the copy holds map generation %" PRIu64 ", and ftidxd has "
+			"read generation %" PRIu64 " since; it is not published yet\n",
+			copy, st->generation);
+		r = EXIT_BEHIND;
+	} else if (r == EXIT_OK) {
+		r = status_behind(cli, st);
+	}
 	ftidx_status_free(st);
 	return r;
 }
@@ -296,6 +341,7 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	if (r != EXIT_OK)
 		return r;
 	r = ftidx_list(cli->c, flags, module, &res);
+	progress_done(cli);
 	if (r < 0) {
 		ftidx_result_free(res);
 		return report_failure(cli, r, NULL, NULL);
@@ -304,6 +350,7 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	/* say why every address is 0 (a kernel before 6.5) */
 	if ((flags & FTIDX_LIST_WITH_ADDRESSES) && ftidx_error_message(cli->c)[0])
 		fprintf(stderr, "ftidx list: %s\n", ftidx_error_message(cli->c));
+	r = check_behind(cli, res);
 	ftidx_result_free(res);
-	return EXIT_OK;
+	return r;
 }

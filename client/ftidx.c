@@ -47,7 +47,8 @@ static const struct command {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: ftidx [--socket PATH] [--json] COMMAND [OPTION]... [ARG]...\n"
+	fprintf(f, "Usage: ftidx [--socket PATH] [--json] [--timeout S] [--last-map] COMMAND [OPTION]...\n"
+		   "             [ARG]...\n"
 		   "Resolve kernel functions to ftrace indices and change filters through ftidxd.\n"
 		   "\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
@@ -70,9 +71,12 @@ static void usage(FILE *f)
 		"  -g, --graph           change set_graph_function (names, not indices)\n"
 		"  -G, --graph-notrace   change set_graph_notrace (names, not indices)\n"
 		"      --generation N    refuse if the map changed since generation N\n"
+		"      --allow-empty     let it leave set_ftrace_filter or set_graph_function\n"
+		"                        empty, which traces every function (else refused)\n"
 		"\nchange takes FILE=OP before each file's patterns: FILE is filter, notrace,\n"
 		"graph or graph-notrace, OP is set, add, remove or clear; with --instance,\n"
-		"--create and --generation as above. Every file changes, or none does.\n"
+		"--create, --generation and --allow-empty as above. Every file changes, or\n"
+		"none does.\n"
 		"resolve --per-pattern prints PATTERN<TAB>MATCHES<TAB>INDEX... instead.\n"
 		"\nhits runs the function tracer in an instance of its own over what the\n"
 		"filter enables (less notrace), and prints CALLS<TAB>INDEX<TAB>LINE for each\n"
@@ -85,23 +89,33 @@ static void usage(FILE *f)
 		"  -s, --socket PATH     the daemon's socket (default: $FTIDX_SOCKET, else\n"
 		"                        " FTIDX_DEFAULT_SOCKET ")\n"
 		"  -j, --json            print JSON\n"
+		"      --timeout S       wait S seconds for an answer, 0 for ever (default: 120)\n"
+		"      --last-map        answer from the map ftidxd has, at once, rather than wait\n"
+		"                        for the kernel's after a module change (up to ftidxd's\n"
+		"                        --map-wait, 60 s)\n"
 		"  -h, --help            show this help\n"
 		"  -V, --version         show the version\n"
-		"\nExit status: 0 success; 1 the daemon refused the request (a pattern matched\n"
-		"nothing or was malformed, the map changed, the write failed); 2 bad usage;\n"
-		"3 the daemon could not be reached or answered nonsense.\n");
+		"\nExit status: 0 success; 1 the request was refused (a pattern matched nothing\n"
+		"or was malformed, the map changed, the write failed, a limit of the protocol);\n"
+		"2 bad usage; 3 the daemon could not be reached or answered nonsense; 4 answered,\n"
+		"but from a map behind the kernel's (a module came or went; said on stderr);\n"
+		"5 no answer within --timeout (the daemon may still be working on it).\n");
 }
 
 int main(int argc, char **argv)
 {
+	enum { OPT_TIMEOUT = 0x100, OPT_LAST_MAP };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "last-map", no_argument, NULL, OPT_LAST_MAP },
 		{ 0 },
 	};
-	struct cli cli = { 0 };
+	struct cli cli = { .timeout_s = -1 };
+	char *end;
 	const struct command *cmd = NULL;
 	char prog[32];
 	int c, status;
@@ -120,6 +134,20 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("ftidx %s\n", FTIDX_VERSION);
 			return EXIT_OK;
+		case OPT_TIMEOUT:
+			errno = 0;
+			cli.timeout_s = strtol(optarg, &end, 10);
+			/* a day at most: the library counts in ms */
+			if (errno || *end || end == optarg || cli.timeout_s < 0 ||
+			    cli.timeout_s > 86400) {
+				fprintf(stderr, "ftidx: --timeout takes seconds, 0 (wait for ever) "
+						"to 86400\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_LAST_MAP:
+			cli.last_map = true;
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;

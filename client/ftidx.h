@@ -10,7 +10,10 @@
  * When the daemon refused a request, the value is the daemon's reason as
  * -errno (-EINVAL: a pattern was refused, -ESTALE: the map changed since
  * the generation given, -ENOENT: no such instance, ...), and
- * ftidx_error_message() says why in words.
+ * ftidx_error_message() says why in words. A request past a limit of the
+ * protocol is refused before it is sent, the limit said: more than
+ * 1,000,000 patterns or indices, -E2BIG (since 0.5; -EINVAL before), a
+ * request over 16 MiB, -EMSGSIZE.
  *
  * Ownership: a struct ftidx is reference-counted; everything else returned
  * through an out-parameter is the caller's, to be freed with the function
@@ -81,9 +84,12 @@ struct ftidx *ftidx_unref(struct ftidx *c);
  * @timeout_ms: 0 waits for ever; the default is 120000
  *
  * The timeout bounds both sending the request (a daemon that stops
- * reading) and waiting for its reply. A request that times out returns
- * -ETIMEDOUT; its reply is lost, and the next call opens a new connection
- * (before 0.5, the connection was unusable afterwards).
+ * reading) and waiting for its reply, the daemon's waits for a map
+ * included (a write waits up to its --map-wait, 60 s by default). A
+ * request that times out returns -ETIMEDOUT: the daemon was reached, and
+ * may still be working on it. Its reply is lost, and the next call opens
+ * a new connection (before 0.5, the connection was unusable afterwards).
+ * The ftidx command's --timeout sets it.
  * Since: 0.1
  */
 void ftidx_set_timeout(struct ftidx *c, unsigned timeout_ms);
@@ -147,7 +153,7 @@ int ftidx_list(struct ftidx *c, unsigned flags, const char *module, struct ftidx
 
 /* Filter operations. */
 enum ftidx_op {
-	FTIDX_SET = 1,    /* replace the filter; never with nothing */
+	FTIDX_SET = 1,    /* replace the filter; never with nothing (FTIDX_ALLOW_EMPTY) */
 	FTIDX_ADD = 2,    /* add to the filter ("!pattern" removes) */
 	FTIDX_REMOVE = 3, /* remove what the patterns match */
 	FTIDX_CLEAR = 4,  /* empty the filter (which traces every function) */
@@ -165,6 +171,14 @@ enum ftidx_file {
 /* Flags of ftidx_filter() and of a request. */
 #define FTIDX_CREATE_INSTANCE 0x1u /* create @instance if it does not exist */
 #define FTIDX_PER_PATTERN 0x2u     /* fill ftidx_result_token_indices() (since 0.3) */
+/* Let the change leave set_ftrace_filter or set_graph_function empty,
+ * which makes the tracer trace every function. Without it, a change that
+ * would (a SET that selects nothing, a REMOVE of all the filter holds, an
+ * ADD of "!name" alone) is refused with -ENODATA and writes nothing. The
+ * notrace files may always be left empty: that excludes nothing. An
+ * ftidxd older than 0.5 answers -EOPNOTSUPP (it refuses only the SET).
+ * Since: 0.5 */
+#define FTIDX_ALLOW_EMPTY 0x4u
 
 /**
  * ftidx_filter - change a filter file
@@ -311,6 +325,10 @@ enum ftidx_status_item {
 	FTIDX_STAT_HAS_ADDRESSES, /* 0 or 1 */
 	FTIDX_STAT_IS_TRACEFS,
 	FTIDX_STAT_IS_STALE,
+	/* the generation of the map the published copy holds (0: none, or a
+	 * daemon older than 0.5); behind the status's own generation, or the
+	 * status stale, and the copy is not the kernel's list. Since: 0.5 */
+	FTIDX_STAT_PUBLISHED_GENERATION,
 	FTIDX_STAT_TRACING_DIR = 100, /* texts */
 	FTIDX_STAT_KERNEL_RELEASE,
 	FTIDX_STAT_DAEMON_VERSION,
@@ -404,7 +422,7 @@ int ftidx_request_new(struct ftidx_request **out);
 struct ftidx_request *ftidx_request_free(struct ftidx_request *rq);
 /* NULL: the top level (the default). */
 int ftidx_request_set_instance(struct ftidx_request *rq, const char *instance);
-/* FTIDX_CREATE_INSTANCE, FTIDX_PER_PATTERN. */
+/* FTIDX_CREATE_INSTANCE, FTIDX_PER_PATTERN, FTIDX_ALLOW_EMPTY (since 0.5). */
 int ftidx_request_set_flags(struct ftidx_request *rq, unsigned flags);
 int ftidx_request_set_create_instance(struct ftidx_request *rq, int create);
 /* 0, or the generation the patterns were resolved on (see ftidx_filter()). */
@@ -469,6 +487,78 @@ int ftidx_hits_collect(struct ftidx *c, struct ftidx_hits **out);
  */
 int ftidx_cancel(struct ftidx *c);
 
+/* ---- maps behind the kernel, and long requests (since 0.5) -------------
+ *
+ * A module that comes or goes changes the kernel's functions, and ftidxd
+ * reads them anew, which takes a while (seconds with many modules). A
+ * read answered meanwhile comes from the map ftidxd has, which is then
+ * behind the kernel's: ftidxd fences every read against the kernel (its
+ * record count and module list) after the read came, so it knows, even
+ * before the module's uevent, and says so.
+ */
+
+/* What a read (ftidx_resolve(), ftidx_names(), ftidx_list(),
+ * ftidx_status()) on the connection waits for. */
+enum ftidx_read_map {
+	/* as before 0.5: a map being read, for up to the daemon's
+	 * --read-wait (150 ms); STATUS does not wait */
+	FTIDX_READ_MAP_DEFAULT = 0,
+	/* the kernel's current map, for up to the daemon's --map-wait (60 s);
+	 * STATUS also for the published copy of it (FTIDX_STAT_PUBLISHED) */
+	FTIDX_READ_MAP_CURRENT = 1,
+	/* the map the daemon has, at once: for tools that prefer speed while
+	 * modules keep coming (a storm at boot) */
+	FTIDX_READ_MAP_LAST = 2,
+};
+
+/*
+ * ftidx_set_read_map - what reads on @c wait for (enum ftidx_read_map)
+ *
+ * Returns 0, or -EINVAL for an unknown value. An ftidxd older than 0.5
+ * knows neither wait: the request is then asked again without it, and
+ * answered as before 0.5.
+ */
+int ftidx_set_read_map(struct ftidx *c, int which);
+
+/* Whether the map a resolve, names or list result came from is behind the
+ * kernel's functions (1) or not (0; also from an ftidxd older than 0.5,
+ * which cannot say; its status's FTIDX_STAT_IS_STALE can). The newest map
+ * the daemon had when it answered: ftidx_result_generation() or later
+ * (ftidx_result_generation() from an older daemon). */
+int ftidx_result_map_behind(const struct ftidx_result *r);
+uint64_t ftidx_result_newest_generation(const struct ftidx_result *r);
+
+/* What a request waits for, in progress reports. */
+enum ftidx_stage {
+	FTIDX_STAGE_WAITING = 0,   /* its turn, or no word from ftidxd yet */
+	FTIDX_STAGE_MAP = 1,       /* the kernel's functions read anew after a module change */
+	FTIDX_STAGE_RESOLVING = 2, /* its patterns resolved: @done of @total */
+	FTIDX_STAGE_RESTORING = 3, /* a write that failed being put back */
+};
+
+/*
+ * Progress of a request that takes long: @stage (enum ftidx_stage), how
+ * far (@done of @total; 0 of 0 when it cannot say), the time since it
+ * was sent (ms), and what it waits for in words ("" when @stage says it
+ * all; owned by the connection, valid during the call).
+ */
+typedef void (*ftidx_progress_fn)(void *userdata, int stage, uint32_t done, uint32_t total,
+				  uint64_t elapsed_ms, const char *what);
+
+/*
+ * ftidx_set_progress - report the progress of long requests on @c
+ * @fn: called from within the calls of @c (NULL: none, the default)
+ *
+ * Reads and filter changes then ask ftidxd for progress frames: from a
+ * second after it took the request, once a second, while it waits for a
+ * map or resolves. While none comes (the daemon is busy with another
+ * request, or older than 0.5), @fn is still called once a second with
+ * FTIDX_STAGE_WAITING (or the last stage said). Synchronous calls call
+ * it; in a poll loop, ftidx_process() calls it for each frame that
+ * comes.
+ */
+void ftidx_set_progress(struct ftidx *c, ftidx_progress_fn fn, void *userdata);
+
 /* ---- instances and capabilities (since 0.3) ---------------------------- */
 
 /*
@@ -486,6 +576,9 @@ int ftidx_remove_instance(struct ftidx *c, const char *instance);
 #define FTIDX_CAN_REMOVE_INSTANCE 0x8ull /* ftidx_remove_instance() */
 #define FTIDX_CAN_HITS 0x10ull           /* hit counts (a real tracefs) */
 #define FTIDX_CAN_LIST_ADDRESSES 0x20ull /* FTIDX_LIST_WITH_ADDRESSES */
+#define FTIDX_CAN_ALLOW_EMPTY 0x40ull    /* FTIDX_ALLOW_EMPTY (since 0.5) */
+#define FTIDX_CAN_READ_MAP 0x80ull       /* ftidx_set_read_map(), ftidx_result_map_behind() (0.5) */
+#define FTIDX_CAN_PROGRESS 0x100ull      /* ftidx_set_progress() from the daemon (since 0.5) */
 #define FTIDX_CAN_WRITE (1ull << 63)     /* this client may change filters */
 
 /*

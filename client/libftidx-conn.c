@@ -119,6 +119,7 @@ _public_ struct ftidx *ftidx_unref(struct ftidx *c)
 	free(c->socket_path);
 	free(c->error);
 	free(c->daemon_version);
+	free(c->progress_what);
 	free(c);
 	return NULL;
 }
@@ -152,13 +153,13 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait until @c's socket is ready for @events or @deadline passes (the
- * timeout of @c; none when it is 0). 0, -ETIMEDOUT or -errno. */
+/* Wait until @c's socket is ready for @events or @deadline passes (-1:
+ * never). 0, -ETIMEDOUT or -errno. */
 static int wait_ready(struct ftidx *c, short events, int64_t deadline)
 {
 	for (;;) {
 		struct pollfd pfd = { .fd = c->fd, .events = events };
-		int wait = c->timeout_ms ? (int)MAX(deadline - now_ms(), 0) : -1;
+		int wait = deadline >= 0 ? (int)MAX(deadline - now_ms(), 0) : -1;
 		int n = poll(&pfd, 1, wait);
 
 		if (n < 0 && errno == EINTR)
@@ -313,7 +314,8 @@ static int check_reply_header(struct ftidx *c)
 		r = -EBADMSG;
 	}
 	if (r == 0 && h->type != (c->call.type | FTIDX_MSG_REPLY) &&
-	    h->type != (FTIDX_MSG_ERROR | FTIDX_MSG_REPLY)) {
+	    h->type != (FTIDX_MSG_ERROR | FTIDX_MSG_REPLY) &&
+	    h->type != (FTIDX_MSG_PROGRESS | FTIDX_MSG_REPLY)) {
 		why = "reply of the wrong type";
 		r = -EBADMSG;
 	}
@@ -366,23 +368,34 @@ static int call_io_step(struct ftidx *c)
 			return negative_errno();
 		call->sent += (size_t)n;
 	}
-	while (!call->done && call->got_header < sizeof(call->h)) {
-		n = recv_some(c, (uint8_t *)&call->h + call->got_header,
-			      sizeof(call->h) - call->got_header);
-		if (n <= 0)
-			return hangup && n == 0 ? hangup : (int)n;
-		call->got_header += (size_t)n;
-		if (call->got_header == sizeof(call->h)) {
-			r = check_reply_header(c);
-			if (r < 0)
-				return r;
+	/* the reply, after any progress frames of the call (since 0.5) */
+	for (bool progress = true; progress && !call->done;) {
+		while (call->got_header < sizeof(call->h)) {
+			n = recv_some(c, (uint8_t *)&call->h + call->got_header,
+				      sizeof(call->h) - call->got_header);
+			if (n <= 0)
+				return hangup && n == 0 ? hangup : (int)n;
+			call->got_header += (size_t)n;
+			if (call->got_header == sizeof(call->h)) {
+				r = check_reply_header(c);
+				if (r < 0)
+					return r;
+			}
 		}
-	}
-	while (!call->done && call->got_body < call->h.length) {
-		n = recv_some(c, call->body + call->got_body, call->h.length - call->got_body);
-		if (n <= 0)
-			return hangup && n == 0 ? hangup : (int)n;
-		call->got_body += (size_t)n;
+		while (call->got_body < call->h.length) {
+			n = recv_some(c, call->body + call->got_body,
+				      call->h.length - call->got_body);
+			if (n <= 0)
+				return hangup && n == 0 ? hangup : (int)n;
+			call->got_body += (size_t)n;
+		}
+		progress = call->h.type == (FTIDX_MSG_PROGRESS | FTIDX_MSG_REPLY);
+		if (progress) {
+			lib_progress_frame(c, &call->h, call->body);
+			free(call->body);
+			call->body = NULL;
+			call->got_header = call->got_body = 0;
+		}
 	}
 	call->done = true;
 	return 1;
@@ -502,12 +515,19 @@ int lib_transact(struct ftidx *c, const struct proto_request *req, int64_t extra
 	r = lib_call_start(c, req, extra_ms);
 	if (r < 0)
 		return r;
-	deadline = now_ms() + c->timeout_ms + extra_ms;
+	deadline = c->timeout_ms ? now_ms() + c->timeout_ms + extra_ms : -1;
+	lib_progress_begin(c);
 	while ((r = lib_call_io(c)) == 0) {
-		r = wait_ready(c, lib_call_events(c), deadline);
+		r = wait_ready(c, lib_call_events(c), lib_progress_until(c, deadline));
+		/* a progress report was due, not the timeout */
+		if (r == -ETIMEDOUT && lib_progress_tick(c, deadline))
+			continue;
 		if (r < 0)
 			break;
 	}
+	if (r == -ETIMEDOUT)
+		lib_set_error(c, "no reply within the timeout (ftidxd may still be working on the "
+				 "request)");
 	if (r < 0) {
 		/* the stream is out of step: nothing more can be read from it */
 		c->broken = true;

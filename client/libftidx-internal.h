@@ -52,6 +52,16 @@ struct ftidx {
 	bool asked_version;     /* VERSION answered (or refused by an older daemon) */
 	uint64_t capabilities;  /* FTIDX_CAN_*, once asked */
 	char *daemon_version;
+	/* since 0.5 (libftidx-progress.c): what reads wait for, and who
+	 * hears of the progress of the call in flight */
+	int read_map;
+	ftidx_progress_fn progress;
+	void *progress_data;
+	int64_t progress_began_ms, progress_last_ms;
+	bool progress_heard; /* the daemon sent a PROGRESS frame */
+	int progress_stage;
+	uint32_t progress_done, progress_total;
+	char *progress_what;
 };
 
 struct ftidx_result {
@@ -76,6 +86,24 @@ int lib_call_finish(struct ftidx *c, struct ftidx_result **out);
 /* Start, wait (within the timeout) and finish. */
 int lib_transact(struct ftidx *c, const struct proto_request *req, int64_t extra_ms,
 		 struct ftidx_result **out);
+
+/* The flags of protocol 4 that the connection's wishes add to a request
+ * of @type: none for a daemon known to be older. */
+uint32_t lib_wishes(const struct ftidx *c, uint16_t type);
+/* lib_transact() with the connection's wishes (ftidx_set_read_map(),
+ * ftidx_set_progress()) as flags of protocol 4, asked again without them
+ * of an older daemon that refused them. */
+int lib_request(struct ftidx *c, const struct proto_request *req, int64_t extra_ms,
+		struct ftidx_result **out);
+
+/* Progress of the call in flight: it begins; a PROGRESS frame came (its
+ * header and body); when the next report is due at the latest (or
+ * @deadline, if sooner; -1 for none); and whether the wait that ended
+ * before @deadline was a report's (made, if it is due). */
+void lib_progress_begin(struct ftidx *c);
+void lib_progress_frame(struct ftidx *c, const struct ftidx_frame_header *h, const void *body);
+int64_t lib_progress_until(const struct ftidx *c, int64_t deadline);
+bool lib_progress_tick(struct ftidx *c, int64_t deadline);
 
 /* Where each token's reason is among the reasons, for O(1) lookups. */
 int lib_index_reasons(struct ftidx_result *res);

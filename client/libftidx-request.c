@@ -24,7 +24,8 @@ _Static_assert(FTIDX_CAN_CHANGE_FILES == FTIDX_CAP_CHANGE &&
 		       FTIDX_CAN_CANCEL == FTIDX_CAP_CANCEL &&
 		       FTIDX_CAN_REMOVE_INSTANCE == FTIDX_CAP_REMOVE_INSTANCE &&
 		       FTIDX_CAN_HITS == FTIDX_CAP_HITS &&
-		       FTIDX_CAN_LIST_ADDRESSES == FTIDX_CAP_LIST_ADDRESSES,
+		       FTIDX_CAN_LIST_ADDRESSES == FTIDX_CAP_LIST_ADDRESSES &&
+		       FTIDX_CAN_ALLOW_EMPTY == FTIDX_CAP_ALLOW_EMPTY,
 	       "capabilities");
 _Static_assert(FTIDX_FILES_MAX == FTIDX_CHANGES_MAX, "files in one request");
 
@@ -91,7 +92,7 @@ _public_ int ftidx_request_set_instance(struct ftidx_request *rq, const char *in
 
 _public_ int ftidx_request_set_flags(struct ftidx_request *rq, unsigned flags)
 {
-	if (flags & ~(FTIDX_CREATE_INSTANCE | FTIDX_PER_PATTERN))
+	if (flags & ~(FTIDX_CREATE_INSTANCE | FTIDX_PER_PATTERN | FTIDX_ALLOW_EMPTY))
 		return -EINVAL;
 	rq->flags = flags;
 	return 0;
@@ -268,6 +269,10 @@ _public_ int ftidx_request_send(struct ftidx *c, const struct ftidx_request *rq)
 	struct proto_request req;
 	int r = build(c, rq, &req, &tokens);
 
+	/* progress frames from a daemon known to send them: an older one
+	 * would refuse the flag, and a poll loop is not asked again */
+	if (r == 0 && c->peer_version >= 4)
+		req.flags |= lib_wishes(c, req.type);
 	if (r == 0)
 		r = lib_call_start(c, &req, 0);
 	if (r == 0) {
@@ -291,7 +296,7 @@ _public_ int ftidx_request_run(struct ftidx *c, const struct ftidx_request *rq,
 	r = build(c, rq, &req, &tokens);
 	if (r < 0)
 		return r;
-	r = lib_transact(c, &req, 0, &res);
+	r = lib_request(c, &req, 0, &res);
 	return lib_finish(r, res, out);
 }
 

@@ -222,7 +222,7 @@ _public_ uint32_t ftidx_result_file_written(const struct ftidx_result *r, size_t
 static int transact_boxed(struct ftidx *c, const struct proto_request *req, int64_t extra_ms,
 			  size_t size, void **box, struct ftidx_result **res)
 {
-	int r = lib_transact(c, req, extra_ms, res);
+	int r = lib_request(c, req, extra_ms, res);
 
 	*box = NULL;
 	if (r < 0) {
@@ -402,6 +402,8 @@ _public_ uint64_t ftidx_status_number(const struct ftidx_status *st, int which)
 		return (uint64_t)st->is_tracefs;
 	case FTIDX_STAT_IS_STALE:
 		return (uint64_t)st->is_stale;
+	case FTIDX_STAT_PUBLISHED_GENERATION:
+		return ((const struct status_box *)st)->res->rep.published_generation;
 	default:
 		return 0;
 	}

@@ -37,8 +37,18 @@ _Static_assert(FTIDX_LIST_WITH_PLACEHOLDERS == FTIDX_LIST_PLACEHOLDERS &&
 		       FTIDX_LIST_BY_MODULE == FTIDX_LIST_MODULE &&
 		       FTIDX_LIST_WITH_ADDRESSES == FTIDX_LIST_ADDRESSES,
 	       "list flags");
-_Static_assert(FTIDX_CREATE_INSTANCE == FTIDX_FILTER_CREATE_INSTANCE, "filter flags");
+_Static_assert(FTIDX_CREATE_INSTANCE == FTIDX_FILTER_CREATE_INSTANCE &&
+		       FTIDX_ALLOW_EMPTY == FTIDX_FILTER_ALLOW_EMPTY,
+	       "filter flags");
 _Static_assert(FTIDX_HITS_SECONDS_MAX == FTIDX_HITS_MAX_SECONDS, "hit count length");
+
+/* More patterns or indices than one request may carry: -E2BIG, said. */
+static int too_many(struct ftidx *c)
+{
+	lib_set_error(c, "more than 1,000,000 patterns or indices in one request (the protocol's "
+			 "limit): split them");
+	return -E2BIG;
+}
 
 _public_ int ftidx_resolve(struct ftidx *c, const char *const *patterns, size_t n, unsigned flags,
 			   struct ftidx_result **out)
@@ -54,9 +64,11 @@ _public_ int ftidx_resolve(struct ftidx *c, const char *const *patterns, size_t 
 
 	if (out)
 		*out = NULL;
-	if (n > FTIDX_BATCH_MAX || (flags & ~(FTIDX_RESOLVE_WITH_LINES | FTIDX_RESOLVE_PER_PATTERN)))
+	if (flags & ~(FTIDX_RESOLVE_WITH_LINES | FTIDX_RESOLVE_PER_PATTERN))
 		return -EINVAL;
-	r = lib_transact(c, &req, 0, &res);
+	if (n > FTIDX_BATCH_MAX)
+		return too_many(c);
+	r = lib_request(c, &req, 0, &res);
 	return lib_finish(r, res, out);
 }
 
@@ -74,8 +86,8 @@ _public_ int ftidx_names(struct ftidx *c, const uint32_t *indices, size_t n,
 	if (out)
 		*out = NULL;
 	if (n > FTIDX_BATCH_MAX)
-		return -EINVAL;
-	r = lib_transact(c, &req, 0, &res);
+		return too_many(c);
+	r = lib_request(c, &req, 0, &res);
 	if (res && res->rep.type == FTIDX_MSG_NAMES) {
 		res->asked = malloc(sizeof(*indices) * (n ? n : 1));
 		if (!res->asked) {
@@ -103,7 +115,7 @@ _public_ int ftidx_list(struct ftidx *c, unsigned flags, const char *module,
 	if (flags &
 	    ~(FTIDX_LIST_WITH_PLACEHOLDERS | FTIDX_LIST_BY_MODULE | FTIDX_LIST_WITH_ADDRESSES))
 		return -EINVAL;
-	r = lib_transact(c, &req, 0, &res);
+	r = lib_request(c, &req, 0, &res);
 	return lib_finish(r, res, out);
 }
 
@@ -127,14 +139,17 @@ _public_ int ftidx_filter(struct ftidx *c, int op, int file, const char *instanc
 
 	if (out)
 		*out = NULL;
-	if (n > FTIDX_BATCH_MAX || op < FTIDX_SET || op > FTIDX_CLEAR || file < FTIDX_FILTER ||
-	    file > FTIDX_GRAPH_NOTRACE || (flags & ~(FTIDX_CREATE_INSTANCE | FTIDX_PER_PATTERN)))
+	if (op < FTIDX_SET || op > FTIDX_CLEAR || file < FTIDX_FILTER ||
+	    file > FTIDX_GRAPH_NOTRACE ||
+	    (flags & ~(FTIDX_CREATE_INSTANCE | FTIDX_PER_PATTERN | FTIDX_ALLOW_EMPTY)))
 		return -EINVAL;
+	if (n > FTIDX_BATCH_MAX)
+		return too_many(c);
 	if (instance && !proto_instance_name_valid(instance, &why)) {
 		lib_set_error(c, why);
 		return -EINVAL;
 	}
-	r = lib_transact(c, &req, 0, &res);
+	r = lib_request(c, &req, 0, &res);
 	return lib_finish(r, res, out);
 }
 
@@ -150,7 +165,7 @@ _public_ int ftidx_filter_indices(struct ftidx *c, int op, int file, const char 
 		*out = NULL;
 	/* checked before anything is sized by it */
 	if (n > FTIDX_BATCH_MAX)
-		return -EINVAL;
+		return too_many(c);
 	tokens = malloc(sizeof(*tokens) * (n ? n : 1));
 	text = malloc(n * 11 + 1); /* "4294967295" and its NUL */
 	if (!tokens || !text)

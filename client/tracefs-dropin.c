@@ -328,6 +328,25 @@ static int fall_back(struct batch *b, const struct call *call)
 
 /* Send the batch: its calls matched on the current map, pinned to it; once
  * more on a re-read map if a module came or went meanwhile. */
+/*
+ * Write @n indices as batch @b asks: whatever libtracefs would leave, the
+ * filter may be left (FTIDX_ALLOW_EMPTY: ftidxd refuses an emptied
+ * filter of its own clients only). An ftidxd older than 0.5 knows no such
+ * flag, and refuses no ADD or CLEAR: asked again without it.
+ */
+static int write_indices(struct batch *b, const uint32_t *indices, size_t n)
+{
+	int r = -EOPNOTSUPP;
+
+	for (unsigned flags = FTIDX_ALLOW_EMPTY;; flags = 0) {
+		r = ftidx_filter_indices(conn, b->reset ? FTIDX_SET : FTIDX_ADD, b->file,
+					 instance_name(b->instance), flags,
+					 ftidx_result_generation(map), indices, n, NULL);
+		if (r != -EOPNOTSUPP || !flags)
+			return r;
+	}
+}
+
 static int commit(struct batch *b)
 {
 	struct call *v = (struct call *)b->calls.data;
@@ -347,10 +366,7 @@ static int commit(struct batch *b)
 			r = ftidx_filter(conn, FTIDX_CLEAR, b->file, instance_name(b->instance),
 					 0, 0, NULL, 0, NULL);
 		else if (r >= 0 && n > 0)
-			r = ftidx_filter_indices(conn, b->reset ? FTIDX_SET : FTIDX_ADD, b->file,
-						 instance_name(b->instance), 0,
-						 ftidx_result_generation(map),
-						 (const uint32_t *)indices.data, n, NULL);
+			r = write_indices(b, (const uint32_t *)indices.data, n);
 		growbuf_deinit(&indices);
 	}
 	return r < 0 ? r : 0;

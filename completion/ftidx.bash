@@ -37,11 +37,11 @@ _ftidx()
 	case $cmd in
 	set | add | remove | clear)
 		[[ $cur == -* ]] && COMPREPLY=($(compgen -W '--instance --create --notrace
-			--graph --graph-notrace --generation' -- "$cur"))
+			--graph --graph-notrace --generation --allow-empty' -- "$cur"))
 		;;
 	change)
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--instance --create --generation' -- "$cur"))
+			COMPREPLY=($(compgen -W '--instance --create --generation --allow-empty' -- "$cur"))
 		else
 			# FILE=OP begins each file's patterns
 			COMPREPLY=($(compgen -W "$(echo {filter,notrace,graph,graph-notrace}={set,add,remove,clear})" -- "$cur"))

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -350,6 +351,37 @@ int intent_open_dir(const char *dir, int *out, const char **why)
 		*why = "it is not writable";
 		return negative_errno();
 	}
+	*out = steal_fd(&fd);
+	return 0;
+}
+
+int intent_lock_dir(int dirfd, int *out, long *holder)
+{
+	_cleanup_close_ int fd = -1;
+	char pid[32] = "";
+	struct stat st;
+	int len;
+
+	*out = -1;
+	*holder = 0;
+	fd = openat(dirfd, INTENT_LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = errno == EWOULDBLOCK ? -EBUSY : negative_errno();
+
+		if (pread(fd, pid, sizeof(pid) - 1, 0) > 0)
+			*holder = strtol(pid, NULL, 10);
+		return r;
+	}
+	/* who holds it, for the next one's message; the lock is the flock */
+	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+		return negative_errno();
 	*out = steal_fd(&fd);
 	return 0;
 }

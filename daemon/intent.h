@@ -82,6 +82,17 @@ const char *intent_default_dir(void);
  */
 int intent_open_dir(const char *dir, int *out, const char **why);
 
+/*
+ * Hold directory @dirfd (from intent_open_dir()) for this process for as
+ * long as the fd in *@out stays open: an flock() on INTENT_LOCK_FILE,
+ * opened without following a link, with this process's pid written in
+ * it. Two daemons given one state directory would both trust its
+ * intent record. 0, -EBUSY when another process holds it (its pid in
+ * *@holder, 0 if unknown), or -errno.
+ */
+#define INTENT_LOCK_FILE "ftidxd.lock"
+int intent_lock_dir(int dirfd, int *out, long *holder);
+
 /* Write @in (or the @len bytes of a record's @text) into the directory
  * @dirfd: a new temporary file (whatever had its name is removed, never
  * written through), fsync, rename, and fsync of the directory. 0 or

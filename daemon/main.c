@@ -196,13 +196,15 @@ static const struct option_spec options[] = {
 	 SERVER_DEFAULT_WRITE_SECONDS) ")",
      NUMBER(limits.write_seconds, 0, 86400, 10)},
     {"map-wait", 0, "S", set_number,
-     "how long a write waits for the map to be the kernel's while modules keep loading or "
-     "unloading, before it is refused with nothing written (default: " STRINGIFY(
+     "how long a write, or a read that asks for the kernel's map, waits for the map to be "
+     "the kernel's while modules keep loading or unloading, before the write is refused with "
+     "nothing written, or the read answered said to be behind (default: " STRINGIFY(
 	 SERVICE_DEFAULT_MAP_WAIT_S) ")",
      NUMBER(map_wait_seconds, 0, 3600, 10)},
     {"read-wait", 0, "MS", set_number,
-     "how long a query waits for a map being rebuilt, before it is answered from the one "
-     "there is, marked with its generation (default: " STRINGIFY(SERVICE_DEFAULT_READ_WAIT_MS) ")",
+     "how long a query that asks for no particular map (a client older than 0.5) waits for a "
+     "map being rebuilt, before it is answered from the one there is, said to be behind "
+     "(default: " STRINGIFY(SERVICE_DEFAULT_READ_WAIT_MS) ")",
      NUMBER(read_wait_ms, 0, 10000, 10)},
     {"memory-budget", 0, "MIB", set_budget,
      "what all clients together may hold in replies, frames and requests, each user "
@@ -385,8 +387,10 @@ static int start_service(const struct config *cf, struct service **svc)
 	if (r > 0)
 		log_info("removed %d hit-count instance%s left by an ftidxd that died", r,
 			 r == 1 ? "" : "s");
-	/* before any client: a write a crash cut short is finished or undone */
-	service_recover_set_dir(*svc, cf->state_dir);
+	/* before any client: a write a crash cut short is finished or undone;
+	 * never by a second daemon on the same state directory */
+	if (service_recover_set_dir(*svc, cf->state_dir) == -EBUSY)
+		return -EBUSY;
 	service_recover_start(*svc);
 	return 0;
 }
@@ -416,9 +420,22 @@ static int open_socket(struct config *cf, bool *activated)
 								  : (gid_t)-1);
 	if (fd < 0)
 		log_error("cannot listen on %s: %s", cf->socket,
-			  fd == -EEXIST ? "a file that is not a socket is in the way"
-					: strerror(-fd));
+			  fd == -EEXIST	       ? "a file that is not a socket is in the way"
+			  : fd == -EADDRINUSE ? "another ftidxd answers on it (stop it first)"
+					       : strerror(-fd));
 	return fd;
+}
+
+/* Before anything is touched (the tracing directory, the state
+ * directory's intent record): a live ftidxd on the socket is refused.
+ * A socket passed by the service manager is handed over, not taken. */
+static int refuse_live_socket(const struct config *cf)
+{
+	if (getenv("LISTEN_FDS") || !server_path_answers(cf->socket))
+		return 0;
+	log_error("another ftidxd answers on %s: stop it first, or give this one another --socket",
+		  cf->socket);
+	return -EADDRINUSE;
 }
 
 /* The loop's signal events, in @ev (three); -ENOMEM if they cannot be had. */
@@ -458,7 +475,8 @@ int main(int argc, char **argv)
 		cf.socket = getenv("FTIDX_SOCKET") ? getenv("FTIDX_SOCKET") : DEFAULT_SOCKET;
 	signal(SIGPIPE, SIG_IGN);
 
-	if (start_service(&cf, &svc) < 0 || (fd = open_socket(&cf, &activated)) < 0)
+	if (refuse_live_socket(&cf) < 0 || start_service(&cf, &svc) < 0 ||
+	    (fd = open_socket(&cf, &activated)) < 0)
 		goto out;
 	base = event_base_new();
 	if (!base || server_new(&srv, base, fd, svc, &cf.limits) < 0 ||

@@ -564,6 +564,11 @@ int resolver_finish(struct resolver *rs, struct resolution *out)
 		       &out->n_disable);
 }
 
+size_t resolver_done(const struct resolver *rs)
+{
+	return rs->next;
+}
+
 uint64_t resolver_lines_scanned(const struct resolver *rs)
 {
 	return rs->scanned;

@@ -77,6 +77,8 @@ int resolver_run(struct resolver *rs, uint64_t deadline_ns);
 int resolver_finish(struct resolver *rs, struct resolution *out);
 /* Lines tested by scans so far: what the batch cost, for the log. */
 uint64_t resolver_lines_scanned(const struct resolver *rs);
+/* Tokens resolved so far, of the batch's: for progress reports. */
+size_t resolver_done(const struct resolver *rs);
 /* Bytes the resolver holds, for the daemon's memory budget. */
 size_t resolver_bytes(const struct resolver *rs);
 struct resolver *resolver_free(struct resolver *rs);

@@ -479,6 +479,10 @@ static void on_turn(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 			longest = now_ns() - step0;
 			longest_type = c->req.type;
 		}
+		/* a long wait or a long job says how far it is, if asked */
+		if ((r == SERVICE_BLOCKED || r == SERVICE_MORE) &&
+		    service_job_progress(srv->svc, c->job, &frame) == 0 && frame.len)
+			client_send(c, &frame);
 		if (r == SERVICE_BLOCKED) {
 			/* until the map is rebuilt (on_completion() queues it
 			 * again), or for as long as a read may wait */
@@ -493,6 +497,8 @@ static void on_turn(evutil_socket_t fd _unused_, short what _unused_, void *ctx)
 			continue;
 		}
 		if (r == SERVICE_MORE) {
+			proto_buf_deinit(&frame);
+			proto_buf_init(&frame);
 			r = turns_put_back(&srv->turns, e);
 			if (r == 0 && !over_budget(srv, c)) {
 				proto_buf_deinit(&frame);
@@ -947,7 +953,25 @@ static int listen_at(const char *path, unsigned mode, gid_t group)
 	return steal_fd(&fd);
 }
 
-/* A stale socket at @path goes; anything else there is not ours. */
+bool server_path_answers(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (strlen(path) >= sizeof(sa.sun_path) || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return false;
+	/* a full backlog (EAGAIN) is a live daemon too; a socket no one
+	 * listens on refuses (ECONNREFUSED) */
+	return connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN;
+}
+
+/* A stale socket at @path goes; a live daemon's stays, and anything else
+ * there is not ours. */
 static int clear_path(const char *path)
 {
 	struct stat st;
@@ -956,6 +980,8 @@ static int clear_path(const char *path)
 		return errno == ENOENT ? 0 : negative_errno();
 	if (!S_ISSOCK(st.st_mode))
 		return -EEXIST;
+	if (server_path_answers(path))
+		return -EADDRINUSE;
 	return unlink(path) < 0 ? negative_errno() : 0;
 }
 

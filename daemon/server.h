@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "access.h"
@@ -65,8 +66,14 @@ uint32_t server_clients(const struct server *srv);
 
 /*
  * Create, bind and listen on a Unix stream socket at @path with mode
- * @mode and group @group ((gid_t)-1: unchanged). An existing socket at
- * @path is replaced; any other file is left alone (-EEXIST). Returns the
- * fd or -errno.
+ * @mode and group @group ((gid_t)-1: unchanged). A socket at @path that
+ * no process listens on any more (a daemon that died) is replaced; one a
+ * process accepts on is another daemon's (-EADDRINUSE), and any other
+ * file is left alone (-EEXIST). Returns the fd or -errno.
  */
 int server_listen_path(const char *path, unsigned mode, gid_t group);
+
+/* Whether a process accepts connections on the socket at @path: a live
+ * daemon. False for no file, a file that is not a socket, or a socket
+ * left behind by one that died. */
+bool server_path_answers(const char *path);

@@ -18,6 +18,7 @@
 #include "readback.h"
 #include "resolve.h"
 #include "service-audit.h"
+#include "service-empty.h"
 #include "service-filter.h"
 #include "service-instances.h"
 #include "service-jobs.h"
@@ -393,6 +394,7 @@ struct change_run {
 	uint64_t read_ns[FTIDX_CHANGES_MAX];
 	size_t failed_at; /* the file whose write failed, if one did */
 	bool wrote;       /* a file was opened for writing */
+	bool emptied;     /* refused: file @failed_at would be left empty */
 	uint64_t restore; /* the ticket of the restore it waits for, or 0 */
 };
 
@@ -432,6 +434,27 @@ static int read_befores(struct service *s, const struct proto_request *req, stru
 	return 0;
 }
 
+/* An ADD or REMOVE that would leave a traced file empty, found once what
+ * each file holds is known: -ENODATA, nothing written. (A SET that
+ * selects nothing is refused before: refused().) */
+static int refuse_emptying(struct service *s, const struct proto_request *req,
+			   struct change_run *run)
+{
+	for (size_t k = 0; k < run->n; k++) {
+		const struct proto_change *ch = &req->changes[k];
+
+		if (ch->op == FTIDX_OP_SET ||
+		    !service_leaves_empty(s, req->instance, ch->file, ch->op, &run->res[k],
+					  run->befores[k]))
+			continue;
+		run->wres[k].why = service_empty_why(ch->file);
+		run->failed_at = k;
+		run->emptied = true;
+		return -ENODATA;
+	}
+	return 0;
+}
+
 /*
  * Write file @k of @run. Every token was taken, on a map fenced before
  * the write: if the fence holds after it too, the filter is what was
@@ -459,6 +482,7 @@ static int write_one(struct service *s, const struct proto_request *req, struct 
 		.keep_before = run->n > 1,
 		.known_before = run->befores[k],
 		.verify_later = !s->verify_full,
+		.allow_empty = req->flags & FTIDX_FILTER_ALLOW_EMPTY,
 	};
 	writer_result_deinit(wres);
 	r = writer_apply(s->io, s->map, &run->wreq[k], &run->res[k], wres);
@@ -495,6 +519,8 @@ static int write_files(struct service *s, const struct proto_request *req, struc
 	service_written_take_drift(s, true);
 	service_audit_note_write(s);
 	r = read_befores(s, req, run);
+	if (r == 0 && !(req->flags & FTIDX_FILTER_ALLOW_EMPTY))
+		r = refuse_emptying(s, req, run);
 	if (r == 0) {
 		for (k = 0; k < run->n; k++) {
 			files[k] = req->changes[k].file;
@@ -585,6 +611,12 @@ static int reply_written(struct service *s, const struct service_job *job, struc
 		for (size_t k = 0; k <= run->failed_at; k++)
 			all_back &= run->wres[k].restored;
 		rep->status = -r;
+		if (run->emptied)
+			snprintf(msg, sizeof(msg), "%s%s%s%s: %s; nothing was written",
+				 req->instance[0] ? "instances/" : "", req->instance,
+				 req->instance[0] ? "/" : "",
+				 writer_file_name(req->changes[run->failed_at].file), failed->why);
+		else
 		snprintf(msg, sizeof(msg), "%s%s%s%s: %s (%s)%s%s",
 			 req->instance[0] ? "instances/" : "", req->instance,
 			 req->instance[0] ? "/" : "", writer_file_name(req->changes[run->failed_at].file),
@@ -636,7 +668,8 @@ static int again_or_stale(struct service *s, struct service_job *job, struct pro
  */
 /* Why the resolved @job cannot be written at all, in @msg and @rep's
  * status, or false: a pattern refused, or a SET that selects nothing. */
-static bool refused(const struct service_job *job, struct proto_reply *rep, char *msg, size_t size)
+static bool refused(struct service *s, const struct service_job *job, struct proto_reply *rep,
+		    char *msg, size_t size)
 {
 	const struct proto_request *req = &job->one;
 
@@ -645,13 +678,14 @@ static bool refused(const struct service_job *job, struct proto_reply *rep, char
 			 rep->n_items);
 		return true;
 	}
-	for (size_t k = 0; k < job->n_parts; k++)
-		if (req->changes[k].op == FTIDX_OP_SET && job->res[k].n_enable == 0) {
+	for (size_t k = 0; k < job->n_parts && !(req->flags & FTIDX_FILTER_ALLOW_EMPTY); k++)
+		if (req->changes[k].op == FTIDX_OP_SET &&
+		    service_leaves_empty(s, req->instance, req->changes[k].file, FTIDX_OP_SET,
+					 &job->res[k], NULL)) {
 			rep->status = ENODATA;
-			snprintf(msg, size,
-				 "%s: the patterns select no function, and an empty filter traces "
-				 "every function: use clear for that; nothing was written",
-				 writer_file_name(req->changes[k].file));
+			snprintf(msg, size, "%s: the patterns select no function: %s; nothing was written",
+				 writer_file_name(req->changes[k].file),
+				 service_empty_why(req->changes[k].file));
 			return true;
 		}
 	return false;
@@ -727,7 +761,7 @@ static int write_resolved(struct service *s, struct service_job *job, struct pro
 			r = answer_written(s, job, &run, r, &rep, out);
 		goto done;
 	}
-	if (refused(job, &rep, msg, sizeof(msg)))
+	if (refused(s, job, &rep, msg, sizeof(msg)))
 		goto reply;
 	/* the write waits while another write's filters are being put
 	 * back, and while the map is being rebuilt */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "macro.h"
 #include "map.h"
@@ -28,7 +29,23 @@ int service_job_new(struct service *s _unused_, const struct proto_request *req,
 	job->req = req;
 	job->id = id;
 	job->requester = requester;
+	job->came_ns = now_ns();
 	return 0;
+}
+
+void service_job_tokens_done(const struct service_job *job, uint32_t *done, uint32_t *total)
+{
+	uint64_t d = 0, t = 0;
+
+	for (size_t k = 0; k < job->n_parts; k++) {
+		t += job->parts[k].n_tokens;
+		if (k < job->part)
+			d += job->parts[k].n_tokens;
+		else if (k == job->part && job->rs)
+			d += resolver_done(job->rs);
+	}
+	*done = (uint32_t)MIN(d, t);
+	*total = (uint32_t)t;
 }
 
 static void job_unpin(struct service_job *job)

@@ -44,6 +44,9 @@ struct service;
 struct service_job;
 int service_job_new(struct service *s, const struct proto_request *req, uint32_t id,
 		    void *requester, struct service_job **out);
+/* How many of the job's tokens are resolved, of how many (0 of 0 before
+ * it is pinned to a map). */
+void service_job_tokens_done(const struct service_job *job, uint32_t *done, uint32_t *total);
 /* What the job holds in memory now, for the server's budget. */
 size_t service_job_bytes(const struct service_job *job);
 struct service_job *service_job_free(struct service_job *job);

@@ -7,8 +7,10 @@
  * Before every request the record count in dyn_ftrace_total_info and the
  * module list (modules.h) are compared with the map's (two small reads);
  * a difference, or a module uevent, makes the map stale until a rebuild
- * read after the change is swapped in. Right before a write, module
- * uevents already queued are taken in too.
+ * read after the change is swapped in. A read is served by any such
+ * fence begun after it came, so that readers who come together share
+ * one. Right before a write, module uevents already queued are taken in
+ * too, and the fence is taken then, for it alone.
  *
  * Rebuilds: reading available_filter_functions costs the kernel a
  * kallsyms lookup per line, linear in a module's symbols for module
@@ -84,9 +86,11 @@ static int load_fenced(const char *modules_path, struct map **out, uint64_t *fp,
 	return -EAGAIN;
 }
 
-/* The kernel's record count and module list, as the map has them? */
+/* The kernel's record count and module list, as the map has them? The
+ * answer holds for whatever came before it began (s->fence_ns). */
 static int map_is_current(struct service *s, bool *current)
 {
+	uint64_t began = now_ns();
 	unsigned long count;
 	uint64_t fp;
 	int r = tracing_read_record_count(&count);
@@ -95,12 +99,16 @@ static int map_is_current(struct service *s, bool *current)
 		r = modules_fingerprint(s->modules_path, &fp, NULL);
 	if (r == 0)
 		*current = count == map_size(s->map) && fp == s->modules_fp;
+	s->fence_ns = began;
+	s->fence_ok = r == 0 && *current;
 	return r;
 }
 
 bool service_map_swap(struct service *s, struct map *m, uint64_t fingerprint)
 {
 	s->modules_fp = fingerprint;
+	/* a fence of the old map says nothing of this one */
+	s->fence_ok = false;
 	if (s->map && map_same(s->map, m)) {
 		map_free(m);
 		return false;
@@ -141,11 +149,19 @@ uint64_t service_map_generation(const struct service *s)
 
 int service_map_catch_up(struct service *s)
 {
+	return service_map_catch_up_since(s, now_ns());
+}
+
+int service_map_catch_up_since(struct service *s, uint64_t since_ns)
+{
 	bool current = false;
 	int r;
 
 	if (s->rebuild_job)
 		return SERVICE_BLOCKED;
+	/* a fence begun after @since_ns found the map the kernel's */
+	if (!s->stale && s->fence_ok && s->fence_ns >= since_ns)
+		return 0;
 	if (!s->stale) {
 		r = map_is_current(s, &current);
 		if (r < 0 || current)
@@ -171,6 +187,7 @@ int service_map_invalidate(struct service *s)
 {
 	if (s->rebuild_job)
 		atomic_store(&s->rebuild_job->abandon, true);
+	s->fence_ok = false;
 	s->stale = true;
 	s->changes++;
 	return service_map_rebuild(s);
@@ -191,6 +208,7 @@ void service_map_changed(struct service *s)
 {
 	if (s->rebuild_job)
 		atomic_store(&s->rebuild_job->abandon, true);
+	s->fence_ok = false;
 	s->stale = true;
 	s->settling = true;
 	s->changes++;

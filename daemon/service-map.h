@@ -13,6 +13,10 @@ struct map;
  * module list say so, else SERVICE_BLOCKED, a rebuild under way (or
  * about to begin, once the kernel settles), or -errno. */
 int service_map_catch_up(struct service *s);
+/* The same, for a request that came at @since_ns (CLOCK_MONOTONIC): a
+ * fence begun after that, which found the map the kernel's, serves it
+ * without another read. */
+int service_map_catch_up_since(struct service *s, uint64_t since_ns);
 
 /* Right before a write: the same, after taking in the module uevents
  * already queued. */

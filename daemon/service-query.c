@@ -21,6 +21,9 @@
 #include "service-written.h"
 #include "tracing.h"
 
+/* The flags of what a read waits for, and of progress frames. */
+#define READ_WAITS (FTIDX_READ_CURRENT | FTIDX_READ_LAST | FTIDX_REQ_PROGRESS)
+
 static size_t arena_line(struct proto_buf *arena, const struct map *m, uint32_t index)
 {
 	size_t at = arena->len;
@@ -95,6 +98,7 @@ static int reply_status(struct service *s, uint32_t id, struct proto_buf *out)
 	rep.published = service_published_path(s);
 	/* the owner of the published copy, which readers check it against */
 	rep.daemon_uid = (uint32_t)geteuid();
+	rep.published_generation = s->published_generation;
 	return proto_encode_reply(out, id, &rep);
 }
 
@@ -192,8 +196,11 @@ int service_query_resolve(struct service *s, struct service_job *job, uint64_t d
 		return service_reply_too_big(s, FTIDX_MSG_RESOLVE, job->id, out);
 	if (r != 0)
 		return r;
-	/* the map it was resolved on, even if the service has a newer one */
+	/* the map it was resolved on, even if the service has a newer one:
+	 * then, or when the kernel has moved past the service's, it is behind */
 	rep.generation = job->generation;
+	rep.map_flags = job->generation != s->generation || s->stale ? FTIDX_MAP_BEHIND : 0;
+	rep.newest_generation = s->generation;
 	proto_buf_init(&arena);
 	r = service_job_fill_items(&rep, res, 1);
 	if (r < 0)
@@ -226,7 +233,10 @@ done:
 int service_query_names(struct service *s, const struct proto_request *req, uint32_t id,
 		       struct proto_buf *out)
 {
-	struct proto_reply rep = { .type = FTIDX_MSG_NAMES, .generation = s->generation };
+	struct proto_reply rep = { .type = FTIDX_MSG_NAMES,
+				   .generation = s->generation,
+				   .map_flags = s->stale ? FTIDX_MAP_BEHIND : 0,
+				   .newest_generation = s->generation };
 	_cleanup_free_ size_t *offs = malloc(sizeof(*offs) * (req->n_indices ? req->n_indices : 1));
 	_cleanup_free_ int32_t *status = malloc(sizeof(*status) * (req->n_indices ? req->n_indices : 1));
 	struct proto_buf arena;
@@ -273,27 +283,31 @@ done:
  * list at every start ask for the same bytes for as long as the map
  * stands (a module storm at boot keeps the old one standing for a
  * while): the last body is kept, and sent again under the new request's
- * id. 1 when answered from it, 0 when not, or -errno.
+ * id, with the map's state as it is now (whether it is behind changes
+ * while it stands). 1 when answered from it, 0 when not, or -errno.
  */
 static int list_from_cache(const struct service *s, const struct proto_request *req, uint32_t id,
 			   struct proto_buf *out)
 {
 	const struct list_cache *lc = &s->list_cache;
 
+	/* what a read waits for is no part of the reply */
 	if ((req->flags & FTIDX_LIST_MODULE) || !lc->body || lc->generation != s->generation ||
-	    lc->flags != req->flags)
+	    lc->flags != (req->flags & ~READ_WAITS))
 		return 0;
 	proto_buf_begin(out, FTIDX_MSG_LIST | FTIDX_MSG_REPLY, id);
 	proto_put_bytes(out, lc->body, lc->len);
+	proto_put_map_state(out, s->stale ? FTIDX_MAP_BEHIND : 0, s->generation);
 	return proto_buf_end(out) < 0 ? -ENOMEM : 1;
 }
 
 /* Keep the body of the frame encoded into @out from @start on, if it is
- * a whole map's; without memory, the next one is encoded anew. */
+ * a whole map's, without its map state; without memory, the next one is
+ * encoded anew. */
 static void list_keep(struct service *s, const struct proto_request *req, const struct proto_buf *out,
 		      size_t start)
 {
-	size_t len = out->len - start - sizeof(struct ftidx_frame_header);
+	size_t len = out->len - start - sizeof(struct ftidx_frame_header) - PROTO_MAP_STATE_SIZE;
 	uint8_t *body;
 
 	if (req->flags & FTIDX_LIST_MODULE)
@@ -303,13 +317,16 @@ static void list_keep(struct service *s, const struct proto_request *req, const 
 		return;
 	memcpy(body, out->data + start + sizeof(struct ftidx_frame_header), len);
 	free(s->list_cache.body);
-	s->list_cache = (struct list_cache){ s->generation, req->flags, body, len };
+	s->list_cache = (struct list_cache){ s->generation, req->flags & ~READ_WAITS, body, len };
 }
 
 int service_query_list(struct service *s, const struct proto_request *req, uint32_t id,
 		      struct proto_buf *out)
 {
-	struct proto_reply rep = { .type = FTIDX_MSG_LIST, .generation = s->generation };
+	struct proto_reply rep = { .type = FTIDX_MSG_LIST,
+				   .generation = s->generation,
+				   .map_flags = s->stale ? FTIDX_MAP_BEHIND : 0,
+				   .newest_generation = s->generation };
 	uint32_t n = map_size(s->map), k = 0;
 	_cleanup_free_ size_t *offs = malloc(sizeof(*offs) * (n ? n : 1));
 	_cleanup_free_ uint32_t *indices = malloc(sizeof(*indices) * (n ? n : 1));

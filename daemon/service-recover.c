@@ -493,6 +493,7 @@ static int absolute_dir(const char *dir, char *out, size_t size)
 int service_recover_set_dir(struct service *s, const char *dir)
 {
 	const char *why = "";
+	long holder;
 	int fd, r;
 
 	/* a copy being written there is finished first */
@@ -515,6 +516,27 @@ int service_recover_set_dir(struct service *s, const char *dir)
 			 s->state_dir, why);
 		log_warn("%s (%s): a daemon killed in the middle of a write can leave part of it",
 			 s->recovery, strerror(-r));
+		return r;
+	}
+	if (s->state_lock_fd >= 0)
+		close(s->state_lock_fd);
+	r = intent_lock_dir(fd, &s->state_lock_fd, &holder);
+	if (r == -EBUSY) {
+		log_error("the state directory %s is in use by another ftidxd (pid %ld): stop it, "
+			  "or give this one another --state-dir",
+			  s->state_dir, holder);
+		close(fd);
+		return r;
+	}
+	if (r < 0) {
+		/* an intent record only one daemon trusts, or none at all */
+		snprintf(s->recovery, sizeof(s->recovery),
+			 "crash safety is off: the state directory %.300s is not used, since its "
+			 "lock file cannot be held (%s)",
+			 s->state_dir, strerror(-r));
+		log_warn("%s: a daemon killed in the middle of a write can leave part of it",
+			 s->recovery);
+		close(fd);
 		return r;
 	}
 	s->state_fd = fd;

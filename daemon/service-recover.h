@@ -23,10 +23,12 @@ void service_recover_end(struct service *s);
 
 /*
  * Where intent records go: @dir, or NULL for the default
- * (intent_default_dir()). Writes are crash-safe from then on. 0, or
- * -errno when @dir cannot be used or is not to be trusted (another user's,
- * or writable by others: see intent_open_dir()); then writes are not
- * crash-safe, which the log and STATUS say.
+ * (intent_default_dir()), held for this service's life (its lock file,
+ * intent_lock_dir()). Writes are crash-safe from then on. 0, -EBUSY when
+ * another ftidxd holds @dir (said in the log: this one must not start),
+ * or -errno when @dir cannot be used or is not to be trusted (another
+ * user's, or writable by others: see intent_open_dir()); then writes are
+ * not crash-safe, which the log and STATUS say.
  */
 int service_recover_set_dir(struct service *s, const char *dir);
 

@@ -9,7 +9,12 @@ int service_reply_plain(struct service *s, uint16_t type, uint32_t id, int statu
 			struct proto_buf *out)
 {
 	struct proto_reply rep = {
-		.type = type, .status = status, .generation = s->generation, .message = why,
+		.type = type,
+		.status = status,
+		.generation = s->generation,
+		.message = why,
+		.map_flags = s->stale ? FTIDX_MAP_BEHIND : 0,
+		.newest_generation = s->generation,
 	};
 
 	return proto_encode_reply(out, id, &rep);
@@ -26,6 +31,7 @@ int service_reply_version(struct service *s, uint32_t id, bool may_write, struct
 		.role = may_write ? FTIDX_ROLE_WRITE : FTIDX_ROLE_READ,
 		.capabilities = FTIDX_CAP_CHANGE | FTIDX_CAP_PER_TOKEN | FTIDX_CAP_CANCEL |
 				FTIDX_CAP_REMOVE_INSTANCE | FTIDX_CAP_LIST_ADDRESSES |
+				FTIDX_CAP_ALLOW_EMPTY | FTIDX_CAP_READ_MAP | FTIDX_CAP_PROGRESS |
 				(s->real_tracefs && s->completion_fd >= 0 ? FTIDX_CAP_HITS : 0),
 		.daemon_version = FTIDX_VERSION,
 	};

@@ -86,6 +86,12 @@ struct service {
 	char rules_how[320];
 	char modules_path[4096]; /* /proc/modules, or a stand-in's */
 	uint64_t modules_fp;     /* the module list the map was read with */
+	/* The last fence of a read (record count, module list): when it began
+	 * (CLOCK_MONOTONIC) and whether the map was the kernel's. It serves
+	 * every read that came before it, so that a storm of readers costs
+	 * one fence per turn of the loop, not one per request. */
+	uint64_t fence_ns;
+	bool fence_ok;
 	void (*drain_uevents)(void *ctx);
 	void *drain_ctx;
 	struct written *written;
@@ -104,6 +110,7 @@ struct service {
 	uint64_t write_seq;        /* filter writes so far */
 	char state_dir[4096];      /* where intent records go, for messages */
 	int state_fd;              /* that directory, or -1: no crash safety */
+	int state_lock_fd;         /* its lock, held while the service lives, or -1 */
 	bool intent_failed;        /* the last one could not be saved (said once) */
 	char recovery[512];        /* what recovery at start found and did, for STATUS */
 	atomic_uint_fast64_t last_write_ns; /* CLOCK_MONOTONIC of the last one */
@@ -135,6 +142,9 @@ struct service_job {
 	uint32_t id;
 	void *requester;
 	bool begun;           /* its first step was taken */
+	uint64_t came_ns;     /* CLOCK_MONOTONIC when it came */
+	uint8_t stage;        /* what it waits for (enum ftidx_progress_stage) */
+	uint64_t progress_ns; /* when its last PROGRESS frame went, or 0 */
 	uint64_t waiting_for; /* the rebuild it waits for (rebuilds_started) */
 	uint64_t wait_began_ns; /* when it first found the map stale, or 0 */
 	int attempt;          /* writes: how often the map changed under it */

@@ -55,6 +55,7 @@ int service_new(struct service **out, const struct writer_io *io)
 	if (!s)
 		return -ENOMEM;
 	s->state_fd = -1;
+	s->state_lock_fd = -1;
 	s->publish_gid = (gid_t)-1;
 	s->publish_fd = -1;
 	s->map_wait_ns = (uint64_t)SERVICE_DEFAULT_MAP_WAIT_S * 1000000000;
@@ -102,6 +103,8 @@ struct service *service_free(struct service *s)
 		close(s->completion_fd);
 	if (s->state_fd >= 0)
 		close(s->state_fd);
+	if (s->state_lock_fd >= 0)
+		close(s->state_lock_fd);
 	/* the records' watches go before the watcher */
 	service_written_free_all(s);
 	drift_free(s->drift);
@@ -171,13 +174,17 @@ void service_set_clients(struct service *s, uint32_t n)
 }
 
 /* What a request needs of the map: the kernel's (writes, hit counts),
- * the one a rebuild under way will give (reads), or nothing in particular
- * (STATUS says whether it is stale; instances have nothing to do with it). */
-enum map_need { MAP_ANY, MAP_REBUILT, MAP_CURRENT };
+ * the kernel's if it can be had within --map-wait (a read that asked for
+ * the current map), the one a rebuild under way will give (a read of a
+ * client older than protocol 4), or nothing in particular (a read that
+ * asked for the last map at once; STATUS, which says whether the map is
+ * behind; instances have nothing to do with it). Every read is fenced
+ * all the same, so that its reply says whether its map is behind. */
+enum map_need { MAP_ANY, MAP_REBUILT, MAP_CURRENT_READ, MAP_CURRENT };
 
-static enum map_need map_need_of(uint16_t type)
+static enum map_need map_need_of(const struct proto_request *req)
 {
-	switch (type) {
+	switch (req->type) {
 	case FTIDX_MSG_FILTER:
 	case FTIDX_MSG_CHANGE:
 	case FTIDX_MSG_HITS:
@@ -185,24 +192,42 @@ static enum map_need map_need_of(uint16_t type)
 	case FTIDX_MSG_RESOLVE:
 	case FTIDX_MSG_NAMES:
 	case FTIDX_MSG_LIST:
+	case FTIDX_MSG_STATUS:
+		if (req->flags & FTIDX_READ_CURRENT)
+			return MAP_CURRENT_READ;
+		if ((req->flags & FTIDX_READ_LAST) || req->type == FTIDX_MSG_STATUS)
+			return MAP_ANY;
 		return MAP_REBUILT;
 	}
 	return MAP_ANY;
 }
 
+/* A STATUS that asked for the current map waits for its copy too, so
+ * that the path it gives holds that map's list; not for one that will
+ * not come (no place to publish, or it failed for this map). */
+static bool publish_pending(const struct service *s)
+{
+	return s->publish_fd >= 0 && s->completion_fd >= 0 &&
+	       s->published_generation != s->generation &&
+	       (s->publish_job || s->publish_tried_generation != s->generation);
+}
+
 /*
  * Whether @job may go on: 0, SERVICE_BLOCKED while the map is being
- * rebuilt, or the -errno of a rebuild it waited for. A read waits for one
- * rebuild, the one under way or about to start, and then goes on with
- * whatever map that left, stale again or not; and for no longer than
- * --read-wait, after which it goes on with the map there is: a
- * rebuild of a kernel with many modules takes seconds, and a module storm
- * at boot keeps it from settling. A write (@current) waits until the map
- * is the kernel's, but for no longer than --map-wait: modules that keep
- * coming and going may never let it be (-EAGAIN).
+ * rebuilt, or the -errno of a rebuild it waited for. A read of an older
+ * client (MAP_REBUILT) waits for one rebuild, the one under way or about
+ * to start, and then goes on with whatever map that left, stale again or
+ * not; and for no longer than --read-wait, after which it goes on with
+ * the map there is: a rebuild of a kernel with many modules takes
+ * seconds, and a module storm at boot keeps it from settling. A write
+ * waits until the map is the kernel's, but for no longer than --map-wait:
+ * modules that keep coming and going may never let it be (-EAGAIN); a
+ * read that asked for the current map waits as long, then goes on with
+ * the map there is (its reply says it is behind).
  */
-static int wait_for_map(struct service *s, struct service_job *job, bool current)
+static int wait_for_map(struct service *s, struct service_job *job, enum map_need need)
 {
+	bool current = need >= MAP_CURRENT_READ;
 	uint64_t now = now_ns();
 	int r;
 
@@ -214,17 +239,20 @@ static int wait_for_map(struct service *s, struct service_job *job, bool current
 		if (!current)
 			return 0;
 	}
-	r = service_map_catch_up(s);
+	r = service_map_catch_up_since(s, job->came_ns);
+	if (r == 0 && need == MAP_CURRENT_READ && job->req->type == FTIDX_MSG_STATUS &&
+	    publish_pending(s))
+		r = SERVICE_BLOCKED;
 	if (r != SERVICE_BLOCKED)
 		return r;
 	if (!job->wait_began_ns)
 		job->wait_began_ns = now;
 	/* a read has waited as long as it may: the map it has, and its
-	 * generation says which */
-	if (!current && now - job->wait_began_ns >= s->read_wait_ns)
+	 * reply says whether that is behind */
+	if (need == MAP_REBUILT && now - job->wait_began_ns >= s->read_wait_ns)
 		return 0;
 	if (current && now - job->wait_began_ns >= s->map_wait_ns)
-		return -EAGAIN;
+		return need == MAP_CURRENT ? -EAGAIN : 0;
 	/* the rebuild under way, if it began after the last module change;
 	 * else the next one */
 	job->waiting_for = s->rebuilds_started +
@@ -232,19 +260,23 @@ static int wait_for_map(struct service *s, struct service_job *job, bool current
 	return SERVICE_BLOCKED;
 }
 
+static int answer(struct service *s, struct service_job *job, uint64_t deadline_ns,
+		  struct proto_buf *out);
+
 int service_step(struct service *s, struct service_job *job, uint64_t deadline_ns,
 		     struct proto_buf *out)
 {
 	const struct proto_request *req = job->req;
-	enum map_need need = map_need_of(req->type);
+	enum map_need need = map_need_of(req);
 	int r;
 
 	/* writes, and hit counts, need the kernel's map at every step; reads
-	 * the map as it was once the rebuild they found under way is done */
+	 * the map they asked for before they begin */
 	/* (a write whose failure is being put back waits for that instead,
 	 * however long it takes) */
 	if (!job->begun || (need == MAP_CURRENT && !job->restore_ticket)) {
-		r = wait_for_map(s, job, need == MAP_CURRENT);
+		r = wait_for_map(s, job, need);
+		job->stage = FTIDX_PROGRESS_MAP;
 		if (r == SERVICE_BLOCKED && need != MAP_ANY)
 			return r;
 		job->begun = true;
@@ -259,6 +291,70 @@ int service_step(struct service *s, struct service_job *job, uint64_t deadline_n
 			return service_reply_plain(s, req->type, job->id, -r,
 						   "cannot read the kernel's function list", out);
 	}
+	r = answer(s, job, deadline_ns, out);
+	if (r == SERVICE_MORE)
+		job->stage = FTIDX_PROGRESS_RESOLVE;
+	else if (r == SERVICE_BLOCKED)
+		job->stage = job->restore_ticket ? FTIDX_PROGRESS_RESTORE : FTIDX_PROGRESS_MAP;
+	return r;
+}
+
+/* What it says, for a progress frame: "" when the stage says it all. */
+static void progress_text(const struct service *s, const struct service_job *job, char *text,
+			  size_t size)
+{
+	text[0] = '\0';
+	if (job->stage != FTIDX_PROGRESS_MAP)
+		return;
+	if (s->settling)
+		snprintf(text, size,
+			 "a module is loading or unloading: waiting for the kernel's functions to "
+			 "settle, then for ftidxd to read them anew (map generation %llu now)",
+			 (unsigned long long)s->generation);
+	else if (s->rebuild_job)
+		snprintf(text, size,
+			 "the kernel's functions changed (a module came or went): ftidxd is reading "
+			 "them anew (map generation %llu now)",
+			 (unsigned long long)s->generation);
+	else if (s->stale)
+		snprintf(text, size,
+			 "the kernel's functions changed (a module came or went): ftidxd reads them "
+			 "anew (map generation %llu now)",
+			 (unsigned long long)s->generation);
+	else if (job->req->type == FTIDX_MSG_STATUS && publish_pending(s))
+		snprintf(text, size, "the copy of map generation %llu's list is being published",
+			 (unsigned long long)s->generation);
+	else if (s->restores)
+		snprintf(text, size, "another write that failed is being put back");
+}
+
+int service_job_progress(struct service *s, struct service_job *job, struct proto_buf *out)
+{
+	struct proto_reply rep = { .type = FTIDX_MSG_PROGRESS, .generation = s->generation };
+	uint64_t now = now_ns();
+	char text[256];
+
+	/* the first a second after it came, then once a second */
+	if (!(job->req->flags & FTIDX_REQ_PROGRESS) || job->req->type == FTIDX_MSG_HITS ||
+	    now - job->came_ns < SERVICE_PROGRESS_NS ||
+	    (job->progress_ns && now - job->progress_ns < SERVICE_PROGRESS_NS))
+		return 0;
+	job->progress_ns = now;
+	rep.stage = job->stage;
+	rep.elapsed_ns = now - job->came_ns;
+	if (job->stage == FTIDX_PROGRESS_RESOLVE)
+		service_job_tokens_done(job, &rep.done, &rep.total);
+	progress_text(s, job, text, sizeof(text));
+	rep.message = text;
+	return proto_encode_reply(out, job->id, &rep);
+}
+
+/* The request's own handler, once the map is what it needs. */
+static int answer(struct service *s, struct service_job *job, uint64_t deadline_ns,
+		  struct proto_buf *out)
+{
+	const struct proto_request *req = job->req;
+
 	switch (req->type) {
 	case FTIDX_MSG_STATUS:
 		return service_query_status(s, job->id, job->requester, out);

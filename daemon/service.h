@@ -55,6 +55,16 @@ void service_set_clients(struct service *s, uint32_t n);
 int service_step(struct service *s, struct service_job *job, uint64_t deadline_ns,
 		 struct proto_buf *out);
 
+/*
+ * After a step that left @job waiting or unfinished (SERVICE_BLOCKED,
+ * SERVICE_MORE): a PROGRESS frame for it appended to @out if its client
+ * asked for them (FTIDX_REQ_PROGRESS) and one is due, the first
+ * SERVICE_PROGRESS_NS after it came, then one per SERVICE_PROGRESS_NS.
+ * 0 or -ENOMEM.
+ */
+#define SERVICE_PROGRESS_NS 1000000000ull
+int service_job_progress(struct service *s, struct service_job *job, struct proto_buf *out);
+
 /* A job taken to its end in one go, deferred work waited for: 0 (the
  * reply in @out) or -errno, as above. For tests and tools. */
 int service_handle(struct service *s, const struct proto_request *req, uint32_t id,

@@ -258,13 +258,22 @@ int writer_widen(const struct map *m, uint16_t file, struct resolution *res)
 
 /* ---- writing ----------------------------------------------------------- */
 
-static uint32_t count_tokens(const char *s, size_t len)
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\n' || c == '\t';
+}
+
+/* Tokens that begin in @s's @len bytes: one that @s begins in the middle
+ * of (@in: the byte before @s is part of a token) was counted where it
+ * began. A write() that takes a whole chunk (a plain file) can end in
+ * the middle of a token; the kernel's parser then takes the rest from
+ * the next write() as the same token. */
+static uint32_t count_tokens(const char *s, size_t len, bool in)
 {
 	uint32_t n = 0;
-	bool in = false;
 
 	for (size_t i = 0; i < len; i++) {
-		bool space = s[i] == ' ' || s[i] == '\n' || s[i] == '\t';
+		bool space = is_blank(s[i]);
 
 		n += !space && !in;
 		in = !space;
@@ -295,7 +304,7 @@ static int write_batch(const struct writer_io *io, const char *instance, const c
 			r = n < 0 ? (int)n : -EIO;
 			break;
 		}
-		*accepted += count_tokens(s + done, (size_t)n);
+		*accepted += count_tokens(s + done, (size_t)n, done > 0 && !is_blank(s[done - 1]));
 		done += (size_t)n;
 	}
 	rc = io->close(io->ctx, fd);
@@ -593,7 +602,9 @@ int writer_apply(const struct writer_io *io, const struct map *m, const struct w
 			return out->why = "out of memory", r;
 		res = &widened;
 	}
-	if (wr->op == FTIDX_OP_SET && res->n_enable == 0)
+	/* an empty notrace file excludes nothing, which is harmless */
+	if (wr->op == FTIDX_OP_SET && res->n_enable == 0 && !wr->allow_empty &&
+	    (wr->file == FTIDX_FILE_FILTER || wr->file == FTIDX_FILE_GRAPH))
 		return out->why = "the patterns select no function, and an empty filter traces "
 				  "every function: use clear for that",
 		       -ENODATA;

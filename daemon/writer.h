@@ -59,6 +59,9 @@ struct writer_request {
 	/* Leave the read-back check to the caller (writer_verify()), which
 	 * may prove the write another way; @before is kept for it. */
 	bool verify_later;
+	/* A SET of nothing to set_ftrace_filter or set_graph_function was
+	 * asked for (FTIDX_FILTER_ALLOW_EMPTY): else it is refused here too. */
+	bool allow_empty;
 };
 
 struct writer_result {
@@ -78,8 +81,10 @@ const char *writer_file_name(uint16_t file);
 
 /*
  * Apply resolution @res (every token valid) to the filter. SET replaces
- * the filter with @res's enabled lines, ADD also removes its disabled
- * ones, REMOVE removes its enabled lines, CLEAR empties the filter.
+ * the filter with @res's enabled lines (never set_ftrace_filter's or
+ * set_graph_function's with nothing, unless @wr->allow_empty: -ENODATA),
+ * ADD also removes its disabled ones, REMOVE removes its enabled lines,
+ * CLEAR empties the filter.
  * Returns 0, or -errno with @out->why set. When the kernel refused a write
  * midway, or the filter read back is not what was asked for, @out->before
  * holds the filter as it was, for writer_restore(). Release @out with

@@ -262,6 +262,7 @@ const char *proto_type_name(uint16_t type)
 		[FTIDX_MSG_CANCEL] = "CANCEL",
 		[FTIDX_MSG_REMOVE_INSTANCE] = "REMOVE_INSTANCE",
 		[FTIDX_MSG_VERSION] = "VERSION",
+		[FTIDX_MSG_PROGRESS] = "PROGRESS",
 	};
 
 	type &= (uint16_t)~FTIDX_MSG_REPLY;
@@ -571,20 +572,53 @@ static void get_changes(struct reader *r, void *msg, uint16_t version _unused_, 
 	}
 }
 
+/* Version 4: what a read waits for, and progress frames. */
+#define READ_FLAGS (FTIDX_READ_CURRENT | FTIDX_READ_LAST | FTIDX_REQ_PROGRESS)
+
+static void check_read_flags(struct reader *r, uint32_t flags)
+{
+	if ((flags & FTIDX_READ_CURRENT) && (flags & FTIDX_READ_LAST))
+		fail(r, "a read waits for the current map or takes the last one, not both");
+}
+
 static void check_resolve(struct reader *r, void *msg, const char **why _unused_)
 {
 	const struct proto_request *req = msg;
 
-	if (req->flags & ~(FTIDX_RESOLVE_LINES | FTIDX_RESOLVE_PER_TOKEN))
+	if (req->flags & ~(FTIDX_RESOLVE_LINES | FTIDX_RESOLVE_PER_TOKEN | READ_FLAGS))
 		unsupported(r, "unknown RESOLVE flags");
+	check_read_flags(r, req->flags);
 }
 
 static void check_list(struct reader *r, void *msg, const char **why _unused_)
 {
 	const struct proto_request *req = msg;
 
-	if (req->flags & ~(FTIDX_LIST_PLACEHOLDERS | FTIDX_LIST_MODULE | FTIDX_LIST_ADDRESSES))
+	if (req->flags &
+	    ~(FTIDX_LIST_PLACEHOLDERS | FTIDX_LIST_MODULE | FTIDX_LIST_ADDRESSES | READ_FLAGS))
 		unsupported(r, "unknown LIST flags");
+	check_read_flags(r, req->flags);
+}
+
+/* NAMES and STATUS: a flags field of version 4, after what version 1 had. */
+static int put_read_flags(struct proto_buf *b, const void *msg)
+{
+	proto_put_u32(b, ((const struct proto_request *)msg)->flags);
+	return 0;
+}
+
+static void get_read_flags(struct reader *r, void *msg, uint16_t version _unused_, int *err _unused_)
+{
+	((struct proto_request *)msg)->flags = get_u32(r);
+}
+
+static void check_read_only(struct reader *r, void *msg, const char **why _unused_)
+{
+	const struct proto_request *req = msg;
+
+	if (req->flags & ~READ_FLAGS)
+		unsupported(r, "unknown flags");
+	check_read_flags(r, req->flags);
 }
 
 static void check_filter(struct reader *r, void *msg, const char **why)
@@ -592,7 +626,8 @@ static void check_filter(struct reader *r, void *msg, const char **why)
 	struct proto_request *req = msg;
 
 	check_change(r, req->op, req->file, req->n_tokens);
-	if (req->flags & ~(FTIDX_FILTER_CREATE_INSTANCE | FTIDX_FILTER_PER_TOKEN))
+	if (req->flags & ~(FTIDX_FILTER_CREATE_INSTANCE | FTIDX_FILTER_PER_TOKEN |
+			   FTIDX_FILTER_ALLOW_EMPTY | FTIDX_REQ_PROGRESS))
 		unsupported(r, "unknown FILTER flags");
 	check_instance(r, req->instance, why);
 	/* a FILTER is a change of one file */
@@ -604,7 +639,8 @@ static void check_change_request(struct reader *r, void *msg, const char **why)
 {
 	struct proto_request *req = msg;
 
-	if (req->flags & ~(FTIDX_FILTER_CREATE_INSTANCE | FTIDX_FILTER_PER_TOKEN))
+	if (req->flags & ~(FTIDX_FILTER_CREATE_INSTANCE | FTIDX_FILTER_PER_TOKEN |
+			   FTIDX_FILTER_ALLOW_EMPTY | FTIDX_REQ_PROGRESS))
 		unsupported(r, "unknown CHANGE flags");
 	check_instance(r, req->instance, why);
 }
@@ -643,10 +679,12 @@ static const struct field cancel_fields[] = { REQ_U32(target) };
 static const struct field instance_fields[] = { REQ_STR(instance, FTIDX_INSTANCE_MAX) };
 
 static const struct codec requests[] = {
-	{ FTIDX_MSG_STATUS, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL, NO_LATE },
+	{ FTIDX_MSG_STATUS, NO_FIELDS, NULL, NULL, NO_FIELDS, check_read_only, put_read_flags,
+	  get_read_flags, 4 },
 	{ FTIDX_MSG_RESOLVE, FIELDS(resolve_fields), put_tokens, get_tokens, NO_FIELDS,
 	  check_resolve, NO_LATE },
-	{ FTIDX_MSG_NAMES, NO_FIELDS, put_indices, get_indices, NO_FIELDS, NULL, NO_LATE },
+	{ FTIDX_MSG_NAMES, NO_FIELDS, put_indices, get_indices, NO_FIELDS, check_read_only,
+	  put_read_flags, get_read_flags, 4 },
 	{ FTIDX_MSG_LIST, FIELDS(list_fields), NULL, NULL, NO_FIELDS, check_list, NO_LATE },
 	{ FTIDX_MSG_FILTER, FIELDS(filter_fields), put_tokens, get_tokens, NO_FIELDS,
 	  check_filter, NO_LATE },
@@ -893,7 +931,43 @@ static int put_status_late(struct proto_buf *b, const void *msg)
 		proto_put_u32(b, rep->filters[i].module_patterns);
 	}
 	proto_put_u32(b, rep->daemon_uid);
+	proto_put_u64(b, rep->published_generation);
 	return 0;
+}
+
+/* Version 4: RESOLVE, NAMES and LIST say whether their map is behind. */
+void proto_put_map_state(struct proto_buf *b, uint32_t map_flags, uint64_t newest_generation)
+{
+	proto_put_u32(b, map_flags);
+	proto_put_u64(b, newest_generation);
+}
+
+static int put_map_state(struct proto_buf *b, const void *msg)
+{
+	const struct proto_reply *rep = msg;
+
+	proto_put_map_state(b, rep->map_flags, rep->newest_generation);
+	return 0;
+}
+
+static void get_map_state(struct reader *r, void *msg, uint16_t version _unused_, int *err _unused_)
+{
+	struct proto_reply *rep = msg;
+
+	rep->map_flags = get_u32(r);
+	rep->newest_generation = get_u64(r);
+	if (!r->why && (rep->map_flags & ~FTIDX_MAP_BEHIND))
+		fail(r, "unknown map state flags");
+}
+
+static void check_progress(struct reader *r, void *msg, const char **why _unused_)
+{
+	const struct proto_reply *rep = msg;
+
+	if (rep->stage > FTIDX_PROGRESS_RESTORE)
+		fail(r, "unknown progress stage");
+	else if (rep->done > rep->total)
+		fail(r, "progress past its total");
 }
 
 static void get_status_late(struct reader *r, void *msg, uint16_t version, int *err _unused_)
@@ -904,8 +978,10 @@ static void get_status_late(struct reader *r, void *msg, uint16_t version, int *
 		rep->filters[i].probes = get_u32(r);
 		rep->filters[i].module_patterns = get_u32(r);
 	}
-	if (version >= 4 && !r->why)
+	if (version >= 4 && !r->why) {
 		rep->daemon_uid = get_u32(r);
+		rep->published_generation = get_u64(r);
+	}
 }
 
 static void check_status(struct reader *r, void *msg, const char **why _unused_)
@@ -1078,18 +1154,25 @@ static const struct field version_fields[] = {
 	REP_U64(capabilities),	REP_STR(daemon_version, 4096, 1),
 };
 static const struct field hits_head[] = { REP_U32(enabled) };
+static const struct field progress_fields[] = { REP_U32(stage), REP_U32(done), REP_U32(total),
+						REP_U64(elapsed_ns) };
 
 static const struct codec replies[] = {
 	{ FTIDX_MSG_ERROR, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL, NO_LATE },
 	{ FTIDX_MSG_STATUS, FIELDS(status_head), put_status_rest, get_status_rest,
 	  FIELDS(status_tail), check_status, put_status_late, get_status_late, 3 },
-	{ FTIDX_MSG_RESOLVE, NO_FIELDS, put_resolved, get_resolved, NO_FIELDS, NULL, NO_LATE },
+	{ FTIDX_MSG_RESOLVE, NO_FIELDS, put_resolved, get_resolved, NO_FIELDS, NULL, put_map_state,
+	  get_map_state, 4 },
 	{ FTIDX_MSG_FILTER, NO_FIELDS, put_resolved, get_resolved, NO_FIELDS, NULL, NO_LATE },
 	{ FTIDX_MSG_CHANGE, NO_FIELDS, put_changed, get_changed, NO_FIELDS, NULL, NO_LATE },
 	{ FTIDX_MSG_REMOVE_INSTANCE, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL, NO_LATE },
 	{ FTIDX_MSG_VERSION, FIELDS(version_fields), NULL, NULL, NO_FIELDS, check_version, NO_LATE },
-	{ FTIDX_MSG_NAMES, NO_FIELDS, put_names, get_names, NO_FIELDS, NULL, NO_LATE },
-	{ FTIDX_MSG_LIST, NO_FIELDS, put_list, get_list, NO_FIELDS, NULL, NO_LATE },
+	{ FTIDX_MSG_NAMES, NO_FIELDS, put_names, get_names, NO_FIELDS, NULL, put_map_state,
+	  get_map_state, 4 },
+	{ FTIDX_MSG_LIST, NO_FIELDS, put_list, get_list, NO_FIELDS, NULL, put_map_state,
+	  get_map_state, 4 },
+	{ FTIDX_MSG_PROGRESS, FIELDS(progress_fields), NULL, NULL, NO_FIELDS, check_progress,
+	  NO_LATE },
 	{ FTIDX_MSG_HITS, FIELDS(hits_head), put_hits, get_hits, NO_FIELDS, NULL, NO_LATE },
 };
 

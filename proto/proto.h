@@ -27,7 +27,13 @@
  *      patterns the kernel lists beside its functions; the path of the
  *      published function list.
  *   4 (ftidx 0.5): the uid ftidxd runs as at the end of STATUS replies,
- *      so that a reader of the published copy can tell it is ftidxd's.
+ *      so that a reader of the published copy can tell it is ftidxd's;
+ *      FILTER and CHANGE refuse to leave set_ftrace_filter or
+ *      set_graph_function empty unless FTIDX_FILTER_ALLOW_EMPTY asks;
+ *      what a read waits for (FTIDX_READ_*, a flags field of NAMES and
+ *      STATUS), whether the map it was answered from is behind the
+ *      kernel's (RESOLVE, NAMES, LIST), the published copy's generation
+ *      (STATUS); PROGRESS frames, asked for per request.
  */
 #pragma once
 
@@ -70,6 +76,9 @@ enum ftidx_msg_type {
 	FTIDX_MSG_CANCEL = 8,          /* version 2: no reply of its own */
 	FTIDX_MSG_REMOVE_INSTANCE = 9, /* version 2 */
 	FTIDX_MSG_VERSION = 10,        /* version 2 */
+	/* version 4: sent by the daemon only (as a reply type), before the
+	 * reply of a request that asked for it (FTIDX_REQ_PROGRESS) */
+	FTIDX_MSG_PROGRESS = 11,
 	FTIDX_MSG_ERROR = 0x7fff, /* reply to a frame that could not be decoded */
 	FTIDX_MSG_REPLY = 0x8000, /* flag on every reply type */
 };
@@ -77,6 +86,35 @@ enum ftidx_msg_type {
 /* RESOLVE flags */
 #define FTIDX_RESOLVE_LINES 0x1u     /* also return each enabled line's text */
 #define FTIDX_RESOLVE_PER_TOKEN 0x2u /* also each token's own matches (version 2) */
+
+/*
+ * Version 4, flags of RESOLVE, LIST, NAMES and STATUS (NAMES and STATUS
+ * carry a flags field from version 4 on): what a read waits for. Without
+ * either, a read waits for a rebuild under way for up to --read-wait,
+ * then answers from the map there is (STATUS does not wait). READ_CURRENT
+ * waits until the map is the kernel's, up to --map-wait (STATUS also
+ * until its copy is published), then answers, said to be behind if it
+ * still is; READ_LAST answers at once from the map there is. Both at once
+ * are malformed. Every read's reply says whether its map is behind
+ * (FTIDX_MAP_BEHIND), found by a fence taken after the request came.
+ */
+#define FTIDX_READ_CURRENT 0x10000u
+#define FTIDX_READ_LAST 0x20000u
+/* Version 4, also of FILTER and CHANGE: PROGRESS frames while the
+ * request waits or is worked on, from a second after it came, once a
+ * second. */
+#define FTIDX_REQ_PROGRESS 0x40000u
+
+/* Version 4: the map state of a RESOLVE, NAMES or LIST reply. */
+#define FTIDX_MAP_BEHIND 0x1u /* the kernel's functions changed since that map was read */
+
+/* Version 4: what a PROGRESS frame says the request waits for. */
+enum ftidx_progress_stage {
+	FTIDX_PROGRESS_TURN = 0,    /* its turn, behind other requests */
+	FTIDX_PROGRESS_MAP = 1,     /* the map read anew after a module change */
+	FTIDX_PROGRESS_RESOLVE = 2, /* its tokens resolved: done of total */
+	FTIDX_PROGRESS_RESTORE = 3, /* a failed write being put back */
+};
 
 /* LIST flags */
 #define FTIDX_LIST_PLACEHOLDERS 0x1u /* include placeholder lines */
@@ -101,6 +139,10 @@ enum ftidx_filter_file {
 /* FILTER and CHANGE flags */
 #define FTIDX_FILTER_CREATE_INSTANCE 0x1u
 #define FTIDX_FILTER_PER_TOKEN 0x2u /* also each token's own matches (version 2) */
+/* Version 4: a change may leave set_ftrace_filter or set_graph_function
+ * empty (which traces every function); without it, one that would is
+ * refused with ENODATA. The notrace files may always be left empty. */
+#define FTIDX_FILTER_ALLOW_EMPTY 0x4u
 
 /* VERSION: what the daemon can do, beyond version 1's requests. */
 #define FTIDX_CAP_CHANGE 0x1u          /* CHANGE */
@@ -109,7 +151,10 @@ enum ftidx_filter_file {
 #define FTIDX_CAP_REMOVE_INSTANCE 0x8u /* REMOVE_INSTANCE */
 #define FTIDX_CAP_HITS 0x10u           /* HITS can run here (a real tracefs) */
 #define FTIDX_CAP_LIST_ADDRESSES 0x20u /* LIST's addresses flag */
-#define FTIDX_CAPS_KNOWN 0x3fu
+#define FTIDX_CAP_ALLOW_EMPTY 0x40u    /* version 4: FTIDX_FILTER_ALLOW_EMPTY */
+#define FTIDX_CAP_READ_MAP 0x80u       /* version 4: FTIDX_READ_*, FTIDX_MAP_BEHIND */
+#define FTIDX_CAP_PROGRESS 0x100u      /* version 4: FTIDX_REQ_PROGRESS */
+#define FTIDX_CAPS_KNOWN 0x1ffu
 
 /* VERSION: what the asking client may do. */
 #define FTIDX_ROLE_READ 0  /* queries only */
@@ -223,6 +268,17 @@ struct proto_reply {
 	struct proto_change_result *changes;
 	uint32_t n_changes;
 
+	/* version 4: RESOLVE, NAMES, LIST: FTIDX_MAP_*, and the newest map the
+	 * daemon had when it answered (the generation above, or later) */
+	uint32_t map_flags;
+	uint64_t newest_generation;
+	/* version 4: STATUS: the published copy's map, 0: none */
+	uint64_t published_generation;
+	/* version 4: PROGRESS: what it waits for (enum ftidx_progress_stage),
+	 * how far (done of total, 0 of 0 when it cannot say), since when */
+	uint32_t stage, done, total;
+	uint64_t elapsed_ns;
+
 	/* VERSION */
 	uint16_t proto_version, proto_version_min;
 	uint32_t role; /* FTIDX_ROLE_* of the asking client */
@@ -292,9 +348,15 @@ int proto_decode_request(uint16_t version, uint16_t type, const void *body, size
 			 struct proto_request *req, const char **why);
 void proto_request_deinit(struct proto_request *req);
 
-/* Encode @rep (for request type @rep->type, or FTIDX_MSG_ERROR) as a whole
- * frame. 0 or -errno. */
+/* Encode @rep (for request type @rep->type, FTIDX_MSG_PROGRESS or
+ * FTIDX_MSG_ERROR) as a whole frame. 0 or -errno. */
 int proto_encode_reply(struct proto_buf *b, uint32_t id, const struct proto_reply *rep);
+
+/* The version 4 fields at the end of a RESOLVE, NAMES or LIST reply's
+ * body: what proto_encode_reply() puts there, for a body kept without
+ * them and sent again (the daemon's LIST of the whole map). */
+#define PROTO_MAP_STATE_SIZE 12
+void proto_put_map_state(struct proto_buf *b, uint32_t map_flags, uint64_t newest_generation);
 
 /*
  * Whether @name is an acceptable instance name: 1 to FTIDX_INSTANCE_MAX

@@ -295,6 +295,24 @@ static inline int run_cli(struct harness *h, const char *args, const char *input
 	return run_cli_on(h->socket, args, input, out, size);
 }
 
+/* The same with standard error in @out too. */
+static inline int run_cli_err(struct harness *h, const char *args, char *out, size_t size)
+{
+	char cmd[1024];
+	size_t n;
+	FILE *p;
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "%s -s %s %s 2>&1", cli_path, h->socket, args);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 static inline int daemon_fds(struct harness *h)
 {
 	char path[64];

@@ -86,7 +86,8 @@ static inline bool proto_reply_equal(const struct proto_reply *a, const struct p
 		    !proto_eq_str(a->match_rules, b->match_rules) ||
 		    !proto_eq_str(a->match_rules_how, b->match_rules_how) ||
 		    !proto_eq_str(a->recovery, b->recovery) ||
-		    !proto_eq_str(a->published, b->published))
+		    !proto_eq_str(a->published, b->published) ||
+		    a->published_generation != b->published_generation)
 			return false;
 		for (uint32_t i = 0; i < a->n_filters; i++)
 			if (a->filters[i].file != b->filters[i].file ||
@@ -98,8 +99,13 @@ static inline bool proto_reply_equal(const struct proto_reply *a, const struct p
 				return false;
 		return true;
 	case FTIDX_MSG_RESOLVE:
+		return proto_items_equal(a, b) && a->map_flags == b->map_flags &&
+		       a->newest_generation == b->newest_generation;
 	case FTIDX_MSG_FILTER:
 		return proto_items_equal(a, b);
+	case FTIDX_MSG_PROGRESS:
+		return a->stage == b->stage && a->done == b->done && a->total == b->total &&
+		       a->elapsed_ns == b->elapsed_ns;
 	case FTIDX_MSG_CHANGE:
 		if (!proto_items_equal(a, b) || a->n_changes != b->n_changes)
 			return false;
@@ -119,12 +125,14 @@ static inline bool proto_reply_equal(const struct proto_reply *a, const struct p
 		       a->capabilities == b->capabilities &&
 		       proto_eq_str(a->daemon_version, b->daemon_version);
 	case FTIDX_MSG_NAMES:
-		return a->n_lines == b->n_lines &&
+		return a->n_lines == b->n_lines && a->map_flags == b->map_flags &&
+		       a->newest_generation == b->newest_generation &&
 		       proto_eq_mem(a->line_status, b->line_status,
 				    sizeof(*a->line_status) * a->n_lines) &&
 		       proto_eq_strs(a->lines, b->lines, a->n_lines);
 	case FTIDX_MSG_LIST:
 		return a->n_lines == b->n_lines && !a->addresses == !b->addresses &&
+		       a->map_flags == b->map_flags && a->newest_generation == b->newest_generation &&
 		       proto_eq_mem(a->indices, b->indices, sizeof(*a->indices) * a->n_lines) &&
 		       (!a->addresses ||
 			proto_eq_mem(a->addresses, b->addresses, sizeof(*a->addresses) * a->n_lines)) &&

@@ -79,6 +79,26 @@ static pid_t start(struct harness *h, const char *daemon, const char *notify,
 	return pid;
 }
 
+/* A second ftidxd, started by hand on @socket with the state directory
+ * systemd gave the first ($RUNTIME_DIRECTORY, @h's): its exit status, or
+ * -1 if it came up (killed after 5 s). */
+static int second_daemon(struct harness *h, const char *daemon, const char *socket)
+{
+	char env_runtime[256];
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		snprintf(env_runtime, sizeof(env_runtime), "%s", h->dir);
+		setenv("RUNTIME_DIRECTORY", env_runtime, 1);
+		dup2(fd, 2);
+		execl(daemon, daemon, "--tracefs", h->dir, "--socket", socket, (char *)NULL);
+		_exit(127);
+	}
+	return harness_wait_exit(pid, 5000);
+}
+
 static void test_activated(struct harness *h, const char *daemon)
 {
 	char notify[128], own[128], err[128];
@@ -107,6 +127,15 @@ static void test_activated(struct harness *h, const char *daemon)
 	CHECK(strncmp(msg, "READY=1\n", 8) == 0);
 	CHECK(strstr(msg, "STATUS=38303 lines mapped, generation 1") != NULL);
 	CHECK(stat(own, &sb) < 0); /* it made no socket of its own */
+	/* a daemon started by hand beside it is refused: on its socket, and
+	 * on its state directory with a socket of its own */
+	CHECK_EQ_INT(second_daemon(h, daemon, h->socket), 1);
+	CHECK_EQ_INT(second_daemon(h, daemon, own), 1);
+	CHECK(stat(own, &sb) < 0);
+	CHECK_EQ_INT(ftidx_connect(h->socket, &c), 0);
+	CHECK_EQ_INT(c ? ftidx_status(c, &st) : -1, 0);
+	ftidx_status_free(st);
+	ftidx_unref(c);
 
 	kill(pid, SIGHUP);
 	CHECK_EQ_STR(next_notification(fd), "RELOADING=1");

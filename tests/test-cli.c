@@ -21,7 +21,8 @@ static void test_cli_without_daemon(void)
 		"change --generation 0 filter=set a",
 		"change filter=set a notrace=set b graph=set c graph-notrace=set d filter=add e",
 		"remove-instance",	   "remove-instance a b",   "version extra",
-		"resolve --per-pattern",   "resolve --bogus x",
+		"resolve --per-pattern",   "resolve --bogus x",	    "--timeout x status",
+		"--timeout -1 status",	   "--timeout 86401 status",
 	};
 	char out[256];
 
@@ -69,6 +70,82 @@ static void test_cli(struct harness *h)
 	CHECK_EQ_INT(run_cli(h, "--help", NULL, out, sizeof(out)), 0);
 	CHECK(strstr(out, "Exit status") != NULL);
 	CHECK(strstr(out, "change") != NULL && strstr(out, "remove-instance") != NULL);
+}
+
+/*
+ * No change leaves set_ftrace_filter or set_graph_function empty, which
+ * traces every function, unless asked with --allow-empty: a remove of
+ * all the filter holds, an add of a removal alone, the same in a change
+ * (before, only a set that selected nothing was refused). The refusal
+ * names the file; an empty notrace file excludes nothing, and is allowed.
+ */
+static void test_cli_no_empty_filter(struct harness *h)
+{
+	static char out[1 << 16];
+
+	fake_write(h->dir, "set_graph_function", "", 0);
+	CHECK_EQ_INT(run_cli(h, "set vfs_read", NULL, out, sizeof(out)), 0);
+	CHECK_EQ_INT(run_cli_err(h, "remove vfs_read", out, sizeof(out)), 1);
+	CHECK(strstr(out, "set_ftrace_filter: this would leave it empty, and an empty "
+			  "set_ftrace_filter makes the function tracer trace every function") != NULL);
+	CHECK_EQ_INT(run_cli(h, "add '!vfs_read'", NULL, out, sizeof(out)), 1);
+	CHECK_EQ_INT(run_cli(h, "change filter=remove vfs_read", NULL, out, sizeof(out)), 1);
+	CHECK_EQ_INT(run_cli(h, "set '!vfs_read'", NULL, out, sizeof(out)), 1);
+	check_filter(h, "set_ftrace_filter", want_vfs_read, 1);
+	CHECK_EQ_INT(run_cli(h, "set --graph vfs_read", NULL, out, sizeof(out)), 0);
+	CHECK_EQ_INT(run_cli_err(h, "remove --graph vfs_read", out, sizeof(out)), 1);
+	CHECK(strstr(out, "set_graph_function: this would leave it empty, and an empty "
+			  "set_graph_function makes the function_graph tracer graph every function") !=
+	      NULL);
+	/* asked for */
+	CHECK_EQ_INT(run_cli(h, "remove --allow-empty vfs_read", NULL, out, sizeof(out)), 0);
+	check_filter(h, "set_ftrace_filter", want_nothing, 0);
+	CHECK_EQ_INT(run_cli(h, "change --allow-empty graph=remove vfs_read", NULL, out, sizeof(out)),
+		     0);
+	/* notrace: nothing excluded is harmless */
+	CHECK_EQ_INT(run_cli(h, "set --notrace vfs_read", NULL, out, sizeof(out)), 0);
+	CHECK_EQ_INT(run_cli(h, "remove --notrace vfs_read", NULL, out, sizeof(out)), 0);
+	check_filter(h, "set_ftrace_notrace", want_nothing, 0);
+	CHECK_EQ_INT(run_cli(h, "set --notrace vfs_read", NULL, out, sizeof(out)), 0);
+	CHECK_EQ_INT(run_cli(h, "set --notrace '!vfs_read'", NULL, out, sizeof(out)), 0);
+	check_filter(h, "set_ftrace_notrace", want_nothing, 0);
+	CHECK_EQ_INT(run_cli(h, "clear --graph", NULL, out, sizeof(out)), 0);
+}
+
+/* Write @n lines of @line to @path. */
+static void write_lines(const char *path, const char *line, size_t n)
+{
+	FILE *f = fopen(path, "w");
+
+	for (size_t i = 0; f && i < n; i++)
+		fputs(line, f);
+	CHECK(f && fclose(f) == 0);
+}
+
+/*
+ * A request past a limit of the protocol is refused before it is sent,
+ * the limit named, with the status of a refused request (1): 1,213,872
+ * patterns (before: "Invalid argument"), 17 MB of them (before: exit 3,
+ * which says the daemon cannot be reached).
+ */
+static void test_cli_limits(struct harness *h)
+{
+	static char out[1 << 16];
+	char path[256], args[320];
+
+	snprintf(path, sizeof(path), "%s/many.txt", h->dir);
+	write_lines(path, "a\n", 1213872);
+	snprintf(args, sizeof(args), "resolve - < %s", path);
+	CHECK_EQ_INT(run_cli_err(h, args, out, sizeof(out)), 1);
+	CHECK(strstr(out, "more than 1,000,000 patterns or indices in one request") != NULL);
+	write_lines(path, "a_name_forty_bytes_long_for_the_limit_x\n", 17000000 / 40);
+	CHECK_EQ_INT(run_cli_err(h, args, out, sizeof(out)), 1);
+	CHECK(strstr(out, "request larger than the protocol allows (16 MiB)") != NULL);
+	snprintf(args, sizeof(args), "set - < %s", path);
+	CHECK_EQ_INT(run_cli_err(h, args, out, sizeof(out)), 1);
+	unlink(path);
+	/* still serving */
+	CHECK_EQ_INT(run_cli(h, "resolve vfs_read", NULL, out, sizeof(out)), 0);
 }
 
 /* change, resolve --per-pattern, remove-instance and version. */
@@ -213,6 +290,8 @@ int main(int argc, char **argv)
 	integration_setup(argc, argv, "test-cli", &h, path, sizeof(path));
 	harness_start(&h, daemon_path, NULL);
 	test_cli(&h);
+	test_cli_no_empty_filter(&h);
+	test_cli_limits(&h);
 	test_cli_0_3(&h);
 	test_cli_without_daemon();
 	test_exec(&h);

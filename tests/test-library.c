@@ -215,6 +215,19 @@ static void test_refusals(struct harness *h)
 	/* a set that selects nothing would trace everything: refused */
 	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, empty, 1, NULL), -ENODATA);
 	CHECK(strstr(ftidx_error_message(c), "clear") != NULL);
+	/* nor may a removal leave it empty: a REMOVE of all it holds, an ADD
+	 * of a removal alone (before 0.5, both emptied it) */
+	{
+		const char *all_loop[] = { ":mod:loop" }, *not_loop[] = { "!:mod:loop" };
+
+		CHECK_EQ_INT(ftidx_filter(c, FTIDX_REMOVE, FTIDX_FILTER, NULL, 0, 0, all_loop, 1,
+					  NULL),
+			     -ENODATA);
+		CHECK(strstr(ftidx_error_message(c), "set_ftrace_filter: this would leave it empty") !=
+		      NULL);
+		CHECK_EQ_INT(ftidx_filter(c, FTIDX_ADD, FTIDX_FILTER, NULL, 0, 0, not_loop, 1, NULL),
+			     -ENODATA);
+	}
 	/* remove with '!' is contradictory */
 	CHECK_EQ_INT(ftidx_filter(c, FTIDX_REMOVE, FTIDX_FILTER, NULL, 0, 0, bang, 1, NULL), -EINVAL);
 	/* no such instance, unless asked to create it */
@@ -337,12 +350,14 @@ static void test_library_contract(struct harness *h)
 	 * before the array is read or anything is sized by the count */
 	CHECK_EQ_INT(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, &one,
 					  (size_t)FTIDX_BATCH_MAX + 1, &r),
-		     -EINVAL);
+		     -E2BIG);
 	CHECK(r == NULL);
+	/* the limit named (before 0.5: -EINVAL, and no word) */
+	CHECK(strstr(ftidx_error_message(c), "1,000,000") != NULL);
 	r = (struct ftidx_result *)&r;
 	CHECK_EQ_INT(ftidx_filter_indices(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, &one, SIZE_MAX / 4,
 					  &r),
-		     -EINVAL);
+		     -E2BIG);
 	CHECK(r == NULL);
 
 	/* every other token refused: each one's own reason */
@@ -925,6 +940,81 @@ static void test_reconnect(const char *fixture_text, size_t len)
 	harness_cleanup(&hr);
 }
 
+/* What a progress callback was told. */
+struct heard {
+	unsigned calls, resolving;
+	uint32_t done, total;
+	uint64_t last_ms;
+};
+
+static void hear(void *userdata, int stage, uint32_t done, uint32_t total, uint64_t elapsed_ms,
+		 const char *what)
+{
+	struct heard *h = userdata;
+
+	h->calls++;
+	CHECK(what != NULL);
+	CHECK(elapsed_ms >= h->last_ms);
+	h->last_ms = elapsed_ms;
+	if (stage == FTIDX_STAGE_RESOLVING) {
+		h->resolving++;
+		h->done = done;
+		h->total = total;
+	}
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * A long request (3,000 globs that each scan every line): the progress
+ * callback hears, a second on, how many patterns ftidxd has resolved of
+ * how many; under a timeout shorter than the request, -ETIMEDOUT says
+ * the daemon may still be working, and the daemon serves on.
+ */
+static void test_progress(struct harness *h)
+{
+	enum { N = 3000 };
+	static char text[N][16];
+	const char *pats[N];
+	struct heard heard = { 0 };
+	struct ftidx *c = connect_or_die(h);
+	struct ftidx_result *r = NULL;
+	double t0, took;
+
+	for (int i = 0; i < N; i++) {
+		snprintf(text[i], sizeof(text[i]), "*q%dz*", i);
+		pats[i] = text[i];
+	}
+	ftidx_set_progress(c, hear, &heard);
+	t0 = now_ms();
+	CHECK_EQ_INT(ftidx_resolve(c, pats, N, 0, &r), -EINVAL); /* each matches nothing */
+	took = now_ms() - t0;
+	r = ftidx_result_free(r);
+	printf("progress: %u reports in %.0f ms, %u of them resolving (last: %u of %u)\n",
+	       heard.calls, took, heard.resolving, heard.done, heard.total);
+	/* a second on, once a second: a request of 2 s hears at least one */
+	if (took >= 2000) {
+		CHECK(heard.resolving >= 1);
+		CHECK_EQ_INT(heard.total, N);
+		CHECK(heard.done > 0 && heard.done < N);
+	}
+	ftidx_unref(c);
+
+	c = connect_or_die(h);
+	ftidx_set_timeout(c, 300);
+	CHECK_EQ_INT(ftidx_resolve(c, pats, N, 0, &r), -ETIMEDOUT);
+	CHECK(strstr(ftidx_error_message(c), "may still be working") != NULL);
+	r = ftidx_result_free(r);
+	ftidx_unref(c);
+	test_status(h);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -943,6 +1033,7 @@ int main(int argc, char **argv)
 	test_refusals(&h);
 	test_hits(&h);
 	test_library_contract(&h);
+	test_progress(&h);
 	test_stale(&h); /* last: it changes the map */
 	CHECK(harness_alive(&h));
 	CHECK_EQ_INT(harness_stop(&h), 0);

@@ -33,6 +33,15 @@ static struct proto_request requests[] = {
 	{ .type = FTIDX_MSG_CANCEL, .target = 12345 },
 	{ .type = FTIDX_MSG_REMOVE_INSTANCE, .instance = "inst" },
 	{ .type = FTIDX_MSG_VERSION },
+	/* version 4: what a read waits for, progress frames */
+	{ .type = FTIDX_MSG_STATUS, .flags = FTIDX_READ_CURRENT | FTIDX_REQ_PROGRESS },
+	{ .type = FTIDX_MSG_NAMES, .flags = FTIDX_READ_LAST, .indices = indices, .n_indices = 3 },
+	{ .type = FTIDX_MSG_RESOLVE, .flags = FTIDX_READ_CURRENT | FTIDX_REQ_PROGRESS,
+	  .tokens = tokens, .n_tokens = 4 },
+	{ .type = FTIDX_MSG_LIST, .flags = FTIDX_READ_LAST, .module = "" },
+	{ .type = FTIDX_MSG_FILTER, .op = FTIDX_OP_REMOVE, .file = FTIDX_FILE_FILTER,
+	  .flags = FTIDX_FILTER_ALLOW_EMPTY | FTIDX_REQ_PROGRESS, .instance = "", .tokens = tokens,
+	  .n_tokens = 1 },
 };
 
 static void check_truncations_refused(uint16_t type, const uint8_t *body, size_t len, bool reply)
@@ -280,8 +289,10 @@ static void test_replies(void)
 		  .published = "/run/ftidx/available_filter_functions",
 		  .module_entries = 51, .distinct_names = 36000, .status_flags = FTIDX_STATUS_TRACEFS,
 		  .clients = 4, .build_ns = 12345678, .built_at_ns = 1700000000000000000ull,
-		  .filters = filters, .n_filters = 2, .daemon_uid = 65534 },
+		  .filters = filters, .n_filters = 2, .daemon_uid = 65534,
+		  .published_generation = 2 },
 		{ .type = FTIDX_MSG_RESOLVE, .status = EINVAL, .generation = 3, .message = "1 of 3",
+		  .map_flags = FTIDX_MAP_BEHIND, .newest_generation = 5,
 		  .items = items, .n_items = 3, .n_failed = 1, .enable = enable, .n_enable = 3,
 		  .disable = disable, .n_disable = 1, .reasons = reasons, .lines = lines,
 		  .n_lines = 3 },
@@ -289,7 +300,7 @@ static void test_replies(void)
 		  .n_items = 3, .n_failed = 1, .enable = enable, .n_enable = 3, .reasons = reasons,
 		  .written = 3 },
 		{ .type = FTIDX_MSG_NAMES, .message = "", .line_status = line_status, .lines = lines,
-		  .n_lines = 3 },
+		  .n_lines = 3, .map_flags = FTIDX_MAP_BEHIND, .newest_generation = 2 },
 		{ .type = FTIDX_MSG_LIST, .message = "", .indices = enable, .lines = lines,
 		  .n_lines = 3 },
 		{ .type = FTIDX_MSG_LIST, .message = "", .indices = enable, .lines = lines,
@@ -299,7 +310,11 @@ static void test_replies(void)
 		{ .type = FTIDX_MSG_ERROR, .status = EBADMSG, .message = "bad magic" },
 		{ .type = FTIDX_MSG_RESOLVE, .generation = 3, .message = "", .items = items,
 		  .n_items = 3, .n_failed = 1, .enable = enable, .n_enable = 3, .reasons = reasons,
-		  .token_sets = sets, .token_set_start = set_start, .n_token_sets = 3 },
+		  .token_sets = sets, .token_set_start = set_start, .n_token_sets = 3,
+		  .newest_generation = 3 },
+		{ .type = FTIDX_MSG_PROGRESS, .generation = 3, .message = "reading the map anew",
+		  .stage = FTIDX_PROGRESS_RESOLVE, .done = 500, .total = 20000,
+		  .elapsed_ns = 1500000000 },
 		{ .type = FTIDX_MSG_CHANGE, .status = 0, .generation = 3, .message = "",
 		  .items = items, .n_items = 3, .n_failed = 1, .reasons = reasons, .written = 4,
 		  .token_sets = sets, .token_set_start = set_start, .n_token_sets = 3,
@@ -402,8 +417,9 @@ static void test_version_3(void)
 
 	proto_buf_init(&b);
 	CHECK_EQ_INT(proto_encode_reply(&b, 1, &in), 0);
-	/* as a version 3 daemon sent it: without version 4's uid */
-	b.len -= 4;
+	/* as a version 3 daemon sent it: without version 4's uid and
+	 * published generation */
+	b.len -= 4 + 8;
 	CHECK_EQ_INT(proto_decode_reply(3, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
 					b.len - 16, &rep, &why),
 		     0);
@@ -439,7 +455,8 @@ static void test_version_4(void)
 	struct proto_reply in = { .type = FTIDX_MSG_STATUS, .message = "", .tracing_dir = "",
 				  .kernel_release = "", .daemon_version = "", .match_rules = "",
 				  .match_rules_how = "", .recovery = "", .published = PUBLISHED,
-				  .filters = filters, .n_filters = 1, .daemon_uid = 0 },
+				  .filters = filters, .n_filters = 1, .daemon_uid = 0,
+				  .published_generation = 7 },
 			   rep;
 	struct proto_buf b;
 	const char *why;
@@ -450,12 +467,16 @@ static void test_version_4(void)
 					b.len - 16, &rep, &why),
 		     0);
 	CHECK_EQ_INT(rep.daemon_uid, 0); /* root's, not "unknown" */
+	CHECK_EQ_INT(rep.published_generation, 7);
 	CHECK_EQ_INT(rep.filters[0].module_patterns, 2);
 	proto_reply_deinit(&rep);
-	CHECK_EQ_INT(proto_decode_reply(4, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
-					b.len - 16 - 4, &rep, &why),
-		     -EBADMSG);
-	proto_reply_deinit(&rep);
+	/* version 4's uid and generation come together, or not at all */
+	for (size_t cut = 4; cut <= 8; cut += 4) {
+		CHECK_EQ_INT(proto_decode_reply(4, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY,
+						b.data + 16, b.len - 16 - cut, &rep, &why),
+			     -EBADMSG);
+		proto_reply_deinit(&rep);
+	}
 	proto_buf_deinit(&b);
 }
 
@@ -481,14 +502,15 @@ static void test_version_2(void)
 
 	proto_buf_init(&b);
 	CHECK_EQ_INT(proto_encode_reply(&b, 1, &rin), 0);
-	/* version 1 ended before the 8 bytes of (empty) per-token sets */
+	/* version 1 ended before the 8 bytes of (empty) per-token sets (and
+	 * version 4's map state after them) */
 	CHECK_EQ_INT(proto_decode_reply(1, FTIDX_MSG_RESOLVE | FTIDX_MSG_REPLY, b.data + 16,
-					b.len - 16 - 8, &rep, &why),
+					b.len - 16 - 8 - PROTO_MAP_STATE_SIZE, &rep, &why),
 		     0);
 	CHECK_EQ_INT(rep.n_token_sets, 0);
 	proto_reply_deinit(&rep);
 	CHECK_EQ_INT(proto_decode_reply(2, FTIDX_MSG_RESOLVE | FTIDX_MSG_REPLY, b.data + 16,
-					b.len - 16 - 8, &rep, &why),
+					b.len - 16 - 8 - PROTO_MAP_STATE_SIZE, &rep, &why),
 		     -EBADMSG);
 	proto_reply_deinit(&rep);
 	proto_buf_deinit(&b);
@@ -526,6 +548,75 @@ static void test_version_2(void)
 		proto_request_deinit(&req);
 		proto_buf_deinit(&b);
 	}
+}
+
+/* Encode @rep, then decode it as from a daemon of protocol @version with
+ * the last @cut bytes taken off: the decoder's status. */
+static int decode_cut(const struct proto_reply *rep, uint16_t version, size_t cut,
+		      struct proto_reply *out)
+{
+	struct proto_buf b;
+	const char *why;
+	int r;
+
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_reply(&b, 1, rep), 0);
+	r = proto_decode_reply(version, rep->type | FTIDX_MSG_REPLY, b.data + 16, b.len - 16 - cut,
+			       out, &why);
+	proto_buf_deinit(&b);
+	return r;
+}
+
+/*
+ * Version 4: a read's map state after everything else (a version 3
+ * daemon's reply has none: not behind, the newest map the one answered
+ * from); the flags of NAMES and STATUS after what version 1 had; both
+ * read flags at once, and unknown map state flags or progress stages,
+ * refused.
+ */
+static void test_version_4_map_state(void)
+{
+	struct proto_reply in = { .type = FTIDX_MSG_LIST, .generation = 4, .message = "",
+				  .map_flags = FTIDX_MAP_BEHIND, .newest_generation = 4 },
+			   out;
+	struct proto_request req;
+	struct proto_buf b;
+	const char *why;
+	uint32_t both = FTIDX_READ_CURRENT | FTIDX_READ_LAST;
+
+	CHECK_EQ_INT(decode_cut(&in, 3, PROTO_MAP_STATE_SIZE, &out), 0);
+	CHECK_EQ_INT(out.map_flags, 0);
+	CHECK_EQ_INT(out.newest_generation, 0);
+	proto_reply_deinit(&out);
+	CHECK_EQ_INT(decode_cut(&in, 4, PROTO_MAP_STATE_SIZE, &out), -EBADMSG);
+	proto_reply_deinit(&out);
+	in.map_flags = 0x2;
+	CHECK_EQ_INT(decode_cut(&in, 4, 0, &out), -EBADMSG);
+	proto_reply_deinit(&out);
+	in = (struct proto_reply){ .type = FTIDX_MSG_PROGRESS, .message = "", .stage = 4 };
+	CHECK_EQ_INT(decode_cut(&in, 4, 0, &out), -EBADMSG);
+	proto_reply_deinit(&out);
+
+	/* NAMES and STATUS of a version 3 client: no flags field */
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_request(&b, 1, &requests[2]), 0);
+	CHECK_EQ_INT(proto_decode_request(3, FTIDX_MSG_NAMES, b.data + 16, b.len - 16 - 4, &req,
+					  &why),
+		     0);
+	CHECK_EQ_INT(req.n_indices, 3);
+	CHECK_EQ_INT(req.flags, 0);
+	proto_request_deinit(&req);
+	proto_buf_deinit(&b);
+	CHECK_EQ_INT(proto_decode_request(3, FTIDX_MSG_STATUS, "", 0, &req, &why), 0);
+	proto_request_deinit(&req);
+	/* both read flags */
+	CHECK_EQ_INT(proto_decode_request(4, FTIDX_MSG_STATUS, &both, 4, &req, &why), -EBADMSG);
+	CHECK_EQ_STR(why, "a read waits for the current map or takes the last one, not both");
+	proto_request_deinit(&req);
+	both |= 0x100000; /* and one no version knows: refused alone */
+	both &= ~FTIDX_READ_LAST;
+	CHECK_EQ_INT(proto_decode_request(4, FTIDX_MSG_STATUS, &both, 4, &req, &why), -EOPNOTSUPP);
+	proto_request_deinit(&req);
 }
 
 /* A reply field the client would index with is checked by the decoder. */
@@ -584,14 +675,15 @@ static void test_type_names(void)
 	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_VERSION | FTIDX_MSG_REPLY), "VERSION");
 	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_ERROR), "ERROR");
 	CHECK_EQ_STR(proto_type_name(0), "?");
-	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_VERSION + 1), "?");
-	for (uint16_t t = FTIDX_MSG_STATUS; t <= FTIDX_MSG_VERSION; t++)
+	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_PROGRESS + 1), "?");
+	for (uint16_t t = FTIDX_MSG_STATUS; t <= FTIDX_MSG_PROGRESS; t++)
 		CHECK(strcmp(proto_type_name(t), "?") != 0);
 }
 
 int main(void)
 {
 	test_type_names();
+	test_version_4_map_state();
 	test_version_2();
 	test_version_3();
 	test_version_4();

@@ -40,6 +40,7 @@ static void test_capabilities(struct harness *h)
 	CHECK(caps & FTIDX_CAN_CANCEL);
 	CHECK(caps & FTIDX_CAN_REMOVE_INSTANCE);
 	CHECK(caps & FTIDX_CAN_LIST_ADDRESSES);
+	CHECK(caps & FTIDX_CAN_ALLOW_EMPTY);
 	/* a stand-in directory runs no tracer */
 	CHECK(!(caps & FTIDX_CAN_HITS));
 	/* the test runs as root or as the daemon's user */

@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <sys/inotify.h>
 
 #include "integration.h"
@@ -133,12 +134,17 @@ static void test_newer_client(struct harness *h)
 {
 	const uint16_t next = FTIDX_PROTO_VERSION + 1;
 	uint8_t future[12] = { 0xfe, 0xed };
+	/* STATUS: the flags of version 4 (none), then what a later one adds */
+	uint8_t status_future[16] = { 0, 0, 0, 0, 0xfe, 0xed };
+	uint32_t no_flags = 0;
 	uint32_t list_body[3] = { FTIDX_LIST_MODULE, 0, 0 }; /* flags, then "" and more */
 	uint32_t odd_flags[2] = { 0x40000000, 0 };           /* LIST, a flag of the future */
 	struct ftidx_frame_header r;
 	int fd = harness_connect(h);
 
-	CHECK_EQ_INT(exchange(fd, next, FTIDX_MSG_STATUS, 11, future, sizeof(future), &r), 0);
+	CHECK_EQ_INT(exchange(fd, next, FTIDX_MSG_STATUS, 11, status_future, sizeof(status_future),
+			      &r),
+		     0);
 	CHECK_EQ_INT(r.type, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY);
 	CHECK_EQ_INT(r.id, 11);
 	CHECK_EQ_INT(exchange(fd, next, 77, 12, future, sizeof(future), &r), EOPNOTSUPP);
@@ -151,7 +157,9 @@ static void test_newer_client(struct harness *h)
 		     EOPNOTSUPP);
 	CHECK_EQ_INT(r.id, 14);
 	/* the same connection still serves, at this version too */
-	CHECK_EQ_INT(exchange(fd, FTIDX_PROTO_VERSION, FTIDX_MSG_STATUS, 15, NULL, 0, &r), 0);
+	CHECK_EQ_INT(exchange(fd, FTIDX_PROTO_VERSION, FTIDX_MSG_STATUS, 15, &no_flags,
+			      sizeof(no_flags), &r),
+		     0);
 	CHECK_EQ_INT(r.id, 15);
 	close(fd);
 }
@@ -475,6 +483,74 @@ static void test_socket_appears_listening(const char *fixture_text, size_t len)
 	}
 }
 
+/* Run ftidxd on @tracefs with @socket and @state (its log in @log, @size
+ * bytes): its exit status, or -1 if it had not stopped within 5 s (it
+ * came up and served: killed). */
+static int daemon_exit_status(const char *tracefs, const char *socket, const char *state, char *log,
+			      size_t size)
+{
+	char path[256];
+	size_t n = 0;
+	char *text;
+	int status;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/second.log", tracefs);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		dup2(fd, 2);
+		execl(daemon_path, daemon_path, "--tracefs", tracefs, "--socket", socket,
+		      "--state-dir", state, (char *)NULL);
+		_exit(127);
+	}
+	status = harness_wait_exit(pid, 5000);
+	text = test_read_file(path, &n);
+	snprintf(log, size, "%s", text);
+	free(text);
+	return status;
+}
+
+/*
+ * One daemon per socket, one per state directory: a second ftidxd given
+ * a socket a live one answers on is refused, and so is one given a live
+ * one's state directory (it would trust the same intent record); each
+ * says why and exits 1, and the first serves on with its socket in place.
+ * A socket left by a daemon that died is taken over, and its state
+ * directory too. (Before, the second took the socket over, and removed
+ * it when it stopped: the first could no longer be reached.)
+ */
+static void test_second_daemon(const char *fixture_text, size_t len)
+{
+	struct harness a, b;
+	char log[4096];
+	struct stat st;
+
+	harness_tracefs(&a, fixture_text, len);
+	harness_tracefs(&b, fixture_text, len);
+	harness_start(&a, daemon_path, NULL);
+	CHECK_EQ_INT(daemon_exit_status(b.dir, a.socket, b.state, log, sizeof(log)), 1);
+	CHECK(strstr(log, "another ftidxd answers on") != NULL);
+	test_status(&a);
+	CHECK_EQ_INT(daemon_exit_status(b.dir, b.socket, a.state, log, sizeof(log)), 1);
+	CHECK(strstr(log, "in use by another ftidxd") != NULL);
+	CHECK(lstat(b.socket, &st) < 0 && errno == ENOENT);
+	test_status(&a);
+	CHECK(harness_alive(&a));
+	/* a daemon that died leaves its socket and its lock file behind */
+	kill(a.pid, SIGKILL);
+	waitpid(a.pid, NULL, 0);
+	CHECK(lstat(a.socket, &st) == 0 && S_ISSOCK(st.st_mode));
+	snprintf(b.socket, sizeof(b.socket), "%s", a.socket);
+	snprintf(b.state, sizeof(b.state), "%s", a.state);
+	harness_start(&b, daemon_path, NULL);
+	test_status(&b);
+	CHECK_EQ_INT(harness_stop(&b), 0);
+	harness_cleanup(&a);
+	harness_cleanup(&b);
+}
+
 /* Past --max-clients a client is told why, and the others are served. */
 static void test_max_clients(const char *fixture_text, size_t len)
 {
@@ -694,6 +770,214 @@ static void test_rebuild_off_loop(const char *base_text, size_t base_len, const 
 	harness_cleanup(&h2);
 }
 
+/* ---- reads of a map behind the kernel's -------------------------------- */
+
+/*
+ * The stand-in kernel's functions become @text: its record count says so
+ * at once (no uevent comes: only the fence can tell), and its list comes
+ * through a FIFO in two halves @gap_ms apart, as a kernel with many
+ * modules takes its time. The feeder's pid.
+ */
+static pid_t kernel_changes(struct harness *h, const char *text, size_t len, int gap_ms)
+{
+	char path[256], info[64];
+
+	snprintf(path, sizeof(path), "%s/available_filter_functions", h->dir);
+	unlink(path);
+	CHECK_EQ_INT(mkfifo(path, 0644), 0);
+	snprintf(info, sizeof(info), "%lu pages:1 groups: 1\n", count_lines(text, len));
+	fake_write(h->dir, "dyn_ftrace_total_info", info, strlen(info));
+	return feed_fifo(path, text, len, gap_ms);
+}
+
+/* The feeder is done: the list is a plain file again, @text. */
+static void kernel_settled(struct harness *h, pid_t feeder, const char *text, size_t len)
+{
+	char path[256];
+	int status = -1;
+
+	CHECK(waitpid(feeder, &status, 0) == feeder && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(path, sizeof(path), "%s/available_filter_functions", h->dir);
+	unlink(path);
+	fake_write(h->dir, "available_filter_functions", text, len);
+}
+
+/* One read of @type with @flags on @fd (a RESOLVE of dummy_xmit, NAMES of
+ * index 1, a LIST of module dummy, a STATUS): its reply in @rep (deinit
+ * it), how long it took in *@ms. */
+static void read_with(int fd, uint16_t type, uint32_t flags, struct proto_reply *rep, double *ms)
+{
+	static uint8_t body[1 << 20];
+	const char *pats[] = { "dummy_xmit" }, *why;
+	uint32_t one = 1;
+	struct proto_request req = { .type = type, .flags = flags, .tokens = pats, .n_tokens = 1,
+				     .indices = &one, .n_indices = 1, .module = "dummy" };
+	struct ftidx_frame_header hdr;
+	struct proto_buf b;
+	double t0 = now_ms();
+
+	if (type == FTIDX_MSG_LIST)
+		req.flags |= FTIDX_LIST_MODULE;
+	*rep = (struct proto_reply){ 0 };
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_request(&b, 3, &req), 0);
+	send_bytes(fd, b.data, b.len);
+	proto_buf_deinit(&b);
+	if (recv(fd, &hdr, sizeof(hdr), MSG_WAITALL) != sizeof(hdr) || hdr.length > sizeof(body) ||
+	    recv(fd, body, hdr.length, MSG_WAITALL) != (ssize_t)hdr.length ||
+	    proto_decode_reply(hdr.version, hdr.type, body, hdr.length, rep, &why) < 0) {
+		CHECK(!"a reply");
+		*rep = (struct proto_reply){ 0 };
+	}
+	*ms = now_ms() - t0;
+}
+
+/*
+ * While ftidxd reads the kernel's list anew (2 s), after a change only
+ * its record count told: a read that asks nothing (a client older than
+ * protocol 4) is answered from the old map after --read-wait, as before,
+ * but now says that map is behind (before, only its generation hinted
+ * it); one that asks for the last map is answered at once, and says so
+ * too, resolve, names, list and status alike; one that asks for the
+ * current map waits, and is answered from the kernel's, not behind.
+ */
+static void reads_of_a_changed_kernel(struct harness *h, const char *text, size_t len)
+{
+	static const uint16_t types[] = { FTIDX_MSG_RESOLVE, FTIDX_MSG_NAMES, FTIDX_MSG_LIST,
+					  FTIDX_MSG_STATUS };
+	pid_t feeder = kernel_changes(h, text, len, 2000);
+	int fd = harness_connect(h);
+	struct proto_reply rep;
+	double ms;
+
+	read_with(fd, FTIDX_MSG_RESOLVE, 0, &rep, &ms);
+	printf("a read as before 0.5, the kernel changed: %.0f ms, generation %llu, %s\n", ms,
+	       (unsigned long long)rep.generation,
+	       rep.map_flags & FTIDX_MAP_BEHIND ? "said behind" : "NOT said behind");
+	CHECK_EQ_INT(rep.generation, 1);
+	CHECK(rep.map_flags & FTIDX_MAP_BEHIND);
+	CHECK_EQ_INT(rep.newest_generation, 1);
+	CHECK_EQ_INT(rep.status, EINVAL); /* dummy_xmit: not in the old map */
+	proto_reply_deinit(&rep);
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+		read_with(fd, types[i], FTIDX_READ_LAST, &rep, &ms);
+		printf("%s, the last map at once: %.0f ms, generation %llu\n",
+		       proto_type_name(types[i]), ms, (unsigned long long)rep.generation);
+		/* (the rebuild takes 2 s: at once is well under it) */
+		CHECK(ms < 1000);
+		CHECK_EQ_INT(rep.generation, 1);
+		if (types[i] == FTIDX_MSG_STATUS)
+			CHECK(rep.status_flags & FTIDX_STATUS_STALE);
+		else
+			CHECK(rep.map_flags & FTIDX_MAP_BEHIND);
+		proto_reply_deinit(&rep);
+	}
+	read_with(fd, FTIDX_MSG_RESOLVE, FTIDX_READ_CURRENT, &rep, &ms);
+	printf("the current map: %.0f ms, generation %llu\n", ms, (unsigned long long)rep.generation);
+	CHECK_EQ_INT(rep.generation, 2);
+	CHECK(!(rep.map_flags & FTIDX_MAP_BEHIND));
+	CHECK_EQ_INT(rep.status, 0);
+	CHECK_EQ_INT(rep.n_enable, 1);
+	proto_reply_deinit(&rep);
+	read_with(fd, FTIDX_MSG_STATUS, FTIDX_READ_CURRENT, &rep, &ms);
+	CHECK(!(rep.status_flags & FTIDX_STATUS_STALE));
+	CHECK_EQ_INT(rep.published_generation, 2); /* its copy waited for */
+	proto_reply_deinit(&rep);
+	close(fd);
+	kernel_settled(h, feeder, text, len);
+}
+
+/* Run the CLI with its standard error on a terminal (a pseudo-terminal
+ * we read): its exit status, what the terminal showed in @tty. */
+static int run_cli_on_tty(struct harness *h, const char *args, char *tty, size_t size)
+{
+	int master = posix_openpt(O_RDWR | O_NOCTTY), status = -1;
+	size_t n = 0;
+	pid_t pid;
+
+	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		char cmd[512];
+		int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+
+		dup2(slave, 2);
+		snprintf(cmd, sizeof(cmd), "%s -s %s %s >/dev/null", cli_path, h->socket, args);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	for (;;) {
+		struct pollfd p = { .fd = master, .events = POLLIN };
+		ssize_t got;
+
+		if (poll(&p, 1, 200) == 1 && (got = read(master, tty + n, size - 1 - n)) > 0) {
+			n += (size_t)got;
+			continue;
+		}
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+	}
+	tty[n] = '\0';
+	close(master);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * The CLI: while the map is behind, --last-map answers at once, warns
+ * with both generations and exits 4, for resolve, status and list --path
+ * alike; by default it waits for the kernel's map and answers from it;
+ * a request that outlasts --timeout exits 5 and says so, and on a
+ * terminal it says after a second what it waits for.
+ */
+static void cli_of_a_changed_kernel(struct harness *h, const char *base, size_t base_len,
+				    const char *text, size_t len)
+{
+	static char out[1 << 16];
+	pid_t feeder = kernel_changes(h, base, base_len, 2000);
+
+	CHECK_EQ_INT(run_cli_err(h, "--last-map resolve vfs_read", out, sizeof(out)), 4);
+	CHECK(strstr(out, "warning: answered from map generation 2, which is behind the kernel's "
+			  "functions") != NULL);
+	CHECK(strstr(out, "generation 3") != NULL);
+	CHECK(strstr(out, "\tvfs_read\n") != NULL); /* the answer, all the same */
+	CHECK_EQ_INT(run_cli_err(h, "--last-map status", out, sizeof(out)), 4);
+	CHECK(strstr(out, "warning: map generation 2 is behind the kernel's functions") != NULL);
+	CHECK_EQ_INT(run_cli_err(h, "--last-map list --path", out, sizeof(out)), 4);
+	CHECK_EQ_INT(run_cli_err(h, "--last-map resolve dummy_xmit", out, sizeof(out)), 4);
+	CHECK_EQ_INT(run_cli(h, "--json --last-map list --module loop", NULL, out, sizeof(out)), 4);
+	CHECK(strncmp(out, "{\"generation\":2,\"behind\":true,", 30) == 0);
+	/* by default: the kernel's map, waited for */
+	CHECK_EQ_INT(run_cli_err(h, "resolve dummy_xmit", out, sizeof(out)), 1);
+	CHECK(strstr(out, "matches no function") != NULL && !strstr(out, "warning"));
+	CHECK_EQ_INT(run_cli_err(h, "status", out, sizeof(out)), 0);
+	CHECK(strstr(out, "generation:      3\n") != NULL);
+	CHECK_EQ_INT(run_cli_err(h, "list --path", out, sizeof(out)), 0);
+	kernel_settled(h, feeder, base, base_len);
+
+	feeder = kernel_changes(h, text, len, 4000);
+	CHECK_EQ_INT(run_cli_err(h, "--timeout 1 resolve dummy_xmit", out, sizeof(out)), 5);
+	CHECK(strstr(out, "no answer from ftidxd within 1 s (--timeout)") != NULL);
+	CHECK_EQ_INT(run_cli_on_tty(h, "resolve dummy_xmit", out, sizeof(out)), 0);
+	printf("on a terminal, while the map is read anew: %s\n", out);
+	CHECK(strstr(out, "ftidx: 1 s: the kernel's functions changed (a module came or went): "
+			  "ftidxd is reading them anew") != NULL);
+	kernel_settled(h, feeder, text, len);
+}
+
+static void test_reads_behind(const char *base_text, size_t base_len, const char *text,
+			      size_t len)
+{
+	struct harness h2;
+
+	harness_tracefs(&h2, base_text, base_len);
+	harness_start(&h2, daemon_path, NULL);
+	reads_of_a_changed_kernel(&h2, text, len);
+	cli_of_a_changed_kernel(&h2, base_text, base_len, text, len);
+	CHECK_EQ_INT(harness_stop(&h2), 0);
+	harness_cleanup(&h2);
+}
+
 /* The kernel's list grows (@text), through a FIFO whose second half
  * comes @gap_ms later; `ftidx set @name` meanwhile: its exit status. */
 static int set_during_rebuild(struct harness *h, const char *text, size_t len, int gap_ms,
@@ -838,6 +1122,7 @@ int main(int argc, char **argv)
 	test_write_timeout(text, len);
 	test_max_clients(text, len);
 	test_socket_appears_listening(text, len);
+	test_second_daemon(text, len);
 	{
 		char base_path[4096];
 		size_t base_len;
@@ -847,6 +1132,7 @@ int main(int argc, char **argv)
 		base = test_read_file(base_path, &base_len);
 		test_rebuild_off_loop(base, base_len, text, len);
 		test_write_waits(base, base_len, text, len);
+		test_reads_behind(base, base_len, text, len);
 		free(base);
 	}
 	{

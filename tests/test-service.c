@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -669,13 +670,28 @@ static void change_all_or_nothing(void)
 	proto_reply_deinit(&rep);
 	CHECK(enabled_in(FTIDX_FILE_FILTER) == 1 && enabled_in(FTIDX_FILE_NOTRACE) == 1);
 
-	/* a SET that selects nothing in the second file: refused before the
-	 * first is written */
+	/* a SET that selects nothing: set_ftrace_filter would then trace
+	 * every function, so the change is refused before anything is
+	 * written; set_ftrace_notrace would exclude nothing, which is
+	 * harmless (it used to be refused too) */
 	n2[0] = "!*";
 	n2[1] = a;
-	CHECK_EQ_INT(change(s, FTIDX_OP_SET, f2, 1, n2, 1, &rep), ENODATA);
+	CHECK_EQ_INT(change(s, FTIDX_OP_SET, n2, 1, f2, 1, &rep), ENODATA);
+	CHECK(strstr(rep.message, "set_ftrace_filter") != NULL);
+	CHECK(strstr(rep.message, "trace every function") != NULL);
 	proto_reply_deinit(&rep);
-	CHECK(!model.committed_of[FTIDX_FILE_FILTER][atoi(c)]);
+	CHECK(!model.committed_of[FTIDX_FILE_NOTRACE][atoi(c)]);
+	CHECK(model.committed_of[FTIDX_FILE_FILTER][atoi(a)]);
+	CHECK_EQ_INT(change(s, FTIDX_OP_SET, f2, 1, n2, 1, &rep), 0);
+	proto_reply_deinit(&rep);
+	CHECK(model.committed_of[FTIDX_FILE_FILTER][atoi(c)] && enabled_in(FTIDX_FILE_FILTER) == 1);
+	CHECK_EQ_INT(enabled_in(FTIDX_FILE_NOTRACE), 0);
+	/* so is a REMOVE of all that set_ftrace_filter holds (which used to
+	 * leave it empty), with nothing written to either file */
+	CHECK_EQ_INT(change(s, FTIDX_OP_REMOVE, f2, 1, n1, 1, &rep), ENODATA);
+	CHECK(strstr(rep.message, "leave it empty") != NULL);
+	proto_reply_deinit(&rep);
+	CHECK(model.committed_of[FTIDX_FILE_FILTER][atoi(c)] && enabled_in(FTIDX_FILE_FILTER) == 1);
 
 	change(NULL, 0, NULL, 0, NULL, 0, &rep);
 	service_free(s);
@@ -1163,6 +1179,98 @@ static void published_only_when_current(void)
 	model_end();
 }
 
+/* Opens of the record count since the last call, from inotify @ifd. */
+static unsigned fence_reads(int ifd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	unsigned n = 0;
+	ssize_t got;
+
+	while ((got = read(ifd, buf, sizeof(buf))) > 0)
+		for (char *at = buf; at < buf + got;) {
+			const struct inotify_event *ev = (const struct inotify_event *)at;
+
+			n += ev->len && strcmp(ev->name, "dyn_ftrace_total_info") == 0;
+			at += sizeof(*ev) + ev->len;
+		}
+	return n;
+}
+
+/* Step @job to its answer, its reply decoded into @rep (deinit it). */
+static void answer_job(struct service *s, struct service_job *job, struct proto_reply *rep)
+{
+	struct proto_buf out;
+	struct ftidx_frame_header h;
+	const char *why;
+
+	proto_buf_init(&out);
+	CHECK_EQ_INT(service_step(s, job, UINT64_MAX, &out), 0);
+	memcpy(&h, out.data, sizeof(h));
+	CHECK_EQ_INT(proto_decode_reply(h.version, h.type, out.data + sizeof(h), h.length, rep,
+					&why),
+		     0);
+	proto_buf_deinit(&out);
+}
+
+/*
+ * Every read is fenced against the kernel after it came, and readers
+ * who come together share one fence: 20 resolves that came before it
+ * cost one read of the record count (before, 20), one that comes after
+ * it another; a write takes its own, right before it writes. A record
+ * count that moved without a uevent is found by the next read's fence,
+ * whose reply says its map is behind.
+ */
+static void reads_share_a_fence(void)
+{
+	enum { READERS = 20 };
+	const char *pats[] = { "vfs_read" };
+	struct proto_request req = { .type = FTIDX_MSG_RESOLVE, .flags = FTIDX_READ_LAST,
+				     .tokens = pats, .n_tokens = 1 };
+	struct service_job *jobs[READERS], *job;
+	struct service *s = NULL;
+	struct proto_reply rep;
+	int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	unsigned reads = 0;
+
+	model_start("debian-6.1-loop-dummy.txt");
+	CHECK_EQ_INT(tracing_init(dir), 0);
+	CHECK_EQ_INT(service_new(&s, &model_io), 0);
+	CHECK(ifd >= 0 && inotify_add_watch(ifd, dir, IN_OPEN) >= 0);
+	for (int i = 0; i < READERS; i++)
+		CHECK_EQ_INT(service_job_new(s, &req, (uint32_t)i, NULL, &jobs[i]), 0);
+	/* (inotify merges an event into the same one queued before it: each
+	 * read is counted before the next can come) */
+	for (int i = 0; i < READERS; i++) {
+		answer_job(s, jobs[i], &rep);
+		CHECK(!(rep.map_flags & FTIDX_MAP_BEHIND));
+		proto_reply_deinit(&rep);
+		service_job_free(jobs[i]);
+		reads += fence_reads(ifd);
+	}
+	CHECK_EQ_INT(reads, 1);
+	CHECK_EQ_INT(service_job_new(s, &req, 99, NULL, &job), 0);
+	answer_job(s, job, &rep);
+	proto_reply_deinit(&rep);
+	service_job_free(job);
+	CHECK_EQ_INT(fence_reads(ifd), 1);
+	/* a write: its own fence, right before it writes */
+	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, pats, 1), 0);
+	CHECK(fence_reads(ifd) >= 1);
+
+	/* the record count moves, and no uevent says so */
+	fake_write(dir, "dyn_ftrace_total_info", "38304 pages:1 groups: 1\n", 24);
+	CHECK_EQ_INT(service_job_new(s, &req, 100, NULL, &job), 0);
+	answer_job(s, job, &rep);
+	CHECK(rep.map_flags & FTIDX_MAP_BEHIND);
+	CHECK_EQ_INT(rep.generation, 1);
+	proto_reply_deinit(&rep);
+	service_job_free(job);
+	fake_write(dir, "dyn_ftrace_total_info", "38303 pages:1 groups: 1\n", 24);
+	close(ifd);
+	service_free(s);
+	model_end();
+}
+
 int main(int argc, char **argv)
 {
 	char path[4096];
@@ -1184,6 +1292,7 @@ int main(int argc, char **argv)
 	unload_during_write();
 	crash_recovery();
 	published_only_when_current();
+	reads_share_a_fence();
 
 	fake_tracefs_remove(dir);
 	return test_finish("test-service");

@@ -32,6 +32,12 @@ struct kernel {
 	 * alike): a module pattern that O_TRUNC drops, a probe it keeps */
 	bool pattern, pattern_pending, probe;
 	unsigned writes, opens;
+	/* write() takes the whole buffer, as a plain file does, and a token
+	 * cut by its end goes on in the next write(), as the kernel's parser
+	 * takes a token a write leaves unfinished */
+	bool whole;
+	char partial[32];
+	size_t partial_len;
 };
 
 static int k_open(void *ctx, const char *instance _unused_, const char *file _unused_, int flags)
@@ -55,6 +61,33 @@ static void apply_name(struct kernel *k, const char *name, size_t len, bool on)
 			k->pending[i] = on;
 }
 
+/* whole: one index token ends; "!N" removes */
+static void k_token_end(struct kernel *k)
+{
+	bool neg = k->partial[0] == '!';
+	unsigned long idx;
+
+	if (!k->partial_len)
+		return;
+	k->partial[k->partial_len] = '\0';
+	idx = strtoul(k->partial + neg, NULL, 10);
+	CHECK(idx >= 1 && idx <= map_size(k->m));
+	if (idx >= 1 && idx <= map_size(k->m))
+		k->pending[idx] = !neg;
+	k->partial_len = 0;
+}
+
+static ssize_t k_write_whole(struct kernel *k, const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == ' ' || buf[i] == '\n')
+			k_token_end(k);
+		else if (k->partial_len + 1 < sizeof(k->partial))
+			k->partial[k->partial_len++] = buf[i];
+	}
+	return (ssize_t)len;
+}
+
 static ssize_t k_write(void *ctx, int fd, const char *buf, size_t len)
 {
 	struct kernel *k = ctx;
@@ -63,6 +96,8 @@ static ssize_t k_write(void *ctx, int fd, const char *buf, size_t len)
 
 	CHECK_EQ_INT(fd, 42);
 	k->writes++;
+	if (k->whole)
+		return k_write_whole(k, buf, len);
 	while (i < len && (buf[i] == ' ' || buf[i] == '\n'))
 		i++;
 	start = i;
@@ -93,6 +128,7 @@ static int k_close(void *ctx, int fd _unused_)
 {
 	struct kernel *k = ctx;
 
+	k_token_end(k);
 	memcpy(k->committed, k->pending, map_size(k->m) + 1);
 	k->pattern = k->pattern_pending;
 	if (k->intruder)
@@ -217,6 +253,26 @@ static void test_restore_keeps_what_is_not_ours(const struct map *m)
 	CHECK_EQ_INT(apply(m, FTIDX_OP_ADD, FTIDX_FILE_FILTER, vfs, 1, &wr, NULL, 0), 0);
 	CHECK(model.pattern);
 	model.pattern = model.probe = false;
+}
+
+/* A file whose write() takes all it is given (a directory standing in
+ * for tracefs) gets the batch in 64 KiB chunks, which cut tokens in two:
+ * each token is counted once, as the kernel takes it once. */
+static void test_tokens_across_chunks(const struct map *m)
+{
+	const char *all[] = { "*" };
+	struct writer_result wr;
+	size_t n;
+
+	reset(m);
+	model.whole = true;
+	CHECK_EQ_INT(apply(m, FTIDX_OP_SET, FTIDX_FILE_FILTER, all, 1, &wr, NULL, 0), 0);
+	n = enabled();
+	/* tens of thousands of indices: several chunks, some cut mid-token */
+	CHECK(n > 30000);
+	CHECK(model.writes > 2);
+	CHECK_EQ_INT(wr.written, n);
+	model.whole = false;
 }
 
 int main(int argc, char **argv)
@@ -370,6 +426,7 @@ int main(int argc, char **argv)
 
 	free(snapshot);
 	test_restore_keeps_what_is_not_ours(m);
+	test_tokens_across_chunks(m);
 	free(model.committed);
 	free(model.pending);
 	map_free(m);

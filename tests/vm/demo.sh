@@ -41,12 +41,22 @@ echo "   after ftidx: $(grep -v '^#' $T/set_ftrace_filter | tr '\n' ' ')"
 
 step "A module comes and goes; the map follows"
 run insmod /modules/loop.ko
-echo "\$ ftidx status"
+echo "\$ ftidx --last-map status     # the map ftidxd has this instant, said if behind"
+ftidx --last-map status >/tmp/st.out 2>/tmp/st.err
+rc=$?
+grep -E 'generation|modules' /tmp/st.out
+cat /tmp/st.err
+echo "   (exit status $rc: 4 when ftidxd has not read the kernel's functions yet)"
+echo "\$ ftidx status                # waits for the kernel's map"
 ftidx status | grep -E 'generation|modules'
 run ftidx resolve 'lo_*:mod:loop'
+echo "\$ ftidx list --module loop | wc -l"
+ftidx list --module loop | wc -l
 run rmmod loop
 echo "\$ ftidx status"
 ftidx status | grep -E 'generation|modules'
+run ftidx resolve ':mod:loop'
+echo "   (exit status $?)"
 
 step "The speed table: the same names, every way there is"
 ftidx-vm speed | grep '^VM-SPEED' | sed 's/^VM-SPEED: //'

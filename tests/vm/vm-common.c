@@ -337,6 +337,15 @@ static bool same_bytes(const char *kernel_file, const char *copy)
 	return same;
 }
 
+bool published_now(void)
+{
+	bool addrs = access(T "/available_filter_functions_addrs", F_OK) == 0;
+
+	return same_bytes(T "/available_filter_functions", PUBLISHED "available_filter_functions") &&
+	       (!addrs || same_bytes(T "/available_filter_functions_addrs",
+				     PUBLISHED "available_filter_functions_addrs"));
+}
+
 double published_matches(void)
 {
 	double t0 = now_ms(), bound = catch_up_bound_ms();

@@ -96,6 +96,8 @@ double wait_map_current(void);
  * catch_up_bound_ms() (it is written after the map is read): how long
  * that took, in ms, or -1. */
 double published_matches(void);
+/* Whether it is, at this moment (no wait). */
+bool published_now(void);
 
 /* Tools that read the function list, plainly and under "ftidx exec"
  * (vm-readers.c); read_list() is "ftidx-vm read-list PATH". */

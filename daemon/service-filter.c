@@ -2,7 +2,7 @@
 /*
  * FILTER and CHANGE: resolve, fence, write, verify, and on a failure put
  * the old filters back on a map brought up to date (see
- * service-internal.h). A CHANGE writes several files of one instance, all
+ * service-filter.h). A CHANGE writes several files of one instance, all
  * or none: the first failure puts back every file written before it.
  */
 #include <errno.h>

@@ -2,7 +2,7 @@
 /*
  * The instances ftidxd created for its clients (FILTER and CHANGE with
  * FTIDX_FILTER_CREATE_INSTANCE), and REMOVE_INSTANCE, which removes them
- * again (see service-internal.h).
+ * again (see service-instances.h).
  *
  * Only those: an instance someone else made is theirs (trace-cmd's, a
  * perf session's), and removing it would pull its ring buffer from under

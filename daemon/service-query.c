@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The requests that only read: STATUS, RESOLVE, NAMES and LIST (see service-internal.h).
+ * The requests that only read: STATUS, RESOLVE, NAMES and LIST (see
+ * service-query.h; service-state.h lists the service's rooms).
  */
 #include <errno.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
 /*
  * The record of what ftidx wrote to each filter file: the state it left
  * there, whether the file still holds it, and the set arithmetic that
- * record (and HITS) is made of (see service-internal.h).
+ * record (and HITS) is made of (see service-written.h).
  */
 #include <errno.h>
 #include <stdio.h>

@@ -595,11 +595,13 @@ static int reply_written(struct service *s, const struct service_job *job, struc
 					: "; the previous filter was put back",
 			 failed->approximate ? " (duplicate names made that approximate)" : "");
 	} else {
+		/* each file's counts, in the order of the change (version 4) */
+		rep->n_file_counts = (uint32_t)run->n;
 		for (size_t k = 0; k < run->n; k++)
 			if (service_written_record(s, req->instance, req->changes[k].file,
 						   req->changes[k].op,
 						   run->read_before[k] ? run->befores[k] : NULL,
-						   &run->res[k]) < 0)
+						   &run->res[k], &rep->file_counts[k]) < 0)
 				log_warn("out of memory: what %s holds is not recorded; the next "
 					 "write to it reads it first",
 					 writer_file_name(req->changes[k].file));

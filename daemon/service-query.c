@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "clock.h"
 #include "kernel-rules.h"
 #include "macro.h"
 #include "map.h"
@@ -93,6 +95,10 @@ static int reply_status(struct service *s, uint32_t id, struct proto_buf *out)
 	rep.match_rules_how = s->rules_how;
 	rep.recovery = s->recovery;
 	rep.published = service_published_path(s);
+	rep.daemon_pid = (uint32_t)getpid();
+	rep.started_at_ns = s->started_at_ns;
+	rep.uptime_ns = now_ns() - s->started_ns;
+	rep.socket_path = s->socket_path;
 	return proto_encode_reply(out, id, &rep);
 }
 

@@ -8,6 +8,7 @@
  *   service-query.c      STATUS, RESOLVE, NAMES, LIST
  *   service-filter.c     FILTER, CHANGE: resolve, fence, write, verify, restore
  *   service-hits.c       HITS
+ *   service-show.c       SHOW: a filter file as it is
  *   service-instances.c  the instances ftidxd created; REMOVE_INSTANCE
  *   service-jobs.c       requests being answered; their tokens resolved in slices
  *   service-recover.c    the intent of each write; recovery at start
@@ -92,6 +93,8 @@ struct service {
 	struct created_instance *created; /* service-instances.c */
 	struct hits_job *hits_job; /* the HITS run in progress, if any (service-hits.c) */
 	struct audit_job *audit_job; /* the audit read in progress (service-audit.c) */
+	struct show_wait *show_queue; /* SHOW requests waiting for a read (service-show.c) */
+	struct show_read *show_read;  /* ...the read under way for the first */
 	struct status_waiter *status_waiters; /* STATUS waiting for the audit */
 	struct list_cache list_cache;
 	struct pending_restore *restores; /* failed writes being put back (service-filter.c) */
@@ -116,6 +119,10 @@ struct service {
 	bool publish_failed;           /* the last write failed (said once) */
 	bool publish_root_only;        /* addresses kept from the write group (said once) */
 	gid_t publish_gid;             /* may read the addresses, or (gid_t)-1 */
+	/* for STATUS: when the service began (CLOCK_REALTIME and
+	 * CLOCK_MONOTONIC) and the socket it serves */
+	uint64_t started_at_ns, started_ns;
+	char socket_path[108];
 };
 
 /*

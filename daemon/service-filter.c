@@ -570,7 +570,26 @@ static void reply_sets(struct proto_reply *rep, const struct proto_request *req,
 
 /* The reply to a change whose files were written, or whose write failed
  * (@r) and was put back. */
-static int reply_written(struct service *s, const struct service_job *job, struct change_run *run,
+/* What file @k's change did, in words for the log, appended to @job's
+ * outcome: "set_ftrace_filter 17 functions (+16 -0)". */
+static void note_outcome(struct service_job *job, uint16_t file, const struct proto_file_count *c)
+{
+	size_t at = strlen(job->outcome);
+	char n[16];
+
+	if (c->after == FTIDX_COUNT_UNKNOWN)
+		snprintf(n, sizeof(n), "?");
+	else
+		snprintf(n, sizeof(n), "%u", c->after);
+	snprintf(job->outcome + at, sizeof(job->outcome) - at, "%s%s holds %s function%s", at ? ", " : "",
+		 writer_file_name(file), n, c->after == 1 ? "" : "s");
+	at = strlen(job->outcome);
+	if (c->added != FTIDX_COUNT_UNKNOWN)
+		snprintf(job->outcome + at, sizeof(job->outcome) - at, " (%u added, %u dropped)",
+			 c->added, c->dropped);
+}
+
+static int reply_written(struct service *s, struct service_job *job, struct change_run *run,
 			 int r, struct proto_reply *rep, struct proto_buf *out)
 {
 	const struct proto_request *req = &job->one;
@@ -605,6 +624,9 @@ static int reply_written(struct service *s, const struct service_job *job, struc
 				log_warn("out of memory: what %s holds is not recorded; the next "
 					 "write to it reads it first",
 					 writer_file_name(req->changes[k].file));
+		job->outcome[0] = '\0';
+		for (size_t k = 0; k < run->n; k++)
+			note_outcome(job, req->changes[k].file, &rep->file_counts[k]);
 		/* read back later, once writes are quiet */
 		service_audit_soon(s);
 	}

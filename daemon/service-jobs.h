@@ -44,6 +44,9 @@ struct service;
 struct service_job;
 int service_job_new(struct service *s, const struct proto_request *req, uint32_t id,
 		    void *requester, struct service_job **out);
+/* What the job's change did, in words, for the log ("" when it has no
+ * word on it); owned by @job. */
+const char *service_job_outcome(const struct service_job *job);
 /* What the job holds in memory now, for the server's budget. */
 size_t service_job_bytes(const struct service_job *job);
 struct service_job *service_job_free(struct service_job *job);

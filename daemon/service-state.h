@@ -153,4 +153,5 @@ struct service_job {
 	size_t n_parts, part; /* part @part is being resolved */
 	struct resolver *rs;
 	struct resolution res[FTIDX_CHANGES_MAX];
+	char outcome[256]; /* what a change did, for the log */
 };

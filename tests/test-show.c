@@ -253,6 +253,46 @@ static void test_instances(struct harness *h)
 	ftidx_unref(c);
 }
 
+/*
+ * The log says who asked what, by name, and the answer: every change with
+ * what it did, every refusal with why; with -v every request. Nothing a
+ * client sends can start a line of its own.
+ */
+static void test_log(struct harness *h)
+{
+	const char *forged[] = { "x\nftidxd: FORGED" }, *read[] = { "vfs_read" };
+	struct ftidx *c = connect_or_die(h);
+	char who[64], want[256];
+	char *log;
+
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_NOTRACE, "inst", 0, 0, read, 1, NULL), 0);
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, forged, 1, NULL),
+		     -EINVAL);
+	CHECK_EQ_INT(ftidx_resolve(c, read, 1, 0, NULL), 0);
+	ftidx_unref(c);
+	harness_sleep_ms(100);
+	log = daemon_log();
+	snprintf(who, sizeof(who), "uid %u pid %d (test-show): ", (unsigned)getuid(), (int)getpid());
+	snprintf(want, sizeof(want),
+		 "%sFILTER of instances/inst: set set_ftrace_notrace 1 pattern ('vfs_read'): done in ",
+		 who);
+	CHECK(strstr(log, want) != NULL);
+	CHECK(strstr(log, "set_ftrace_notrace holds 1 function (1 added, 0 dropped)\n") != NULL);
+	snprintf(want, sizeof(want), "%sFILTER of the top level: set set_ftrace_filter 1 pattern "
+				     "('x?ftidxd: FORGED'): refused in ",
+		 who);
+	CHECK(strstr(log, want) != NULL);
+	CHECK(strstr(log, "1 of 1 patterns refused; nothing was written (Invalid argument)\n"));
+	CHECK(strstr(log, "\nftidxd: FORGED") == NULL);
+	snprintf(want, sizeof(want), "%sRESOLVE of 1 pattern: done in ", who);
+	CHECK(strstr(log, want) != NULL);
+	snprintf(want, sizeof(want), "%sSHOW set_ftrace_filter: begun", who);
+	CHECK(strstr(log, want) != NULL);
+	/* numbers are no names */
+	CHECK(strstr(log, "request type") == NULL);
+	free(log);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -264,6 +304,7 @@ int main(int argc, char **argv)
 	test_counts(&h);
 	test_show(&h);
 	test_instances(&h);
+	test_log(&h);
 	CHECK(harness_alive(&h));
 	CHECK_EQ_INT(harness_stop(&h), 0);
 	if (test_failures) {

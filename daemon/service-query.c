@@ -95,6 +95,8 @@ static int reply_status(struct service *s, uint32_t id, struct proto_buf *out)
 	rep.match_rules_how = s->rules_how;
 	rep.recovery = s->recovery;
 	rep.published = service_published_path(s);
+	/* the owner of the published copy, which readers check it against */
+	rep.daemon_uid = (uint32_t)geteuid();
 	rep.daemon_pid = (uint32_t)getpid();
 	rep.started_at_ns = s->started_at_ns;
 	rep.uptime_ns = now_ns() - s->started_ns;

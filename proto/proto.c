@@ -916,8 +916,9 @@ static void get_status_rest(struct reader *r, void *msg, uint16_t version _unuse
 	}
 }
 
-/* Version 3: per filter, what the kernel lists there beside functions.
- * Version 4: the daemon's pid, start, uptime and socket. */
+/* Version 3: per filter, what the kernel lists there beside functions;
+ * version 4: the uid ftidxd runs as, then the daemon's pid, start, uptime
+ * and socket. */
 static int put_status_late(struct proto_buf *b, const void *msg)
 {
 	const struct proto_reply *rep = msg;
@@ -926,6 +927,7 @@ static int put_status_late(struct proto_buf *b, const void *msg)
 		proto_put_u32(b, rep->filters[i].probes);
 		proto_put_u32(b, rep->filters[i].module_patterns);
 	}
+	proto_put_u32(b, rep->daemon_uid);
 	proto_put_u32(b, rep->daemon_pid);
 	proto_put_u64(b, rep->started_at_ns);
 	proto_put_u64(b, rep->uptime_ns);
@@ -941,8 +943,9 @@ static void get_status_late(struct reader *r, void *msg, uint16_t version, int *
 		rep->filters[i].probes = get_u32(r);
 		rep->filters[i].module_patterns = get_u32(r);
 	}
-	if (version < 4)
+	if (version < 4 || r->why)
 		return;
+	rep->daemon_uid = get_u32(r);
 	rep->daemon_pid = get_u32(r);
 	rep->started_at_ns = get_u64(r);
 	rep->uptime_ns = get_u64(r);
@@ -1255,7 +1258,8 @@ int proto_decode_reply(uint16_t version, uint16_t type, const void *body, size_t
 
 	*rep = (struct proto_reply){ .message = "", .tracing_dir = "", .kernel_release = "",
 				     .daemon_version = "", .match_rules = "", .match_rules_how = "",
-				     .recovery = "", .published = "", .socket_path = "" };
+				     .recovery = "", .published = "", .socket_path = "",
+				     .daemon_uid = FTIDX_UID_UNKNOWN };
 	if (!(type & FTIDX_MSG_REPLY)) {
 		*why = "not a reply";
 		return -EBADMSG;

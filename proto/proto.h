@@ -26,10 +26,12 @@
  *   3 (ftidx 0.4): per filter in STATUS replies, the probes and module
  *      patterns the kernel lists beside its functions; the path of the
  *      published function list.
- *   4 (ftidx 0.5): at the end of STATUS replies, the daemon's pid, start
- *      time, uptime and socket; at the end of FILTER and CHANGE replies,
- *      per file written, what it held before and holds after; SHOW (a
- *      filter file as it is) and INSTANCES (the tracing instances).
+ *   4 (ftidx 0.5): the uid ftidxd runs as at the end of STATUS replies,
+ *      so that a reader of the published copy can tell it is ftidxd's;
+ *      after it the daemon's pid, start time, uptime and socket; at the
+ *      end of FILTER and CHANGE replies, per file written, what it held
+ *      before and holds after; SHOW (a filter file as it is) and
+ *      INSTANCES (the tracing instances).
  */
 #pragma once
 
@@ -119,6 +121,8 @@ enum ftidx_filter_file {
 /* VERSION: what the asking client may do. */
 #define FTIDX_ROLE_READ 0  /* queries only */
 #define FTIDX_ROLE_WRITE 1 /* filters, hit counts and addresses too */
+
+#define FTIDX_UID_UNKNOWN 0xffffffffu
 
 /* STATUS flags */
 #define FTIDX_STATUS_ADDRESSES 0x1u /* the kernel lists addresses (6.5+) */
@@ -232,6 +236,9 @@ struct proto_reply {
 				 or "" */
 	const char *published; /* version 3: the published copy of the function
 				  list, or "" (STATUS) */
+	/* version 4 (STATUS): the uid ftidxd runs as, which owns the published
+	 * copy; FTIDX_UID_UNKNOWN from an older daemon */
+	uint32_t daemon_uid;
 
 	/* RESOLVE and FILTER: per token, the sets, and why tokens failed */
 	struct proto_item *items;

@@ -286,7 +286,7 @@ static void test_replies(void)
 		  .published = "/run/ftidx/available_filter_functions",
 		  .module_entries = 51, .distinct_names = 36000, .status_flags = FTIDX_STATUS_TRACEFS,
 		  .clients = 4, .build_ns = 12345678, .built_at_ns = 1700000000000000000ull,
-		  .filters = filters, .n_filters = 2, .daemon_pid = 4242,
+		  .filters = filters, .n_filters = 2, .daemon_uid = 65534, .daemon_pid = 4242,
 		  .started_at_ns = 1699999999000000000ull, .uptime_ns = 1000000001ull,
 		  .socket_path = "/run/ftidx/ftidxd.sock" },
 		{ .type = FTIDX_MSG_RESOLVE, .status = EINVAL, .generation = 3, .message = "1 of 3",
@@ -420,9 +420,12 @@ static void test_version_3(void)
 
 	proto_buf_init(&b);
 	CHECK_EQ_INT(proto_encode_reply(&b, 1, &in), 0);
+	/* as a version 3 daemon sent it: without version 4's uid */
+	b.len -= 4;
 	CHECK_EQ_INT(proto_decode_reply(3, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
 					b.len - 16 - V4_STATUS_BYTES, &rep, &why),
 		     0);
+	CHECK_EQ_INT(rep.daemon_uid, FTIDX_UID_UNKNOWN);
 	CHECK_EQ_INT(rep.filters[0].probes, 1);
 	CHECK_EQ_INT(rep.filters[0].module_patterns, 2);
 	CHECK_EQ_STR(rep.published, "/run/ftidx/available_filter_functions");
@@ -440,6 +443,37 @@ static void test_version_3(void)
 	/* ...and from a version 3 daemon, cut short, it is refused */
 	CHECK_EQ_INT(proto_decode_reply(3, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
 					b.len - 16 - V4_STATUS_BYTES - 8, &rep, &why),
+		     -EBADMSG);
+	proto_reply_deinit(&rep);
+	proto_buf_deinit(&b);
+}
+
+/*
+ * Version 4's addition: the uid ftidxd runs as, after version 3's fields
+ * of STATUS. A version 3 client skips it (bytes at the end of a later
+ * version's frame); a version 4 reply cut short is refused.
+ */
+static void test_version_4(void)
+{
+	struct proto_filter_state filters[] = { { "i", FTIDX_FILE_NOTRACE, FTIDX_HOLDS_NO, 3, 1, 2 } };
+	struct proto_reply in = { .type = FTIDX_MSG_STATUS, .message = "", .tracing_dir = "",
+				  .kernel_release = "", .daemon_version = "", .match_rules = "",
+				  .match_rules_how = "", .recovery = "", .published = PUBLISHED,
+				  .filters = filters, .n_filters = 1, .daemon_uid = 0 },
+			   rep;
+	struct proto_buf b;
+	const char *why;
+
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_reply(&b, 1, &in), 0);
+	CHECK_EQ_INT(proto_decode_reply(4, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
+					b.len - 16, &rep, &why),
+		     0);
+	CHECK_EQ_INT(rep.daemon_uid, 0); /* root's, not "unknown" */
+	CHECK_EQ_INT(rep.filters[0].module_patterns, 2);
+	proto_reply_deinit(&rep);
+	CHECK_EQ_INT(proto_decode_reply(4, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
+					b.len - 16 - 4, &rep, &why),
 		     -EBADMSG);
 	proto_reply_deinit(&rep);
 	proto_buf_deinit(&b);
@@ -523,7 +557,7 @@ static void test_version_2(void)
  * file no version has are refused; a peek at a reply finds its status and
  * message.
  */
-static void test_version_4(void)
+static void test_version_4_daemon(void)
 {
 	struct proto_reply st = { .type = FTIDX_MSG_STATUS, .message = "", .daemon_pid = 7,
 				  .started_at_ns = 5, .uptime_ns = 6, .socket_path = "/s" },
@@ -545,7 +579,7 @@ static void test_version_4(void)
 	CHECK_EQ_STR(rep.socket_path, "/s");
 	proto_reply_deinit(&rep);
 	CHECK_EQ_INT(proto_decode_reply(3, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
-					b.len - 16 - 4 - 8 - 8 - 3, &rep, &why),
+					b.len - 16 - 4 - 4 - 8 - 8 - 3, &rep, &why),
 		     0);
 	CHECK_EQ_INT(rep.daemon_pid, 0);
 	CHECK_EQ_STR(rep.socket_path, "");
@@ -671,6 +705,7 @@ int main(void)
 	test_version_2();
 	test_version_3();
 	test_version_4();
+	test_version_4_daemon();
 	test_requests();
 	test_bad_requests();
 	test_replies();

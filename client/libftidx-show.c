@@ -13,8 +13,8 @@
 #include "proto.h"
 
 _Static_assert((int)FTIDX_LINE_FUNCTION == (int)FTIDX_SHOWN_FUNCTION &&
-		       (int)FTIDX_LINE_PROBE == (int)FTIDX_SHOWN_PROBE &&
-		       (int)FTIDX_LINE_MODULE_PATTERN == (int)FTIDX_SHOWN_MODULE_PATTERN,
+		   (int)FTIDX_LINE_PROBE == (int)FTIDX_SHOWN_PROBE &&
+		   (int)FTIDX_LINE_MODULE_PATTERN == (int)FTIDX_SHOWN_MODULE_PATTERN,
 	       "line kinds");
 _Static_assert(FTIDX_CAN_SHOW == FTIDX_CAP_SHOW, "capabilities");
 
@@ -46,8 +46,8 @@ _public_ int ftidx_result_file_functions(const struct ftidx_result *r, size_t k,
 
 _public_ int ftidx_show(struct ftidx *c, const char *instance, int file, struct ftidx_result **out)
 {
-	struct proto_request req = { .type = FTIDX_MSG_SHOW, .file = (uint16_t)file,
-				     .instance = instance ? instance : "" };
+	struct proto_request req = {
+	    .type = FTIDX_MSG_SHOW, .file = (uint16_t)file, .instance = instance ? instance : ""};
 	struct ftidx_result *res;
 	const char *why;
 	int r;
@@ -104,7 +104,7 @@ _public_ uint32_t ftidx_result_ours_count(const struct ftidx_result *r)
 
 _public_ int ftidx_instances(struct ftidx *c, struct ftidx_result **out)
 {
-	struct proto_request req = { .type = FTIDX_MSG_INSTANCES };
+	struct proto_request req = {.type = FTIDX_MSG_INSTANCES};
 	struct ftidx_result *res;
 	int r;
 
@@ -115,6 +115,6 @@ _public_ int ftidx_instances(struct ftidx *c, struct ftidx_result **out)
 
 _public_ int ftidx_result_instance_created(const struct ftidx_result *r, size_t i)
 {
-	return r->rep.type == FTIDX_MSG_INSTANCES && r->rep.instance_flags &&
-	       i < r->rep.n_lines && (r->rep.instance_flags[i] & FTIDX_INSTANCE_CREATED);
+	return r->rep.type == FTIDX_MSG_INSTANCES && r->rep.instance_flags && i < r->rep.n_lines &&
+	       (r->rep.instance_flags[i] & FTIDX_INSTANCE_CREATED);
 }

@@ -433,8 +433,8 @@ static void socket_path_of(int fd, const char *fallback, char *buf, size_t size)
 	socklen_t len = sizeof(sa);
 	size_t n;
 
-	if (fd < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) < 0 || sa.sun_family != AF_UNIX ||
-	    len <= offsetof(struct sockaddr_un, sun_path)) {
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) < 0 ||
+	    sa.sun_family != AF_UNIX || len <= offsetof(struct sockaddr_un, sun_path)) {
 		snprintf(buf, size, "%s", fallback);
 		return;
 	}

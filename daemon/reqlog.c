@@ -22,18 +22,18 @@
 #include "macro.h"
 #include "reqlog.h"
 
-#define REQLOG_BURST 20
+#define REQLOG_BURST	20
 #define REQLOG_WINDOW_S 10
 
 void reqlog_peer_init(struct reqlog_peer *p, int fd, uid_t uid, bool writer)
 {
-	struct ucred cred = { 0 };
+	struct ucred cred = {0};
 	socklen_t len = sizeof(cred);
 	char path[64];
 	ssize_t n = -1;
 	int comm;
 
-	*p = (struct reqlog_peer){ .uid = uid, .writer = writer };
+	*p = (struct reqlog_peer){.uid = uid, .writer = writer};
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
 		p->pid = cred.pid;
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)p->pid);
@@ -60,15 +60,15 @@ const char *reqlog_peer_name(const struct reqlog_peer *p, char *buf, size_t size
 
 static const char *file_name(uint16_t file)
 {
-	static const char *const names[] = { "?", "set_ftrace_filter", "set_ftrace_notrace",
-					     "set_graph_function", "set_graph_notrace" };
+	static const char *const names[] = {"?", "set_ftrace_filter", "set_ftrace_notrace",
+					    "set_graph_function", "set_graph_notrace"};
 
 	return file < ARRAY_SIZE(names) ? names[file] : names[0];
 }
 
 static const char *op_name(uint16_t op)
 {
-	static const char *const names[] = { "?", "set", "add", "remove", "clear" };
+	static const char *const names[] = {"?", "set", "add", "remove", "clear"};
 
 	return op < ARRAY_SIZE(names) ? names[op] : names[0];
 }
@@ -98,9 +98,12 @@ static void describe(const struct proto_request *req, char *buf, size_t size)
 
 			ADD("%s %s %s", k ? "," : ":", op_name(ch->op), file_name(ch->file));
 			if (ch->op != FTIDX_OP_CLEAR)
-				ADD(" %u pattern%s%s%s%s", ch->n_tokens, ch->n_tokens == 1 ? "" : "s",
-				    ch->n_tokens ? " ('" : "", ch->n_tokens ? req->tokens[ch->first_token] : "",
-				    ch->n_tokens > 1 ? "'...)" : ch->n_tokens ? "')" : "");
+				ADD(" %u pattern%s%s%s%s", ch->n_tokens,
+				    ch->n_tokens == 1 ? "" : "s", ch->n_tokens ? " ('" : "",
+				    ch->n_tokens ? req->tokens[ch->first_token] : "",
+				    ch->n_tokens > 1 ? "'...)"
+				    : ch->n_tokens   ? "')"
+						     : "");
 		}
 		if (req->generation)
 			ADD(", on generation %llu", (unsigned long long)req->generation);
@@ -118,7 +121,8 @@ static void describe(const struct proto_request *req, char *buf, size_t size)
 			ADD(" with addresses");
 		break;
 	case FTIDX_MSG_HITS:
-		ADD(" of %s%s for %u s", inst[0] ? "instances/" : "the top level", inst, req->seconds);
+		ADD(" of %s%s for %u s", inst[0] ? "instances/" : "the top level", inst,
+		    req->seconds);
 		break;
 	case FTIDX_MSG_REMOVE_INSTANCE:
 		ADD(" instances/%s", inst);
@@ -226,8 +230,8 @@ void reqlog_delivered(const struct reqlog_peer *p, const struct proto_buf *frame
 	say(p, type, proto_type_name(type), frame, 0, NULL);
 }
 
-void reqlog_bad_frame(const struct reqlog_peer *p, uint16_t type, bool malformed,
-		      const char *what, const char *why)
+void reqlog_bad_frame(const struct reqlog_peer *p, uint16_t type, bool malformed, const char *what,
+		      const char *why)
 {
 	char who[64];
 

@@ -581,8 +581,8 @@ static void note_outcome(struct service_job *job, uint16_t file, const struct pr
 		snprintf(n, sizeof(n), "?");
 	else
 		snprintf(n, sizeof(n), "%u", c->after);
-	snprintf(job->outcome + at, sizeof(job->outcome) - at, "%s%s holds %s function%s", at ? ", " : "",
-		 writer_file_name(file), n, c->after == 1 ? "" : "s");
+	snprintf(job->outcome + at, sizeof(job->outcome) - at, "%s%s holds %s function%s",
+		 at ? ", " : "", writer_file_name(file), n, c->after == 1 ? "" : "s");
 	at = strlen(job->outcome);
 	if (c->added != FTIDX_COUNT_UNKNOWN)
 		snprintf(job->outcome + at, sizeof(job->outcome) - at, " (%u added, %u dropped)",

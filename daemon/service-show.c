@@ -134,7 +134,7 @@ struct shown_lines {
 static void push(struct shown_lines *sl, uint16_t kind, uint32_t index, const char *line,
 		 size_t len)
 {
-	struct proto_shown e = { kind, 0, index };
+	struct proto_shown e = {kind, 0, index};
 	size_t at = sl->text.len;
 
 	growbuf_append(&sl->shown, &e, sizeof(e));
@@ -226,7 +226,7 @@ static int judge_lines(const struct service *s, const char *text, struct shown_l
 	}
 	/* a stand-in's functions: what its tokens leave, in index order */
 	for (uint32_t i = 1; replayed && i <= size; i++) {
-		struct growbuf line = { 0 };
+		struct growbuf line = {0};
 
 		if (!replayed[i] || taken[i])
 			continue;
@@ -276,9 +276,9 @@ static uint16_t judge_holds(const struct written *w, uint32_t size, struct proto
 static int show_reply(struct service *s, const struct show_wait *w, const struct show_read *rd,
 		      bool settled, struct proto_buf *out)
 {
-	struct proto_reply rep = { .type = FTIDX_MSG_SHOW, .generation = s->generation };
+	struct proto_reply rep = {.type = FTIDX_MSG_SHOW, .generation = s->generation};
 	struct written *rec = service_written_find(s, w->instance, w->file);
-	struct shown_lines sl = { 0 };
+	struct shown_lines sl = {0};
 	_cleanup_free_ bool *taken = NULL;
 	_cleanup_free_ const char **lines = NULL;
 	uint32_t size = map_size(s->map);
@@ -286,8 +286,9 @@ static int show_reply(struct service *s, const struct show_wait *w, const struct
 
 	if (rd->result < 0)
 		return service_reply_plain(s, FTIDX_MSG_SHOW, w->id, -rd->result,
-					   rd->result == -ENOENT ? "no such file: the instance is gone"
-								 : "cannot read the filter",
+					   rd->result == -ENOENT
+					       ? "no such file: the instance is gone"
+					       : "cannot read the filter",
 					   out);
 	r = -ENOMEM;
 	taken = calloc((size_t)size + 1, sizeof(*taken));
@@ -337,8 +338,9 @@ static void answer_first(struct service *s, struct proto_buf *frame, int r,
 			proto_buf_deinit(frame);
 			proto_buf_init(frame);
 			service_reply_plain(s, FTIDX_MSG_SHOW, w->id, -r,
-					    r == -ENOMEM ? "out of memory"
-							 : "cannot start a thread to read the filter",
+					    r == -ENOMEM
+						? "out of memory"
+						: "cannot start a thread to read the filter",
 					    frame);
 		}
 		deliver(w->requester, frame);
@@ -387,7 +389,7 @@ int service_show_begin(struct service *s, const struct proto_request *req, uint3
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	*w = (struct show_wait){ .requester = requester, .id = id, .file = req->file };
+	*w = (struct show_wait){.requester = requester, .id = id, .file = req->file};
 	snprintf(w->instance, sizeof(w->instance), "%s", req->instance);
 	while (*at)
 		at = &(*at)->next;

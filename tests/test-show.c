@@ -22,7 +22,7 @@ static bool want_type_show(const struct line *l)
 /* Start ftidxd -v with its log in log_path. */
 static void start_logged(struct harness *h)
 {
-	static const char *const verbose[] = { "-v", NULL };
+	static const char *const verbose[] = {"-v", NULL};
 	int saved = dup(STDERR_FILENO), fd;
 
 	snprintf(log_path, sizeof(log_path), "%s/ftidxd.log", h->dir);
@@ -78,8 +78,8 @@ static long functions(const struct ftidx_result *r, size_t k, int which)
  * not hold drops nothing, whatever the pattern selects. */
 static void test_counts(struct harness *h)
 {
-	const char *vfs_r[] = { "vfs_r*" }, *write[] = { "vfs_write" }, *read[] = { "vfs_read" },
-		   *not_read[] = { "!vfs_read" };
+	const char *vfs_r[] = {"vfs_r*"}, *write[] = {"vfs_write"}, *read[] = {"vfs_read"},
+		   *not_read[] = {"!vfs_read"};
 	size_t n_vfs_r = 0;
 	struct ftidx *c = connect_or_die(h);
 	struct ftidx_result *r = NULL;
@@ -92,8 +92,8 @@ static void test_counts(struct harness *h)
 	CHECK_EQ_INT(functions(r, 0, FTIDX_AFTER), n_vfs_r);
 	CHECK_EQ_INT(functions(r, 0, FTIDX_ADDED), n_vfs_r);
 	CHECK_EQ_INT(functions(r, 0, FTIDX_DROPPED), 0);
-	CHECK_EQ_INT(ftidx_result_file_functions(r, 1, FTIDX_AFTER, &(uint32_t){ 0 }), -EINVAL);
-	CHECK_EQ_INT(ftidx_result_file_functions(r, 0, 9, &(uint32_t){ 0 }), -EINVAL);
+	CHECK_EQ_INT(ftidx_result_file_functions(r, 1, FTIDX_AFTER, &(uint32_t){0}), -EINVAL);
+	CHECK_EQ_INT(ftidx_result_file_functions(r, 0, 9, &(uint32_t){0}), -EINVAL);
 	r = ftidx_result_free(r);
 	/* vfs_write is not among them: the pattern selects one, none goes */
 	CHECK_EQ_INT(ftidx_filter(c, FTIDX_REMOVE, FTIDX_FILTER, NULL, 0, 0, write, 1, &r), 0);
@@ -109,9 +109,9 @@ static void test_counts(struct harness *h)
 	r = ftidx_result_free(r);
 	/* a refused change has no counts */
 	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0,
-				  (const char *[]){ "nosuch_fn" }, 1, &r),
+				  (const char *[]){"nosuch_fn"}, 1, &r),
 		     -EINVAL);
-	CHECK_EQ_INT(ftidx_result_file_functions(r, 0, FTIDX_AFTER, &(uint32_t){ 0 }), -EINVAL);
+	CHECK_EQ_INT(ftidx_result_file_functions(r, 0, FTIDX_AFTER, &(uint32_t){0}), -EINVAL);
 	r = ftidx_result_free(r);
 
 	/* a change of two files: each its own */
@@ -159,7 +159,7 @@ static bool shown_as(const struct ftidx_result *r, size_t i, const char *text)
  */
 static void test_show(struct harness *h)
 {
-	const char *show_type[] = { "type_show" };
+	const char *show_type[] = {"type_show"};
 	static const char extra[] = "schedule:traceoff:unlimited\n:mod:nfsd\nvfs_open\n";
 	struct ftidx *c = connect_or_die(h);
 	struct ftidx_result *r = NULL;
@@ -230,7 +230,7 @@ static void test_show(struct harness *h)
 /* The instances, sorted, those ftidxd created marked as such. */
 static void test_instances(struct harness *h)
 {
-	const char *read[] = { "vfs_read" };
+	const char *read[] = {"vfs_read"};
 	struct ftidx *c = connect_or_die(h);
 	struct ftidx_result *r = NULL;
 	char path[512];
@@ -260,7 +260,7 @@ static void test_instances(struct harness *h)
  */
 static void test_log(struct harness *h)
 {
-	const char *forged[] = { "x\nftidxd: FORGED" }, *read[] = { "vfs_read" };
+	const char *forged[] = {"x\nftidxd: FORGED"}, *read[] = {"vfs_read"};
 	struct ftidx *c = connect_or_die(h);
 	char who[64], want[256];
 	char *log;
@@ -272,14 +272,17 @@ static void test_log(struct harness *h)
 	ftidx_unref(c);
 	harness_sleep_ms(100);
 	log = daemon_log();
-	snprintf(who, sizeof(who), "uid %u pid %d (test-show): ", (unsigned)getuid(), (int)getpid());
-	snprintf(want, sizeof(want),
-		 "%sFILTER of instances/inst: set set_ftrace_notrace 1 pattern ('vfs_read'): done in ",
-		 who);
+	snprintf(who, sizeof(who), "uid %u pid %d (test-show): ", (unsigned)getuid(),
+		 (int)getpid());
+	snprintf(
+	    want, sizeof(want),
+	    "%sFILTER of instances/inst: set set_ftrace_notrace 1 pattern ('vfs_read'): done in ",
+	    who);
 	CHECK(strstr(log, want) != NULL);
 	CHECK(strstr(log, "set_ftrace_notrace holds 1 function (1 added, 0 dropped)\n") != NULL);
-	snprintf(want, sizeof(want), "%sFILTER of the top level: set set_ftrace_filter 1 pattern "
-				     "('x?ftidxd: FORGED'): refused in ",
+	snprintf(want, sizeof(want),
+		 "%sFILTER of the top level: set set_ftrace_filter 1 pattern "
+		 "('x?ftidxd: FORGED'): refused in ",
 		 who);
 	CHECK(strstr(log, want) != NULL);
 	CHECK(strstr(log, "1 of 1 patterns refused; nothing was written (Invalid argument)\n"));

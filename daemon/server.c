@@ -356,8 +356,8 @@ static bool over_budget(struct server *srv, struct client *self)
 
 		log_warn("dropping a client, %s, holding %zu bytes: its user holds %zu, over %s "
 			 "(%zu)",
-			 reqlog_peer_name(&victim->peer, who, sizeof(who)), client_held(victim), held,
-			 why, limit);
+			 reqlog_peer_name(&victim->peer, who, sizeof(who)), client_held(victim),
+			 held, why, limit);
 		if (victim == self)
 			return true;
 		client_free(victim);
@@ -546,11 +546,15 @@ static int answer_now(struct client *c, const struct ftidx_frame_header *h,
 	int r;
 
 	if (!access_allows(c->role, h->type)) {
-		r = service_reply_error(svc, h->id, EACCES,
-					c->role == ACCESS_DENIED
-						? "this daemon serves root and its write group only"
-						: "changing filters needs root or the daemon's write group",
-					frame);
+		bool reads = h->type == FTIDX_MSG_SHOW || h->type == FTIDX_MSG_INSTANCES;
+
+		r = service_reply_error(
+			svc, h->id, EACCES,
+			c->role == ACCESS_DENIED ? "this daemon serves root and its write group only"
+			: reads ? "reading filter files and instances needs root or the daemon's "
+				  "write group, as tracefs itself does"
+				: "changing filters needs root or the daemon's write group",
+			frame);
 		/* The ERROR reply ends the conversation, as for a bad frame. */
 		client_close_when_sent(c);
 		return r < 0 ? r : 1;
@@ -774,7 +778,8 @@ static void on_event(struct bufferevent *bev _unused_, short what, void *ctx)
 
 	if (what & BEV_EVENT_TIMEOUT)
 		log_info("dropping a client, %s, that left its replies unread for %u s",
-			 reqlog_peer_name(&c->peer, who, sizeof(who)), c->srv->limits.write_seconds);
+			 reqlog_peer_name(&c->peer, who, sizeof(who)),
+			 c->srv->limits.write_seconds);
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		client_free(c);
 }

@@ -91,6 +91,11 @@ check "... nor set_ftrace_notrace" [ ! -s "$dir/set_ftrace_notrace" ]
 err=$(nobody "$cli" -s "$dir/open.sock" remove-instance inst 2>&1)
 check "an ordinary user may not remove an instance (exit 1)" [ "$?" = 1 ]
 check "... and is told why" grep -q "write group" <<<"$err"
+err=$(nobody "$cli" -s "$dir/open.sock" show 2>&1)
+check "an ordinary user may not read a filter file (exit 1)" [ "$?" = 1 ]
+check "... and is told why" grep -q "reading filter files and instances needs root" <<<"$err"
+out=$(nobody "$cli" -s "$dir/open.sock" __complete instances "" 2>&1)
+check "... nor list the instances, for a completion either (quietly nothing)" [ -z "$out" ]
 out=$(nobody "$cli" -s "$dir/open.sock" version 2>&1)
 check "an ordinary user may ask the version" [ "$?" = 0 ]
 check "... and is told it may only query" grep -q "may only query" <<<"$out"
@@ -112,7 +117,7 @@ check "a member of the write group sees them" [ "$?" = 0 ]
 check "... each line's own" grep -qx "12408	ffffffff80030780	vfs_read" <<<"$out"
 out=$("$cli" -s "$dir/open.sock" --json list --addresses 2>&1)
 check "root sees them, in JSON as strings" \
-	grep -q '{"index":12408,"address":"ffffffff80030780","line":"vfs_read"}' <<<"$out"
+	grep -q '{"index":12408,"address":"ffffffff80030780","line":"vfs_read","name":"vfs_read","module":null}' <<<"$out"
 
 start "$dir/closed.sock" --write-group 4242 --others deny
 err=$(nobody "$cli" -s "$dir/closed.sock" resolve vfs_read 2>&1)

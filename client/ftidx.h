@@ -493,7 +493,7 @@ int ftidx_remove_instance(struct ftidx *c, const char *instance);
 #define FTIDX_CAN_REMOVE_INSTANCE 0x8ull /* ftidx_remove_instance() */
 #define FTIDX_CAN_HITS 0x10ull           /* hit counts (a real tracefs) */
 #define FTIDX_CAN_LIST_ADDRESSES 0x20ull /* FTIDX_LIST_WITH_ADDRESSES */
-#define FTIDX_CAN_SHOW 0x80ull           /* ftidx_show(), ftidx_instances() (since 0.5) */
+#define FTIDX_CAN_SHOW 0x200ull          /* ftidx_show(), ftidx_instances() (since 0.5) */
 #define FTIDX_CAN_WRITE (1ull << 63)     /* this client may change filters */
 
 /*

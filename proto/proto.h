@@ -74,8 +74,9 @@ enum ftidx_msg_type {
 	FTIDX_MSG_CANCEL = 8,          /* version 2: no reply of its own */
 	FTIDX_MSG_REMOVE_INSTANCE = 9, /* version 2 */
 	FTIDX_MSG_VERSION = 10,        /* version 2 */
-	FTIDX_MSG_SHOW = 11,           /* version 4: a filter file as it is */
-	FTIDX_MSG_INSTANCES = 12,      /* version 4: the tracing instances */
+	/* (11 is issue 30's PROGRESS, a reply type only) */
+	FTIDX_MSG_SHOW = 12,           /* version 4: a filter file as it is */
+	FTIDX_MSG_INSTANCES = 13,      /* version 4: the tracing instances */
 	FTIDX_MSG_ERROR = 0x7fff, /* reply to a frame that could not be decoded */
 	FTIDX_MSG_REPLY = 0x8000, /* flag on every reply type */
 };
@@ -115,7 +116,8 @@ enum ftidx_filter_file {
 #define FTIDX_CAP_REMOVE_INSTANCE 0x8u /* REMOVE_INSTANCE */
 #define FTIDX_CAP_HITS 0x10u           /* HITS can run here (a real tracefs) */
 #define FTIDX_CAP_LIST_ADDRESSES 0x20u /* LIST's addresses flag */
-#define FTIDX_CAP_SHOW 0x80u           /* version 4: SHOW and INSTANCES */
+/* (0x40, 0x80 and 0x100 are issue 30's: ALLOW_EMPTY, READ_MAP, PROGRESS) */
+#define FTIDX_CAP_SHOW 0x200u          /* version 4: SHOW and INSTANCES */
 #define FTIDX_CAPS_KNOWN (0x3fu | FTIDX_CAP_SHOW)
 
 /* VERSION: what the asking client may do. */

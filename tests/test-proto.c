@@ -695,8 +695,10 @@ static void test_type_names(void)
 	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_ERROR), "ERROR");
 	CHECK_EQ_STR(proto_type_name(0), "?");
 	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_INSTANCES + 1), "?");
-	for (uint16_t t = FTIDX_MSG_STATUS; t <= FTIDX_MSG_INSTANCES; t++)
+	for (uint16_t t = FTIDX_MSG_STATUS; t <= FTIDX_MSG_VERSION; t++)
 		CHECK(strcmp(proto_type_name(t), "?") != 0);
+	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_SHOW), "SHOW");
+	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_INSTANCES), "INSTANCES");
 }
 
 int main(void)

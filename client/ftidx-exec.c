@@ -43,19 +43,15 @@ static bool dropin_beside_binary(char *buf, size_t size)
 	return access(buf, R_OK) == 0;
 }
 
-/* Which drop-in, into @buf: 0, or a usage error said. */
-static int find_dropin(struct cli *cli, char *buf, size_t size)
+/* Which drop-in: $FTIDX_PRELOAD, the one beside the binary (in @buf),
+ * or the installed one. */
+static const char *find_dropin(char *buf, size_t size)
 {
 	const char *env = getenv("FTIDX_PRELOAD");
 
-	if (env && env[0]) {
-		if ((size_t)snprintf(buf, size, "%s", env) >= size)
-			return cli_error(cli, EXIT_USAGE, 0, "$FTIDX_PRELOAD is too long");
-		return 0;
-	}
-	if (!dropin_beside_binary(buf, size))
-		snprintf(buf, size, "%s", FTIDX_PRELOAD_PATH);
-	return 0;
+	if (env && env[0])
+		return env;
+	return dropin_beside_binary(buf, size) ? buf : FTIDX_PRELOAD_PATH;
 }
 
 /*
@@ -65,16 +61,15 @@ static int find_dropin(struct cli *cli, char *buf, size_t size)
  */
 int cmd_exec(struct cli *cli, int argc, char **argv)
 {
-	const char *old = getenv("LD_PRELOAD");
-	char dropin[PATH_MAX];
+	const char *old = getenv("LD_PRELOAD"), *dropin;
+	char beside[PATH_MAX];
 	char *preload = NULL;
 	void *handle;
 
 	if (argc < 2)
 		return cli_error(cli, EXIT_USAGE, 0,
 				 "which command? ftidx exec -- COMMAND [ARG]...");
-	if (find_dropin(cli, dropin, sizeof(dropin)) != 0)
-		return EXIT_USAGE;
+	dropin = find_dropin(beside, sizeof(beside));
 	/* it has no constructor, and needs nothing libtracefs brings: loading
 	 * it here runs nothing of it */
 	handle = dlopen(dropin, RTLD_LAZY | RTLD_LOCAL);

@@ -213,14 +213,17 @@ echo "test-access: another user's resolve took $ms ms (exit $rc)"
 check "another user's resolve is served meanwhile" [ "$rc" = 0 ]
 check "... within 1 s" [ "$ms" -lt 1000 ]
 check "... with what it asked for" grep -q "	vfs_read$" "$dir/timed.out"
-# The flood is worked on between requests: over a full second, ftidxd
-# is busy for much of it (a share of a second, not of the few tens of ms
-# the requests above took, which a clock tick of 10 ms measures badly).
+# The flood is worked on between requests: over two seconds, ftidxd is
+# busy for a good part of them (a share of seconds, not of the few tens
+# of ms the requests above took, which a clock tick of 10 ms measures
+# badly). A tenth of a CPU at least: on a machine busy with other work
+# beside this test ftidxd gets less than all of one (21 ticks in 1 s
+# were seen), and idle it uses none (below).
 t_busy=$(cpu_ticks "$busy")
-sleep 1
+sleep 2
 ticks=$(($(cpu_ticks "$busy") - t_busy))
-echo "test-access: ftidxd used $ticks ticks of CPU in 1 s after them (it works between requests)"
-check "... and the flood was being worked on meanwhile" [ "$ticks" -gt 30 ]
+echo "test-access: ftidxd used $ticks ticks of CPU in 2 s after them (it works between requests)"
+check "... and the flood was being worked on meanwhile" [ "$ticks" -ge 20 ]
 kill "$globs_pid" 2>/dev/null
 wait "$globs_pid" 2>/dev/null
 sleep 0.5

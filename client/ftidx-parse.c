@@ -225,12 +225,18 @@ static int take_global(struct cli *cli, int c, bool *help)
 	return -1;
 }
 
-/* --json said anywhere holds for errors found before it is reached. */
+/* --json said anywhere holds for errors found before it is reached; but
+ * what follows exec is the program's ("ftidx exec make -j"). */
 static void prescan(struct cli *cli, int argc, char **argv)
 {
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const struct command *cmd = cli_find_command(argv[i]);
+
+		if (cmd && cmd->stops_at_command)
+			break;
 		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
 			cli->json = true;
+	}
 }
 
 int cli_unknown_command(struct cli *cli, const char *name)

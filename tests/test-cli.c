@@ -178,6 +178,9 @@ static void test_exec(struct harness *h)
 	setenv("FTIDX_PRELOAD", "/x/libftidx-tracefs.so", 1);
 	CHECK_EQ_INT(run_cli(h, "exec -- sh -c 'echo ran'", NULL, out, sizeof(out)), 127);
 	CHECK_EQ_STR(out, "");
+	/* (the program's -j is no --json of ftidx's: the error is text) */
+	CHECK_EQ_INT(run_cli(h, "exec sh -c 'echo ran' sh -j", NULL, out, sizeof(out)), 127);
+	CHECK_EQ_STR(out, "");
 	unsetenv("FTIDX_PRELOAD");
 	/* --help is exec's help, not a program to run */
 	CHECK_EQ_INT(run_cli(h, "exec --help", NULL, out, sizeof(out)), 0);

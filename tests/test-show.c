@@ -142,6 +142,15 @@ static void test_counts(struct harness *h)
 	ftidx_unref(c);
 }
 
+/* The first index of line @text in the fixture, or 0. */
+static size_t first_of(const char *text)
+{
+	for (size_t i = 0; i < n_lines; i++)
+		if (strcmp(lines[i].text, text) == 0)
+			return i + 1;
+	return 0;
+}
+
 /* The index @i of shown result @r names line @text of the fixture. */
 static bool shown_as(const struct ftidx_result *r, size_t i, const char *text)
 {
@@ -211,6 +220,20 @@ static void test_show(struct harness *h)
 		if (kind != FTIDX_LINE_FUNCTION)
 			CHECK_EQ_INT(ftidx_result_index(r, i), 0);
 	}
+	r = ftidx_result_free(r);
+
+	/* one of ftidx's functions gone (another writer left the others) */
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, show_type, 1, NULL), 0);
+	{
+		char one[16];
+		int len = snprintf(one, sizeof(one), "%u\n", (unsigned)first_of("type_show"));
+
+		fake_write(h->dir, "set_ftrace_filter", one, (size_t)len);
+	}
+	CHECK_EQ_INT(ftidx_show(c, NULL, FTIDX_FILTER, &r), 0);
+	CHECK_EQ_INT(ftidx_result_count(r), 1);
+	CHECK_EQ_INT(ftidx_result_holds(r), 0);
+	CHECK_EQ_INT(ftidx_result_line_is_ours(r, 0), 1);
 	r = ftidx_result_free(r);
 
 	/* never written by ftidx; no such instance; no such file */

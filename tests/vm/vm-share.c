@@ -206,7 +206,7 @@ static size_t shown_count(const struct ftidx_result *r, int kind)
 static void shown_as_listed(void)
 {
 	struct ftidx_result *r = NULL, *w = NULL;
-	uint32_t read = index_of("vfs_read"), write = index_of("vfs_write"), n = 0;
+	uint32_t read = index_of("vfs_read"), write = index_of("vfs_write");
 	int rc;
 
 	user_state();
@@ -224,10 +224,17 @@ static void shown_as_listed(void)
 	/* a removal of what the file does not hold drops nothing */
 	rc = ftidx_filter(c, FTIDX_REMOVE, FTIDX_FILTER, NULL, 0, 0,
 			  (const char *[]){ "vfs_open" }, 1, &w);
-	result(rc == 0 && ftidx_result_file_functions(w, 0, FTIDX_DROPPED, &n) == 0 && n == 0 &&
-		       ftidx_result_file_functions(w, 0, FTIDX_AFTER, &n) == 0 && n == 2,
-	       "show: remove of a function the filter does not hold: 0 dropped, 2 held (%d, %u)",
-	       rc, n);
+	{
+		uint32_t dropped = 99, after = 99;
+		bool known = rc == 0 &&
+			     ftidx_result_file_functions(w, 0, FTIDX_DROPPED, &dropped) == 0 &&
+			     ftidx_result_file_functions(w, 0, FTIDX_AFTER, &after) == 0;
+
+		result(known && dropped == 0 && after == 2,
+		       "show: remove of a function the filter does not hold: %u dropped, %u held "
+		       "(%d)",
+		       dropped, after, rc);
+	}
 	w = ftidx_result_free(w);
 	/* a set drops the module pattern and keeps the probe, which is listed
 	 * now; then another writer adds a function */
@@ -247,11 +254,13 @@ static void shown_as_listed(void)
 			  1, &w);
 	{
 		struct lines l = kread(F);
-		uint32_t before = 0, after = 0;
+		uint32_t before = 99, after = 99;
+		bool known = rc == 0 &&
+			     ftidx_result_file_functions(w, 0, FTIDX_BEFORE, &before) == 0 &&
+			     ftidx_result_file_functions(w, 0, FTIDX_AFTER, &after) == 0;
 
-		result(rc == 0 && ftidx_result_file_functions(w, 0, FTIDX_BEFORE, &before) == 0 &&
-			       ftidx_result_file_functions(w, 0, FTIDX_AFTER, &after) == 0 &&
-			       before == 2 && after == 3 && l.n == 4,
+		/* the counts are filled in before they are said */
+		result(known && before == 2 && after == 3 && l.n == 4,
 		       "show: an add after another writer counts what the kernel lists: %u before, "
 		       "%u after (%zu lines with the probe)",
 		       before, after, l.n);

@@ -45,8 +45,8 @@ struct section {
 };
 
 /* Build @rq from FILE=OP sections; EXIT_OK or EXIT_USAGE. */
-static int build_request(int argc, char **argv, struct ftidx_request *rq, struct strv *pats,
-			 struct section *sec, size_t *n_sec)
+static int build_request(struct cli *cli, int argc, char **argv, struct ftidx_request *rq,
+			 struct strv *pats, struct section *sec, size_t *n_sec)
 {
 	*n_sec = 0;
 	for (int i = 0; i < argc; i++) {
@@ -54,21 +54,17 @@ static int build_request(int argc, char **argv, struct ftidx_request *rq, struct
 		int file, op, next_file, next_op, r;
 		int start = i + 1;
 
-		if (!parse_section(argv[i], &file, &op)) {
-			fprintf(stderr, "ftidx change: '%s' is not FILE=OP (FILE: filter, notrace, "
-					"graph, graph-notrace; OP: set, add, remove, clear)\n",
-				argv[i]);
-			return EXIT_USAGE;
-		}
-		if (*n_sec == FTIDX_FILES_MAX) {
-			fprintf(stderr, "ftidx change: at most %d files\n", FTIDX_FILES_MAX);
-			return EXIT_USAGE;
-		}
+		if (!parse_section(argv[i], &file, &op))
+			return cli_error(cli, EXIT_USAGE, 0,
+					 "'%s' is not FILE=OP (FILE: filter, notrace, graph, "
+					 "graph-notrace; OP: set, add, remove, clear)",
+					 argv[i]);
+		if (*n_sec == FTIDX_FILES_MAX)
+			return cli_error(cli, EXIT_USAGE, 0, "at most %d files", FTIDX_FILES_MAX);
 		for (size_t k = 0; k < *n_sec; k++)
-			if (sec[k].file == file) {
-				fprintf(stderr, "ftidx change: %s comes twice\n", file_words[file]);
-				return EXIT_USAGE;
-			}
+			if (sec[k].file == file)
+				return cli_error(cli, EXIT_USAGE, 0, "%s comes twice",
+						 file_words[file]);
 		/* this file's patterns: up to the next FILE=OP */
 		while (i + 1 < argc && !parse_section(argv[i + 1], &next_file, &next_op))
 			i++;
@@ -77,29 +73,25 @@ static int build_request(int argc, char **argv, struct ftidx_request *rq, struct
 		if (collect_patterns(i + 1 - start, argv + start, pats) < 0)
 			return EXIT_DAEMON;
 		s->n = pats->n - s->first;
-		if ((op == FTIDX_CLEAR) != (s->n == 0)) {
-			fprintf(stderr, "ftidx change: %s=%s %s\n", file_words[file], op_words[op],
-				op == FTIDX_CLEAR ? "takes no patterns" : "has no pattern");
-			return EXIT_USAGE;
-		}
+		if ((op == FTIDX_CLEAR) != (s->n == 0))
+			return cli_error(cli, EXIT_USAGE, 0, "%s=%s %s", file_words[file],
+					 op_words[op],
+					 op == FTIDX_CLEAR ? "takes no patterns"
+							   : "has no pattern");
 		r = *n_sec == 1 ? ftidx_request_set_file(rq, file)
 				: ftidx_request_add_file(rq, file, op);
 		if (r == 0)
 			r = ftidx_request_set_op(rq, op);
 		if (r == 0)
 			r = ftidx_request_add_tokens(rq, (const char *const *)pats->v + s->first, s->n);
-		if (r < 0) {
-			fprintf(stderr, "ftidx change: %s\n",
-				r == -E2BIG ? "more patterns than one request may carry"
-					    : r == -EINVAL ? "a pattern is too long"
-							   : strerror(-r));
-			return r == -ENOMEM ? EXIT_DAEMON : EXIT_USAGE;
-		}
+		if (r < 0)
+			return cli_error(cli, r == -ENOMEM ? EXIT_DAEMON : EXIT_USAGE, 0, "%s",
+					 r == -E2BIG    ? "more patterns than one request may carry"
+					 : r == -EINVAL ? "a pattern is too long"
+							: strerror(-r));
 	}
-	if (*n_sec == 0) {
-		fprintf(stderr, "ftidx change: nothing to change (FILE=OP PATTERN...)\n");
-		return EXIT_USAGE;
-	}
+	if (*n_sec == 0)
+		return cli_error(cli, EXIT_USAGE, 0, "nothing to change (FILE=OP PATTERN...)");
 	return EXIT_OK;
 }
 
@@ -112,26 +104,13 @@ static void print_change(struct cli *cli, const struct ftidx_result *res, const 
 		printf(",\"generation\":%" PRIu64 ",\"files\":[", ftidx_result_generation(res));
 	}
 	for (size_t k = 0; k < n_sec; k++) {
-		size_t n, removed;
-
-		ftidx_result_file_indices(res, k, &n);
-		ftidx_result_file_removed(res, k, &removed);
-		if (cli->json) {
-			printf("%s{\"file\":\"%s\",\"op\":\"%s\",\"functions\":%zu,\"removed\":%zu,"
-			       "\"written\":%u}",
-			       k ? "," : "", file_name(sec[k].file), op_words[sec[k].op], n, removed,
-			       ftidx_result_file_written(res, k));
+		if (!cli->json) {
+			print_file_change(res, k, sec[k].op, sec[k].file, instance);
 			continue;
 		}
-		printf("%s: %s%s%s%s ", op_words[sec[k].op], instance ? "instances/" : "",
-		       instance ? instance : "", instance ? "/" : "", file_name(sec[k].file));
-		if (sec[k].op == FTIDX_CLEAR)
-			printf("is empty");
-		else
-			printf("%s %zu function%s", sec[k].op == FTIDX_REMOVE ? "lost" : "selects", n,
-			       n == 1 ? "" : "s");
-		printf(", %u token%s written\n", ftidx_result_file_written(res, k),
-		       ftidx_result_file_written(res, k) == 1 ? "" : "s");
+		printf("%s{", k ? "," : "");
+		print_file_change_json(res, k, sec[k].op, sec[k].file);
+		putchar('}');
 	}
 	if (cli->json)
 		printf("]}\n");
@@ -140,37 +119,28 @@ static void print_change(struct cli *cli, const struct ftidx_result *res, const 
 }
 
 /* The options into @rq (and *@instance, for the output): 0 or -EINVAL. */
-static int parse_change_options(int argc, char **argv, struct ftidx_request *rq,
+static int parse_change_options(struct cli *cli, int argc, char **argv, struct ftidx_request *rq,
 				const char **instance)
 {
-	enum { OPT_GENERATION = 0x100, OPT_ALLOW_EMPTY };
-	static const struct option longopts[] = {
-		{ "instance", required_argument, NULL, 'i' },
-		{ "create", no_argument, NULL, 'c' },
-		{ "generation", required_argument, NULL, OPT_GENERATION },
-		{ "allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY },
-		{ 0 },
-	};
 	unsigned flags = 0;
 	uint64_t generation;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+i:c", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == 'i') {
 			*instance = optarg;
 			if (ftidx_request_set_instance(rq, optarg) < 0) {
-				fprintf(stderr, "ftidx change: '%s' is no instance name\n", optarg);
+				cli_error(cli, EXIT_USAGE, 0, "'%s' is no instance name", optarg);
 				return -EINVAL;
 			}
 		} else if (c == 'c') {
 			flags |= FTIDX_CREATE_INSTANCE;
 		} else if (c == OPT_ALLOW_EMPTY) {
 			flags |= FTIDX_ALLOW_EMPTY;
-		} else if (c == OPT_GENERATION &&
-			   parse_generation("change", optarg, &generation) == 0) {
+		} else if (c == OPT_GENERATION) {
+			if (parse_generation(cli, optarg, &generation) < 0)
+				return -EINVAL;
 			ftidx_request_set_generation(rq, generation);
-		} else {
-			return -EINVAL;
 		}
 	}
 	return ftidx_request_set_flags(rq, flags);
@@ -188,8 +158,8 @@ int cmd_change(struct cli *cli, int argc, char **argv)
 
 	if (ftidx_request_new(&rq) < 0)
 		return EXIT_DAEMON;
-	if (parse_change_options(argc, argv, rq, &instance) == 0)
-		status = build_request(argc - optind, argv + optind, rq, &pats, sec, &n_sec);
+	if (parse_change_options(cli, argc, argv, rq, &instance) == 0)
+		status = build_request(cli, argc - optind, argv + optind, rq, &pats, sec, &n_sec);
 	if (status == EXIT_OK)
 		status = connect_daemon(cli);
 	if (status == EXIT_OK) {
@@ -210,19 +180,15 @@ int cmd_remove_instance(struct cli *cli, int argc, char **argv)
 {
 	int r, status;
 
-	if (argc != 2) {
-		fprintf(stderr, "ftidx remove-instance: takes the instance's name\n");
-		return EXIT_USAGE;
-	}
+	if (argc != 2)
+		return cli_error(cli, EXIT_USAGE, 0, "takes the instance's name, and nothing else");
 	status = connect_daemon(cli);
 	if (status != EXIT_OK)
 		return status;
 	r = ftidx_remove_instance(cli->c, argv[1]);
-	if (r == -EINVAL) {
+	if (r == -EINVAL)
 		/* refused by the library, before anything was sent: a bad name */
-		fprintf(stderr, "ftidx remove-instance: %s\n", ftidx_error_message(cli->c));
-		return EXIT_USAGE;
-	}
+		return cli_error(cli, EXIT_USAGE, 0, "%s", ftidx_error_message(cli->c));
 	if (r < 0)
 		return report_failure(cli, r, NULL, NULL);
 	if (cli->json) {
@@ -235,7 +201,7 @@ int cmd_remove_instance(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
-int cmd_version(struct cli *cli, int argc, char **argv _unused_)
+int cmd_version(struct cli *cli, int argc, char **argv)
 {
 	static const struct {
 		uint64_t bit;
@@ -250,15 +216,14 @@ int cmd_version(struct cli *cli, int argc, char **argv _unused_)
 		{ FTIDX_CAN_ALLOW_EMPTY, "allow-empty" },
 		{ FTIDX_CAN_READ_MAP, "read-map" },
 		{ FTIDX_CAN_PROGRESS, "progress" },
+		{ FTIDX_CAN_SHOW, "show" },
 	};
 	const char *daemon;
 	uint64_t have = 0;
 	int r, status;
 
-	if (argc > 1) {
-		fprintf(stderr, "ftidx version: takes no arguments\n");
-		return EXIT_USAGE;
-	}
+	if (argc > 1)
+		return cli_error(cli, EXIT_USAGE, 0, "takes no arguments, not '%s'", argv[1]);
 	status = connect_daemon(cli);
 	if (status != EXIT_OK)
 		return status;

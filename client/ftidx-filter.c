@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The commands that change one filter file: set, add, remove and clear.
+ * The commands that change one filter file: set, add, remove and clear;
+ * and how a change of a file is told (here and by change).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,7 +15,7 @@
 #include "growbuf.h"
 #include "macro.h"
 
-static const char *const verbs[] = { "", "set", "add", "remove", "clear" };
+static const char *const verbs[] = {"", "set", "add", "remove", "clear"};
 
 /* What a set, add, remove or clear asks, from its options. */
 struct filter_args {
@@ -26,22 +26,11 @@ struct filter_args {
 };
 
 /* The options into @a; the arguments left start at optind. */
-static int parse_filter_options(int argc, char **argv, struct filter_args *a)
+static int parse_filter_options(struct cli *cli, int argc, char **argv, struct filter_args *a)
 {
-	enum { OPT_GENERATION = 0x100, OPT_ALLOW_EMPTY };
-	static const struct option longopts[] = {
-		{ "instance", required_argument, NULL, 'i' },
-		{ "create", no_argument, NULL, 'c' },
-		{ "notrace", no_argument, NULL, 'n' },
-		{ "graph", no_argument, NULL, 'g' },
-		{ "graph-notrace", no_argument, NULL, 'G' },
-		{ "generation", required_argument, NULL, OPT_GENERATION },
-		{ "allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY },
-		{ 0 },
-	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+i:cngG", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == 'i')
 			a->instance = optarg;
 		else if (c == 'c')
@@ -49,69 +38,137 @@ static int parse_filter_options(int argc, char **argv, struct filter_args *a)
 		else if (c == OPT_ALLOW_EMPTY)
 			a->flags |= FTIDX_ALLOW_EMPTY;
 		else if (c == 'n' || c == 'g' || c == 'G')
-			a->file = c == 'n' ? FTIDX_NOTRACE : c == 'g' ? FTIDX_GRAPH : FTIDX_GRAPH_NOTRACE;
-		else if (c != OPT_GENERATION ||
-			 parse_generation(verbs[a->op], optarg, &a->generation) < 0)
+			a->file = c == 'n'   ? FTIDX_NOTRACE
+				  : c == 'g' ? FTIDX_GRAPH
+					     : FTIDX_GRAPH_NOTRACE;
+		else if (c == OPT_GENERATION && parse_generation(cli, optarg, &a->generation) < 0)
 			return -EINVAL;
 	}
 	return 0;
 }
 
+/* A count of file @k of @res, or -1 when the daemon cannot tell. */
+static long count_of(const struct ftidx_result *res, size_t k, int which)
+{
+	uint32_t n;
+
+	return ftidx_result_file_functions(res, k, which, &n) < 0 ? -1 : (long)n;
+}
+
+/* @n as JSON: null when it is not known. */
+static void json_count(const char *key, long n)
+{
+	if (n < 0)
+		printf(",\"%s\":null", key);
+	else
+		printf(",\"%s\":%ld", key, n);
+}
+
+void print_file_change_json(const struct ftidx_result *res, size_t k, int op, int file)
+{
+	size_t selected, removed;
+
+	ftidx_result_file_indices(res, k, &selected);
+	ftidx_result_file_removed(res, k, &removed);
+	printf("\"op\":\"%s\",\"file\":\"%s\",\"selected\":%zu", verbs[op], file_name(file),
+	       selected);
+	/* as 0.4 said them: what the patterns selected, what "!" removed */
+	printf(",\"functions\":%zu,\"removed\":%zu,\"written\":%u", selected, removed,
+	       ftidx_result_file_written(res, k));
+	json_count("before", count_of(res, k, FTIDX_BEFORE));
+	json_count("after", count_of(res, k, FTIDX_AFTER));
+	json_count("added", count_of(res, k, FTIDX_ADDED));
+	json_count("dropped", count_of(res, k, FTIDX_DROPPED));
+}
+
+/*
+ * What a change did to file @k of @res, in words: what the file holds
+ * now, and what came and went. A removal of functions the file did not
+ * hold drops nothing, whatever the patterns select, and says so.
+ */
+void print_file_change(const struct ftidx_result *res, size_t k, int op, int file,
+		       const char *instance)
+{
+	long after = count_of(res, k, FTIDX_AFTER), added = count_of(res, k, FTIDX_ADDED),
+	     dropped = count_of(res, k, FTIDX_DROPPED);
+	size_t selected;
+
+	ftidx_result_file_indices(res, k, &selected);
+	printf("%s: %s%s%s%s ", verbs[op], instance ? "instances/" : "", instance ? instance : "",
+	       instance ? "/" : "", file_name(file));
+	if (after < 0) {
+		/* another writer's file, or an older daemon: what ftidx did */
+		printf("%s %zu function%s; what else it holds is not known",
+		       op == FTIDX_REMOVE ? "loses at most" : "selects", selected,
+		       selected == 1 ? "" : "s");
+	} else {
+		if (after == 0)
+			printf("is empty now%s", file == FTIDX_FILTER || file == FTIDX_GRAPH
+						     ? " (the tracer traces every function)"
+						     : "");
+		else
+			printf("holds %ld function%s now", after, after == 1 ? "" : "s");
+		if (added >= 0 && op == FTIDX_REMOVE)
+			printf(": %ld dropped", dropped);
+		else if (added >= 0)
+			printf(": %ld added, %ld dropped", added, dropped);
+		if (op == FTIDX_REMOVE && dropped == 0 && selected)
+			printf(" (it held none of the %zu function%s the patterns select)",
+			       selected, selected == 1 ? "" : "s");
+		else if (op == FTIDX_REMOVE && dropped >= 0 && (size_t)dropped < selected)
+			printf(" (it held %ld of the %zu functions the patterns select)", dropped,
+			       selected);
+		if (op == FTIDX_ADD && added >= 0 && (size_t)added < selected)
+			printf(" (%zu of the %zu function%s the patterns select %s there already)",
+			       selected - (size_t)added, selected, selected == 1 ? "" : "s",
+			       selected - (size_t)added == 1 ? "was" : "were");
+	}
+	printf(", %u token%s written\n", ftidx_result_file_written(res, k),
+	       ftidx_result_file_written(res, k) == 1 ? "" : "s");
+}
+
 static void print_filtered(const struct cli *cli, const struct filter_args *a,
 			   const struct ftidx_result *res)
 {
-	int op = a->op;
-
 	if (cli->json) {
-		printf("{\"op\":\"%s\",\"file\":\"%s\",\"instance\":", verbs[op], file_name(a->file));
+		printf("{\"instance\":");
 		json_str(a->instance ? a->instance : "");
-		printf(",\"generation\":%" PRIu64 ",\"functions\":%zu,\"removed\":%zu,"
-		       "\"written\":%u}\n",
-		       ftidx_result_generation(res), ftidx_result_count(res),
-		       ftidx_result_removed_count(res), ftidx_result_written(res));
+		printf(",\"generation\":%" PRIu64 ",", ftidx_result_generation(res));
+		/* the file's change, its members at the top level as before */
+		print_file_change_json(res, 0, a->op, a->file);
+		printf("}\n");
 		return;
 	}
-	printf("%s: %s%s%s%s ", verbs[op], a->instance ? "instances/" : "",
-	       a->instance ? a->instance : "", a->instance ? "/" : "", file_name(a->file));
-	if (op == FTIDX_CLEAR)
-		printf("is empty");
-	else
-		printf("%s %zu function%s", op == FTIDX_REMOVE ? "lost" : "selects",
-		       ftidx_result_count(res), ftidx_result_count(res) == 1 ? "" : "s");
-	printf(", %u token%s written, map generation %" PRIu64 "\n", ftidx_result_written(res),
-	       ftidx_result_written(res) == 1 ? "" : "s", ftidx_result_generation(res));
+	print_file_change(res, 0, a->op, a->file, a->instance);
+	printf("map generation %" PRIu64 "\n", ftidx_result_generation(res));
 }
 
 /* The patterns @a's op needs: EXIT_OK, or what to exit with. */
-static int gather_patterns(const struct filter_args *a, int argc, char **argv, struct strv *pats)
+static int gather_patterns(struct cli *cli, const struct filter_args *a, int argc, char **argv,
+			   struct strv *pats)
 {
-	if (a->op == FTIDX_CLEAR && argc > 0) {
-		fprintf(stderr, "ftidx clear: takes no patterns\n");
-		return EXIT_USAGE;
-	}
-	if (a->op != FTIDX_CLEAR && argc == 0) {
-		fprintf(stderr, "ftidx %s: no pattern given\n", verbs[a->op]);
-		return EXIT_USAGE;
-	}
+	if (a->op == FTIDX_CLEAR && argc > 0)
+		return cli_error(cli, EXIT_USAGE, 0, "takes no patterns, not '%s'", argv[0]);
+	if (a->op != FTIDX_CLEAR && argc == 0)
+		return cli_error(cli, EXIT_USAGE, 0, "no pattern given");
 	if (collect_patterns(argc, argv, pats) < 0)
 		return EXIT_DAEMON;
-	if (a->op != FTIDX_CLEAR && pats->n == 0) {
-		fprintf(stderr, "ftidx %s: no pattern on standard input\n", verbs[a->op]);
-		return EXIT_USAGE;
-	}
+	if (a->op != FTIDX_CLEAR && pats->n == 0)
+		return cli_error(cli, EXIT_USAGE, 0, "no pattern given%s",
+				 pats->read_stdin ? " (standard input held none)" : "");
 	return EXIT_OK;
 }
 
 static int run_filter(struct cli *cli, int op, int argc, char **argv)
 {
-	struct filter_args a = { .op = op, .file = FTIDX_FILTER };
-	struct strv pats = { 0 };
+	struct filter_args a = {.op = op, .file = FTIDX_FILTER};
+	struct strv pats = {0};
 	struct ftidx_result *res = NULL;
 	int r, status;
 
-	if (parse_filter_options(argc, argv, &a) < 0)
+	if (parse_filter_options(cli, argc, argv, &a) < 0)
 		return EXIT_USAGE;
-	status = gather_patterns(&a, argc - optind, argv + optind, &pats);
+	status = gather_patterns(cli, &a, argc - optind, argv + optind, &pats);
 	if (status == EXIT_OK)
 		status = connect_daemon(cli);
 	if (status != EXIT_OK) {

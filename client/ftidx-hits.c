@@ -23,18 +23,21 @@ static void print_hits_json(const struct ftidx_hits *h, unsigned long seconds)
 	json_str(h->short_by);
 	printf(",\"functions\":[");
 	for (size_t i = 0; i < h->n; i++) {
-		printf("%s{\"index\":%u,\"calls\":%" PRIu64 ",\"line\":", i ? "," : "",
-		       h->indices[i], h->counts[i]);
-		json_str(h->lines[i]);
+		printf("%s{\"index\":%u,\"calls\":%" PRIu64 ",", i ? "," : "", h->indices[i],
+		       h->counts[i]);
+		json_line(h->lines[i]);
 		putchar('}');
 	}
 	printf("]}\n");
 }
 
-static void print_hits_text(const struct ftidx_hits *h, unsigned long seconds)
+static void print_hits_text(const struct cli *cli, const struct ftidx_hits *h,
+			    unsigned long seconds)
 {
 	for (size_t i = 0; i < h->n; i++)
 		printf("%" PRIu64 "\t%u\t%s\n", h->counts[i], h->indices[i], h->lines[i]);
+	if (cli->quiet)
+		return;
 	/* The summary goes beside the table, so that pipes get the table. */
 	fprintf(stderr, "%zu of %u function%s fired in %lu s, %" PRIu64 " calls%s",
 		h->n, h->enabled, h->enabled == 1 ? "" : "s", seconds, h->events,
@@ -49,18 +52,13 @@ static void print_hits_text(const struct ftidx_hits *h, unsigned long seconds)
 
 int cmd_hits(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "instance", required_argument, NULL, 'i' },
-		{ "seconds", required_argument, NULL, 't' },
-		{ 0 },
-	};
 	const char *instance = NULL;
 	struct ftidx_hits *h = NULL;
 	unsigned long seconds = 5;
 	char *end;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "i:t:", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'i':
 			instance = optarg;
@@ -69,20 +67,15 @@ int cmd_hits(struct cli *cli, int argc, char **argv)
 			errno = 0;
 			seconds = strtoul(optarg, &end, 10);
 			if (errno || *end || end == optarg || seconds < 1 ||
-			    seconds > FTIDX_HITS_SECONDS_MAX) {
-				fprintf(stderr, "ftidx hits: --seconds takes 1 to %d\n",
-					FTIDX_HITS_SECONDS_MAX);
-				return EXIT_USAGE;
-			}
+			    seconds > FTIDX_HITS_SECONDS_MAX)
+				return cli_error(cli, EXIT_USAGE, 0,
+						 "--seconds takes 1 to %d, not '%s'",
+						 FTIDX_HITS_SECONDS_MAX, optarg);
 			break;
-		default:
-			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "ftidx hits: unexpected argument '%s'\n", argv[optind]);
-		return EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cli_error(cli, EXIT_USAGE, 0, "unexpected argument '%s'", argv[optind]);
 	r = connect_daemon(cli);
 	if (r != EXIT_OK)
 		return r;
@@ -92,7 +85,7 @@ int cmd_hits(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		print_hits_json(h, seconds);
 	else
-		print_hits_text(h, seconds);
+		print_hits_text(cli, h, seconds);
 	ftidx_hits_free(h);
 	return EXIT_OK;
 }

@@ -329,6 +329,11 @@ enum ftidx_status_item {
 	 * daemon older than 0.5); behind the status's own generation, or the
 	 * status stale, and the copy is not the kernel's list. Since: 0.5 */
 	FTIDX_STAT_PUBLISHED_GENERATION,
+	/* the daemon's pid, when it started (CLOCK_REALTIME, ns) and how long
+	 * it has run (ns); 0 from an ftidxd older than 0.5. Since: 0.5 */
+	FTIDX_STAT_DAEMON_PID,
+	FTIDX_STAT_STARTED_AT_NS,
+	FTIDX_STAT_UPTIME_NS,
 	FTIDX_STAT_TRACING_DIR = 100, /* texts */
 	FTIDX_STAT_KERNEL_RELEASE,
 	FTIDX_STAT_DAEMON_VERSION,
@@ -338,6 +343,8 @@ enum ftidx_status_item {
 	/* the published copy of the function list ("" when there is none, or
 	 * the daemon is older than 0.4); Since: 0.4 */
 	FTIDX_STAT_PUBLISHED,
+	/* the socket the daemon serves ("" from one older than 0.5); Since: 0.5 */
+	FTIDX_STAT_SOCKET,
 };
 
 /* A number of the status (0 for a text or an unknown item), a text of it
@@ -579,6 +586,7 @@ int ftidx_remove_instance(struct ftidx *c, const char *instance);
 #define FTIDX_CAN_ALLOW_EMPTY 0x40ull    /* FTIDX_ALLOW_EMPTY (since 0.5) */
 #define FTIDX_CAN_READ_MAP 0x80ull       /* ftidx_set_read_map(), ftidx_result_map_behind() (0.5) */
 #define FTIDX_CAN_PROGRESS 0x100ull      /* ftidx_set_progress() from the daemon (since 0.5) */
+#define FTIDX_CAN_SHOW 0x200ull          /* ftidx_show(), ftidx_instances() (since 0.5) */
 #define FTIDX_CAN_WRITE (1ull << 63)     /* this client may change filters */
 
 /*
@@ -592,6 +600,67 @@ int ftidx_remove_instance(struct ftidx *c, const char *instance);
 int ftidx_query_capabilities(struct ftidx *c, uint64_t *caps);
 const char *ftidx_daemon_version(const struct ftidx *c);
 unsigned ftidx_protocol_version(const struct ftidx *c);
+
+/* ---- what a change did, a filter as it is, the instances (since 0.5) -- */
+
+/*
+ * What file @k of a change (as ftidx_result_file_count() counts them) held
+ * before it and holds after it, and how many functions came and went:
+ * @which is FTIDX_BEFORE, FTIDX_AFTER, FTIDX_ADDED or FTIDX_DROPPED.
+ * Returns 0 with *@n set; -ENODATA when ftidxd cannot tell (it had not
+ * written the file and another writer had, so it knows what it changed
+ * but not what else the file holds); -EOPNOTSUPP from an ftidxd older
+ * than 0.5; -EINVAL for a @k or @which out of range, or a result of no
+ * change. So "remove vfs_write" of a filter that does not hold it
+ * reports FTIDX_DROPPED 0, though the pattern selected a function.
+ */
+enum ftidx_change_count {
+	FTIDX_BEFORE = 1,
+	FTIDX_AFTER,
+	FTIDX_ADDED,
+	FTIDX_DROPPED,
+};
+
+int ftidx_result_file_functions(const struct ftidx_result *r, size_t k, int which, uint32_t *n);
+
+/*
+ * A filter file as it is, read from the kernel by ftidxd: @file (enum
+ * ftidx_file) of @instance (NULL: the top level). Needs the right to
+ * change filters. The result's lines (ftidx_result_count(),
+ * ftidx_result_line()) are the file's, in the order the kernel lists
+ * them, comments left out; ftidx_result_index() is a function line's
+ * index (0 for one the map does not have, and for the others). Free with
+ * ftidx_result_free(). -EOPNOTSUPP from an ftidxd older than 0.5,
+ * -ENOENT for no such instance or file.
+ */
+int ftidx_show(struct ftidx *c, const char *instance, int file, struct ftidx_result **out);
+
+/* What line @i of a shown filter is: one of these, or -EINVAL. */
+enum ftidx_line_kind {
+	FTIDX_LINE_FUNCTION = 1,       /* a function the filter enables */
+	FTIDX_LINE_PROBE = 2,          /* a function probe ("schedule:traceoff:unlimited") */
+	FTIDX_LINE_MODULE_PATTERN = 3, /* kept for a module not loaded (":mod:nfsd") */
+};
+
+int ftidx_result_line_kind(const struct ftidx_result *r, size_t i);
+/* 1 when ftidx wrote function line @i there, else 0. */
+int ftidx_result_line_is_ours(const struct ftidx_result *r, size_t i);
+/* Whether the shown file holds what ftidx wrote there: 1; 0 (another
+ * writer changed it); -1 (cannot tell: see ftidx_error_message()); or
+ * -ENOENT (ftidx has not written it). */
+int ftidx_result_holds(const struct ftidx_result *r);
+/* How many functions ftidx wrote to the shown file. */
+uint32_t ftidx_result_ours_count(const struct ftidx_result *r);
+
+/*
+ * The tracing instances, by name (ftidx_result_count(), ftidx_result_line()),
+ * sorted. Needs the right to change filters. Free with ftidx_result_free().
+ * -EOPNOTSUPP from an ftidxd older than 0.5.
+ */
+int ftidx_instances(struct ftidx *c, struct ftidx_result **out);
+/* 1 when ftidxd created instance @i (FTIDX_CREATE_INSTANCE), and so may
+ * remove it (ftidx_remove_instance()); else 0. */
+int ftidx_result_instance_created(const struct ftidx_result *r, size_t i);
 
 #ifdef __cplusplus
 }

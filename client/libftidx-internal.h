@@ -2,6 +2,7 @@
 /*
  * What libftidx's files share, each calling only those below it:
  *   libftidx-request.c  request objects, several files at once, poll loops
+ *   libftidx-show.c     a filter as it is, the instances, what a change did
  *   libftidx.c          the requests of protocol version 1
  *   libftidx-results.c  results and their accessors, STATUS, HITS
  *   libftidx-conn.c     the connection: socket, call, frames, timeout, errors

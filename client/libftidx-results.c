@@ -108,6 +108,10 @@ _public_ uint32_t ftidx_result_index(const struct ftidx_result *r, size_t i)
 		return 0;
 	if (r->rep.type == FTIDX_MSG_NAMES)
 		return r->asked ? r->asked[i] : 0;
+	if (r->rep.type == FTIDX_MSG_SHOW)
+		return r->rep.shown ? r->rep.shown[i].index : 0;
+	if (r->rep.type == FTIDX_MSG_INSTANCES)
+		return 0;
 	return ftidx_result_indices(r)[i];
 }
 
@@ -404,6 +408,12 @@ _public_ uint64_t ftidx_status_number(const struct ftidx_status *st, int which)
 		return (uint64_t)st->is_stale;
 	case FTIDX_STAT_PUBLISHED_GENERATION:
 		return ((const struct status_box *)st)->res->rep.published_generation;
+	case FTIDX_STAT_DAEMON_PID:
+		return ((const struct status_box *)st)->res->rep.daemon_pid;
+	case FTIDX_STAT_STARTED_AT_NS:
+		return ((const struct status_box *)st)->res->rep.started_at_ns;
+	case FTIDX_STAT_UPTIME_NS:
+		return ((const struct status_box *)st)->res->rep.uptime_ns;
 	default:
 		return 0;
 	}
@@ -426,6 +436,8 @@ _public_ const char *ftidx_status_text(const struct ftidx_status *st, int which)
 		return st->recovery;
 	case FTIDX_STAT_PUBLISHED:
 		return ((const struct status_box *)st)->res->rep.published;
+	case FTIDX_STAT_SOCKET:
+		return ((const struct status_box *)st)->res->rep.socket_path;
 	default:
 		return NULL;
 	}

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "hits.h"
@@ -438,6 +440,28 @@ static int refuse_live_socket(const struct config *cf)
 	return -EADDRINUSE;
 }
 
+/* The path of the socket systemd passed as @fd, for STATUS and the log:
+ * the one its unit chose ("@name" for an abstract one); @fallback when it
+ * cannot be said. (One ftidxd made is bound under a name of its own and
+ * renamed into place: its path is the one it was told.) */
+static void socket_path_of(int fd, const char *fallback, char *buf, size_t size)
+{
+	struct sockaddr_un sa = { 0 };
+	socklen_t len = sizeof(sa);
+	size_t n;
+
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) < 0 ||
+	    sa.sun_family != AF_UNIX || len <= offsetof(struct sockaddr_un, sun_path)) {
+		snprintf(buf, size, "%s", fallback);
+		return;
+	}
+	n = MIN(len - offsetof(struct sockaddr_un, sun_path), sizeof(sa.sun_path));
+	if (sa.sun_path[0])
+		snprintf(buf, size, "%.*s", (int)strnlen(sa.sun_path, n), sa.sun_path);
+	else
+		snprintf(buf, size, "@%.*s", (int)(n - 1), sa.sun_path + 1);
+}
+
 /* The loop's signal events, in @ev (three); -ENOMEM if they cannot be had. */
 static int watch_signals(struct event_base *base, struct service *svc, struct event **ev)
 {
@@ -457,6 +481,7 @@ int main(int argc, char **argv)
 			    .read_wait_ms = SERVICE_DEFAULT_READ_WAIT_MS};
 	struct event_base *base = NULL;
 	struct event *signals[3] = {NULL};
+	char path[108];
 	struct service *svc = NULL;
 	struct server *srv = NULL;
 	struct uevent_watch *watch = NULL;
@@ -478,6 +503,8 @@ int main(int argc, char **argv)
 	if (refuse_live_socket(&cf) < 0 || start_service(&cf, &svc) < 0 ||
 	    (fd = open_socket(&cf, &activated)) < 0)
 		goto out;
+	socket_path_of(activated ? fd : -1, cf.socket, path, sizeof(path));
+	service_set_socket_path(svc, path);
 	base = event_base_new();
 	if (!base || server_new(&srv, base, fd, svc, &cf.limits) < 0 ||
 	    watch_signals(base, svc, signals) < 0) {
@@ -488,7 +515,8 @@ int main(int argc, char **argv)
 	if (r < 0)
 		log_warn("no module uevents (%s): module changes are seen at the next request",
 			 strerror(-r));
-	log_info("serving %s on %s, map generation %llu", tracing_dir(), cf.socket,
+	log_info("serving %s on %s%s, map generation %llu", tracing_dir(), path,
+		 activated ? " (passed by the service manager)" : "",
 		 (unsigned long long)service_map_generation(svc));
 	notify_ready(svc);
 	status = event_base_dispatch(base) < 0 ? 1 : 0;

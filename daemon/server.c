@@ -44,6 +44,7 @@
 #include "clock.h"
 #include "log.h"
 #include "macro.h"
+#include "reqlog.h"
 #include "server.h"
 #include "service.h"
 #include "service-reply.h"
@@ -58,6 +59,7 @@ struct client {
 	bool waiting; /* for its request's answer: later requests wait */
 	enum access_role role;
 	uid_t uid;
+	struct reqlog_peer peer; /* who it is, for the log */
 	/* the request being answered, from the frame body it points into */
 	struct service_job *job;
 	struct proto_request req;
@@ -350,9 +352,12 @@ static bool over_budget(struct server *srv, struct client *self)
 
 		if (!victim)
 			return false;
-		log_warn("dropping a client of uid %u holding %zu bytes: its user holds %zu, over "
-			 "%s (%zu)",
-			 (unsigned)victim->uid, client_held(victim), held, why, limit);
+		char who[64];
+
+		log_warn("dropping a client, %s, holding %zu bytes: its user holds %zu, over %s "
+			 "(%zu)",
+			 reqlog_peer_name(&victim->peer, who, sizeof(who)), client_held(victim),
+			 held, why, limit);
 		if (victim == self)
 			return true;
 		client_free(victim);
@@ -375,6 +380,7 @@ static void deliver(void *requester, struct proto_buf *frame)
 {
 	struct client *c = requester;
 
+	reqlog_delivered(&c->peer, frame);
 	client_send(c, frame);
 	client_resume(c);
 }
@@ -435,14 +441,15 @@ static void run_turns_soon(struct server *srv)
  * and go on with what the client sent since. */
 static void client_answered(struct client *c, int r, struct proto_buf *frame, uint64_t t0)
 {
-	uint16_t type = c->req.type;
-	uint32_t n_tokens = c->req.n_tokens, id = c->turn_id;
+	uint32_t id = c->turn_id;
 
-	log_debug("request type %u, %u tokens: answered %.1f ms after it came", type, n_tokens,
-		  (double)(now_ns() - t0) / 1e6);
-	client_end_job(c);
-	if (r == SERVICE_LATER)
-		return; /* HITS: the answer comes through deliver() */
+	if (r == SERVICE_LATER) {
+		/* HITS, SHOW, a STATUS waiting for the audit: the answer
+		 * comes through deliver() */
+		reqlog_later(&c->peer, &c->req);
+		client_end_job(c);
+		return;
+	}
 	if (r < 0) {
 		proto_buf_deinit(frame);
 		proto_buf_init(frame);
@@ -451,6 +458,9 @@ static void client_answered(struct client *c, int r, struct proto_buf *frame, ui
 						       : "out of memory",
 					frame);
 	}
+	reqlog_answered(&c->peer, &c->req, r == 0 ? frame : NULL, now_ns() - t0,
+			service_job_outcome(c->job));
+	client_end_job(c);
 	if (r == 0)
 		client_send(c, frame);
 	client_resume(c);
@@ -542,11 +552,15 @@ static int answer_now(struct client *c, const struct ftidx_frame_header *h,
 	int r;
 
 	if (!access_allows(c->role, h->type)) {
-		r = service_reply_error(svc, h->id, EACCES,
-					c->role == ACCESS_DENIED
-						? "this daemon serves root and its write group only"
-						: "changing filters needs root or the daemon's write group",
-					frame);
+		bool reads = h->type == FTIDX_MSG_SHOW || h->type == FTIDX_MSG_INSTANCES;
+
+		r = service_reply_error(
+			svc, h->id, EACCES,
+			c->role == ACCESS_DENIED ? "this daemon serves root and its write group only"
+			: reads ? "reading filter files and instances needs root or the daemon's "
+				  "write group, as tracefs itself does"
+				: "changing filters needs root or the daemon's write group",
+			frame);
 		/* The ERROR reply ends the conversation, as for a bad frame. */
 		client_close_when_sent(c);
 		return r < 0 ? r : 1;
@@ -607,13 +621,16 @@ static void client_handle(struct client *c, const struct ftidx_frame_header *h)
 	if (r == -EOPNOTSUPP) {
 		/* A newer client's request: refuse it alone; the frame was
 		 * whole, so the stream is still in step. */
-		log_info("client sent a request this daemon does not know: %s", why);
+		reqlog_bad_frame(&c->peer, h->type, false, "a request this daemon does not know",
+				 why);
 		r = service_reply_error(c->srv->svc, h->id, EOPNOTSUPP, why, &frame);
 	} else if (r < 0) {
-		log_warn("client sent a malformed request: %s", why);
+		reqlog_bad_frame(&c->peer, h->type, true, "a malformed request", why);
 		client_refuse(c, h->id, -r, why);
 	} else {
 		r = answer_now(c, h, &c->req, &frame);
+		if (r == 1)
+			reqlog_answered(&c->peer, &c->req, frame.len ? &frame : NULL, 0, NULL);
 		if (r == 0 && (r = queue_job(c, h)) == 0) {
 			proto_buf_deinit(&frame);
 			return;
@@ -686,7 +703,7 @@ static bool on_read(struct client *c)
 				r = -EBADMSG;
 				why = "a client may not send replies";
 			}
-			log_warn("client sent a bad frame header: %s", why);
+			reqlog_bad_frame(&c->peer, h.type, true, "a bad frame header", why);
 			client_refuse(c, h.id, -r, why);
 			break;
 		}
@@ -732,7 +749,10 @@ static void on_readable(evutil_socket_t fd _unused_, short what, void *ctx)
 	bool open;
 
 	if (what & EV_TIMEOUT) {
-		log_info("dropping a client idle for %u s", c->srv->limits.idle_seconds);
+		char who[64];
+
+		log_info("dropping a client, %s, idle for %u s",
+			 reqlog_peer_name(&c->peer, who, sizeof(who)), c->srv->limits.idle_seconds);
 		client_free(c);
 		return;
 	}
@@ -760,8 +780,11 @@ static void on_event(struct bufferevent *bev _unused_, short what, void *ctx)
 {
 	struct client *c = ctx;
 
+	char who[64];
+
 	if (what & BEV_EVENT_TIMEOUT)
-		log_info("dropping a client that left its replies unread for %u s",
+		log_info("dropping a client, %s, that left its replies unread for %u s",
+			 reqlog_peer_name(&c->peer, who, sizeof(who)),
 			 c->srv->limits.write_seconds);
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		client_free(c);
@@ -789,7 +812,8 @@ static const char *admission(const struct server *srv, enum access_role role, ui
 
 /* A client for connection @fd (consumed), with @role and @uid, put on the
  * list and read from. NULL when out of memory. */
-static struct client *client_new(struct server *srv, int fd, enum access_role role, uid_t uid)
+static struct client *client_new(struct server *srv, int fd, enum access_role role,
+				 const struct reqlog_peer *peer)
 {
 	struct client *c = calloc(1, sizeof(*c));
 
@@ -800,7 +824,8 @@ static struct client *client_new(struct server *srv, int fd, enum access_role ro
 	}
 	c->srv = srv;
 	c->role = role;
-	c->uid = uid;
+	c->uid = peer->uid;
+	c->peer = *peer;
 	/* libevent's bufferevents only send: what arrives is read by
 	 * client_fill(), in larger pieces than theirs */
 	c->input = evbuffer_new();
@@ -832,19 +857,22 @@ static void on_accept(struct evconnlistener *l _unused_, evutil_socket_t fd,
 		      struct sockaddr *addr _unused_, int len _unused_, void *ctx)
 {
 	struct server *srv = ctx;
+	struct reqlog_peer peer;
 	struct proto_buf frame;
 	enum access_role role;
 	const char *why;
+	char who[64];
 	uid_t uid;
 
 	role = access_role_of_peer(&srv->limits.access, fd, &uid);
+	reqlog_peer_init(&peer, fd, uid, role == ACCESS_WRITE);
 	why = admission(srv, role, uid);
 	if (!why) {
-		client_new(srv, fd, role, uid);
+		client_new(srv, fd, role, &peer);
 		return;
 	}
-	log_warn("refusing a client of uid %u: %s (%u connected)", (unsigned)uid, why,
-		 srv->n_clients);
+	log_warn("refusing a client, %s: %s (%u connected)",
+		 reqlog_peer_name(&peer, who, sizeof(who)), why, srv->n_clients);
 	/* Say why before hanging up; a frame this small fits the socket. */
 	proto_buf_init(&frame);
 	if (service_reply_error(srv->svc, 0, EUSERS, why, &frame) == 0)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The background audit (see service-internal.h). A write is proven by
+ * The background audit (see service-audit.h). A write is proven by
  * its fences, without reading the filter back; reading it back anyway,
  * later, catches what no fence can: a kernel that did not do what it said,
  * a writer the inotify watch missed. The read runs on a thread of its own

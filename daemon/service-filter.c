@@ -2,7 +2,7 @@
 /*
  * FILTER and CHANGE: resolve, fence, write, verify, and on a failure put
  * the old filters back on a map brought up to date (see
- * service-internal.h). A CHANGE writes several files of one instance, all
+ * service-filter.h). A CHANGE writes several files of one instance, all
  * or none: the first failure puts back every file written before it.
  */
 #include <errno.h>
@@ -596,7 +596,26 @@ static void reply_sets(struct proto_reply *rep, const struct proto_request *req,
 
 /* The reply to a change whose files were written, or whose write failed
  * (@r) and was put back. */
-static int reply_written(struct service *s, const struct service_job *job, struct change_run *run,
+/* What file @k's change did, in words for the log, appended to @job's
+ * outcome: "set_ftrace_filter 17 functions (+16 -0)". */
+static void note_outcome(struct service_job *job, uint16_t file, const struct proto_file_count *c)
+{
+	size_t at = strlen(job->outcome);
+	char n[16];
+
+	if (c->after == FTIDX_COUNT_UNKNOWN)
+		snprintf(n, sizeof(n), "?");
+	else
+		snprintf(n, sizeof(n), "%u", c->after);
+	snprintf(job->outcome + at, sizeof(job->outcome) - at, "%s%s holds %s function%s",
+		 at ? ", " : "", writer_file_name(file), n, c->after == 1 ? "" : "s");
+	at = strlen(job->outcome);
+	if (c->added != FTIDX_COUNT_UNKNOWN)
+		snprintf(job->outcome + at, sizeof(job->outcome) - at, " (%u added, %u dropped)",
+			 c->added, c->dropped);
+}
+
+static int reply_written(struct service *s, struct service_job *job, struct change_run *run,
 			 int r, struct proto_reply *rep, struct proto_buf *out)
 {
 	const struct proto_request *req = &job->one;
@@ -627,14 +646,19 @@ static int reply_written(struct service *s, const struct service_job *job, struc
 					: "; the previous filter was put back",
 			 failed->approximate ? " (duplicate names made that approximate)" : "");
 	} else {
+		/* each file's counts, in the order of the change (version 4) */
+		rep->n_file_counts = (uint32_t)run->n;
 		for (size_t k = 0; k < run->n; k++)
 			if (service_written_record(s, req->instance, req->changes[k].file,
 						   req->changes[k].op,
 						   run->read_before[k] ? run->befores[k] : NULL,
-						   &run->res[k]) < 0)
+						   &run->res[k], &rep->file_counts[k]) < 0)
 				log_warn("out of memory: what %s holds is not recorded; the next "
 					 "write to it reads it first",
 					 writer_file_name(req->changes[k].file));
+		job->outcome[0] = '\0';
+		for (size_t k = 0; k < run->n; k++)
+			note_outcome(job, req->changes[k].file, &rep->file_counts[k]);
 		/* read back later, once writes are quiet */
 		service_audit_soon(s);
 	}

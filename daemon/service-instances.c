@@ -2,7 +2,7 @@
 /*
  * The instances ftidxd created for its clients (FILTER and CHANGE with
  * FTIDX_FILTER_CREATE_INSTANCE), and REMOVE_INSTANCE, which removes them
- * again (see service-internal.h).
+ * again (see service-instances.h).
  *
  * Only those: an instance someone else made is theirs (trace-cmd's, a
  * perf session's), and removing it would pull its ring buffer from under
@@ -74,6 +74,52 @@ void service_instances_free(struct service *s)
 		free(ci->name);
 		free(ci);
 	}
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A directory listing, in the loop: there are a handful of instances, and
+ * the names are all it reads. Names no client could use are left out. */
+int service_instances_list(struct service *s, const struct proto_request *req _unused_,
+			   uint32_t id, struct proto_buf *out)
+{
+	struct proto_reply rep = { .type = FTIDX_MSG_INSTANCES, .generation = s->generation,
+				   .message = "" };
+	_cleanup_free_ const char **names = NULL;
+	_cleanup_free_ uint32_t *flags = NULL;
+	char **all = NULL;
+	size_t n = 0, k = 0;
+	int r = tracing_list_instances(&all);
+
+	if (r < 0)
+		return service_reply_plain(s, FTIDX_MSG_INSTANCES, id, -r,
+					   "cannot list the tracing instances", out);
+	while (all && all[n])
+		n++;
+	names = malloc(sizeof(*names) * (n ? n : 1));
+	flags = malloc(sizeof(*flags) * (n ? n : 1));
+	r = -ENOMEM;
+	if (!names || !flags)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		const char *why;
+
+		if (proto_instance_name_valid(all[i], &why))
+			names[k++] = all[i];
+	}
+	qsort(names, k, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < k; i++)
+		flags[i] = *find(s, names[i]) ? FTIDX_INSTANCE_CREATED : 0;
+	rep.lines = names;
+	rep.instance_flags = flags;
+	rep.n_lines = (uint32_t)k;
+	r = proto_encode_reply(out, id, &rep);
+done:
+	tracing_names_free(all);
+	return r;
 }
 
 int service_instances_remove(struct service *s, const struct proto_request *req, uint32_t id,

@@ -15,5 +15,9 @@ void service_instances_created(struct service *s, const char *name);
 /* Instance @name is gone: it and what ftidx wrote there are forgotten. */
 void service_instances_removed(struct service *s, const char *name);
 void service_instances_free(struct service *s);
+/* INSTANCES: the instances of the tracing directory, each marked if
+ * ftidxd created it. */
+int service_instances_list(struct service *s, const struct proto_request *req, uint32_t id,
+			   struct proto_buf *out);
 int service_instances_remove(struct service *s, const struct proto_request *req, uint32_t id,
 				  struct proto_buf *out);

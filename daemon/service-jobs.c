@@ -65,6 +65,11 @@ struct service_job *service_job_free(struct service_job *job)
 	return NULL;
 }
 
+const char *service_job_outcome(const struct service_job *job)
+{
+	return job->outcome;
+}
+
 size_t service_job_bytes(const struct service_job *job)
 {
 	size_t n = sizeof(*job) + (job->rs ? resolver_bytes(job->rs) : 0);

@@ -47,6 +47,9 @@ int service_job_new(struct service *s, const struct proto_request *req, uint32_t
 /* How many of the job's tokens are resolved, of how many (0 of 0 before
  * it is pinned to a map). */
 void service_job_tokens_done(const struct service_job *job, uint32_t *done, uint32_t *total);
+/* What the job's change did, in words, for the log ("" when it has no
+ * word on it); owned by @job. */
+const char *service_job_outcome(const struct service_job *job);
 /* What the job holds in memory now, for the server's budget. */
 size_t service_job_bytes(const struct service_job *job);
 struct service_job *service_job_free(struct service_job *job);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The requests that only read: STATUS, RESOLVE, NAMES and LIST (see service-internal.h).
+ * The requests that only read: STATUS, RESOLVE, NAMES and LIST (see
+ * service-query.h; service-state.h lists the service's rooms).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "kernel-rules.h"
 #include "macro.h"
 #include "map.h"
@@ -99,6 +101,10 @@ static int reply_status(struct service *s, uint32_t id, struct proto_buf *out)
 	/* the owner of the published copy, which readers check it against */
 	rep.daemon_uid = (uint32_t)geteuid();
 	rep.published_generation = s->published_generation;
+	rep.daemon_pid = (uint32_t)getpid();
+	rep.started_at_ns = s->started_at_ns;
+	rep.uptime_ns = now_ns() - s->started_ns;
+	rep.socket_path = s->socket_path;
 	return proto_encode_reply(out, id, &rep);
 }
 

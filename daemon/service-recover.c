@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Crash-safe writes (see intent.h and service-internal.h): the intent of
+ * Crash-safe writes (see intent.h and service-recover.h): the intent of
  * each change, recorded before its first write and removed once it is
  * proven or undone, and at start the recovery from one a crash left.
  *

@@ -8,6 +8,7 @@
  *   service-query.c      STATUS, RESOLVE, NAMES, LIST
  *   service-filter.c     FILTER, CHANGE: resolve, fence, write, verify, restore
  *   service-hits.c       HITS
+ *   service-show.c       SHOW: a filter file as it is
  *   service-instances.c  the instances ftidxd created; REMOVE_INSTANCE
  *   service-jobs.c       requests being answered; their tokens resolved in slices
  *   service-recover.c    the intent of each write; recovery at start
@@ -98,6 +99,8 @@ struct service {
 	struct created_instance *created; /* service-instances.c */
 	struct hits_job *hits_job; /* the HITS run in progress, if any (service-hits.c) */
 	struct audit_job *audit_job; /* the audit read in progress (service-audit.c) */
+	struct show_wait *show_queue; /* SHOW requests waiting for a read (service-show.c) */
+	struct show_read *show_read;  /* ...the read under way for the first */
 	struct status_waiter *status_waiters; /* STATUS waiting for the audit */
 	struct list_cache list_cache;
 	struct pending_restore *restores; /* failed writes being put back (service-filter.c) */
@@ -125,6 +128,10 @@ struct service {
 	gid_t publish_gid;             /* may read the addresses, or (gid_t)-1 */
 	bool publish_private;          /* --others deny: the list too is root's and
 					  publish_gid's alone */
+	/* for STATUS: when the service began (CLOCK_REALTIME and
+	 * CLOCK_MONOTONIC) and the socket it serves */
+	uint64_t started_at_ns, started_ns;
+	char socket_path[108];
 };
 
 /*
@@ -158,4 +165,5 @@ struct service_job {
 	size_t n_parts, part; /* part @part is being resolved */
 	struct resolver *rs;
 	struct resolution res[FTIDX_CHANGES_MAX];
+	char outcome[256]; /* what a change did, for the log */
 };

@@ -2,7 +2,7 @@
 /*
  * The record of what ftidx wrote to each filter file: the state it left
  * there, whether the file still holds it, and the set arithmetic that
- * record (and HITS) is made of (see service-internal.h).
+ * record (and HITS) is made of (see service-written.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -209,46 +209,112 @@ static struct written *record_new(struct service *s, const char *instance, uint1
 	return w;
 }
 
+/*
+ * What a stand-in's filter file holds: the tokens written to it since it
+ * was last truncated, "N" adding line N, "!N" removing it, as the kernel
+ * would apply them. -EINVAL for text that is not such tokens (a listing
+ * planted there), -ENOMEM, or how many indices (ascending, in *@out).
+ */
+static ssize_t standin_replay(const struct map *m, const char *text, uint32_t **out)
+{
+	uint32_t size = map_size(m), *v;
+	_cleanup_free_ bool *on = calloc((size_t)size + 1, sizeof(*on));
+	size_t n = 0;
+
+	*out = NULL;
+	if (!on)
+		return -ENOMEM;
+	for (const char *p = text; *p;) {
+		bool neg = *p == '!';
+		char *end;
+		unsigned long index;
+
+		if (*p == ' ' || *p == '\n' || *p == '\t') {
+			p++;
+			continue;
+		}
+		if (neg)
+			p++;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		index = strtoul(p, &end, 10);
+		if (index < 1 || index > size)
+			return -EINVAL;
+		on[index] = !neg;
+		p = end;
+	}
+	v = malloc(sizeof(*v) * ((size_t)size + 1));
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t i = 1; i <= size; i++)
+		if (on[i])
+			v[n++] = i;
+	*out = v;
+	return (ssize_t)n;
+}
+
+/* What a change did to a file, as far as ftidx knows: FTIDX_COUNT_UNKNOWN
+ * for what it cannot tell. */
+static void count_change(struct proto_file_count *count, const uint32_t *was, size_t n_was,
+			 bool known_before, const uint32_t *now, size_t n_now, bool known_after)
+{
+	size_t added, dropped;
+
+	sets_differ(now, n_now, was, n_was, &added, &dropped);
+	*count = (struct proto_file_count){
+		.before = known_before ? (uint32_t)n_was : FTIDX_COUNT_UNKNOWN,
+		.after = known_after ? (uint32_t)n_now : FTIDX_COUNT_UNKNOWN,
+		.added = known_before && known_after ? (uint32_t)added : FTIDX_COUNT_UNKNOWN,
+		.dropped = known_before && known_after ? (uint32_t)dropped : FTIDX_COUNT_UNKNOWN,
+	};
+}
+
 int service_written_record(struct service *s, const char *instance, uint16_t file, uint16_t op,
-			   const char *before, const struct resolution *res)
+			   const char *before, const struct resolution *res,
+			   struct proto_file_count *count)
 {
 	struct written *w = service_written_find(s, instance, file);
 	bool appends = op == FTIDX_OP_ADD || op == FTIDX_OP_REMOVE;
-	bool read = appends && before && (file == FTIDX_FILE_FILTER || file == FTIDX_FILE_NOTRACE);
+	/* A function filter's text read before the write lists what it held,
+	 * on a tracefs; a stand-in's holds the tokens written since it was
+	 * truncated. */
+	bool listed = before && (file == FTIDX_FILE_FILTER || file == FTIDX_FILE_NOTRACE);
 	_cleanup_free_ uint32_t *was = NULL;
 	const uint32_t *base = NULL;
 	size_t n_base = 0, unmatched = 0, n = 0;
 	uint32_t *v = NULL;
-	bool complete;
+	bool known_before = false, complete;
+	ssize_t replayed = -EINVAL;
 
-	if (read) {
+	*count = (struct proto_file_count){ FTIDX_COUNT_UNKNOWN, FTIDX_COUNT_UNKNOWN,
+					    FTIDX_COUNT_UNKNOWN, FTIDX_COUNT_UNKNOWN };
+	if (listed && s->io->reads_names) {
 		/* what the file held, as read: the record's, whatever it was */
 		ssize_t k = readback_filter_indices(s->map, before, &was, &unmatched);
 
+		if (k < 0)
+			goto fail;
 		base = was;
-		n_base = k > 0 ? (size_t)k : 0;
-		complete = k >= 0 && unmatched == 0;
-		if (k >= 0)
-			v = sets_after(op, base, n_base, res, &n);
-	} else {
-		if (appends && w) {
-			base = w->indices;
-			n_base = w->n;
-		}
-		/* a change of a filter ftidx did not know leaves one it does
-		 * not know */
-		complete = !appends || (w && w->complete);
-		v = sets_after(op, base, n_base, res, &n);
+		n_base = (size_t)k;
+		known_before = unmatched == 0;
+	} else if (listed && (replayed = standin_replay(s->map, before, &was)) >= 0) {
+		base = was;
+		n_base = (size_t)replayed;
+		known_before = true;
+	} else if (w) {
+		base = w->indices;
+		n_base = w->n;
+		/* ...unless someone else wrote the file since */
+		known_before = w->complete && !w->drifted && !w->raced;
 	}
+	/* a change of a filter ftidx did not know leaves one it does not know */
+	complete = !appends || known_before;
+	v = sets_after(op, base, n_base, res, &n);
 	if (v && !w)
 		w = record_new(s, instance, file);
-	if (!v || !w) {
-		/* what the file holds is not known any more: no record */
-		free(v);
-		if (w)
-			forget(s, w);
-		return -ENOMEM;
-	}
+	if (!v || !w)
+		goto fail;
+	count_change(count, base, n_base, known_before, v, n, complete);
 	w->complete = complete;
 	/* another writer's change came with this write: read the file first
 	 * next time, and let the audit say whether it still holds ftidx's */
@@ -258,4 +324,10 @@ int service_written_record(struct service *s, const char *instance, uint16_t fil
 	w->indices = v;
 	w->n = n;
 	return 0;
+fail:
+	/* what the file holds is not known any more: no record */
+	free(v);
+	if (w)
+		forget(s, w);
+	return -ENOMEM;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto.h"
 #include "resolve.h"
 
 struct service;
@@ -25,11 +26,12 @@ char *service_written_known_text(struct service *s, const struct written *w);
  * its verdict pending (the caller schedules the audit). @before: what the
  * file was read to hold before the write (the filter files'), which then
  * makes the record whole whatever was known before; NULL when it came
- * from the record. 0, or -ENOMEM: then the file has no record, since what
- * it holds is not known. */
+ * from the record. *@count: what the file held before and holds now, and
+ * how many functions came and went, where ftidx can tell. 0, or -ENOMEM:
+ * then the file has no record, since what it holds is not known. */
 int service_written_record(struct service *s, const char *instance, uint16_t file, uint16_t op,
-			   const char *before,
-		    const struct resolution *res);
+			   const char *before, const struct resolution *res,
+			   struct proto_file_count *count);
 /* Whether the filter of @w still holds what ftidx wrote (FTIDX_HOLDS_*),
  * as the audit last found it; AUDIT_PENDING when it has not read the file
  * since ftidx or anyone else last wrote it. */

@@ -42,6 +42,7 @@
 #include "service-query.h"
 #include "service-recover.h"
 #include "service-reply.h"
+#include "service-show.h"
 #include "service-state.h"
 #include "service-written.h"
 #include "tracing.h"
@@ -61,6 +62,8 @@ int service_new(struct service **out, const struct writer_io *io)
 	s->map_wait_ns = (uint64_t)SERVICE_DEFAULT_MAP_WAIT_S * 1000000000;
 	s->read_wait_ns = (uint64_t)SERVICE_DEFAULT_READ_WAIT_MS * 1000000;
 	s->completion_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->started_at_ns = clock_ns(CLOCK_REALTIME);
+	s->started_ns = now_ns();
 	s->drift = drift_new();
 	if (!s->drift)
 		log_warn("no inotify: every write reads its filter first");
@@ -94,6 +97,7 @@ struct service *service_free(struct service *s)
 	if (!s)
 		return NULL;
 	service_hits_shutdown(s);
+	service_show_shutdown(s);
 	service_audit_shutdown(s);
 	service_map_rebuild_shutdown(s);
 	service_publish_shutdown(s);
@@ -129,6 +133,7 @@ void service_complete(struct service *s, void (*deliver)(void *requester, struct
 	service_audit_complete(s);
 	service_query_status_complete(s, deliver);
 	service_hits_complete(s, deliver);
+	service_show_complete(s, deliver);
 }
 
 void service_cancel(struct service *s, void *requester, uint32_t id)
@@ -140,6 +145,7 @@ void service_forget(struct service *s, void *requester)
 {
 	service_query_status_forget(s, requester);
 	service_hits_forget(s, requester);
+	service_show_forget(s, requester);
 }
 
 int service_completion_fd(const struct service *s)
@@ -166,6 +172,11 @@ void service_set_map_wait(struct service *s, unsigned seconds)
 void service_set_read_wait(struct service *s, unsigned ms)
 {
 	s->read_wait_ns = (uint64_t)ms * 1000000;
+}
+
+void service_set_socket_path(struct service *s, const char *path)
+{
+	snprintf(s->socket_path, sizeof(s->socket_path), "%s", path);
 }
 
 void service_set_clients(struct service *s, uint32_t n)
@@ -197,6 +208,8 @@ static enum map_need map_need_of(const struct proto_request *req)
 			return MAP_CURRENT_READ;
 		if ((req->flags & FTIDX_READ_LAST) || req->type == FTIDX_MSG_STATUS)
 			return MAP_ANY;
+		return MAP_REBUILT;
+	case FTIDX_MSG_SHOW: /* its lines are given indices of the map */
 		return MAP_REBUILT;
 	}
 	return MAP_ANY;
@@ -371,6 +384,10 @@ static int answer(struct service *s, struct service_job *job, uint64_t deadline_
 		return service_instances_remove(s, req, job->id, out);
 	case FTIDX_MSG_HITS:
 		return service_hits_begin(s, req, job->id, job->requester, out);
+	case FTIDX_MSG_SHOW:
+		return service_show_begin(s, req, job->id, job->requester, out);
+	case FTIDX_MSG_INSTANCES:
+		return service_instances_list(s, req, job->id, out);
 	}
 	return service_reply_plain(s, FTIDX_MSG_ERROR, job->id, EBADMSG, "unknown request", out);
 }

@@ -44,6 +44,9 @@ void service_set_map_wait(struct service *s, unsigned seconds);
  * (SERVICE_DEFAULT_READ_WAIT_MS). */
 void service_set_read_wait(struct service *s, unsigned ms);
 
+/* The path of the socket it serves, for STATUS ("" until said). */
+void service_set_socket_path(struct service *s, const char *path);
+
 /* Connected clients, for STATUS. */
 void service_set_clients(struct service *s, uint32_t n);
 

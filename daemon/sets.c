@@ -32,6 +32,22 @@ uint32_t *sets_merge(const uint32_t *a, size_t na, const uint32_t *add, size_t n
 	return v;
 }
 
+void sets_differ(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, size_t *only_a,
+		 size_t *only_b)
+{
+	size_t i = 0, j = 0;
+
+	*only_a = *only_b = 0;
+	while (i < na || j < nb) {
+		if (j >= nb || (i < na && a[i] < b[j]))
+			i++, (*only_a)++;
+		else if (i >= na || b[j] < a[i])
+			j++, (*only_b)++;
+		else
+			i++, j++;
+	}
+}
+
 uint32_t *sets_after(uint16_t op, const uint32_t *before, size_t n_before,
 		     const struct resolution *res, size_t *n_out)
 {

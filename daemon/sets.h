@@ -18,6 +18,11 @@
 uint32_t *sets_merge(const uint32_t *a, size_t na, const uint32_t *add, size_t nadd,
 		     const uint32_t *drop, size_t ndrop, size_t *n_out);
 
+/* How many of sorted @a are not in sorted @b (*@only_a), and of @b not
+ * in @a (*@only_b): what a change added and dropped. O(na + nb). */
+void sets_differ(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, size_t *only_a,
+		 size_t *only_b);
+
 /* What a filter file holds after @op (enum ftidx_filter_op) with @res,
  * from @before (@n_before, ascending: what an ADD or REMOVE starts from;
  * ignored by SET and CLEAR). free() it; NULL: out of memory. */

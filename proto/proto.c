@@ -263,6 +263,8 @@ const char *proto_type_name(uint16_t type)
 		[FTIDX_MSG_REMOVE_INSTANCE] = "REMOVE_INSTANCE",
 		[FTIDX_MSG_VERSION] = "VERSION",
 		[FTIDX_MSG_PROGRESS] = "PROGRESS",
+		[FTIDX_MSG_SHOW] = "SHOW",
+		[FTIDX_MSG_INSTANCES] = "INSTANCES",
 	};
 
 	type &= (uint16_t)~FTIDX_MSG_REPLY;
@@ -322,7 +324,7 @@ bool proto_instance_name_valid(const char *name, const char **why)
 
 /* ---- fields: a message's fixed part, described once for both ways --- */
 
-enum field_kind { FIELD_U16, FIELD_U32, FIELD_U64, FIELD_STR, FIELD_ZERO32 };
+enum field_kind { FIELD_U16, FIELD_U32, FIELD_U64, FIELD_STR, FIELD_ZERO32, FIELD_ZERO16 };
 
 struct field {
 	uint8_t kind;
@@ -341,6 +343,7 @@ struct field {
 #define REP_U64(m) FIELD_OF(FIELD_U64, struct proto_reply, m, 0, 1)
 #define REP_STR(m, max, since) FIELD_OF(FIELD_STR, struct proto_reply, m, max, since)
 #define ZERO32 { FIELD_ZERO32, 1, 0, 0 } /* reserved: written as 0, skipped */
+#define ZERO16 { FIELD_ZERO16, 1, 0, 0 }
 
 static void put_fields(struct proto_buf *b, const struct field *f, size_t n, const void *msg)
 {
@@ -362,6 +365,9 @@ static void put_fields(struct proto_buf *b, const struct field *f, size_t n, con
 			break;
 		case FIELD_ZERO32:
 			proto_put_u32(b, 0);
+			break;
+		case FIELD_ZERO16:
+			proto_put_u16(b, 0);
 			break;
 		}
 	}
@@ -391,6 +397,9 @@ static void get_fields(struct reader *r, const struct field *f, size_t n, void *
 			break;
 		case FIELD_ZERO32:
 			get_u32(r);
+			break;
+		case FIELD_ZERO16:
+			get_u16(r);
 			break;
 		}
 	}
@@ -656,6 +665,25 @@ static void check_hits(struct reader *r, void *msg, const char **why)
 	check_instance(r, req->instance, why);
 }
 
+static void check_show(struct reader *r, void *msg, const char **why)
+{
+	const struct proto_request *req = msg;
+
+	if (req->file < FTIDX_FILE_FILTER || req->file > FTIDX_FILE_GRAPH_NOTRACE)
+		unsupported(r, "unknown filter file");
+	if (req->flags)
+		unsupported(r, "unknown SHOW flags");
+	check_instance(r, req->instance, why);
+}
+
+static void check_instances(struct reader *r, void *msg, const char **why _unused_)
+{
+	const struct proto_request *req = msg;
+
+	if (req->flags)
+		unsupported(r, "unknown INSTANCES flags");
+}
+
 static void check_remove_instance(struct reader *r, void *msg, const char **why)
 {
 	const struct proto_request *req = msg;
@@ -677,6 +705,9 @@ static const struct field change_fields[] = { REQ_U64(generation), REQ_U32(flags
 					      REQ_STR(instance, FTIDX_INSTANCE_MAX) };
 static const struct field cancel_fields[] = { REQ_U32(target) };
 static const struct field instance_fields[] = { REQ_STR(instance, FTIDX_INSTANCE_MAX) };
+static const struct field show_fields[] = { REQ_U16(file), REQ_U32(flags),
+					    REQ_STR(instance, FTIDX_INSTANCE_MAX) };
+static const struct field flags_fields[] = { REQ_U32(flags) };
 
 static const struct codec requests[] = {
 	{ FTIDX_MSG_STATUS, NO_FIELDS, NULL, NULL, NO_FIELDS, check_read_only, put_read_flags,
@@ -695,6 +726,9 @@ static const struct codec requests[] = {
 	{ FTIDX_MSG_REMOVE_INSTANCE, FIELDS(instance_fields), NULL, NULL, NO_FIELDS,
 	  check_remove_instance, NO_LATE },
 	{ FTIDX_MSG_VERSION, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL, NO_LATE },
+	{ FTIDX_MSG_SHOW, FIELDS(show_fields), NULL, NULL, NO_FIELDS, check_show, NO_LATE },
+	{ FTIDX_MSG_INSTANCES, FIELDS(flags_fields), NULL, NULL, NO_FIELDS, check_instances,
+	  NO_LATE },
 };
 
 int proto_encode_request(struct proto_buf *b, uint32_t id, const struct proto_request *req)
@@ -921,7 +955,8 @@ static void get_status_rest(struct reader *r, void *msg, uint16_t version _unuse
 }
 
 /* Version 3: per filter, what the kernel lists there beside functions;
- * version 4: the uid ftidxd runs as. */
+ * version 4: the uid ftidxd runs as, then the daemon's pid, start, uptime
+ * and socket. */
 static int put_status_late(struct proto_buf *b, const void *msg)
 {
 	const struct proto_reply *rep = msg;
@@ -932,6 +967,10 @@ static int put_status_late(struct proto_buf *b, const void *msg)
 	}
 	proto_put_u32(b, rep->daemon_uid);
 	proto_put_u64(b, rep->published_generation);
+	proto_put_u32(b, rep->daemon_pid);
+	proto_put_u64(b, rep->started_at_ns);
+	proto_put_u64(b, rep->uptime_ns);
+	proto_put_str(b, rep->socket_path);
 	return 0;
 }
 
@@ -978,10 +1017,49 @@ static void get_status_late(struct reader *r, void *msg, uint16_t version, int *
 		rep->filters[i].probes = get_u32(r);
 		rep->filters[i].module_patterns = get_u32(r);
 	}
-	if (version >= 4 && !r->why) {
-		rep->daemon_uid = get_u32(r);
-		rep->published_generation = get_u64(r);
+	if (version < 4 || r->why)
+		return;
+	rep->daemon_uid = get_u32(r);
+	rep->published_generation = get_u64(r);
+	rep->daemon_pid = get_u32(r);
+	rep->started_at_ns = get_u64(r);
+	rep->uptime_ns = get_u64(r);
+	rep->socket_path = get_str(r, 4096);
+}
+
+/* Version 4: FILTER and CHANGE, per file written, its counts. */
+static int put_file_counts(struct proto_buf *b, const void *msg)
+{
+	const struct proto_reply *rep = msg;
+
+	if (rep->n_file_counts > FTIDX_CHANGES_MAX)
+		return -EINVAL;
+	proto_put_u32(b, rep->n_file_counts);
+	for (uint32_t k = 0; k < rep->n_file_counts; k++) {
+		proto_put_u32(b, rep->file_counts[k].before);
+		proto_put_u32(b, rep->file_counts[k].after);
+		proto_put_u32(b, rep->file_counts[k].added);
+		proto_put_u32(b, rep->file_counts[k].dropped);
 	}
+	return 0;
+}
+
+static void get_file_counts(struct reader *r, void *msg, uint16_t version _unused_,
+			    int *err _unused_)
+{
+	struct proto_reply *rep = msg;
+
+	rep->n_file_counts = get_count(r, 16, FTIDX_CHANGES_MAX);
+	for (uint32_t k = 0; k < rep->n_file_counts && !r->why; k++) {
+		rep->file_counts[k].before = get_u32(r);
+		rep->file_counts[k].after = get_u32(r);
+		rep->file_counts[k].added = get_u32(r);
+		rep->file_counts[k].dropped = get_u32(r);
+	}
+	/* one per file a change names, or none (nothing was written) */
+	if (!r->why && rep->n_file_counts &&
+	    rep->n_file_counts != (rep->type == FTIDX_MSG_CHANGE ? rep->n_changes : 1))
+		fail(r, "file counts do not match the files");
 }
 
 static void check_status(struct reader *r, void *msg, const char **why _unused_)
@@ -1130,6 +1208,64 @@ static void get_hits(struct reader *r, void *msg, uint16_t version _unused_, int
 	rep->lines = get_strs(r, rep->n_lines, FTIDX_FRAME_MAX, err);
 }
 
+/* SHOW: u32 count, per line {u16 kind, u16 flags, u32 index}, the lines. */
+static int put_shown(struct proto_buf *b, const void *msg)
+{
+	const struct proto_reply *rep = msg;
+
+	proto_put_u32(b, rep->n_lines);
+	for (uint32_t i = 0; i < rep->n_lines; i++) {
+		proto_put_u16(b, rep->shown[i].kind);
+		proto_put_u16(b, rep->shown[i].flags);
+		proto_put_u32(b, rep->shown[i].index);
+	}
+	for (uint32_t i = 0; i < rep->n_lines; i++)
+		proto_put_str(b, rep->lines[i]);
+	return 0;
+}
+
+static void get_shown(struct reader *r, void *msg, uint16_t version _unused_, int *err)
+{
+	struct proto_reply *rep = msg;
+
+	rep->n_lines = get_count(r, sizeof(struct proto_shown) + 1, FTIDX_FRAME_MAX);
+	rep->shown = get_array(r, rep->n_lines, sizeof(struct proto_shown), err);
+	rep->lines = get_strs(r, rep->n_lines, FTIDX_FRAME_MAX, err);
+	for (uint32_t i = 0; rep->shown && i < rep->n_lines && !r->why; i++)
+		if (rep->shown[i].kind < FTIDX_SHOWN_FUNCTION ||
+		    rep->shown[i].kind > FTIDX_SHOWN_MODULE_PATTERN)
+			fail(r, "unknown kind of filter line");
+}
+
+static void check_shown(struct reader *r, void *msg, const char **why _unused_)
+{
+	const struct proto_reply *rep = msg;
+
+	if (rep->holds > FTIDX_HOLDS_NOT_WRITTEN)
+		fail(r, "unknown filter state");
+}
+
+/* INSTANCES: u32 count, per instance u32 flags, the names. */
+static int put_instances(struct proto_buf *b, const void *msg)
+{
+	const struct proto_reply *rep = msg;
+
+	proto_put_u32(b, rep->n_lines);
+	proto_put_bytes(b, rep->instance_flags, sizeof(uint32_t) * rep->n_lines);
+	for (uint32_t i = 0; i < rep->n_lines; i++)
+		proto_put_str(b, rep->lines[i]);
+	return 0;
+}
+
+static void get_instances(struct reader *r, void *msg, uint16_t version _unused_, int *err)
+{
+	struct proto_reply *rep = msg;
+
+	rep->n_lines = get_count(r, sizeof(uint32_t) + 1, FTIDX_FRAME_MAX);
+	rep->instance_flags = get_u32s(r, rep->n_lines, err);
+	rep->lines = get_strs(r, rep->n_lines, FTIDX_INSTANCE_MAX, err);
+}
+
 /* What every reply starts with. */
 static const struct field reply_fields[] = {
 	REP_U32(status), ZERO32, REP_U64(generation), REP_STR(message, FTIDX_FRAME_MAX, 1),
@@ -1156,6 +1292,7 @@ static const struct field version_fields[] = {
 static const struct field hits_head[] = { REP_U32(enabled) };
 static const struct field progress_fields[] = { REP_U32(stage), REP_U32(done), REP_U32(total),
 						REP_U64(elapsed_ns) };
+static const struct field show_head[] = { REP_U16(holds), ZERO16, REP_U32(ours) };
 
 static const struct codec replies[] = {
 	{ FTIDX_MSG_ERROR, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL, NO_LATE },
@@ -1163,8 +1300,10 @@ static const struct codec replies[] = {
 	  FIELDS(status_tail), check_status, put_status_late, get_status_late, 3 },
 	{ FTIDX_MSG_RESOLVE, NO_FIELDS, put_resolved, get_resolved, NO_FIELDS, NULL, put_map_state,
 	  get_map_state, 4 },
-	{ FTIDX_MSG_FILTER, NO_FIELDS, put_resolved, get_resolved, NO_FIELDS, NULL, NO_LATE },
-	{ FTIDX_MSG_CHANGE, NO_FIELDS, put_changed, get_changed, NO_FIELDS, NULL, NO_LATE },
+	{ FTIDX_MSG_FILTER, NO_FIELDS, put_resolved, get_resolved, NO_FIELDS, NULL,
+	  put_file_counts, get_file_counts, 4 },
+	{ FTIDX_MSG_CHANGE, NO_FIELDS, put_changed, get_changed, NO_FIELDS, NULL, put_file_counts,
+	  get_file_counts, 4 },
 	{ FTIDX_MSG_REMOVE_INSTANCE, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL, NO_LATE },
 	{ FTIDX_MSG_VERSION, FIELDS(version_fields), NULL, NULL, NO_FIELDS, check_version, NO_LATE },
 	{ FTIDX_MSG_NAMES, NO_FIELDS, put_names, get_names, NO_FIELDS, NULL, put_map_state,
@@ -1174,6 +1313,9 @@ static const struct codec replies[] = {
 	{ FTIDX_MSG_PROGRESS, FIELDS(progress_fields), NULL, NULL, NO_FIELDS, check_progress,
 	  NO_LATE },
 	{ FTIDX_MSG_HITS, FIELDS(hits_head), put_hits, get_hits, NO_FIELDS, NULL, NO_LATE },
+	{ FTIDX_MSG_SHOW, FIELDS(show_head), put_shown, get_shown, NO_FIELDS, check_shown,
+	  NO_LATE },
+	{ FTIDX_MSG_INSTANCES, NO_FIELDS, put_instances, get_instances, NO_FIELDS, NULL, NO_LATE },
 };
 
 int proto_encode_reply(struct proto_buf *b, uint32_t id, const struct proto_reply *rep)
@@ -1198,7 +1340,7 @@ int proto_decode_reply(uint16_t version, uint16_t type, const void *body, size_t
 
 	*rep = (struct proto_reply){ .message = "", .tracing_dir = "", .kernel_release = "",
 				     .daemon_version = "", .match_rules = "", .match_rules_how = "",
-				     .recovery = "", .published = "",
+				     .recovery = "", .published = "", .socket_path = "",
 				     .daemon_uid = FTIDX_UID_UNKNOWN };
 	if (!(type & FTIDX_MSG_REPLY)) {
 		*why = "not a reply";
@@ -1214,6 +1356,27 @@ int proto_decode_reply(uint16_t version, uint16_t type, const void *body, size_t
 	else
 		fail(&r, "unknown reply type");
 	return finish(&r, err, why);
+}
+
+int proto_reply_peek(const void *frame, size_t len, uint16_t *type, int32_t *status,
+		     const char **message)
+{
+	struct ftidx_frame_header h;
+	struct reader r;
+
+	if (len < sizeof(h))
+		return -EBADMSG;
+	memcpy(&h, frame, sizeof(h));
+	if (!(h.type & FTIDX_MSG_REPLY) || h.length != len - sizeof(h))
+		return -EBADMSG;
+	r = (struct reader){ (const uint8_t *)frame + sizeof(h), (const uint8_t *)frame + len,
+			     NULL, NULL, false };
+	*type = h.type & (uint16_t)~FTIDX_MSG_REPLY;
+	*status = (int32_t)get_u32(&r);
+	get_u32(&r);
+	get_u64(&r);
+	*message = get_str(&r, FTIDX_FRAME_MAX);
+	return r.why ? -EBADMSG : 0;
 }
 
 void proto_reply_deinit(struct proto_reply *rep)
@@ -1235,5 +1398,7 @@ void proto_reply_deinit(struct proto_reply *rep)
 		free(rep->changes[k].disable);
 	}
 	free(rep->changes);
+	free(rep->shown);
+	free(rep->instance_flags);
 	*rep = (struct proto_reply){ 0 };
 }

@@ -33,7 +33,11 @@
  *      what a read waits for (FTIDX_READ_*, a flags field of NAMES and
  *      STATUS), whether the map it was answered from is behind the
  *      kernel's (RESOLVE, NAMES, LIST), the published copy's generation
- *      (STATUS); PROGRESS frames, asked for per request.
+ *      (STATUS); PROGRESS frames, asked for per request; after the uid and
+ *      that generation, the daemon's pid, start time, uptime and socket;
+ *      at the end of FILTER and CHANGE replies, per file written, what it
+ *      held before and holds after; SHOW (a filter file as it is) and
+ *      INSTANCES (the tracing instances).
  */
 #pragma once
 
@@ -79,6 +83,8 @@ enum ftidx_msg_type {
 	/* version 4: sent by the daemon only (as a reply type), before the
 	 * reply of a request that asked for it (FTIDX_REQ_PROGRESS) */
 	FTIDX_MSG_PROGRESS = 11,
+	FTIDX_MSG_SHOW = 12,           /* version 4: a filter file as it is */
+	FTIDX_MSG_INSTANCES = 13,      /* version 4: the tracing instances */
 	FTIDX_MSG_ERROR = 0x7fff, /* reply to a frame that could not be decoded */
 	FTIDX_MSG_REPLY = 0x8000, /* flag on every reply type */
 };
@@ -154,7 +160,8 @@ enum ftidx_filter_file {
 #define FTIDX_CAP_ALLOW_EMPTY 0x40u    /* version 4: FTIDX_FILTER_ALLOW_EMPTY */
 #define FTIDX_CAP_READ_MAP 0x80u       /* version 4: FTIDX_READ_*, FTIDX_MAP_BEHIND */
 #define FTIDX_CAP_PROGRESS 0x100u      /* version 4: FTIDX_REQ_PROGRESS */
-#define FTIDX_CAPS_KNOWN 0x1ffu
+#define FTIDX_CAP_SHOW 0x200u          /* version 4: SHOW and INSTANCES */
+#define FTIDX_CAPS_KNOWN 0x3ffu
 
 /* VERSION: what the asking client may do. */
 #define FTIDX_ROLE_READ 0  /* queries only */
@@ -212,6 +219,33 @@ struct proto_filter_state {
 #define FTIDX_HOLDS_NO 0      /* another writer changed it */
 #define FTIDX_HOLDS_YES 1
 #define FTIDX_HOLDS_UNKNOWN 2 /* not a tracefs: the file cannot say */
+#define FTIDX_HOLDS_NOT_WRITTEN 3 /* SHOW (version 4): ftidx has not written the file */
+
+/* ---- version 4 ----------------------------------------------------------- */
+
+/* FILTER and CHANGE replies, per file written: the functions it held
+ * before the change and holds after it, and how many came and went. A
+ * count ftidxd cannot tell (it has not written the file, and another
+ * writer has) is FTIDX_COUNT_UNKNOWN. */
+#define FTIDX_COUNT_UNKNOWN UINT32_MAX
+struct proto_file_count {
+	uint32_t before, after, added, dropped;
+};
+
+/* SHOW: what each line of the filter file is. */
+enum ftidx_shown_kind {
+	FTIDX_SHOWN_FUNCTION = 1,       /* a function; index 0: one the map does not have */
+	FTIDX_SHOWN_PROBE = 2,          /* a function probe: "schedule:traceoff:unlimited" */
+	FTIDX_SHOWN_MODULE_PATTERN = 3, /* kept for a module not loaded: ":mod:nfsd" */
+};
+#define FTIDX_SHOWN_OURS 0x1u /* a function ftidx wrote there */
+struct proto_shown {
+	uint16_t kind, flags;
+	uint32_t index;
+};
+
+/* INSTANCES: per instance. */
+#define FTIDX_INSTANCE_CREATED 0x1u /* ftidxd created it (REMOVE_INSTANCE may remove it) */
 
 struct proto_item {
 	int32_t status; /* 0 or an errno value */
@@ -284,6 +318,27 @@ struct proto_reply {
 	uint32_t role; /* FTIDX_ROLE_* of the asking client */
 	uint64_t capabilities; /* FTIDX_CAP_* */
 
+	/* STATUS, version 4: the daemon's pid, when it started (CLOCK_REALTIME)
+	 * and for how long it has run (CLOCK_MONOTONIC), the socket it serves */
+	uint32_t daemon_pid;
+	uint64_t started_at_ns, uptime_ns;
+	const char *socket_path;
+
+	/* FILTER and CHANGE, version 4: per file written, in order (0 when
+	 * nothing was) */
+	struct proto_file_count file_counts[FTIDX_CHANGES_MAX];
+	uint32_t n_file_counts;
+
+	/* SHOW: whether the file holds what ftidx wrote (FTIDX_HOLDS_*), how
+	 * many functions ftidx wrote there, and per line (@lines, @n_lines)
+	 * what it is */
+	uint16_t holds;
+	uint32_t ours;
+	struct proto_shown *shown;
+
+	/* INSTANCES: the names in @lines, per name FTIDX_INSTANCE_* */
+	uint32_t *instance_flags;
+
 	/* HITS: functions traced, records counted, records the kernel lost;
 	 * per function that fired: indices (0: ambiguous), counts, lines */
 	uint32_t enabled;
@@ -333,6 +388,13 @@ int proto_check_header(const struct ftidx_frame_header *h, const char **why);
 /* A message type's name in logs ("FILTER"), "?" for one this side does
  * not know. */
 const char *proto_type_name(uint16_t type);
+
+/* The part every reply starts with, from a whole frame @frame of @len
+ * bytes (the header's type without FTIDX_MSG_REPLY, the status, the
+ * message, which points into @frame), without decoding the rest: for
+ * logs. 0, or -EBADMSG. */
+int proto_reply_peek(const void *frame, size_t len, uint16_t *type, int32_t *status,
+		     const char **message);
 
 /* Encode @req as a whole frame appended to @b. 0 or -errno. */
 int proto_encode_request(struct proto_buf *b, uint32_t id, const struct proto_request *req);

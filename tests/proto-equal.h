@@ -67,6 +67,13 @@ static inline bool proto_items_equal(const struct proto_reply *a, const struct p
 	       proto_eq_strs(a->lines, b->lines, a->n_lines) && proto_token_sets_equal(a, b);
 }
 
+static inline bool proto_file_counts_equal(const struct proto_reply *a, const struct proto_reply *b)
+{
+	return a->n_file_counts == b->n_file_counts &&
+	       proto_eq_mem(a->file_counts, b->file_counts,
+			    sizeof(a->file_counts[0]) * a->n_file_counts);
+}
+
 static inline bool proto_reply_equal(const struct proto_reply *a, const struct proto_reply *b)
 {
 	if (a->type != b->type || a->status != b->status || a->generation != b->generation ||
@@ -87,7 +94,9 @@ static inline bool proto_reply_equal(const struct proto_reply *a, const struct p
 		    !proto_eq_str(a->match_rules_how, b->match_rules_how) ||
 		    !proto_eq_str(a->recovery, b->recovery) ||
 		    !proto_eq_str(a->published, b->published) ||
-		    a->published_generation != b->published_generation)
+		    a->published_generation != b->published_generation || a->daemon_pid != b->daemon_pid ||
+		    a->started_at_ns != b->started_at_ns || a->uptime_ns != b->uptime_ns ||
+		    !proto_eq_str(a->socket_path, b->socket_path))
 			return false;
 		for (uint32_t i = 0; i < a->n_filters; i++)
 			if (a->filters[i].file != b->filters[i].file ||
@@ -102,12 +111,13 @@ static inline bool proto_reply_equal(const struct proto_reply *a, const struct p
 		return proto_items_equal(a, b) && a->map_flags == b->map_flags &&
 		       a->newest_generation == b->newest_generation;
 	case FTIDX_MSG_FILTER:
-		return proto_items_equal(a, b);
+		return proto_items_equal(a, b) && proto_file_counts_equal(a, b);
 	case FTIDX_MSG_PROGRESS:
 		return a->stage == b->stage && a->done == b->done && a->total == b->total &&
 		       a->elapsed_ns == b->elapsed_ns;
 	case FTIDX_MSG_CHANGE:
-		if (!proto_items_equal(a, b) || a->n_changes != b->n_changes)
+		if (!proto_items_equal(a, b) || a->n_changes != b->n_changes ||
+		    !proto_file_counts_equal(a, b))
 			return false;
 		for (uint32_t k = 0; k < a->n_changes; k++) {
 			const struct proto_change_result *x = &a->changes[k], *y = &b->changes[k];
@@ -136,6 +146,15 @@ static inline bool proto_reply_equal(const struct proto_reply *a, const struct p
 		       proto_eq_mem(a->indices, b->indices, sizeof(*a->indices) * a->n_lines) &&
 		       (!a->addresses ||
 			proto_eq_mem(a->addresses, b->addresses, sizeof(*a->addresses) * a->n_lines)) &&
+		       proto_eq_strs(a->lines, b->lines, a->n_lines);
+	case FTIDX_MSG_SHOW:
+		return a->holds == b->holds && a->ours == b->ours && a->n_lines == b->n_lines &&
+		       proto_eq_mem(a->shown, b->shown, sizeof(*a->shown) * a->n_lines) &&
+		       proto_eq_strs(a->lines, b->lines, a->n_lines);
+	case FTIDX_MSG_INSTANCES:
+		return a->n_lines == b->n_lines &&
+		       proto_eq_mem(a->instance_flags, b->instance_flags,
+				    sizeof(*a->instance_flags) * a->n_lines) &&
 		       proto_eq_strs(a->lines, b->lines, a->n_lines);
 	case FTIDX_MSG_HITS:
 		return a->enabled == b->enabled && a->events == b->events && a->lost == b->lost &&

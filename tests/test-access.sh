@@ -67,9 +67,15 @@ err=$(nobody "$cli" -s "$dir/open.sock" set vfs_read 2>&1)
 check "an ordinary user may not write (exit 1)" [ "$?" = 1 ]
 check "... and is told why" grep -q "write group" <<<"$err"
 check "... and the filter is unchanged" [ ! -s "$dir/set_ftrace_filter" ]
+check "... and the log says who was refused what, and why" grep -q \
+	"uid 65534 pid [0-9]* (ftidx): FILTER of the top level: set set_ftrace_filter 1 pattern ('vfs_read'): refused: changing filters needs root or the daemon's write group (Permission denied)$" \
+	"$dir/open.sock.log"
 member "$cli" -s "$dir/open.sock" set vfs_read >/dev/null 2>&1
 check "a member of the write group may write" [ "$?" = 0 ]
 check "... and the filter holds vfs_read" grep -qx "12408" "$dir/set_ftrace_filter"
+check "... and the log says who changed it, and how" grep -q \
+	"uid 65534 pid [0-9]* (ftidx): FILTER of the top level: set set_ftrace_filter 1 pattern ('vfs_read'): done in [0-9.]* ms: set_ftrace_filter holds 1 function (1 added, 0 dropped)$" \
+	"$dir/open.sock.log"
 primary "$cli" -s "$dir/open.sock" set schedule >/dev/null 2>&1
 check "the write group as primary group may write" [ "$?" = 0 ]
 "$cli" -s "$dir/open.sock" clear >/dev/null 2>&1
@@ -85,6 +91,11 @@ check "... nor set_ftrace_notrace" [ ! -s "$dir/set_ftrace_notrace" ]
 err=$(nobody "$cli" -s "$dir/open.sock" remove-instance inst 2>&1)
 check "an ordinary user may not remove an instance (exit 1)" [ "$?" = 1 ]
 check "... and is told why" grep -q "write group" <<<"$err"
+err=$(nobody "$cli" -s "$dir/open.sock" show 2>&1)
+check "an ordinary user may not read a filter file (exit 1)" [ "$?" = 1 ]
+check "... and is told why" grep -q "reading filter files and instances needs root" <<<"$err"
+out=$(nobody "$cli" -s "$dir/open.sock" __complete instances "" 2>&1)
+check "... nor list the instances, for a completion either (quietly nothing)" [ -z "$out" ]
 out=$(nobody "$cli" -s "$dir/open.sock" version 2>&1)
 check "an ordinary user may ask the version" [ "$?" = 0 ]
 check "... and is told it may only query" grep -q "may only query" <<<"$out"
@@ -106,7 +117,7 @@ check "a member of the write group sees them" [ "$?" = 0 ]
 check "... each line's own" grep -qx "12408	ffffffff80030780	vfs_read" <<<"$out"
 out=$("$cli" -s "$dir/open.sock" --json list --addresses 2>&1)
 check "root sees them, in JSON as strings" \
-	grep -q '{"index":12408,"address":"ffffffff80030780","line":"vfs_read"}' <<<"$out"
+	grep -q '{"index":12408,"address":"ffffffff80030780","line":"vfs_read","name":"vfs_read","module":null}' <<<"$out"
 
 start "$dir/closed.sock" --write-group 4242 --others deny
 err=$(nobody "$cli" -s "$dir/closed.sock" resolve vfs_read 2>&1)
@@ -272,9 +283,9 @@ check "... none of the user's 32 connections was refused at the door" \
 	[ -z "$(grep "refusing a client" "$dir/budget.sock.log")" ]
 dropped=$(sed -n 's/^declare: 32 connections, [0-9]* kept by ftidxd, \([0-9]*\) dropped$/\1/p' "$dir/declare2.out")
 check "... the user's connections over its share were dropped" [ "${dropped:-0}" -gt 0 ]
-check "... as the log says" grep -q "dropping a client of uid 65534 .* share of the memory budget" \
+check "... as the log says" grep -q "dropping a client, uid 65534 .* share of the memory budget" \
 	"$dir/budget.sock.log"
-check "... but none of root's" [ -z "$(grep "dropping a client of uid 0 " "$dir/budget.sock.log")" ]
+check "... but none of root's" [ -z "$(grep "dropping a client, uid 0 " "$dir/budget.sock.log")" ]
 peak=$(awk '/^VmHWM:/ {print $2}' "/proc/$budget/status")
 echo "test-access: ftidxd's peak RSS under the frames: $((peak / 1024)) MiB"
 if ! ldd "$daemon" | grep -q libasan; then

@@ -55,6 +55,8 @@ if command -v scdoc >/dev/null; then # the man pages are built when scdoc is the
 	check "libftidx(3) installed" test -f "$root/share/man/man3/libftidx.3"
 fi
 check "bash completion installed" test -f "$root/share/bash-completion/completions/ftidx"
+check "zsh completion installed" test -f "$root/share/zsh/vendor-completions/_ftidx"
+check "fish completion installed" test -f "$root/share/fish/vendor_completions.d/ftidx.fish"
 dropin=$(find "$root" -path '*/ftidx/libftidx-tracefs.so' | head -n 1)
 check "the libtracefs drop-in installed in \$libdir/ftidx" test -n "$dropin"
 check "... exporting libtracefs's two filter functions, the opens of the function list, and nothing else" \

@@ -42,6 +42,8 @@ static struct proto_request requests[] = {
 	{ .type = FTIDX_MSG_FILTER, .op = FTIDX_OP_REMOVE, .file = FTIDX_FILE_FILTER,
 	  .flags = FTIDX_FILTER_ALLOW_EMPTY | FTIDX_REQ_PROGRESS, .instance = "", .tokens = tokens,
 	  .n_tokens = 1 },
+	{ .type = FTIDX_MSG_SHOW, .file = FTIDX_FILE_GRAPH, .instance = "inst" },
+	{ .type = FTIDX_MSG_INSTANCES },
 };
 
 static void check_truncations_refused(uint16_t type, const uint8_t *body, size_t len, bool reply)
@@ -280,6 +282,10 @@ static void test_replies(void)
 		{ FTIDX_OP_SET, FTIDX_FILE_FILTER, 3, enable, disable, 3, 1 },
 		{ FTIDX_OP_CLEAR, FTIDX_FILE_NOTRACE, 1, NULL, NULL, 0, 0 },
 	};
+	struct proto_shown shown[] = { { FTIDX_SHOWN_FUNCTION, FTIDX_SHOWN_OURS, 4 },
+				       { FTIDX_SHOWN_FUNCTION, 0, 0 },
+				       { FTIDX_SHOWN_PROBE, 0, 0 } };
+	uint32_t instance_flags[] = { FTIDX_INSTANCE_CREATED, 0, 0 };
 	struct proto_reply in[] = {
 		{ .type = FTIDX_MSG_STATUS, .generation = 3, .message = "", .entries = 38252,
 		  .placeholders = 597, .tracing_dir = "/sys/kernel/tracing",
@@ -289,8 +295,9 @@ static void test_replies(void)
 		  .published = "/run/ftidx/available_filter_functions",
 		  .module_entries = 51, .distinct_names = 36000, .status_flags = FTIDX_STATUS_TRACEFS,
 		  .clients = 4, .build_ns = 12345678, .built_at_ns = 1700000000000000000ull,
-		  .filters = filters, .n_filters = 2, .daemon_uid = 65534,
-		  .published_generation = 2 },
+		  .filters = filters, .n_filters = 2, .daemon_uid = 65534, .published_generation = 2, .daemon_pid = 4242,
+		  .started_at_ns = 1699999999000000000ull, .uptime_ns = 1000000001ull,
+		  .socket_path = "/run/ftidx/ftidxd.sock" },
 		{ .type = FTIDX_MSG_RESOLVE, .status = EINVAL, .generation = 3, .message = "1 of 3",
 		  .map_flags = FTIDX_MAP_BEHIND, .newest_generation = 5,
 		  .items = items, .n_items = 3, .n_failed = 1, .enable = enable, .n_enable = 3,
@@ -298,7 +305,7 @@ static void test_replies(void)
 		  .n_lines = 3 },
 		{ .type = FTIDX_MSG_FILTER, .generation = 3, .message = "", .items = items,
 		  .n_items = 3, .n_failed = 1, .enable = enable, .n_enable = 3, .reasons = reasons,
-		  .written = 3 },
+		  .written = 3, .file_counts = { { 1, 3, 3, 1 } }, .n_file_counts = 1 },
 		{ .type = FTIDX_MSG_NAMES, .message = "", .line_status = line_status, .lines = lines,
 		  .n_lines = 3, .map_flags = FTIDX_MAP_BEHIND, .newest_generation = 2 },
 		{ .type = FTIDX_MSG_LIST, .message = "", .indices = enable, .lines = lines,
@@ -318,12 +325,20 @@ static void test_replies(void)
 		{ .type = FTIDX_MSG_CHANGE, .status = 0, .generation = 3, .message = "",
 		  .items = items, .n_items = 3, .n_failed = 1, .reasons = reasons, .written = 4,
 		  .token_sets = sets, .token_set_start = set_start, .n_token_sets = 3,
-		  .changes = changes, .n_changes = 2 },
+		  .changes = changes, .n_changes = 2,
+		  .file_counts = { { FTIDX_COUNT_UNKNOWN, 3, FTIDX_COUNT_UNKNOWN,
+				     FTIDX_COUNT_UNKNOWN }, { 7, 0, 0, 7 } },
+		  .n_file_counts = 2 },
 		{ .type = FTIDX_MSG_CHANGE, .status = ESTALE, .message = "stale" },
 		{ .type = FTIDX_MSG_VERSION, .message = "", .proto_version = 2,
 		  .proto_version_min = 1, .role = FTIDX_ROLE_WRITE,
 		  .capabilities = FTIDX_CAP_CHANGE | FTIDX_CAP_HITS, .daemon_version = "0.3.0" },
 		{ .type = FTIDX_MSG_REMOVE_INSTANCE, .status = EPERM, .message = "not ours" },
+		{ .type = FTIDX_MSG_SHOW, .message = "", .holds = FTIDX_HOLDS_NO, .ours = 2,
+		  .shown = shown, .lines = lines, .n_lines = 3 },
+		{ .type = FTIDX_MSG_SHOW, .message = "", .holds = FTIDX_HOLDS_NOT_WRITTEN },
+		{ .type = FTIDX_MSG_INSTANCES, .message = "", .instance_flags = instance_flags,
+		  .lines = lines, .n_lines = 3 },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
@@ -403,6 +418,8 @@ static void test_versions(void)
  * decodes with none; a version 2 client skips them (bytes at the end).
  */
 #define PUBLISHED "/run/ftidx/available_filter_functions"
+/* version 4's pid, start, uptime and an empty socket path */
+#define V4_STATUS_BYTES (4 + 8 + 8 + 1)
 
 static void test_version_3(void)
 {
@@ -421,16 +438,18 @@ static void test_version_3(void)
 	 * published generation */
 	b.len -= 4 + 8;
 	CHECK_EQ_INT(proto_decode_reply(3, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
-					b.len - 16, &rep, &why),
+					b.len - 16 - V4_STATUS_BYTES, &rep, &why),
 		     0);
 	CHECK_EQ_INT(rep.daemon_uid, FTIDX_UID_UNKNOWN);
 	CHECK_EQ_INT(rep.filters[0].probes, 1);
 	CHECK_EQ_INT(rep.filters[0].module_patterns, 2);
 	CHECK_EQ_STR(rep.published, "/run/ftidx/available_filter_functions");
 	proto_reply_deinit(&rep);
-	/* a version 2 daemon's: no path, and 8 bytes fewer */
+	/* a version 2 daemon's: no path, and 8 bytes fewer (and none of
+	 * version 4's pid, times and empty socket) */
 	CHECK_EQ_INT(proto_decode_reply(2, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
-					b.len - 16 - 8 - sizeof(PUBLISHED), &rep, &why),
+					b.len - 16 - V4_STATUS_BYTES - 8 - sizeof(PUBLISHED), &rep,
+					&why),
 		     0);
 	CHECK_EQ_INT(rep.filters[0].functions, 3);
 	CHECK_EQ_INT(rep.filters[0].probes, 0);
@@ -438,15 +457,15 @@ static void test_version_3(void)
 	proto_reply_deinit(&rep);
 	/* ...and from a version 3 daemon, cut short, it is refused */
 	CHECK_EQ_INT(proto_decode_reply(3, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
-					b.len - 16 - 8, &rep, &why),
+					b.len - 16 - V4_STATUS_BYTES - 8, &rep, &why),
 		     -EBADMSG);
 	proto_reply_deinit(&rep);
 	proto_buf_deinit(&b);
 }
 
 /*
- * Version 4's addition: the uid ftidxd runs as, at the very end of
- * STATUS. A version 3 client skips it (bytes at the end of a later
+ * Version 4's addition: the uid ftidxd runs as, after version 3's fields
+ * of STATUS. A version 3 client skips it (bytes at the end of a later
  * version's frame); a version 4 reply cut short is refused.
  */
 static void test_version_4(void)
@@ -470,7 +489,7 @@ static void test_version_4(void)
 	CHECK_EQ_INT(rep.published_generation, 7);
 	CHECK_EQ_INT(rep.filters[0].module_patterns, 2);
 	proto_reply_deinit(&rep);
-	/* version 4's uid and generation come together, or not at all */
+	/* version 4's end of STATUS comes whole, or not at all */
 	for (size_t cut = 4; cut <= 8; cut += 4) {
 		CHECK_EQ_INT(proto_decode_reply(4, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY,
 						b.data + 16, b.len - 16 - cut, &rep, &why),
@@ -619,6 +638,96 @@ static void test_version_4_map_state(void)
 	proto_request_deinit(&req);
 }
 
+/*
+ * Version 4's additions: STATUS's daemon pid, start, uptime and socket
+ * and FILTER's file counts come after everything else: a version 3
+ * daemon's replies end before them and decode with none; cut short from
+ * a version 4 daemon, they are refused. Counts of a number of files a
+ * change did not name, a line of a kind no version has, and a SHOW of a
+ * file no version has are refused; a peek at a reply finds its status and
+ * message.
+ */
+static void test_version_4_daemon(void)
+{
+	struct proto_reply st = { .type = FTIDX_MSG_STATUS, .message = "", .daemon_pid = 7,
+				  .started_at_ns = 5, .uptime_ns = 6, .socket_path = "/s" },
+			   fi = { .type = FTIDX_MSG_FILTER, .status = EINVAL, .message = "why",
+				  .file_counts = { { 1, 2, 1, 0 } }, .n_file_counts = 1 },
+			   rep;
+	struct proto_shown odd = { 4, 0, 0 };
+	const char *line = "x", *why, *msg;
+	struct proto_buf b;
+	uint16_t type;
+	int32_t status;
+
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_reply(&b, 1, &st), 0);
+	CHECK_EQ_INT(proto_decode_reply(4, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
+					b.len - 16, &rep, &why),
+		     0);
+	CHECK_EQ_INT(rep.daemon_pid, 7);
+	CHECK_EQ_STR(rep.socket_path, "/s");
+	proto_reply_deinit(&rep);
+	CHECK_EQ_INT(proto_decode_reply(3, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
+					b.len - 16 - 4 - 8 - 4 - 8 - 8 - 3, &rep, &why),
+		     0);
+	CHECK_EQ_INT(rep.daemon_pid, 0);
+	CHECK_EQ_STR(rep.socket_path, "");
+	proto_reply_deinit(&rep);
+	CHECK_EQ_INT(proto_decode_reply(4, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
+					b.len - 16 - 4 - 8 - 8 - 3, &rep, &why),
+		     -EBADMSG);
+	proto_reply_deinit(&rep);
+	proto_buf_deinit(&b);
+
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_reply(&b, 9, &fi), 0);
+	CHECK_EQ_INT(proto_reply_peek(b.data, b.len, &type, &status, &msg), 0);
+	CHECK_EQ_INT(type, FTIDX_MSG_FILTER);
+	CHECK_EQ_INT(status, EINVAL);
+	CHECK_EQ_STR(msg, "why");
+	CHECK_EQ_INT(proto_reply_peek(b.data, b.len - 1, &type, &status, &msg), -EBADMSG);
+	CHECK_EQ_INT(proto_decode_reply(3, FTIDX_MSG_FILTER | FTIDX_MSG_REPLY, b.data + 16,
+					b.len - 16 - 4 - 16, &rep, &why),
+		     0);
+	CHECK_EQ_INT(rep.n_file_counts, 0);
+	proto_reply_deinit(&rep);
+	proto_buf_deinit(&b);
+	/* two files' counts for a FILTER, which writes one */
+	fi.n_file_counts = 2;
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_reply(&b, 9, &fi), 0);
+	CHECK_EQ_INT(proto_decode_reply(4, FTIDX_MSG_FILTER | FTIDX_MSG_REPLY, b.data + 16,
+					b.len - 16, &rep, &why),
+		     -EBADMSG);
+	CHECK_EQ_STR(why, "file counts do not match the files");
+	proto_reply_deinit(&rep);
+	proto_buf_deinit(&b);
+
+	st = (struct proto_reply){ .type = FTIDX_MSG_SHOW, .message = "", .shown = &odd,
+				   .lines = &line, .n_lines = 1 };
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_reply(&b, 1, &st), 0);
+	CHECK_EQ_INT(proto_decode_reply(4, FTIDX_MSG_SHOW | FTIDX_MSG_REPLY, b.data + 16,
+					b.len - 16, &rep, &why),
+		     -EBADMSG);
+	proto_reply_deinit(&rep);
+	proto_buf_deinit(&b);
+
+	{
+		struct proto_request show = { .type = FTIDX_MSG_SHOW, .file = 9, .instance = "" },
+				     req;
+
+		proto_buf_init(&b);
+		CHECK_EQ_INT(proto_encode_request(&b, 1, &show), 0);
+		CHECK_EQ_INT(proto_decode_request(4, FTIDX_MSG_SHOW, b.data + 16, b.len - 16, &req,
+						  &why),
+			     -EOPNOTSUPP);
+		proto_request_deinit(&req);
+		proto_buf_deinit(&b);
+	}
+}
+
 /* A reply field the client would index with is checked by the decoder. */
 static void test_reply_enums(void)
 {
@@ -675,9 +784,11 @@ static void test_type_names(void)
 	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_VERSION | FTIDX_MSG_REPLY), "VERSION");
 	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_ERROR), "ERROR");
 	CHECK_EQ_STR(proto_type_name(0), "?");
-	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_PROGRESS + 1), "?");
+	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_INSTANCES + 1), "?");
 	for (uint16_t t = FTIDX_MSG_STATUS; t <= FTIDX_MSG_PROGRESS; t++)
 		CHECK(strcmp(proto_type_name(t), "?") != 0);
+	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_SHOW), "SHOW");
+	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_INSTANCES), "INSTANCES");
 }
 
 int main(void)
@@ -687,6 +798,7 @@ int main(void)
 	test_version_2();
 	test_version_3();
 	test_version_4();
+	test_version_4_daemon();
 	test_requests();
 	test_bad_requests();
 	test_replies();

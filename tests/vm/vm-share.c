@@ -164,6 +164,121 @@ static void set_as_echo(void)
 	drop_probe();
 }
 
+/* The one index the kernel's line @name is on (by the daemon), or 0. */
+static uint32_t index_of(const char *name)
+{
+	struct ftidx_result *r = NULL;
+	uint32_t index = 0;
+
+	if (ftidx_resolve(conn(), &name, 1, 0, &r) == 0 && ftidx_result_count(r) == 1)
+		index = ftidx_result_index(r, 0);
+	ftidx_result_free(r);
+	return index;
+}
+
+/* Of what SHOW gave: how many lines of @kind, and whether @line is one of
+ * them at @index (0: any), ftidx's or not as @ours says (-1: either). */
+static bool shown_has(const struct ftidx_result *r, int kind, const char *line, uint32_t index,
+		      int ours)
+{
+	for (size_t i = 0; i < ftidx_result_count(r); i++)
+		if (ftidx_result_line_kind(r, i) == kind && strcmp(ftidx_result_line(r, i), line) == 0)
+			return (!index || ftidx_result_index(r, i) == index) &&
+			       (ours < 0 || ftidx_result_line_is_ours(r, i) == ours);
+	return false;
+}
+
+static size_t shown_count(const struct ftidx_result *r, int kind)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ftidx_result_count(r); i++)
+		n += ftidx_result_line_kind(r, i) == kind;
+	return n;
+}
+
+/*
+ * SHOW (issue 33) on the real kernel: what the file lists, each function
+ * at its index and marked as ftidx's, the user's probe and module pattern
+ * marked as such, another writer's function noticed; and what each
+ * change reports having done to the file, held to what the kernel lists.
+ */
+static void shown_as_listed(void)
+{
+	struct ftidx_result *r = NULL, *w = NULL;
+	uint32_t read = index_of("vfs_read"), write = index_of("vfs_write");
+	int rc;
+
+	user_state();
+	op_one(conn(), FTIDX_ADD, FTIDX_FILTER, NULL, "vfs_read");
+	op_one(conn(), FTIDX_ADD, FTIDX_FILTER, NULL, "vfs_write");
+	rc = ftidx_show(conn(), NULL, FTIDX_FILTER, &r);
+	result(rc == 0 && ftidx_result_holds(r) == 1 && shown_count(r, FTIDX_LINE_FUNCTION) == 2 &&
+		       shown_has(r, FTIDX_LINE_FUNCTION, "vfs_read", read, 1) &&
+		       shown_has(r, FTIDX_LINE_FUNCTION, "vfs_write", write, 1) &&
+		       shown_has(r, FTIDX_LINE_MODULE_PATTERN, ":mod:nfsd", 0, 0),
+	       "show: ftidx's two functions at their indices, and the user's :mod:nfsd as a module "
+	       "pattern (%d, holds %d, %zu lines)",
+	       rc, r ? ftidx_result_holds(r) : -9, r ? ftidx_result_count(r) : 0);
+	r = ftidx_result_free(r);
+	/* a removal of what the file does not hold drops nothing */
+	rc = ftidx_filter(conn(), FTIDX_REMOVE, FTIDX_FILTER, NULL, 0, 0,
+			  (const char *[]){ "vfs_open" }, 1, &w);
+	{
+		uint32_t dropped = 99, after = 99;
+		bool known = rc == 0 &&
+			     ftidx_result_file_functions(w, 0, FTIDX_DROPPED, &dropped) == 0 &&
+			     ftidx_result_file_functions(w, 0, FTIDX_AFTER, &after) == 0;
+
+		result(known && dropped == 0 && after == 2,
+		       "show: remove of a function the filter does not hold: %u dropped, %u held "
+		       "(%d)",
+		       dropped, after, rc);
+	}
+	w = ftidx_result_free(w);
+	/* a set drops the module pattern and keeps the probe, which is listed
+	 * now; then another writer adds a function */
+	op_one(conn(), FTIDX_SET, FTIDX_FILTER, NULL, "vfs_read");
+	kwrite(F, "vfs_open\n", false);
+	rc = ftidx_show(conn(), NULL, FTIDX_FILTER, &r);
+	result(rc == 0 && ftidx_result_holds(r) == 0 &&
+		       shown_has(r, FTIDX_LINE_PROBE, "schedule:traceoff:unlimited", 0, 0) &&
+		       shown_has(r, FTIDX_LINE_FUNCTION, "vfs_read", read, 1) &&
+		       shown_has(r, FTIDX_LINE_FUNCTION, "vfs_open", index_of("vfs_open"), 0),
+	       "show: the probe as a probe, and another writer's vfs_open noticed (%d, holds %d, "
+	       "%zu lines)",
+	       rc, r ? ftidx_result_holds(r) : -9, r ? ftidx_result_count(r) : 0);
+	r = ftidx_result_free(r);
+	/* what ftidx adds after another writer is counted from the file */
+	rc = ftidx_filter(conn(), FTIDX_ADD, FTIDX_FILTER, NULL, 0, 0, (const char *[]){ "vfs_write" },
+			  1, &w);
+	{
+		struct lines l = kread(F);
+		uint32_t before = 99, after = 99;
+		bool known = rc == 0 &&
+			     ftidx_result_file_functions(w, 0, FTIDX_BEFORE, &before) == 0 &&
+			     ftidx_result_file_functions(w, 0, FTIDX_AFTER, &after) == 0;
+
+		/* the counts are filled in before they are said */
+		result(known && before == 2 && after == 3 && l.n == 4,
+		       "show: an add after another writer counts what the kernel lists: %u before, "
+		       "%u after (%zu lines with the probe)",
+		       before, after, l.n);
+		lines_free(&l);
+	}
+	w = ftidx_result_free(w);
+	/* a graph file: listed by name, each at the index it widens to */
+	op_one(conn(), FTIDX_SET, FTIDX_GRAPH, NULL, "vfs_read");
+	rc = ftidx_show(conn(), NULL, FTIDX_GRAPH, &r);
+	result(rc == 0 && ftidx_result_holds(r) == 1 && ftidx_result_count(r) == 1 &&
+		       shown_has(r, FTIDX_LINE_FUNCTION, "vfs_read", read, 1),
+	       "show: set_graph_function as listed, holding what ftidx wrote (%d, holds %d)", rc,
+	       r ? ftidx_result_holds(r) : -9);
+	r = ftidx_result_free(r);
+	kclear(G);
+	drop_probe();
+}
+
 /* A second ftidxd that reads back every write. */
 static struct ftidx *verifying_daemon(pid_t *pid)
 {
@@ -372,6 +487,7 @@ void sharing(void)
 
 	probes_kept(conn(), "default");
 	set_as_echo();
+	shown_as_listed();
 	full = verifying_daemon(&pid);
 	if (full)
 		probes_kept(full, "--verify=full");

@@ -26,6 +26,9 @@
  *   3 (ftidx 0.4): per filter in STATUS replies, the probes and module
  *      patterns the kernel lists beside its functions; the path of the
  *      published function list.
+ *   4 (ftidx 0.5): filter sessions (docs/filter-sessions.md): SESSION and
+ *      SESSION_SYNC, and on a session's own socket SESSION_WRITE and
+ *      SESSION_STATE.
  */
 #pragma once
 
@@ -36,7 +39,7 @@
 #include "growbuf.h"
 
 #define FTIDX_PROTO_MAGIC 0x78646966u /* "fidx" in memory on little-endian hosts */
-#define FTIDX_PROTO_VERSION 3     /* what this side speaks */
+#define FTIDX_PROTO_VERSION 4     /* what this side speaks */
 #define FTIDX_PROTO_VERSION_MIN 1 /* the oldest it understands */
 
 #define FTIDX_FRAME_MAX (16u << 20) /* body bytes, either direction */
@@ -68,6 +71,11 @@ enum ftidx_msg_type {
 	FTIDX_MSG_CANCEL = 8,          /* version 2: no reply of its own */
 	FTIDX_MSG_REMOVE_INSTANCE = 9, /* version 2 */
 	FTIDX_MSG_VERSION = 10,        /* version 2 */
+	/* version 4: filter sessions (docs/filter-sessions.md) */
+	FTIDX_MSG_SESSION = 11,       /* open one; its socket comes with the reply */
+	FTIDX_MSG_SESSION_SYNC = 12,  /* wait for sessions at their end to be committed */
+	FTIDX_MSG_SESSION_WRITE = 13, /* on a session's socket only: one write() */
+	FTIDX_MSG_SESSION_STATE = 14, /* on a session's socket only: what it is */
 	FTIDX_MSG_ERROR = 0x7fff, /* reply to a frame that could not be decoded */
 	FTIDX_MSG_REPLY = 0x8000, /* flag on every reply type */
 };
@@ -107,7 +115,37 @@ enum ftidx_filter_file {
 #define FTIDX_CAP_REMOVE_INSTANCE 0x8u /* REMOVE_INSTANCE */
 #define FTIDX_CAP_HITS 0x10u           /* HITS can run here (a real tracefs) */
 #define FTIDX_CAP_LIST_ADDRESSES 0x20u /* LIST's addresses flag */
-#define FTIDX_CAPS_KNOWN 0x3fu
+#define FTIDX_CAP_SESSIONS 0x40u       /* filter sessions (version 4) */
+#define FTIDX_CAPS_KNOWN 0x7fu
+
+/*
+ * Filter sessions (version 4). A SESSION request opens one on a filter
+ * file of an instance; the reply carries its id, and the session's socket
+ * (a SOCK_SEQPACKET socket passed with SCM_RIGHTS along the reply's
+ * bytes). A SESSION_SYNC waits until sessions that have reached their end
+ * (every reference to their socket closed) are committed. SESSION_WRITE
+ * and SESSION_STATE are sent on the session's socket itself, each with a
+ * socket for the reply attached; a message without one is bytes written
+ * from inside libc.
+ */
+#define FTIDX_SESSION_TRUNCATE 0x1u  /* SESSION: opened with O_TRUNC */
+#define FTIDX_SYNC_FILE 0x1u         /* SESSION_SYNC: every session of the file,
+					not one session */
+#define FTIDX_WRITE_NO_REPLY 0x1u    /* SESSION_WRITE: predicted, nothing to answer */
+#define FTIDX_STATE_TAKE_ERROR 0x1u  /* SESSION_STATE: hand over (and forget) the
+					first error of the raw writes */
+#define FTIDX_SESSION_WRITE_MAX (64u << 10) /* bytes in one SESSION_WRITE */
+#define FTIDX_SESSION_STEPS_MAX 4096u       /* predictions in one reply */
+#define FTIDX_STEP_AT_END 0x1u /* the step's outcome needs the buffer to end there */
+
+/* SESSION_WRITE's reply: what a write() of the next @len bytes of the
+ * buffer would return, when the program retries with the rest. */
+struct proto_step {
+	uint32_t len;   /* bytes the write() reads */
+	int32_t result; /* what it returns: @len, or -errno */
+	uint32_t flags; /* FTIDX_STEP_* */
+};
+_Static_assert(sizeof(struct proto_step) == 12, "step layout");
 
 /* VERSION: what the asking client may do. */
 #define FTIDX_ROLE_READ 0  /* queries only */
@@ -142,6 +180,9 @@ struct proto_request {
 	uint32_t n_indices;
 	uint32_t seconds;      /* HITS: how long to count, 1..FTIDX_HITS_MAX_SECONDS */
 	uint32_t target;       /* CANCEL: the id of the request to cut short */
+	uint64_t session;      /* SESSION_SYNC: the session (0 with FTIDX_SYNC_FILE) */
+	const uint8_t *bytes;  /* SESSION_WRITE: what was written */
+	uint32_t n_bytes;
 	/* CHANGE: one per file, each file at most once; a decoded FILTER has
 	 * its one change here too */
 	struct proto_change changes[FTIDX_CHANGES_MAX];
@@ -220,6 +261,23 @@ struct proto_reply {
 	uint16_t proto_version, proto_version_min;
 	uint32_t role; /* FTIDX_ROLE_* of the asking client */
 	uint64_t capabilities; /* FTIDX_CAP_* */
+
+	/* SESSION, SESSION_STATE (version 4): the session */
+	uint64_t session;
+	/* SESSION_STATE: its file, flags (FTIDX_SESSION_*) and instance, and
+	 * the first error of the writes made without a frame since it was
+	 * last taken (0: none) */
+	uint16_t session_file;
+	uint32_t session_flags;
+	const char *session_instance;
+	uint32_t raw_error;
+	/* SESSION_WRITE: what the write() returns (bytes taken, or -errno),
+	 * then the retries of the rest of the buffer, predicted */
+	int32_t result;
+	struct proto_step *steps;
+	uint32_t n_steps;
+	/* SESSION_SYNC: the commits it waited for */
+	uint32_t committed;
 
 	/* HITS: functions traced, records counted, records the kernel lost;
 	 * per function that fired: indices (0: ambiguous), counts, lines */

@@ -25,7 +25,7 @@ int service_reply_version(struct service *s, uint32_t id, bool may_write, struct
 		.proto_version_min = FTIDX_PROTO_VERSION_MIN,
 		.role = may_write ? FTIDX_ROLE_WRITE : FTIDX_ROLE_READ,
 		.capabilities = FTIDX_CAP_CHANGE | FTIDX_CAP_PER_TOKEN | FTIDX_CAP_CANCEL |
-				FTIDX_CAP_REMOVE_INSTANCE | FTIDX_CAP_LIST_ADDRESSES |
+				FTIDX_CAP_REMOVE_INSTANCE | FTIDX_CAP_LIST_ADDRESSES | FTIDX_CAP_SESSIONS |
 				(s->real_tracefs && s->completion_fd >= 0 ? FTIDX_CAP_HITS : 0),
 		.daemon_version = FTIDX_VERSION,
 	};

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The filter sessions' way into the service (see service-session.h): a
+ * token's verdict on the map in service, and the kernel's file through
+ * the writer's I/O, so that only the service touches tracefs.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+#include "log.h"
+#include "proto.h"
+#include "resolve.h"
+#include "service-map.h"
+#include "service-session.h"
+#include "service-state.h"
+#include "tracing.h"
+#include "writer.h"
+
+static bool is_graph(uint16_t file)
+{
+	return file == FTIDX_FILE_GRAPH || file == FTIDX_FILE_GRAPH_NOTRACE;
+}
+
+enum session_verdict service_session_verdict(struct service *s, uint16_t file, const char *token)
+{
+	const char *body = token + (token[0] == '!');
+	struct resolution res;
+	enum session_verdict v = SESSION_TO_KERNEL;
+
+	/* an index means a line of the kernel's list as it is at the write:
+	 * the kernel's to take (libtracefs writes them, quickly) */
+	if (isdigit((unsigned char)body[0]))
+		return SESSION_TO_KERNEL;
+	if (is_graph(file) && (token[0] == '!' || strchr(token, ':')))
+		return SESSION_TO_KERNEL;
+	if (!s->map || resolve_batch(s->map, &s->rules, &token, 1, &res) < 0)
+		return SESSION_TO_KERNEL;
+	if (res.items[0].status == 0 && res.items[0].matches > 0)
+		v = SESSION_ACCEPT;
+	else if (res.items[0].status == -ENOENT && !strchr(token, ':') && !service_map_stale(s))
+		v = SESSION_NO_MATCH;
+	resolution_deinit(&res);
+	return v;
+}
+
+bool service_session_instance_exists(struct service *s _unused_, const char *instance)
+{
+	return !instance[0] || tracing_instance_exists(instance);
+}
+
+int service_session_kernel_open(struct service *s, const char *instance, uint16_t file,
+				bool truncate)
+{
+	/* (O_APPEND means nothing to the kernel, and keeps a stand-in
+	 * directory's plain file as the kernel's would be) */
+	return s->io->open(s->io->ctx, instance[0] ? instance : NULL, writer_file_name(file),
+			   O_WRONLY | (truncate ? O_TRUNC : O_APPEND));
+}
+
+ssize_t service_session_kernel_write(struct service *s, int fd, const char *buf, size_t len)
+{
+	return s->io->write(s->io->ctx, fd, buf, len);
+}
+
+int service_session_kernel_close(struct service *s, int fd)
+{
+	return s->io->close(s->io->ctx, fd);
+}

@@ -1,0 +1,593 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Every writer of the filter files through ftidxd's filter sessions
+ * (client/filter-redirect.c, daemon/sessions.c), against the real ftidxd
+ * on a stand-in tracing directory: Debian's bash and dash, cat, python3
+ * when installed, and a C program (this one, --writer) doing write(),
+ * writev(), dup2(), fork() and stdio, each run under the drop-in.
+ *
+ * What each leaves is read back from the stand-in's files, where ftidxd
+ * writes indices (a truncating write starts them anew), and replayed:
+ * "N" enables line N, "!N" disables it, a name (what reaches the "kernel"
+ * when the session is handed over to it) every line of that name. What it
+ * must leave is what the kernel's semantics say, worked out by hand for
+ * each case: one token per write(), the tokens before a refused one kept,
+ * a last token without whitespace applied at the release, the release at
+ * the last close across dup and fork. The vm suite compares the same
+ * programs with the real kernel's own handling of them.
+ *
+ *   test-filter-redirect FTIDXD FTIDX FIXTURES DROPIN   the checks
+ *   test-filter-redirect --writer CASE FILE             one of the C cases
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "daemon-harness.h"
+#include "integration.h"
+#include "testlib.h"
+
+static const char *dropin;
+
+/* ---- the C program's cases, run under the drop-in ------------------------ */
+
+static int open_trunc(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+
+	if (fd < 0) {
+		perror(path);
+		exit(3);
+	}
+	return fd;
+}
+
+/* What a file reads now: a reader under the drop-in, after the sessions
+ * that ended. */
+static void print_file(const char *path)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	buf[n] = '\0';
+	printf("[%s]", buf);
+	if (f)
+		fclose(f);
+}
+
+static int writer(const char *what, const char *path)
+{
+	if (!strcmp(what, "once")) {
+		/* one write(), its short count not retried: one token */
+		int fd = open_trunc(path);
+
+		printf("%zd", write(fd, "vfs_read vfs_write\n", 19));
+		return close(fd);
+	}
+	if (!strcmp(what, "loop")) {
+		/* a writer that retries short writes and stops at an error */
+		const char *text = "vfs_read nosuch_fn vfs_write\n";
+		size_t at = 0, n = strlen(text);
+		int fd = open_trunc(path);
+
+		while (at < n) {
+			ssize_t r = write(fd, text + at, n - at);
+
+			printf("%zd ", r < 0 ? -errno : r);
+			if (r <= 0)
+				break;
+			at += (size_t)r;
+		}
+		return close(fd);
+	}
+	if (!strcmp(what, "writev")) {
+		/* a write() per segment, up to the first short one */
+		struct iovec whole[] = { { "vfs_read ", 9 }, { "vfs_write ", 10 },
+					 { "tcp_sendmsg\n", 12 } };
+		struct iovec cut[] = { { "vfs_open vfs_fsync ", 19 }, { "x\n", 2 } };
+		int fd = open_trunc(path);
+
+		printf("%zd ", writev(fd, whole, 3));
+		printf("%zd", writev(fd, cut, 2));
+		return close(fd);
+	}
+	if (!strcmp(what, "dupfork")) {
+		/* the release is the last close anywhere: not the child's exit,
+		 * not the close of the first descriptor */
+		int fd = open_trunc(path), status;
+		pid_t pid;
+
+		if (dup2(fd, 7) != 7 || close(fd) != 0)
+			return 4;
+		pid = fork();
+		if (pid == 0) {
+			if (write(7, "vfs_write\n", 10) != 10)
+				exit(5);
+			exit(0);
+		}
+		waitpid(pid, &status, 0);
+		print_file(path);
+		if (write(7, "vfs_read\n", 9) != 9)
+			return 6;
+		if (close(7) != 0)
+			return 7;
+		print_file(path);
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 8;
+	}
+	if (!strcmp(what, "notrail")) {
+		/* a last token without whitespace: applied at the release,
+		 * its error dropped (close() returns 0 either way) */
+		int fd = open_trunc(path);
+
+		printf("%zd ", write(fd, "vfs_open vfs_read", 17));
+		printf("%zd ", write(fd, "vfs_read", 8));
+		printf("%d", close(fd));
+		fd = open(path, O_WRONLY | O_APPEND);
+		printf(" %zd ", write(fd, "nosuch_fn", 9));
+		return close(fd);
+	}
+	if (!strcmp(what, "stdio")) {
+		/* libc writes the buffer itself; fclose() says what it met */
+		FILE *f = fopen(path, "w");
+		int r;
+
+		if (!f)
+			return 9;
+		fprintf(f, "vfs_read nosuch_fn vfs_write\n");
+		r = fclose(f);
+		printf("%d %s", r, r ? strerror(errno) : "");
+		return 0;
+	}
+	if (!strcmp(what, "lseek")) {
+		int fd = open_trunc(path);
+
+		printf("%lld", (long long)lseek(fd, 0, SEEK_END));
+		if (write(fd, "vfs_read\n", 9) != 9)
+			return 10;
+		return close(fd);
+	}
+	return 2;
+}
+
+/* ---- running programs under the drop-in ----------------------------------- */
+
+struct ran {
+	int status;
+	char *out, *err;
+};
+
+static void ran_free(struct ran *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+/* Run @argv under the drop-in, talking to @socket. */
+static struct ran run(struct harness *h, const char *socket, const char *const *argv)
+{
+	char out_path[256], err_path[256];
+	struct ran r;
+	size_t len;
+	pid_t pid;
+
+	snprintf(out_path, sizeof(out_path), "%s/out.txt", h->dir);
+	snprintf(err_path, sizeof(err_path), "%s/err.txt", h->dir);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		if (!freopen(out_path, "w", stdout) || !freopen(err_path, "w", stderr))
+			_exit(126);
+		setenv("LD_PRELOAD", dropin, 1);
+#if defined(__SANITIZE_ADDRESS__)
+		setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=0", 1);
+#endif
+		setenv("FTIDX_SOCKET", socket, 1);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	waitpid(pid, &r.status, 0);
+	r.status = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1;
+	r.out = test_read_file(out_path, &len);
+	r.err = test_read_file(err_path, &len);
+	return r;
+}
+
+static struct ran shell(struct harness *h, const char *sh, const char *script)
+{
+	const char *argv[] = { sh, "-c", script, NULL };
+
+	return run(h, h->socket, argv);
+}
+
+/* ---- what a filter file holds ------------------------------------------------ */
+
+/* The lines @file enables, replayed: their text, one a line, in index
+ * order. */
+static char *enabled(struct harness *h, const char *file)
+{
+	char *text = file_bytes(h, file), *save = NULL, *out;
+	bool *marks = calloc(n_lines, 1);
+	size_t cap = 1, len = 0;
+
+	for (char *tok = strtok_r(text, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
+		bool neg = tok[0] == '!';
+		char *body = tok + neg;
+
+		if (strchr(body, ':'))
+			continue; /* a command: the kernel's, not a function */
+		if (body[0] >= '0' && body[0] <= '9') {
+			unsigned long idx = strtoul(body, NULL, 10);
+
+			if (idx >= 1 && idx <= n_lines)
+				marks[idx - 1] = !neg;
+			continue;
+		}
+		for (size_t i = 0; i < n_lines; i++)
+			if (!strcmp(lines[i].name, body))
+				marks[i] = !neg;
+	}
+	for (size_t i = 0; i < n_lines; i++)
+		cap += marks[i] ? strlen(lines[i].text) + 1 : 0;
+	out = calloc(cap, 1);
+	for (size_t i = 0; i < n_lines; i++)
+		if (marks[i])
+			len += (size_t)sprintf(out + len, "%s\n", lines[i].text);
+	free(marks);
+	free(text);
+	return out;
+}
+
+/* The same for the lines of the names in @names (space separated). */
+static char *lines_of(const char *names)
+{
+	char *copy = strdup(names), *save = NULL, *out;
+	bool *marks = calloc(n_lines, 1);
+	size_t cap = 1, len = 0;
+
+	for (char *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+		for (size_t i = 0; i < n_lines; i++)
+			if (!strcmp(lines[i].name, tok))
+				marks[i] = true;
+	for (size_t i = 0; i < n_lines; i++)
+		cap += marks[i] ? strlen(lines[i].text) + 1 : 0;
+	out = calloc(cap, 1);
+	for (size_t i = 0; i < n_lines; i++)
+		if (marks[i])
+			len += (size_t)sprintf(out + len, "%s\n", lines[i].text);
+	free(marks);
+	free(copy);
+	return out;
+}
+
+#define CHECK_HOLDS(h, file, names)                                                           \
+	do {                                                                                  \
+		char *_got = enabled(h, file), *_want = lines_of(names);                      \
+		CHECK_EQ_STR(_got, _want);                                                    \
+		free(_got);                                                                   \
+		free(_want);                                                                  \
+	} while (0)
+
+/* Whether ftidxd served @file's last write: it writes indices, the
+ * "kernel" (the stand-in's plain file) keeps names. */
+static bool served(struct harness *h, const char *file)
+{
+	char *text = file_bytes(h, file);
+	bool indices = text[0] >= '0' && text[0] <= '9';
+
+	free(text);
+	return indices;
+}
+
+/* ---- the cases --------------------------------------------------------------- */
+
+/* @n distinct names of the fixture, none of a module, one a line; with
+ * @bad, "nosuch_fn" in the middle. */
+static void write_list(const char *path, size_t n, bool bad, char **first_half)
+{
+	FILE *f = fopen(path, "w");
+	size_t k = 0, cap = 1;
+	char *half;
+
+	for (size_t i = 0; i < n_lines && k < n; i++) {
+		if (lines[i].module[0] || starts(lines[i].name, "__ftrace_invalid"))
+			continue;
+		if (i > 0 && !strcmp(lines[i].name, lines[i - 1].name))
+			continue;
+		fprintf(f, "%s\n", lines[i].name);
+		if (bad && k == n / 2 - 1)
+			fprintf(f, "nosuch_fn\n");
+		k++;
+	}
+	fclose(f);
+	/* the names before the bad one, space separated */
+	half = calloc(1, 1);
+	f = fopen(path, "r");
+	for (char line[700]; f && fgets(line, sizeof(line), f);) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strcmp(line, "nosuch_fn"))
+			break;
+		cap += strlen(line) + 1;
+		half = realloc(half, cap);
+		strcat(half, half[0] ? " " : "");
+		strcat(half, line);
+	}
+	if (f)
+		fclose(f);
+	*first_half = half;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void test_shell(struct harness *h, const char *sh)
+{
+	bool is_bash = strstr(sh, "bash") != NULL;
+	char script[8192], list[256], bad[256], *all, *half, *unused;
+	struct ran r;
+	double t0;
+
+	snprintf(list, sizeof(list), "%s/list.txt", h->dir);
+	snprintf(bad, sizeof(bad), "%s/bad.txt", h->dir);
+	write_list(list, 1000, false, &all);
+	write_list(bad, 10, true, &half);
+
+	/* replace, add, remove */
+	snprintf(script, sizeof(script), "echo vfs_read vfs_write tcp_sendmsg > %s/set_ftrace_filter",
+		 h->dir);
+	r = shell(h, sh, script);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_EQ_STR(r.err, "");
+	CHECK(served(h, "set_ftrace_filter"));
+	CHECK_HOLDS(h, "set_ftrace_filter", "vfs_read vfs_write tcp_sendmsg");
+	ran_free(&r);
+	snprintf(script, sizeof(script),
+		 "echo vfs_open >> %s/set_ftrace_filter && echo '!vfs_read' >> %s/set_ftrace_filter",
+		 h->dir, h->dir);
+	r = shell(h, sh, script);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_HOLDS(h, "set_ftrace_filter", "vfs_write tcp_sendmsg vfs_open");
+	ran_free(&r);
+
+	/* a name that matches nothing: the write fails, what came before it
+	 * stays, and the shell says so */
+	snprintf(script, sizeof(script), "echo vfs_read nosuch_fn vfs_write > %s/set_ftrace_filter",
+		 h->dir);
+	r = shell(h, sh, script);
+	CHECK_EQ_INT(r.status, 1);
+	CHECK(strstr(r.err, is_bash ? "echo: write error: Invalid argument" : "I/O error"));
+	CHECK_HOLDS(h, "set_ftrace_filter", "vfs_read");
+	ran_free(&r);
+
+	/* cat of a list: 1,000 names */
+	snprintf(script, sizeof(script), "cat %s > %s/set_ftrace_filter", list, h->dir);
+	t0 = now_ms();
+	r = shell(h, sh, script);
+	printf("%s: cat of 1,000 names: %.0f ms\n", sh, now_ms() - t0);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_EQ_STR(r.err, "");
+	CHECK_HOLDS(h, "set_ftrace_filter", all);
+	ran_free(&r);
+
+	/* ...with a name that matches nothing in the middle */
+	snprintf(script, sizeof(script), "cat %s > %s/set_ftrace_filter", bad, h->dir);
+	r = shell(h, sh, script);
+	CHECK_EQ_INT(r.status, 1);
+	CHECK(strstr(r.err, "cat: write error: Invalid argument"));
+	CHECK_HOLDS(h, "set_ftrace_filter", half);
+	ran_free(&r);
+
+	/* an open of nothing truncates; then a loop of 100 appends, and what
+	 * a reader sees right after each */
+	snprintf(script, sizeof(script),
+		 ": > %1$s/set_ftrace_filter; n=0; for f in $(head -n 100 %2$s); do echo $f >> "
+		 "%1$s/set_ftrace_filter; n=$((n+1)); done; cat %1$s/set_ftrace_filter | wc -l",
+		 h->dir, list);
+	t0 = now_ms();
+	r = shell(h, sh, script);
+	printf("%s: 100 echo NAME >>: %.0f ms\n", sh, now_ms() - t0);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_EQ_STR(r.out, "100\n");
+	{
+		char *names = strdup(all), *cut = names;
+
+		for (int i = 0; i < 100 && cut; i++)
+			cut = strchr(cut + 1, ' ');
+		if (cut)
+			*cut = '\0';
+		CHECK_HOLDS(h, "set_ftrace_filter", names);
+		free(names);
+	}
+	ran_free(&r);
+
+	/* a glob, read back by the same shell at once */
+	snprintf(script, sizeof(script),
+		 "echo 'vfs_rea*' > %1$s/set_ftrace_filter; cat %1$s/set_ftrace_filter", h->dir);
+	r = shell(h, sh, script);
+	CHECK_EQ_INT(r.status, 0);
+	unused = file_bytes(h, "set_ftrace_filter");
+	CHECK_EQ_STR(r.out, unused);
+	free(unused);
+	CHECK_HOLDS(h, "set_ftrace_filter", "vfs_read vfs_readv vfs_readlink");
+	ran_free(&r);
+
+	/* an instance's filter and the notrace file; a relative path */
+	snprintf(script, sizeof(script),
+		 "echo tcp_sendmsg > %1$s/instances/inst/set_ftrace_filter && cd %1$s && "
+		 "echo vfs_open > set_ftrace_notrace",
+		 h->dir);
+	r = shell(h, sh, script);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK(served(h, "instances/inst/set_ftrace_filter"));
+	CHECK_HOLDS(h, "instances/inst/set_ftrace_filter", "tcp_sendmsg");
+	CHECK(served(h, "set_ftrace_notrace"));
+	CHECK_HOLDS(h, "set_ftrace_notrace", "vfs_open");
+	CHECK_HOLDS(h, "set_ftrace_filter", "vfs_read vfs_readv vfs_readlink");
+	ran_free(&r);
+
+	/* a probe beside names: the kernel takes the session from there, the
+	 * names before it written by name, the rest as the program wrote it */
+	snprintf(script, sizeof(script),
+		 "echo vfs_read schedule:traceoff vfs_write > %s/set_ftrace_filter", h->dir);
+	r = shell(h, sh, script);
+	CHECK_EQ_INT(r.status, 0);
+	unused = file_bytes(h, "set_ftrace_filter");
+	CHECK_EQ_STR(unused, "vfs_read\nschedule:traceoff vfs_write\n");
+	free(unused);
+	ran_free(&r);
+
+	/* the graph files: names, batched; a removal is the kernel's */
+	fake_write(h->dir, "set_graph_function", "", 0);
+	snprintf(script, sizeof(script),
+		 "echo vfs_read vfs_write > %1$s/set_graph_function; echo '!vfs_read' >> "
+		 "%1$s/set_graph_function",
+		 h->dir);
+	r = shell(h, sh, script);
+	CHECK_EQ_INT(r.status, 0);
+	unused = file_bytes(h, "set_graph_function");
+	CHECK(starts(unused, "vfs_read") || starts(unused, "vfs_write"));
+	CHECK(strstr(unused, "!vfs_read\n") != NULL);
+	free(unused);
+	CHECK_HOLDS(h, "set_graph_function", "vfs_write");
+	ran_free(&r);
+	free(all);
+	free(half);
+}
+
+static void test_writer(struct harness *h)
+{
+	char path[256], self[4096];
+	const char *argv[] = { self, "--writer", NULL, path, NULL };
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	struct ran r;
+
+	self[n > 0 ? n : 0] = '\0';
+	snprintf(path, sizeof(path), "%s/set_ftrace_filter", h->dir);
+
+	argv[2] = "once";
+	r = run(h, h->socket, argv);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_EQ_STR(r.out, "9");
+	CHECK_HOLDS(h, "set_ftrace_filter", "vfs_read");
+	ran_free(&r);
+
+	argv[2] = "loop";
+	r = run(h, h->socket, argv);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_EQ_STR(r.out, "9 -22 ");
+	CHECK_HOLDS(h, "set_ftrace_filter", "vfs_read");
+	ran_free(&r);
+
+	argv[2] = "writev";
+	r = run(h, h->socket, argv);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_EQ_STR(r.out, "31 9");
+	CHECK_HOLDS(h, "set_ftrace_filter", "vfs_read vfs_write tcp_sendmsg vfs_open");
+	ran_free(&r);
+
+	/* the child's exit and the first close are not the release: a reader
+	 * after them sees the filter as it was, after the last close the new
+	 * one */
+	argv[2] = "dupfork";
+	{
+		char *before = file_bytes(h, "set_ftrace_filter"), *after, want[8192];
+
+		r = run(h, h->socket, argv);
+		after = file_bytes(h, "set_ftrace_filter");
+		snprintf(want, sizeof(want), "[%s][%s]", before, after);
+		CHECK_EQ_STR(r.out, want);
+		free(before);
+		free(after);
+	}
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_HOLDS(h, "set_ftrace_filter", "vfs_write vfs_read");
+	ran_free(&r);
+
+	argv[2] = "notrail";
+	r = run(h, h->socket, argv);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_EQ_STR(r.out, "9 8 0 9 ");
+	CHECK_HOLDS(h, "set_ftrace_filter", "vfs_open vfs_read");
+	ran_free(&r);
+
+	argv[2] = "stdio";
+	r = run(h, h->socket, argv);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_EQ_STR(r.out, "-1 Invalid argument");
+	CHECK_HOLDS(h, "set_ftrace_filter", "vfs_read");
+	ran_free(&r);
+
+	argv[2] = "lseek";
+	r = run(h, h->socket, argv);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_EQ_STR(r.out, "0");
+	CHECK_HOLDS(h, "set_ftrace_filter", "vfs_read");
+	ran_free(&r);
+
+	/* no daemon: the kernel's file, as asked */
+	argv[2] = "once";
+	r = run(h, "/nonexistent/ftidx.sock", argv);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_EQ_STR(r.out, "19");
+	CHECK(!served(h, "set_ftrace_filter"));
+	ran_free(&r);
+}
+
+static void test_python(struct harness *h)
+{
+	char script[1024];
+	const char *argv[] = { "/usr/bin/python3", "-c", script, NULL };
+	struct ran r;
+
+	if (access(argv[0], X_OK) < 0) {
+		printf("python3 is not installed: its cases are left out\n");
+		return;
+	}
+	snprintf(script, sizeof(script),
+		 "f = open('%1$s/set_ftrace_filter', 'w'); f.write('vfs_read vfs_write\\n'); "
+		 "f.close()\n"
+		 "try:\n"
+		 "  with open('%1$s/set_ftrace_notrace', 'a') as f: f.write('vfs_open nosuch_fn "
+		 "tcp_sendmsg\\n')\n"
+		 "except OSError as e: print(e.errno)\n",
+		 h->dir);
+	r = run(h, h->socket, argv);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_EQ_STR(r.out, "22\n");
+	CHECK(served(h, "set_ftrace_filter"));
+	CHECK_HOLDS(h, "set_ftrace_filter", "vfs_read vfs_write");
+	CHECK_HOLDS(h, "set_ftrace_notrace", "vfs_open");
+	ran_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+	struct harness h;
+	char path[4096];
+
+	if (argc > 3 && strcmp(argv[1], "--writer") == 0)
+		return writer(argv[2], argv[3]);
+	if (argc < 5) {
+		fprintf(stderr, "usage: test-filter-redirect FTIDXD FTIDX FIXTURES DROPIN\n");
+		return 2;
+	}
+	dropin = argv[4];
+	integration_setup(argc, argv, "test-filter-redirect", &h, path, sizeof(path));
+	harness_start(&h, daemon_path, NULL);
+	test_shell(&h, "/bin/bash");
+	test_shell(&h, "/bin/dash");
+	test_writer(&h);
+	test_python(&h);
+	CHECK(harness_alive(&h));
+	CHECK_EQ_INT(harness_stop(&h), 0);
+	harness_cleanup(&h);
+	free(lines);
+	return test_finish("test-filter-redirect");
+}

@@ -223,12 +223,31 @@ static void hand_over(struct session *se, const struct filter_parser *parser)
 
 /* ---- a write(), as the kernel takes it -------------------------------- */
 
+/* What the sessions of @uid keep. */
+static size_t bytes_of_user(const struct sessions *ss, uid_t uid)
+{
+	size_t n = 0;
+
+	for (const struct session *se = ss->list; se; se = se->next)
+		n += se->uid == uid ? se->tokens.len : 0;
+	return n;
+}
+
+/*
+ * Keep @token for the commit, within the limits: a session's own, all
+ * sessions' budget, and past half of that, one user's half, so that one
+ * user's sessions never leave another's none. False past them: the
+ * kernel takes the session over.
+ */
 static bool keep(struct session *se, const char *token)
 {
+	struct sessions *ss = se->ss;
 	size_t len = strlen(token) + 1;
 
 	if (se->n_tokens >= SESSION_MAX_TOKENS || se->tokens.len + len > SESSION_MAX_BYTES ||
-	    se->ss->bytes + len > se->ss->budget)
+	    ss->bytes + len > ss->budget)
+		return false;
+	if (ss->bytes + len > ss->budget / 2 && bytes_of_user(ss, se->uid) + len > ss->budget / 2)
 		return false;
 	growbuf_append(&se->tokens, token, len);
 	if (se->tokens.failed) {

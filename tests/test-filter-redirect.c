@@ -141,6 +141,25 @@ static int writer(const char *what, const char *path)
 		printf("%d %s", r, r ? strerror(errno) : "");
 		return 0;
 	}
+	if (!strcmp(what, "closeexit")) {
+		/* close() itself waits for the commit: a reader right after the
+		 * process is gone (without its exit handlers) sees it */
+		int fd = open_trunc(path);
+
+		if (write(fd, "tcp_sendmsg\n", 12) != 12 || close(fd) != 0)
+			_exit(11);
+		_exit(0);
+	}
+	if (!strcmp(what, "exitopen")) {
+		/* exit() with the session still open, and stdout's buffer
+		 * unflushed: the exit closes it, flushed, and waits */
+		int fd = open_trunc(path);
+
+		if (dup2(fd, 1) != 1)
+			return 12;
+		printf("vfs_open\n");
+		exit(0);
+	}
 	if (!strcmp(what, "lseek")) {
 		int fd = open_trunc(path);
 
@@ -522,6 +541,18 @@ static void test_writer(struct harness *h)
 	CHECK_EQ_INT(r.status, 0);
 	CHECK_EQ_STR(r.out, "-1 Invalid argument");
 	CHECK_HOLDS(h, "set_ftrace_filter", "vfs_read");
+	ran_free(&r);
+
+	argv[2] = "closeexit";
+	r = run(h, h->socket, argv);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_HOLDS(h, "set_ftrace_filter", "tcp_sendmsg");
+	ran_free(&r);
+
+	argv[2] = "exitopen";
+	r = run(h, h->socket, argv);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_HOLDS(h, "set_ftrace_filter", "vfs_open");
 	ran_free(&r);
 
 	argv[2] = "lseek";

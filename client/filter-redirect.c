@@ -1046,21 +1046,17 @@ static bool instance_of(const char *dir, char *instance, size_t size)
 static bool directory_of(int dirfd, const char *path, char *out)
 {
 	const char *slash = strrchr(path, '/');
-	char dir[PATH_MAX];
+	char dir[PATH_MAX + 32];
+	int len = slash ? (int)(slash - path) : 1;
+	const char *part = slash ? path : ".";
 
-	if (slash && slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else if (slash)
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (slash == path)
+		len = 1;
+	if (part[0] != '/' && dirfd != AT_FDCWD)
+		len = snprintf(dir, sizeof(dir), "/proc/self/fd/%d/%.*s", dirfd, len, part);
 	else
-		snprintf(dir, sizeof(dir), ".");
-	if (dir[0] != '/' && dirfd != AT_FDCWD) {
-		char rel[PATH_MAX];
-
-		snprintf(rel, sizeof(rel), "/proc/self/fd/%d/%s", dirfd, dir);
-		snprintf(dir, sizeof(dir), "%s", rel);
-	}
-	return realpath(dir, out) != NULL;
+		len = snprintf(dir, sizeof(dir), "%.*s", len, part);
+	return len > 0 && (size_t)len < sizeof(dir) && realpath(dir, out) != NULL;
 }
 
 int filter_redirect_open(int dirfd, const char *path, int flags, int *fd)

@@ -598,6 +598,181 @@ static void test_python(struct harness *h)
 	ran_free(&r);
 }
 
+/* ---- what a hostile or broken client can do ---------------------------- */
+
+/* Send @len bytes on @fd with @n_fds descriptors attached. */
+static ssize_t send_with(int fd, const void *p, size_t len, const int *fds, int n_fds)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+	} control;
+	struct iovec iov = { (void *)p, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (n_fds) {
+		memset(control.buf, 0, sizeof(control.buf));
+		msg.msg_control = control.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n_fds);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n_fds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)n_fds);
+	}
+	return sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
+
+/* A raw SESSION of set_ftrace_filter on @conn: the session's socket. */
+static int raw_session(int conn)
+{
+	struct proto_request req = { .type = FTIDX_MSG_SESSION, .file = FTIDX_FILE_FILTER,
+				     .instance = "" };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct ftidx_frame_header hdr;
+	struct iovec iov = { &hdr, sizeof(hdr) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	char body[4096];
+	struct proto_buf b;
+	int fd = -1;
+
+	proto_buf_init(&b);
+	proto_encode_request(&b, 1, &req);
+	send_bytes(conn, b.data, b.len);
+	proto_buf_deinit(&b);
+	if (recvmsg(conn, &msg, MSG_WAITALL) == sizeof(hdr) && hdr.length <= sizeof(body) &&
+	    recv(conn, body, hdr.length, MSG_WAITALL) == (ssize_t)hdr.length)
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+			if (c->cmsg_type == SCM_RIGHTS)
+				memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+/* @frame (@len bytes) on session @fd with a reply socket: the reply's
+ * type and status, or -1 when none came. */
+static int ask_raw(int fd, const void *frame, size_t len, uint16_t *type)
+{
+	struct ftidx_frame_header hdr;
+	int sv[2], status = -1;
+	char buf[65536];
+	ssize_t n;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
+		return -1;
+	if (send_with(fd, frame, len, &sv[1], 1) == (ssize_t)len) {
+		struct timeval tv = { 5, 0 };
+
+		setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		close(sv[1]);
+		sv[1] = -1;
+		n = recv(sv[0], buf, sizeof(buf), 0);
+		if (n >= (ssize_t)(sizeof(hdr) + 4)) {
+			memcpy(&hdr, buf, sizeof(hdr));
+			memcpy(&status, buf + sizeof(hdr), 4);
+			*type = hdr.type;
+		}
+	}
+	close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	return status;
+}
+
+static void test_hostile(struct harness *h)
+{
+	struct proto_request req = { .type = FTIDX_MSG_SESSION_WRITE,
+				     .bytes = (const uint8_t *)"tcp_sendmsg\n", .n_bytes = 12 };
+	int conn = harness_connect(h), fd, fds[3], status;
+	char junk[600], *before;
+	struct proto_buf b;
+	uint16_t type = 0;
+
+	/* a session's request on the daemon's socket: refused alone */
+	proto_buf_init(&b);
+	proto_encode_request(&b, 3, &req);
+	send_bytes(conn, b.data, b.len);
+	CHECK_EQ_INT(read_error_reply(conn, &type), EINVAL);
+	CHECK_EQ_INT(type, FTIDX_MSG_SESSION_WRITE | FTIDX_MSG_REPLY);
+
+	before = file_bytes(h, "set_ftrace_notrace");
+	fd = raw_session(conn);
+	CHECK(fd >= 0);
+	/* a frame that is none: an ERROR on the reply socket, the session
+	 * goes on */
+	memset(junk, 'x', sizeof(junk));
+	CHECK_EQ_INT(ask_raw(fd, junk, 40, &type), EBADMSG);
+	CHECK_EQ_INT(type, FTIDX_MSG_ERROR | FTIDX_MSG_REPLY);
+	/* a message with three descriptors: ignored */
+	fds[0] = fds[1] = fds[2] = 0;
+	CHECK_EQ_INT(send_with(fd, "vfs_read\n", 9, fds, 3), 9);
+	/* a request of another kind on a session's socket: not for it */
+	{
+		struct proto_request st = { .type = FTIDX_MSG_STATUS };
+		struct proto_buf sb;
+
+		proto_buf_init(&sb);
+		proto_encode_request(&sb, 4, &st);
+		CHECK_EQ_INT(ask_raw(fd, sb.data, sb.len, &type), EOPNOTSUPP);
+		proto_buf_deinit(&sb);
+	}
+	/* a real write still works, and so does the end */
+	CHECK_EQ_INT(ask_raw(fd, b.data, b.len, &type), 0);
+	CHECK_EQ_INT(type, FTIDX_MSG_SESSION_WRITE | FTIDX_MSG_REPLY);
+	/* a token longer than any name: the kernel takes the session */
+	CHECK_EQ_INT(send(fd, junk, sizeof(junk), MSG_NOSIGNAL), (ssize_t)sizeof(junk));
+	close(fd);
+	proto_buf_deinit(&b);
+	/* a sync of a session that is no more, and one of the file */
+	{
+		struct proto_request sync = { .type = FTIDX_MSG_SESSION_SYNC, .session = 999999 };
+
+		proto_buf_init(&b);
+		proto_encode_request(&b, 5, &sync);
+		sync = (struct proto_request){ .type = FTIDX_MSG_SESSION_SYNC,
+					       .flags = FTIDX_SYNC_FILE,
+					       .file = FTIDX_FILE_FILTER, .instance = "" };
+		proto_encode_request(&b, 6, &sync);
+		send_bytes(conn, b.data, b.len);
+		CHECK_EQ_INT(read_error_reply(conn, &type), 0);
+		CHECK_EQ_INT(type, FTIDX_MSG_SESSION_SYNC | FTIDX_MSG_REPLY);
+		CHECK_EQ_INT(read_error_reply(conn, &type), 0);
+		proto_buf_deinit(&b);
+	}
+	/* what was written before the long token was kept, written to the
+	 * kernel's file (appended: the session did not truncate) when it took
+	 * over, and the long token after it */
+	{
+		char *got = file_bytes(h, "set_ftrace_filter"), want[1024];
+		size_t len = strlen(got);
+
+		snprintf(want, sizeof(want), "tcp_sendmsg\n%.600s", junk);
+		CHECK(len >= strlen(want) && strcmp(got + len - strlen(want), want) == 0);
+		free(got);
+	}
+	/* nothing else changed, and the daemon serves on */
+	{
+		char *after = file_bytes(h, "set_ftrace_notrace");
+
+		CHECK_EQ_STR(after, before);
+		free(after);
+	}
+	free(before);
+	close(conn);
+	/* a session left open when the daemon stops: it ends uncommitted */
+	conn = harness_connect(h);
+	fd = raw_session(conn);
+	CHECK(fd >= 0);
+	status = harness_stop(h);
+	CHECK_EQ_INT(status, 0);
+	close(fd);
+	close(conn);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -617,7 +792,7 @@ int main(int argc, char **argv)
 	test_writer(&h);
 	test_python(&h);
 	CHECK(harness_alive(&h));
-	CHECK_EQ_INT(harness_stop(&h), 0);
+	test_hostile(&h); /* last: it stops the daemon */
 	harness_cleanup(&h);
 	free(lines);
 	return test_finish("test-filter-redirect");

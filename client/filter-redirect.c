@@ -495,6 +495,21 @@ static int send_frame(int fd, const struct proto_buf *frame, int pass)
 	return n == (ssize_t)frame->len ? 0 : -1;
 }
 
+/* @len bytes on session socket @fd as a plain message, as libc's write()
+ * would send them. */
+static bool send_plain(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	for (;;) {
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n >= 0 || errno != EAGAIN)
+			break;
+		poll(&(struct pollfd){ .fd = fd, .events = POLLOUT }, 1, -1);
+	}
+	return n == (ssize_t)len;
+}
+
 /*
  * Request @req on session socket @fd, its answer into @rep (strings in
  * *@buf). 0 or -1.
@@ -673,17 +688,23 @@ static ssize_t session_write(int fd, const char *buf, size_t n)
 	}
 	st = predicted_locked(s, buf, n);
 	if (st) {
-		/* sent in order, under the lock, and not waited for */
+		/* sent in order, under the lock, and not waited for: a token
+		 * taken as plain bytes, which ftidxd applies as one write()
+		 * would; a refused one as a frame, whose error is the
+		 * program's now */
 		struct proto_buf frame;
+		bool sent;
 
+		proto_buf_init(&frame);
 		req.flags = FTIDX_WRITE_NO_REPLY;
 		req.n_bytes = st->len;
-		proto_buf_init(&frame);
-		r = proto_encode_request(&frame, 0, &req) == 0 &&
-			    send_frame(fd, &frame, marker()) == 0
-			    ? result(st->result)
-			    : (errno = EIO, -1);
+		if (st->result >= 0)
+			sent = send_plain(fd, buf, st->len);
+		else
+			sent = proto_encode_request(&frame, 0, &req) == 0 &&
+			       send_frame(fd, &frame, marker()) == 0;
 		proto_buf_deinit(&frame);
+		r = sent ? result(st->result) : (errno = EIO, -1);
 		if (st->result < 0 || s->pred->next == s->pred->n) {
 			prediction_free(s->pred);
 			s->pred = NULL;

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "log.h"
+#include "map.h"
+#include "pattern.h"
 #include "proto.h"
 #include "resolve.h"
 #include "service-map.h"
@@ -23,11 +25,32 @@ static bool is_graph(uint16_t file)
 	return file == FTIDX_FILE_GRAPH || file == FTIDX_FILE_GRAPH_NOTRACE;
 }
 
+/*
+ * Whether @body is a plain function name, what most writers write: no
+ * glob, no command, no index, no placeholder, no byte the resolver
+ * refuses. Then the map's hash of names says what the resolver would,
+ * without a batch's setup for each token.
+ */
+static bool plain_name(const char *body, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)body;
+
+	for (; *p; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == ':' || *p == '*' || *p == '?' || *p == '[' ||
+		    *p == '\\')
+			return false;
+	*len = (size_t)(p - (const unsigned char *)body);
+	return *len > 0 && !isdigit((unsigned char)body[0]) && *len <= PATTERN_MAX &&
+	       !pattern_is_placeholder_name(body, *len);
+}
+
 enum session_verdict service_session_verdict(struct service *s, uint16_t file, const char *token)
 {
 	const char *body = token + (token[0] == '!');
 	struct resolution res;
 	enum session_verdict v = SESSION_TO_KERNEL;
+	uint32_t pos, n;
+	size_t len;
 
 	/* an index means a line of the kernel's list as it is at the write:
 	 * the kernel's to take (libtracefs writes them, quickly) */
@@ -35,7 +58,14 @@ enum session_verdict service_session_verdict(struct service *s, uint16_t file, c
 		return SESSION_TO_KERNEL;
 	if (is_graph(file) && (token[0] == '!' || strchr(token, ':')))
 		return SESSION_TO_KERNEL;
-	if (!s->map || resolve_batch(s->map, &s->rules, &token, 1, &res) < 0)
+	if (!s->map)
+		return SESSION_TO_KERNEL;
+	if (plain_name(body, &len)) {
+		if (map_find_name(s->map, body, len, map_hash_name(body, len), &pos, &n))
+			return SESSION_ACCEPT;
+		return service_map_stale(s) ? SESSION_TO_KERNEL : SESSION_NO_MATCH;
+	}
+	if (resolve_batch(s->map, &s->rules, &token, 1, &res) < 0)
 		return SESSION_TO_KERNEL;
 	if (res.items[0].status == 0 && res.items[0].matches > 0)
 		v = SESSION_ACCEPT;

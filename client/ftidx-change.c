@@ -242,6 +242,7 @@ int cmd_version(struct cli *cli, int argc, char **argv _unused_)
 		{ FTIDX_CAN_REMOVE_INSTANCE, "remove-instance" },
 		{ FTIDX_CAN_HITS, "hits" },
 		{ FTIDX_CAN_LIST_ADDRESSES, "list-addresses" },
+		{ FTIDX_CAN_SESSIONS, "sessions" },
 	};
 	const char *daemon;
 	uint64_t have = 0;

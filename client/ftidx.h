@@ -451,6 +451,8 @@ int ftidx_remove_instance(struct ftidx *c, const char *instance);
 #define FTIDX_CAN_REMOVE_INSTANCE 0x8ull /* ftidx_remove_instance() */
 #define FTIDX_CAN_HITS 0x10ull           /* hit counts (a real tracefs) */
 #define FTIDX_CAN_LIST_ADDRESSES 0x20ull /* FTIDX_LIST_WITH_ADDRESSES */
+/* The filter sessions of "ftidx exec" (docs/filter-sessions.md). Since: 0.5 */
+#define FTIDX_CAN_SESSIONS 0x40ull
 #define FTIDX_CAN_WRITE (1ull << 63)     /* this client may change filters */
 
 /*

@@ -56,8 +56,8 @@
 /* Work on one session's messages in one turn of the loop, and on the
  * predictions of one write. */
 #define SLICE_NS (10ull * 1000000)
-/* Messages a sync drains from a session before it stops waiting for its
- * end: what its socket can hold. */
+/* Messages taken off one session's socket in one go at most (within a
+ * slice): about what the socket can hold. */
 #define DRAIN_MAX 4096
 /* Attempts at a commit whose tokens the map stopped matching. */
 #define COMMIT_ATTEMPTS 4
@@ -67,6 +67,8 @@ struct session {
 	uint64_t id;
 	int fd;          /* ftidxd's end */
 	struct event *ev;
+	struct event *resume; /* plain bytes left: a timer of 0, so that the
+				 loop polls everyone's sockets first */
 	enum access_role role;
 	uid_t uid;
 	uint16_t file;
@@ -76,6 +78,8 @@ struct session {
 	struct growbuf tokens; /* kept tokens, NUL-terminated, back to back */
 	uint32_t n_tokens;
 	uint32_t raw_error;    /* the first error of plain bytes, not yet taken */
+	uint8_t *pending;      /* plain bytes not applied yet (a slice ran out) */
+	size_t pending_len, pending_at;
 	bool to_kernel;        /* handed over: */
 	int kernel_fd;         /* ...the kernel's file, or -errno */
 	uint64_t ended;        /* 0, or its place among the ends */
@@ -86,11 +90,18 @@ struct session {
 	struct session *next;
 };
 
+/* A session a waiter waits for: to be committed, or first to have its
+ * socket's messages taken in (then to end, or not). */
+struct wait_on {
+	uint64_t id;
+	bool draining;
+};
+
 struct waiter {
 	uint16_t type;  /* FTIDX_MSG_SESSION or FTIDX_MSG_SESSION_SYNC */
 	void *requester;
 	uint32_t id;
-	uint64_t *ids;  /* sessions still to be committed */
+	struct wait_on *on; /* what it still waits for */
 	size_t n;
 	uint32_t committed;
 	/* SESSION: the session to open once they are */
@@ -430,22 +441,58 @@ static void on_frame(struct session *se, const uint8_t *msg, size_t len, int fd)
 		proto_request_deinit(&req);
 }
 
-/* Bytes written inside libc: applied as stdio writes them, retrying short
- * writes, stopping at the first error, which is kept. */
-static void on_plain(struct session *se, const uint8_t *msg, size_t len)
+/*
+ * Bytes written inside libc: applied as stdio writes them, retrying short
+ * writes, stopping at the first error, which is kept. A slice's time
+ * spent, the rest waits in @se->pending for the next (nothing more is
+ * read meanwhile: order is kept). Whether it is all applied.
+ */
+static bool apply_plain(struct session *se, const uint8_t *msg, size_t len, size_t *at,
+			uint64_t deadline)
 {
-	size_t at = 0;
-
-	while (at < len) {
-		ssize_t r = session_write(se, (const char *)msg + at, len - at);
+	while (*at < len) {
+		ssize_t r = session_write(se, (const char *)msg + *at, len - *at);
 
 		if (r <= 0) {
 			if (!se->raw_error)
 				se->raw_error = r < 0 ? (uint32_t)-r : EIO;
-			return;
+			*at = len;
+			return true;
 		}
-		at += (size_t)r;
+		*at += (size_t)r;
+		if (*at < len && now_ns() >= deadline)
+			return false;
 	}
+	return true;
+}
+
+static void on_plain(struct session *se, const uint8_t *msg, size_t len, uint64_t deadline)
+{
+	size_t at = 0;
+
+	if (apply_plain(se, msg, len, &at, deadline))
+		return;
+	se->pending = malloc(len - at);
+	if (!se->pending) {
+		/* out of memory: the rest now, whatever it costs */
+		apply_plain(se, msg, len, &at, UINT64_MAX);
+		return;
+	}
+	memcpy(se->pending, msg + at, len - at);
+	se->pending_len = len - at;
+	se->pending_at = 0;
+}
+
+/* Go on with plain bytes left from a slice: whether they are done. */
+static bool go_on(struct session *se, uint64_t deadline)
+{
+	if (!se->pending)
+		return true;
+	if (!apply_plain(se, se->pending, se->pending_len, &se->pending_at, deadline))
+		return false;
+	free(se->pending);
+	se->pending = NULL;
+	return true;
 }
 
 /* Begin the commits whose turn it is, at the loop's next turn: never
@@ -466,6 +513,8 @@ static void end(struct session *se)
 		return;
 	if (se->ev)
 		event_del(se->ev);
+	if (se->resume)
+		event_del(se->resume);
 	if (!se->to_kernel && filter_parser_loaded(&se->parser)) {
 		struct filter_parser before = se->parser;
 		enum session_verdict v = service_session_verdict(se->ss->svc, se->file,
@@ -476,6 +525,11 @@ static void end(struct session *se)
 		filter_parser_clear(&se->parser);
 	}
 	se->ended = ++se->ss->ends;
+	/* who waited for its messages now waits for its commit */
+	for (struct waiter *w = se->ss->waiters; w; w = w->next)
+		for (size_t i = 0; i < w->n; i++)
+			if (w->on[i].id == se->id)
+				w->on[i].draining = false;
 	pump_soon(se->ss);
 }
 
@@ -489,9 +543,9 @@ static bool at_eof(int fd)
 	       ioctl(fd, FIONREAD, &queued) == 0 && queued == 0;
 }
 
-/* Take one message off @se's socket: 1, or 0 when none is there, or -1 at
- * the session's end. */
-static int take_message(struct session *se)
+/* Take one message off @se's socket, plain bytes left from a slice
+ * first: 1, or 0 when none is there, or -1 at the session's end. */
+static int take_message(struct session *se, uint64_t deadline)
 {
 	union {
 		struct cmsghdr align;
@@ -503,6 +557,8 @@ static int take_message(struct session *se)
 	int fds[8], n_fds = 0;
 	ssize_t n;
 
+	if (!go_on(se, deadline))
+		return 1;
 	n = recvmsg(se->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return 0;
@@ -528,31 +584,68 @@ static int take_message(struct session *se)
 		if (!se->raw_error)
 			se->raw_error = EMSGSIZE;
 	} else if (n > 0) {
-		on_plain(se, se->ss->rx, (size_t)n);
+		on_plain(se, se->ss->rx, (size_t)n, deadline);
 	}
 	for (int i = 0; i < n_fds; i++)
 		close(fds[i]);
 	return 1;
 }
 
+static void answer_waiters(struct sessions *ss);
+
+/* @se's socket has nothing more for now, and it has not ended: whoever
+ * waited for its messages to be taken in waits no more for it. */
+static void drained(struct session *se)
+{
+	struct sessions *ss = se->ss;
+	bool any = false;
+
+	for (struct waiter *w = ss->waiters; w; w = w->next)
+		for (size_t i = 0; i < w->n; i++)
+			if (w->on[i].id == se->id && w->on[i].draining) {
+				w->on[i] = w->on[--w->n];
+				any = true;
+				break;
+			}
+	if (any)
+		answer_waiters(ss);
+}
+
+/* The messages on @se's socket, until there are none, or its end, or
+ * @deadline: 0, -1 at its end, or 1 when there is more. */
+static int take_messages(struct session *se, uint64_t deadline)
+{
+	for (int i = 0; i < DRAIN_MAX; i++) {
+		int r = take_message(se, deadline);
+
+		if (r <= 0)
+			return r;
+		if (now_ns() >= deadline)
+			break;
+	}
+	return 1;
+}
+
+/* Go on at the loop's next turn with plain bytes left from a slice. */
+static void resume_soon(struct session *se)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (se->pending && !evtimer_pending(se->resume, NULL))
+		evtimer_add(se->resume, &now);
+}
+
 static void on_readable(evutil_socket_t fd _unused_, short what _unused_, void *arg)
 {
 	struct session *se = arg;
-	uint64_t deadline = now_ns() + SLICE_NS;
+	int r = take_messages(se, now_ns() + SLICE_NS);
 
 	/* one slice of work, then back to the loop: the event fires again
-	 * while messages are left */
-	while (take_message(se) > 0 && now_ns() < deadline)
-		;
-}
-
-/* Take in every message already on @se's socket: all the program wrote
- * before whoever asks, and its end if that came. */
-static void drain(struct session *se)
-{
-	for (int i = 0; i < DRAIN_MAX && !se->ended; i++)
-		if (take_message(se) <= 0)
-			break;
+	 * while messages are left, and the timer for plain bytes left */
+	if (r > 0)
+		resume_soon(se);
+	if (r == 0)
+		drained(se);
 }
 
 /* ---- commits ----------------------------------------------------------- */
@@ -569,6 +662,8 @@ static void session_free(struct session *se)
 	ss->n--;
 	if (se->ev)
 		event_free(se->ev);
+	if (se->resume)
+		event_free(se->resume);
 	if (se->commit)
 		bufferevent_free(se->commit);
 	if (se->fd >= 0)
@@ -576,10 +671,9 @@ static void session_free(struct session *se)
 	if (se->to_kernel && se->kernel_fd >= 0)
 		service_session_kernel_close(ss->svc, se->kernel_fd);
 	forget_tokens(se);
+	free(se->pending);
 	free(se);
 }
-
-static void answer_waiters(struct sessions *ss);
 
 /* @se is committed, or its commit failed (said in the log): it goes, and
  * whoever waited for it is answered. */
@@ -591,9 +685,9 @@ static void committed(struct session *se)
 	session_free(se);
 	for (struct waiter *w = ss->waiters; w; w = w->next)
 		for (size_t i = 0; i < w->n; i++)
-			if (w->ids[i] == id) {
-				w->ids[i] = w->ids[--w->n];
-				w->committed++;
+			if (w->on[i].id == id) {
+				w->committed += !w->on[i].draining;
+				w->on[i] = w->on[--w->n];
 				break;
 			}
 	answer_waiters(ss);
@@ -830,9 +924,12 @@ static int create(struct sessions *ss, enum access_role role, uid_t uid, uint16_
 	}
 	if (evutil_make_socket_nonblocking(sv[0]) < 0 ||
 	    !(se->ev = event_new(ss->base, sv[0], EV_READ | EV_PERSIST, on_readable, se)) ||
+	    !(se->resume = evtimer_new(ss->base, on_readable, se)) ||
 	    event_add(se->ev, NULL) < 0) {
 		if (se->ev)
 			event_free(se->ev);
+		if (se->resume)
+			event_free(se->resume);
 		close(sv[0]);
 		close(sv[1]);
 		free(se);
@@ -861,38 +958,50 @@ static int create(struct sessions *ss, enum access_role role, uid_t uid, uint16_
 }
 
 /*
- * Take in what the sessions of @file of @instance have, or the one
- * session @only: the ids of those at their end and not committed yet
- * into *@ids (malloc'd), their number returned, or -ENOMEM.
+ * What a SESSION or SESSION_SYNC waits for: of the sessions of @file of
+ * @instance, or the one session @only, those that have ended and are not
+ * committed yet, and those whose sockets hold more than a slice of work,
+ * which may end behind it (a slice at a time, in turn, as any session's
+ * messages are taken in). Into *@on (malloc'd), their number returned, or
+ * -ENOMEM.
  */
 static ssize_t settle(struct sessions *ss, const char *instance, uint16_t file, uint64_t only,
-		      uint64_t **ids)
+		      struct wait_on **on)
 {
-	size_t n = 0;
+	uint64_t deadline = now_ns() + SLICE_NS;
+	size_t n = 0, cap = 0;
 
-	*ids = NULL;
-	for (struct session *se = ss->list; se; se = se->next)
-		if (only ? se->id == only : same_file(se, instance, file))
-			drain(se);
-	/* (a drain may have committed sessions at once: the list is read
-	 * again) */
-	for (struct session *se = ss->list; se; se = se->next)
-		n += (only ? se->id == only : same_file(se, instance, file)) && se->ended;
-	if (!n)
-		return 0;
-	*ids = malloc(sizeof(**ids) * n);
-	if (!*ids)
-		return -ENOMEM;
-	n = 0;
-	for (struct session *se = ss->list; se; se = se->next)
-		if ((only ? se->id == only : same_file(se, instance, file)) && se->ended)
-			(*ids)[n++] = se->id;
+	*on = NULL;
+	for (struct session *se = ss->list; se; se = se->next) {
+		struct wait_on *grown;
+		int r = 0;
+
+		if (only ? se->id != only : !same_file(se, instance, file))
+			continue;
+		if (!se->ended)
+			r = take_messages(se, deadline);
+		if (!se->ended && r == 0)
+			continue; /* open elsewhere: the kernel would not commit it */
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4;
+			grown = realloc(*on, sizeof(**on) * cap);
+			if (!grown) {
+				free(*on);
+				*on = NULL;
+				return -ENOMEM;
+			}
+			*on = grown;
+		}
+		(*on)[n++] = (struct wait_on){ se->id, !se->ended };
+		if (!se->ended)
+			resume_soon(se);
+	}
 	return (ssize_t)n;
 }
 
 static void waiter_free(struct waiter *w)
 {
-	free(w->ids);
+	free(w->on);
 	free(w);
 }
 
@@ -943,16 +1052,16 @@ static void answer_waiters(struct sessions *ss)
 	}
 }
 
-static int wait_for(struct sessions *ss, struct waiter *proto_w, uint64_t *ids, size_t n)
+static int wait_for(struct sessions *ss, struct waiter *proto_w, struct wait_on *on, size_t n)
 {
 	struct waiter *w = malloc(sizeof(*w));
 
 	if (!w) {
-		free(ids);
+		free(on);
 		return -ENOMEM;
 	}
 	*w = *proto_w;
-	w->ids = ids;
+	w->on = on;
 	w->n = n;
 	w->next = ss->waiters;
 	ss->waiters = w;
@@ -966,7 +1075,7 @@ int sessions_open(struct sessions *ss, void *requester, uint32_t id, enum access
 	struct waiter w = { .type = FTIDX_MSG_SESSION, .requester = requester, .id = id,
 			    .role = role, .uid = uid, .file = req->file, .flags = req->flags };
 	const char *why = NULL;
-	uint64_t *ids;
+	struct wait_on *on;
 	ssize_t n;
 	int r;
 
@@ -974,12 +1083,12 @@ int sessions_open(struct sessions *ss, void *requester, uint32_t id, enum access
 	*session = 0;
 	/* the file's sessions that ended before this open are committed
 	 * first: the kernel's open would copy what their release left */
-	n = settle(ss, req->instance, req->file, 0, &ids);
+	n = settle(ss, req->instance, req->file, 0, &on);
 	if (n < 0)
 		return (int)n;
 	if (n > 0) {
 		snprintf(w.instance, sizeof(w.instance), "%s", req->instance);
-		return wait_for(ss, &w, ids, (size_t)n);
+		return wait_for(ss, &w, on, (size_t)n);
 	}
 	r = create(ss, role, uid, req->file, req->flags, req->instance, session, fd, &why);
 	return encode_open_reply(ss, id, *session, r < 0 ? -r : 0, why, out);
@@ -990,7 +1099,7 @@ void sessions_discard(struct sessions *ss, uint64_t session)
 	struct session *se = find(ss, session);
 
 	if (se)
-		session_free(se);
+		committed(se);
 }
 
 int sessions_sync(struct sessions *ss, void *requester, uint32_t id,
@@ -999,14 +1108,14 @@ int sessions_sync(struct sessions *ss, void *requester, uint32_t id,
 	struct waiter w = { .type = FTIDX_MSG_SESSION_SYNC, .requester = requester, .id = id };
 	struct proto_reply rep = { .type = FTIDX_MSG_SESSION_SYNC, .message = "" };
 	bool by_file = req->flags & FTIDX_SYNC_FILE;
-	uint64_t *ids;
+	struct wait_on *on;
 	ssize_t n;
 
-	n = settle(ss, req->instance, req->file, by_file ? 0 : req->session, &ids);
+	n = settle(ss, req->instance, req->file, by_file ? 0 : req->session, &on);
 	if (n < 0)
 		return (int)n;
 	if (n > 0)
-		return wait_for(ss, &w, ids, (size_t)n);
+		return wait_for(ss, &w, on, (size_t)n);
 	return proto_encode_reply(out, id, &rep);
 }
 

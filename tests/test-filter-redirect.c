@@ -762,6 +762,33 @@ static void test_hostile(struct harness *h)
 		free(after);
 	}
 	free(before);
+
+	/* costly bytes are worked on a slice at a time: a resolve of another
+	 * client's waits for a slice, not for 10,000 scans of every line */
+	{
+		size_t len = 10000 * 4;
+		char *globs = malloc(len);
+		struct ftidx *other = connect_or_die(h);
+		struct ftidx_result *res = NULL;
+		const char *name = "vfs_read";
+		double t0, ms;
+
+		for (size_t i = 0; i < len; i += 4)
+			memcpy(globs + i, "*e* ", 4);
+		fd = raw_session(conn);
+		CHECK(fd >= 0);
+		CHECK_EQ_INT(send(fd, globs, len, MSG_NOSIGNAL), (ssize_t)len);
+		harness_sleep_ms(50);
+		t0 = now_ms();
+		CHECK_EQ_INT(ftidx_resolve(other, &name, 1, 0, &res), 0);
+		ms = now_ms() - t0;
+		printf("a resolve beside a session's 10,000 costly globs: %.0f ms\n", ms);
+		CHECK(ms < 1000);
+		ftidx_result_free(res);
+		ftidx_unref(other);
+		close(fd);
+		free(globs);
+	}
 	close(conn);
 	/* a session left open when the daemon stops: it ends uncommitted */
 	conn = harness_connect(h);

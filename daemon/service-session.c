@@ -7,8 +7,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "growbuf.h"
 #include "log.h"
 #include "map.h"
 #include "pattern.h"
@@ -92,6 +94,41 @@ int service_session_kernel_open(struct service *s, const char *instance, uint16_
 ssize_t service_session_kernel_write(struct service *s, int fd, const char *buf, size_t len)
 {
 	return s->io->write(s->io->ctx, fd, buf, len);
+}
+
+char *service_session_kernel_indices(struct service *s, uint16_t file, const char *const *tokens,
+				     size_t n, size_t *len)
+{
+	struct growbuf text = { 0 };
+	struct resolution res;
+	char num[16];
+
+	if (is_graph(file) || !s->map || service_map_fence(s) != 0)
+		return NULL;
+	if (resolve_batch(s->map, &s->rules, tokens, n, &res) < 0 || res.n_failed) {
+		resolution_deinit(&res);
+		return NULL;
+	}
+	for (size_t i = 0; i < res.n_enable + res.n_disable; i++) {
+		bool add = i < res.n_enable;
+		int k = snprintf(num, sizeof(num), "%s%u\n", add ? "" : "!",
+				 add ? res.enable[i] : res.disable[i - res.n_enable]);
+
+		growbuf_append(&text, num, (size_t)k);
+	}
+	growbuf_append(&text, "", 1);
+	resolution_deinit(&res);
+	if (text.failed) {
+		growbuf_deinit(&text);
+		return NULL;
+	}
+	*len = text.len - 1;
+	return (char *)text.data;
+}
+
+bool service_session_kernel_fence_holds(struct service *s)
+{
+	return service_map_fence_holds(s);
 }
 
 int service_session_kernel_close(struct service *s, int fd)

@@ -39,4 +39,19 @@ bool service_session_instance_exists(struct service *s, const char *instance);
 int service_session_kernel_open(struct service *s, const char *instance, uint16_t file,
 				bool truncate);
 ssize_t service_session_kernel_write(struct service *s, int fd, const char *buf, size_t len);
+
+/*
+ * The @n tokens a session kept, as the text to write to the kernel's
+ * file of @file when it takes the session over: their lines' indices on
+ * the map (one a line, removals with '!'), when the map is the kernel's
+ * now, taken as the writer takes it (the module uevents queued first),
+ * so that a thousand names cost the kernel no walk of its records each;
+ * NULL when it is not, or for a graph file (which takes names), or when
+ * out of memory: then the caller writes the names.
+ */
+char *service_session_kernel_indices(struct service *s, uint16_t file, const char *const *tokens,
+				     size_t n, size_t *len);
+/* Whether the map the indices were taken on is still the kernel's, after
+ * they were written: loads only append, an unload shows first. */
+bool service_session_kernel_fence_holds(struct service *s);
 int service_session_kernel_close(struct service *s, int fd);

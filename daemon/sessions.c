@@ -197,14 +197,18 @@ static void forget_tokens(struct session *se)
 
 /*
  * From now on the kernel serves @se: its file opened as the program
- * opened it, the tokens kept so far written to it (by name, one a line),
- * then @parser's pending bytes, so that the kernel's parser stands where
- * the session's stood.
+ * opened it, the tokens kept so far written to it (as their indices when
+ * the map is the kernel's now, else by name, one a line), then @parser's
+ * pending bytes, so that the kernel's parser stands where the session's
+ * stood.
  */
 static void hand_over(struct session *se, const struct filter_parser *parser)
 {
 	const char *tok = (const char *)se->tokens.data;
-	struct growbuf text = { 0 };
+	const char **tokens = calloc(se->n_tokens ? se->n_tokens : 1, sizeof(*tokens));
+	struct growbuf names = { 0 };
+	char *text = NULL;
+	size_t len = 0;
 
 	se->to_kernel = true;
 	se->kernel_fd = service_session_kernel_open(se->ss->svc, se->instance, se->file,
@@ -213,19 +217,31 @@ static void hand_over(struct session *se, const struct filter_parser *parser)
 		log_warn("session %llu: cannot open %s%s%s for the kernel to serve it: %s",
 			 (unsigned long long)se->id, se->instance[0] ? "instances/" : "",
 			 se->instance, se->instance[0] ? "/" : "", strerror(-se->kernel_fd));
-	else
-		log_debug("session %llu: handed to the kernel after %u tokens",
-			  (unsigned long long)se->id, se->n_tokens);
-	for (uint32_t i = 0; i < se->n_tokens; i++) {
-		size_t len = strlen(tok);
+	for (uint32_t i = 0; tokens && i < se->n_tokens; i++) {
+		size_t n = strlen(tok);
 
-		growbuf_append(&text, tok, len);
-		growbuf_append(&text, "\n", 1);
-		tok += len + 1;
+		tokens[i] = tok;
+		growbuf_append(&names, tok, n);
+		growbuf_append(&names, "\n", 1);
+		tok += n + 1;
 	}
-	if (!text.failed && se->kernel_fd >= 0)
-		kernel_write_all(se, (const char *)text.data, text.len);
-	growbuf_deinit(&text);
+	if (se->kernel_fd >= 0 && se->n_tokens && tokens)
+		text = service_session_kernel_indices(se->ss->svc, se->file, tokens, se->n_tokens,
+						      &len);
+	log_debug("session %llu: handed to the kernel after %u tokens, written %s",
+		  (unsigned long long)se->id, se->n_tokens, text ? "by index" : "by name");
+	if (text) {
+		kernel_write_all(se, text, len);
+		if (!service_session_kernel_fence_holds(se->ss->svc))
+			log_warn("session %llu: a module came or went while its tokens were "
+				 "written to the kernel by index: they may have meant other functions",
+				 (unsigned long long)se->id);
+	} else if (!names.failed && se->kernel_fd >= 0) {
+		kernel_write_all(se, (const char *)names.data, names.len);
+	}
+	free(text);
+	free(tokens);
+	growbuf_deinit(&names);
 	forget_tokens(se);
 	if (filter_parser_loaded(parser) && se->kernel_fd >= 0)
 		kernel_write(se, parser->buf, parser->idx);

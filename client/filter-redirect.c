@@ -1095,8 +1095,16 @@ int filter_redirect_open(int dirfd, const char *path, int flags, int *fd)
 
 	if (!name || !(file = filter_file(name)))
 		return 0;
-	if (!know_roots() || !directory_of(dirfd, path, dir) ||
-	    !instance_of(dir, instance, sizeof(instance)))
+	if (!know_roots()) {
+		/* without ftidxd, only tracefs's own places are known to be
+		 * the kernel's: a write there is said */
+		if ((flags & O_ACCMODE) != O_RDONLY && directory_of(dirfd, path, dir) &&
+		    (strncmp(dir, "/sys/kernel/tracing", 19) == 0 ||
+		     strncmp(dir, "/sys/kernel/debug/tracing", 25) == 0))
+			say_once(name, "ftidxd cannot be reached");
+		goto as_asked;
+	}
+	if (!directory_of(dirfd, path, dir) || !instance_of(dir, instance, sizeof(instance)))
 		goto as_asked;
 	if ((flags & O_ACCMODE) == O_RDONLY) {
 		/* what a reader sees: the commits of the writers that are done */

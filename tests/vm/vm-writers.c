@@ -322,7 +322,7 @@ static void c_program(void)
 /* ---- perf ftrace ---------------------------------------------------------- */
 
 /*
- * perf ftrace sets its filters, runs its workload (sleep 5), and resets
+ * perf ftrace sets its filters, runs its workload (sleep 2), and resets
  * them at its end: the filters are read while the workload runs, once
  * perf has set its tracer (after the filters); how long that took in
  * *@ms.
@@ -335,7 +335,7 @@ static void run_perf(const char *args, bool through, struct outcome *o)
 	pid_t pid;
 	int status;
 
-	snprintf(cmd, sizeof(cmd), "%s" PERF " ftrace %s -- sleep 5 >/dev/null 2>/tmp/perf.err",
+	snprintf(cmd, sizeof(cmd), "%s" PERF " ftrace %s -- sleep 2 >/dev/null 2>/tmp/perf.err",
 		 through ? "ftidx exec -- " : "", args);
 	t0 = now_ms();
 	pid = fork();

@@ -50,6 +50,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "elf-preload.h"
 #include "filter-redirect.h"
 #include "ftidx.h"
 #include "macro.h"
@@ -512,13 +513,22 @@ static bool send_plain(int fd, const char *buf, size_t len)
 
 /*
  * Request @req on session socket @fd, its answer into @rep (strings in
- * *@buf). 0 or -1.
+ * *@buf), and a descriptor passed with it into *@passed when that is not
+ * NULL (-1: none). 0 or -1.
  */
 static int ask_session(int fd, const struct proto_request *req, uint8_t **buf,
-		       struct proto_reply *rep)
+		       struct proto_reply *rep, int *passed)
 {
+	const size_t size = FTIDX_SESSION_STEPS_MAX * sizeof(struct proto_step) + 4096;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
 	struct proto_buf frame;
-	int sv[2] = { -1, -1 }, r = -1;
+	int sv[2] = { -1, -1 }, r = -1, got = -1;
 	ssize_t n = -1;
 
 	*buf = NULL;
@@ -528,16 +538,25 @@ static int ask_session(int fd, const struct proto_request *req, uint8_t **buf,
 	    send_frame(fd, &frame, sv[1]) == 0) {
 		sys_close(sv[1]);
 		sv[1] = -1;
-		*buf = malloc(FTIDX_SESSION_STEPS_MAX * sizeof(struct proto_step) + 4096);
+		*buf = malloc(size);
+		iov = (struct iovec){ *buf, size };
 		if (*buf && wait_readable(sv[0]) == 0) {
 			do
-				n = recv(sv[0], *buf,
-					 FTIDX_SESSION_STEPS_MAX * sizeof(struct proto_step) + 4096, 0);
+				n = recvmsg(sv[0], &msg, MSG_CMSG_CLOEXEC);
 			while (n < 0 && errno == EINTR);
 		}
+		for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c;
+		     c = CMSG_NXTHDR(&msg, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+			    c->cmsg_len == CMSG_LEN(sizeof(int)) && got < 0)
+				memcpy(&got, CMSG_DATA(c), sizeof(int));
 		if (n > 0)
 			r = decode(*buf, (size_t)n, req->type, rep);
 	}
+	if (passed && r == 0)
+		*passed = got;
+	else if (got >= 0)
+		sys_close(got);
 	if (sv[0] >= 0)
 		sys_close(sv[0]);
 	if (sv[1] >= 0)
@@ -554,7 +573,7 @@ static int session_state(int fd, bool take, struct session_fd *s, uint32_t *erro
 				     .flags = take ? FTIDX_STATE_TAKE_ERROR : 0 };
 	struct proto_reply rep;
 	uint8_t *buf;
-	int r = ask_session(fd, &req, &buf, &rep);
+	int r = ask_session(fd, &req, &buf, &rep, NULL);
 
 	if (r == 0) {
 		if (rep.status)
@@ -716,7 +735,7 @@ static ssize_t session_write(int fd, const char *buf, size_t n)
 	s->pred = NULL;
 	pthread_mutex_unlock(&lock);
 
-	if (ask_session(fd, &req, &answer, &rep) < 0 || rep.status) {
+	if (ask_session(fd, &req, &answer, &rep, NULL) < 0 || rep.status) {
 		free(answer);
 		errno = EIO;
 		return -1;
@@ -982,6 +1001,91 @@ _public_ int fclose(FILE *f)
 	}
 	errno = saved;
 	return r;
+}
+
+/* ---- exec of a program no preload reaches --------------------------------- */
+
+static const char *filter_file_name(uint16_t file)
+{
+	static const char *const names[] = { "a filter file", "set_ftrace_filter",
+					     "set_ftrace_notrace", "set_graph_function",
+					     "set_graph_notrace" };
+
+	return file <= FTIDX_FILE_GRAPH_NOTRACE ? names[file] : names[0];
+}
+
+/*
+ * @path is about to be exec'd and no preload reaches it (linked
+ * statically, busybox): the sessions this process hands down (not
+ * close-on-exec) could not tell it of a refused name. Each is handed to
+ * the kernel instead, and its descriptor replaced by the kernel's open
+ * file, which ftidxd holds for the session: the program writes the
+ * kernel's file, and the release is the kernel's own, at the last close
+ * of either.
+ */
+static void hand_down(const char *path)
+{
+	struct proto_request req = { .type = FTIDX_MSG_SESSION_STATE,
+				     .flags = FTIDX_STATE_TO_KERNEL };
+	struct session_fd *held;
+	size_t n = 0;
+	int saved = errno;
+
+	pthread_mutex_lock(&lock);
+	held = n_sessions ? malloc(sizeof(*held) * n_sessions) : NULL;
+	for (size_t i = 0; held && i < n_sessions; i++) {
+		int flags = real_fcntl()(sessions[i].fd, F_GETFD);
+
+		if (flags >= 0 && !(flags & FD_CLOEXEC))
+			held[n++] = sessions[i];
+	}
+	pthread_mutex_unlock(&lock);
+	if (!n || elf_preload_reaches(path, 0)) {
+		free(held);
+		errno = saved;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct proto_reply rep;
+		uint8_t *buf;
+		int kernel = -1;
+
+		pthread_mutex_lock(&lock);
+		if (!still_locked(held[i].fd)) {
+			pthread_mutex_unlock(&lock);
+			continue;
+		}
+		pthread_mutex_unlock(&lock);
+		if (ask_session(held[i].fd, &req, &buf, &rep, &kernel) == 0) {
+			if (rep.status == 0 && kernel >= 0 &&
+			    real_dup2()(kernel, held[i].fd) == held[i].fd) {
+				pthread_mutex_lock(&lock);
+				forget_locked(held[i].fd, NULL);
+				set_kind(held[i].fd, KIND_OTHER);
+				pthread_mutex_unlock(&lock);
+				say_once(filter_file_name(held[i].file),
+					 "the program run next is not reached by ftidx's preload "
+					 "(linked statically)");
+			}
+			proto_reply_deinit(&rep);
+		}
+		if (kernel >= 0)
+			sys_close(kernel);
+		free(buf);
+	}
+	free(held);
+	errno = saved;
+}
+
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+REAL(execve_fn, execve)
+
+_public_ int execve(const char *path, char *const argv[], char *const envp[])
+{
+	/* (a glance without the lock: hand_down() takes it) */
+	if (n_sessions)
+		hand_down(path);
+	return real_execve()(path, argv, envp);
 }
 
 /* ---- opens ------------------------------------------------------------------ */

@@ -10,10 +10,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elf-preload.h"
 #include "ftidx-cli.h"
 #include "ftidx.h"
 #include "growbuf.h"
 #include "macro.h"
+
+/* Whether @name, as execvp() would find it on $PATH, is reached by the
+ * preload (what cannot be found is taken as reached: execvp() says why). */
+static bool reached(const char *name)
+{
+	const char *path = getenv("PATH");
+	char full[4096];
+
+	if (strchr(name, '/'))
+		return elf_preload_reaches(name, 0);
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t len = strcspn(p, ":");
+
+		if (snprintf(full, sizeof(full), "%.*s/%s", (int)len, len ? p : ".", name) <
+			    (int)sizeof(full) &&
+		    access(full, X_OK) == 0)
+			return elf_preload_reaches(full, 0);
+		p += len + (p[len] == ':');
+	}
+	return true;
+}
 
 /*
  * Run a program with the libtracefs drop-in preloaded: its calls to
@@ -45,6 +67,10 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 		return EXIT_REFUSED;
 	}
 	free(preload);
+	if (!reached(argv[0]))
+		fprintf(stderr, "ftidx exec: %s is linked statically (or for another machine): no "
+				"preload reaches it, and it runs as it would without ftidx\n",
+			argv[0]);
 	execvp(argv[0], argv);
 	fprintf(stderr, "ftidx exec: cannot run %s: %s\n", argv[0], strerror(errno));
 	return 127;

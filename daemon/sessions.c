@@ -364,10 +364,37 @@ static uint32_t predict(struct session *se, const char *buf, size_t n, struct pr
 
 /* ---- messages on a session's socket ----------------------------------- */
 
+/* @frame on reply socket @fd, with descriptor @pass (not consumed) when
+ * it is not -1. */
+static void reply_passing(int fd, struct proto_buf *frame, int pass)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov = { frame->data, frame->len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (frame->failed)
+		return;
+	if (pass >= 0) {
+		memset(control.buf, 0, sizeof(control.buf));
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pass, sizeof(int));
+	}
+	if (sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("a session's answer could not be sent: %s", strerror(errno));
+}
+
 static void reply(int fd, struct proto_buf *frame)
 {
-	if (!frame->failed && send(fd, frame->data, frame->len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		log_debug("a session's answer could not be sent: %s", strerror(errno));
+	reply_passing(fd, frame, -1);
 }
 
 static void reply_plain(struct session *se, int fd, uint16_t type, uint32_t id, int status,
@@ -421,9 +448,19 @@ static void on_state_frame(struct session *se, const struct proto_request *req, 
 
 	if (req->flags & FTIDX_STATE_TAKE_ERROR)
 		se->raw_error = 0;
+	/* a program about to exec one that no preload reaches: from now on
+	 * the kernel's open file, which it is given, serves the session */
+	if ((req->flags & FTIDX_STATE_TO_KERNEL) && !se->to_kernel)
+		hand_over(se, &se->parser);
+	if ((req->flags & FTIDX_STATE_TO_KERNEL) && se->kernel_fd < 0) {
+		rep.status = se->kernel_fd < 0 && se->to_kernel ? (int32_t)-se->kernel_fd : EIO;
+		rep.message = "the kernel's file could not be opened";
+	}
 	proto_buf_init(&b);
 	if (proto_encode_reply(&b, id, &rep) == 0)
-		reply(fd, &b);
+		reply_passing(fd, &b,
+			      (req->flags & FTIDX_STATE_TO_KERNEL) && !rep.status ? se->kernel_fd
+										 : -1);
 	proto_buf_deinit(&b);
 }
 

@@ -702,7 +702,7 @@ static void check_session_state(struct reader *r, void *msg, const char **why _u
 {
 	const struct proto_request *req = msg;
 
-	if (req->flags & ~FTIDX_STATE_TAKE_ERROR)
+	if (req->flags & ~(FTIDX_STATE_TAKE_ERROR | FTIDX_STATE_TO_KERNEL))
 		unsupported(r, "unknown SESSION_STATE flags");
 }
 

@@ -134,6 +134,10 @@ enum ftidx_filter_file {
 #define FTIDX_WRITE_NO_REPLY 0x1u    /* SESSION_WRITE: predicted, nothing to answer */
 #define FTIDX_STATE_TAKE_ERROR 0x1u  /* SESSION_STATE: hand over (and forget) the
 					first error of the raw writes */
+#define FTIDX_STATE_TO_KERNEL 0x2u   /* SESSION_STATE: hand the session to the
+					kernel, and pass its open file with the
+					reply (for a program that execs one a
+					preload does not reach) */
 #define FTIDX_SESSION_WRITE_MAX (64u << 10) /* bytes in one SESSION_WRITE */
 #define FTIDX_SESSION_STEPS_MAX 4096u       /* predictions in one reply */
 #define FTIDX_STEP_AT_END 0x1u /* the step's outcome needs the buffer to end there */

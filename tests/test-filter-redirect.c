@@ -200,6 +200,7 @@ static struct ran run(struct harness *h, const char *socket, const char *const *
 		if (!freopen(out_path, "w", stdout) || !freopen(err_path, "w", stderr))
 			_exit(126);
 		setenv("LD_PRELOAD", dropin, 1);
+		setenv("FTIDX_PRELOAD", dropin, 1); /* for ftidx exec */
 #if defined(__SANITIZE_ADDRESS__)
 		setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=0", 1);
 #endif
@@ -492,6 +493,24 @@ static void test_shell(struct harness *h, const char *sh)
 	free(unused);
 	CHECK_HOLDS(h, "set_graph_function", "vfs_write");
 	ran_free(&r);
+	/* a program no preload reaches (busybox, linked statically) run with
+	 * a session: handed to the kernel first, its file in the session's
+	 * place, so that the kernel's own answers reach the program */
+	if (is_bash && access("/bin/busybox", X_OK) == 0) {
+		snprintf(script, sizeof(script),
+			 "echo vfs_open > %1$s/set_ftrace_filter; /bin/busybox cat %2$s > "
+			 "%1$s/set_ftrace_filter",
+			 h->dir, bad);
+		r = shell(h, sh, script);
+		CHECK_EQ_INT(r.status, 0);
+		CHECK(!served(h, "set_ftrace_filter"));
+		unused = file_bytes(h, "set_ftrace_filter");
+		CHECK(strstr(unused, "nosuch_fn\n") != NULL);
+		free(unused);
+		CHECK(strstr(r.err, "ftidx: writing set_ftrace_filter through the kernel: the program "
+				    "run next is not reached by ftidx's preload"));
+		ran_free(&r);
+	}
 	free(all);
 	free(half);
 }
@@ -584,6 +603,26 @@ static void test_writer(struct harness *h)
 	CHECK_EQ_INT(r.status, 0);
 	CHECK_EQ_STR(r.out, "19");
 	CHECK(!served(h, "set_ftrace_filter"));
+	ran_free(&r);
+}
+
+/* ftidx exec says so when the program it runs is one no preload reaches. */
+static void test_exec_static(struct harness *h)
+{
+	const char *argv[] = { cli_path, "-s", h->socket, "exec", "--", "/bin/busybox", "true",
+			       NULL };
+	struct ran r;
+
+	if (access("/bin/busybox", X_OK) < 0)
+		return;
+	r = run(h, h->socket, argv);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK(strstr(r.err, "/bin/busybox is linked statically") != NULL);
+	ran_free(&r);
+	argv[5] = "/bin/true";
+	r = run(h, h->socket, argv);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_EQ_STR(r.err, "");
 	ran_free(&r);
 }
 
@@ -833,6 +872,7 @@ int main(int argc, char **argv)
 	test_shell(&h, "/bin/bash");
 	test_shell(&h, "/bin/dash");
 	test_writer(&h);
+	test_exec_static(&h);
 	test_python(&h);
 	CHECK(harness_alive(&h));
 	test_hostile(&h); /* last: it stops the daemon */

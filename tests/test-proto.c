@@ -234,7 +234,7 @@ static void test_bad_requests(void)
 			  -EBADMSG },
 			{ { .type = FTIDX_MSG_SESSION_WRITE, .flags = 4, .bytes = bytes, .n_bytes = 1 },
 			  -EOPNOTSUPP },
-			{ { .type = FTIDX_MSG_SESSION_STATE, .flags = 2 }, -EOPNOTSUPP },
+			{ { .type = FTIDX_MSG_SESSION_STATE, .flags = 4 }, -EOPNOTSUPP },
 		};
 		struct proto_step steps[] = { { 3, 2, 0 } };
 		struct proto_reply wrong = { .type = FTIDX_MSG_SESSION_WRITE, .message = "",

@@ -178,6 +178,13 @@ static unsigned char kind_of(int fd)
 					 : KIND_UNKNOWN;
 }
 
+/* Whether @fd may be a session the table holds: its kind says so, or it
+ * has no kind (past FD_CACHE) and the table must be asked. */
+static bool may_be_held(int fd)
+{
+	return fd >= FD_CACHE || kind_of(fd) == KIND_SESSION;
+}
+
 static void prediction_free(struct prediction *p)
 {
 	if (p) {
@@ -245,7 +252,7 @@ static void copy_kind(int oldfd, int newfd)
 
 	pthread_mutex_lock(&lock);
 	forget_locked(newfd, NULL);
-	is = kind_of(oldfd) == KIND_SESSION && find_locked(oldfd);
+	is = may_be_held(oldfd) && find_locked(oldfd);
 	if (is) {
 		copy = *find_locked(oldfd);
 		remember_locked(newfd, &copy);
@@ -802,14 +809,14 @@ _public_ ssize_t writev(int fd, const struct iovec *iov, int n)
 /* tracefs's lseek() of a filter file open for writing: 0, always. */
 _public_ off_t lseek(int fd, off_t offset, int whence)
 {
-	if (kind_of(fd) == KIND_SESSION && is_session(fd))
+	if (may_be_held(fd) && fd >= 0 && is_session(fd))
 		return 0;
 	return real_lseek()(fd, offset, whence);
 }
 
 _public_ off64_t lseek64(int fd, off64_t offset, int whence)
 {
-	if (kind_of(fd) == KIND_SESSION && is_session(fd))
+	if (may_be_held(fd) && fd >= 0 && is_session(fd))
 		return 0;
 	return real_lseek64()(fd, offset, whence);
 }
@@ -819,7 +826,7 @@ _public_ off64_t lseek64(int fd, off64_t offset, int whence)
 /* Under @lock: take @fd out, its session (if any) into @was. */
 static bool take_locked(int fd, struct session_fd *was)
 {
-	bool is = kind_of(fd) == KIND_SESSION && forget_locked(fd, was);
+	bool is = may_be_held(fd) && forget_locked(fd, was);
 
 	set_kind(fd, KIND_UNKNOWN);
 	return is;
@@ -879,7 +886,7 @@ _public_ int dup2(int oldfd, int newfd)
 	if (oldfd == newfd)
 		return real_dup2()(oldfd, newfd);
 	pthread_mutex_lock(&lock);
-	if (kind_of(newfd) == KIND_SESSION && find_locked(newfd))
+	if (may_be_held(newfd) && find_locked(newfd))
 		was = *find_locked(newfd), is = true;
 	pthread_mutex_unlock(&lock);
 	r = real_dup2()(oldfd, newfd);
@@ -893,7 +900,7 @@ _public_ int dup3(int oldfd, int newfd, int flags)
 	int r;
 
 	pthread_mutex_lock(&lock);
-	if (oldfd != newfd && kind_of(newfd) == KIND_SESSION && find_locked(newfd))
+	if (oldfd != newfd && may_be_held(newfd) && find_locked(newfd))
 		was = *find_locked(newfd), is = true;
 	pthread_mutex_unlock(&lock);
 	r = real_dup3()(oldfd, newfd, flags);

@@ -681,6 +681,16 @@ static const struct proto_step *predicted_locked(struct session_fd *s, const cha
 	return st;
 }
 
+/* Whether the predicted steps stay within the @rest of the buffer. */
+static bool steps_fit(const struct proto_reply *rep, size_t rest)
+{
+	size_t sum = 0;
+
+	for (uint32_t i = 0; i < rep->n_steps; i++)
+		sum += rep->steps[i].len;
+	return sum <= rest;
+}
+
 static ssize_t result(int32_t r)
 {
 	if (r >= 0)
@@ -748,7 +758,8 @@ static ssize_t session_write(int fd, const char *buf, size_t n)
 		return -1;
 	}
 	r = result(rep.result);
-	if (rep.result > 0 && rep.n_steps && (p = calloc(1, sizeof(*p)))) {
+	if (rep.result > 0 && (size_t)rep.result <= req.n_bytes && rep.n_steps &&
+	    steps_fit(&rep, req.n_bytes - (size_t)rep.result) && (p = calloc(1, sizeof(*p)))) {
 		size_t rest = req.n_bytes - (size_t)rep.result;
 
 		p->bytes = malloc(rest);

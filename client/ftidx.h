@@ -23,6 +23,22 @@
  * lock around them. ftidx_ref() and ftidx_unref() may be called from any
  * thread. A result or status belongs to no connection and may be read
  * from any thread, but not freed while another reads it.
+ *
+ * Reconnecting (since 0.5): ftidxd closes a connection idle for its
+ * --idle-timeout (300 s by default), and a restart closes them all. The
+ * next call notices and connects again, to the same socket path, on the
+ * same descriptor number (ftidx_get_fd()). When the daemon hangs up during
+ * a call, a request that changes nothing (status, resolve, names, list,
+ * the capabilities) is asked once more on a new connection; a write
+ * (ftidx_filter(), a request, ftidx_remove_instance()) or a hit count that
+ * had gone out whole fails with -ECONNABORTED: its reply was lost, and the
+ * write may or may not have been made (ftidx_status() lists the filters
+ * ftidx wrote; the filter file itself says what it holds). A write pinned
+ * to a generation is never sent on a connection opened during its own
+ * call: the daemon there may have restarted, and its generations count
+ * from 1 again; it fails with -ESTALE, nothing written. Resolve again.
+ * After fork(), a child that uses its parent's struct ftidx gets a
+ * connection of its own at its first call.
  */
 #ifndef FTIDX_H
 #define FTIDX_H
@@ -66,7 +82,8 @@ struct ftidx *ftidx_unref(struct ftidx *c);
  *
  * The timeout bounds both sending the request (a daemon that stops
  * reading) and waiting for its reply. A request that times out returns
- * -ETIMEDOUT and the connection is unusable afterwards (reconnect).
+ * -ETIMEDOUT; its reply is lost, and the next call opens a new connection
+ * (before 0.5, the connection was unusable afterwards).
  * Since: 0.1
  */
 void ftidx_set_timeout(struct ftidx *c, unsigned timeout_ms);
@@ -75,6 +92,12 @@ void ftidx_set_timeout(struct ftidx *c, unsigned timeout_ms);
  * protocol failure; "" when the last request succeeded. Owned by @c,
  * valid until its next request. Since: 0.1 */
 const char *ftidx_error_message(const struct ftidx *c);
+
+/* How many times @c connected to the daemon again since ftidx_connect()
+ * (see "Reconnecting" above): a tool that keeps generations, or watches
+ * ftidx_get_fd() with epoll(7), which follows the open socket rather than
+ * its number, looks here after each call. Since: 0.5 */
+unsigned ftidx_reconnects(const struct ftidx *c);
 
 /* Flags of ftidx_resolve(). */
 #define FTIDX_RESOLVE_WITH_LINES 0x1u  /* fill ftidx_result_line() */
@@ -304,6 +327,11 @@ enum ftidx_status_item {
 uint64_t ftidx_status_number(const struct ftidx_status *st, int which);
 const char *ftidx_status_text(const struct ftidx_status *st, int which);
 
+/* The uid ftidxd runs as, which owns the copy of the function list it
+ * publishes (FTIDX_STAT_PUBLISHED): 0 with *@uid set, or -ENODATA from a
+ * daemon older than 0.5, which does not say. Since: 0.5 */
+int ftidx_status_daemon_uid(const struct ftidx_status *st, uint32_t *uid);
+
 /* The filters ftidx wrote: instance ("" for the top level), file (enum
  * ftidx_file), holds (1, 0, or -1: cannot tell), functions. Since: 0.3 */
 size_t ftidx_status_filter_count(const struct ftidx_status *st);
@@ -411,6 +439,13 @@ int ftidx_request_run(struct ftidx *c, const struct ftidx_request *rq, struct ft
  * while it is not in. The timeout of ftidx_set_timeout() does not apply:
  * the loop keeps its own time. Synchronous calls on a connection with a
  * call in flight return -EBUSY.
+ *
+ * The _send() calls reopen a connection the daemon closed, before
+ * anything is sent, and ftidx_process() sends a request once more when
+ * the daemon hung up before it went out whole; both keep ftidx_get_fd()'s
+ * number, so a poll() set stays right (an epoll(7) set must add it again
+ * when ftidx_reconnects() changed). A reply lost after the request went
+ * out makes ftidx_process() return -ECONNABORTED.
  */
 int ftidx_get_fd(const struct ftidx *c);
 int ftidx_get_events(const struct ftidx *c);

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "ftidx.h"
 #include "proto.h"
@@ -25,6 +26,9 @@ struct ftidx_call {
 	int64_t extra_ms;         /* a reply may take this much past the timeout */
 	struct proto_buf out;     /* the frame (and a CANCEL after it) */
 	size_t sent;
+	size_t frame_len;         /* the request's own frame, without a CANCEL */
+	uint64_t pinned;          /* a write's generation, or 0 */
+	bool resent;              /* sent once more on a new connection already */
 	struct ftidx_frame_header h;
 	size_t got_header;
 	uint8_t *body;
@@ -34,7 +38,11 @@ struct ftidx_call {
 
 struct ftidx {
 	atomic_uint refs; /* references may be taken and dropped from any thread */
-	int fd;
+	int fd;           /* kept across reopens: dup3() puts each new socket here */
+	char *socket_path; /* where to reopen it */
+	pid_t pid;        /* the process the socket was opened in: a child opens its own */
+	unsigned reconnects;    /* sockets opened after the first */
+	unsigned calls_on_socket; /* replies taken from this socket */
 	uint32_t next_id;
 	unsigned timeout_ms;
 	bool broken; /* a reply was lost midway: the stream is out of step */

@@ -429,6 +429,14 @@ _public_ const char *ftidx_status_text(const struct ftidx_status *st, int which)
 	}
 }
 
+_public_ int ftidx_status_daemon_uid(const struct ftidx_status *st, uint32_t *uid)
+{
+	uint32_t v = ((const struct status_box *)st)->res->rep.daemon_uid;
+
+	*uid = v;
+	return v == FTIDX_UID_UNKNOWN ? -ENODATA : 0;
+}
+
 _public_ size_t ftidx_status_filter_count(const struct ftidx_status *st)
 {
 	return st->n_filters;

@@ -19,8 +19,18 @@
  * STATUS, so the copy is taken when STATUS says the map is current, and
  * the stamp beside the copy, read after the copy is opened, names the
  * same generation (the stamp is replaced last, so the opened copy is that
- * generation's or newer). Otherwise the program reads the kernel's own
- * file, and that is said once on standard error.
+ * generation's or newer). And only ftidxd's copy: its directory is opened
+ * once, by the absolute path STATUS gives, and the copy and the stamp are
+ * opened relative to it; each of the three must belong to the uid STATUS
+ * says ftidxd runs as, and be writable by no one else (a directory
+ * another user can plant, or rename, must not hand a program its list).
+ * Otherwise the program reads the kernel's own file, and why is said once
+ * on standard error.
+ *
+ * No lock is held across the round trip to ftidxd: a thread takes the
+ * kept connection for it and puts it back, so that a fork() meanwhile
+ * leaves the child nothing held; a child's first call on its parent's
+ * connection connects anew (libftidx checks the pid).
  */
 /* This file defines open() and fopen() themselves: the headers must
  * declare them as they are, not renamed to open64() nor wrapped. */
@@ -31,13 +41,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "filter-redirect.h"
@@ -51,10 +61,8 @@
 
 typedef int (*openat_fn)(int, const char *, int, ...);
 
-static pthread_mutex_t ask_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ftidx *ask_conn;
-static pid_t ask_pid; /* a forked child asks on a connection of its own */
-static bool said_why;
+static _Atomic(struct ftidx *) ask_conn; /* kept for the next open */
+static atomic_bool said_why;
 
 /* libc's own @name, looked up once into @slot: fopen() and openat() are
  * called often enough that a dlsym() on each would cost every program
@@ -79,9 +87,8 @@ static openat_fn real_openat(void)
 
 static void say_once(const char *why)
 {
-	if (!said_why)
+	if (!atomic_exchange(&said_why, true))
 		fprintf(stderr, "ftidx: reading the kernel's own %s: %s\n", LIST_NAME, why);
-	said_why = true;
 }
 
 /* The file name of @path when it is one of the kernel's two lists, and
@@ -102,17 +109,50 @@ static bool dir_is(const char *path, size_t len, const char *dir)
 	return dir && strlen(dir) == len && strncmp(path, dir, len) == 0;
 }
 
-/* The generation the stamp in directory @dir names, or 0. */
-static uint64_t stamp_generation(const char *dir)
+/* Whether @st (of @what, in the directory @dir) belongs to ftidxd's
+ * uid @owner and no one else may write it; else it is said why, once. */
+static bool ftidxds(const struct stat *st, uint32_t owner, const char *what, const char *dir)
 {
-	char path[PATH_MAX], text[128];
+	char why[PATH_MAX + 128];
+
+	if (st->st_uid == owner && !(st->st_mode & (S_IWGRP | S_IWOTH)))
+		return true;
+	if (st->st_uid != owner)
+		snprintf(why, sizeof(why), "%s in %s belongs to uid %u, not to ftidxd's (%u)", what,
+			 dir, (unsigned)st->st_uid, (unsigned)owner);
+	else
+		snprintf(why, sizeof(why), "%s in %s may be written by others than ftidxd", what,
+			 dir);
+	say_once(why);
+	return false;
+}
+
+/* @name in the directory @dirfd (@dir), opened with @flags, when it is a
+ * file of ftidxd's (@owner); else -1. */
+static int open_ftidxds(int dirfd, const char *dir, const char *name, int flags, uint32_t owner)
+{
+	struct stat st;
+	int fd = real_openat()(dirfd, name, flags | O_NOFOLLOW);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    !ftidxds(&st, owner, strcmp(name, STAMP_NAME) ? "the copy" : "its stamp", dir)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The generation the stamp in the directory @dirfd (@dir) names, if it
+ * is ftidxd's (@owner); else 0. */
+static uint64_t stamp_generation(int dirfd, const char *dir, uint32_t owner)
+{
+	char text[128];
 	uint64_t generation = 0;
 	ssize_t n = -1;
-	int fd;
+	int fd = open_ftidxds(dirfd, dir, STAMP_NAME, O_RDONLY | O_CLOEXEC, owner);
 
-	if (snprintf(path, sizeof(path), "%s/%s", dir, STAMP_NAME) >= (int)sizeof(path))
-		return 0;
-	fd = real_openat()(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd >= 0) {
 		n = read(fd, text, sizeof(text) - 1);
 		close(fd);
@@ -129,22 +169,18 @@ static uint64_t stamp_generation(const char *dir)
  * once when @say) when it cannot be had. */
 static struct ftidx_status *ask_daemon(bool say)
 {
+	/* taken for the round trip: no lock is held across it */
+	struct ftidx *c = atomic_exchange(&ask_conn, NULL);
 	struct ftidx_status *st = NULL;
 	int r = 0;
 
-	if (ask_conn && ask_pid != getpid())
-		ask_conn = ftidx_unref(ask_conn);
-	for (int attempt = 0; attempt < 2 && !st; attempt++) {
-		if (!ask_conn) {
-			r = ftidx_connect(NULL, &ask_conn);
-			if (r < 0)
-				break;
-			ftidx_set_timeout(ask_conn, ASK_TIMEOUT_MS);
-			ask_pid = getpid();
-		}
-		r = ftidx_status(ask_conn, &st);
-		if (r < 0) /* the daemon restarted since: once more, anew */
-			ask_conn = ftidx_unref(ask_conn);
+	if (!c && (r = ftidx_connect(NULL, &c)) == 0)
+		ftidx_set_timeout(c, ASK_TIMEOUT_MS);
+	if (c) {
+		/* libftidx connects again to a daemon that dropped or restarted */
+		r = ftidx_status(c, &st);
+		/* kept, unless another thread kept one meanwhile */
+		ftidx_unref(atomic_exchange(&ask_conn, c));
 	}
 	if (!st && say)
 		say_once(r == -ENOENT || r == -ECONNREFUSED ? "ftidxd cannot be reached"
@@ -165,14 +201,16 @@ static bool kernel_list_of(const struct ftidx_status *st, const char *path, size
 }
 
 /* The copy of list @name that @st says is published, opened with @flags,
- * when it is current; else -1. */
+ * when it is ftidxd's and current; else -1. */
 static int open_published(const struct ftidx_status *st, const char *name, int flags)
 {
 	const char *published = ftidx_status_text(st, FTIDX_STAT_PUBLISHED);
 	const char *slash = published ? strrchr(published, '/') : NULL;
-	char dir[PATH_MAX], copy[PATH_MAX];
+	int dirfd = -1, fd = -1;
+	char dir[PATH_MAX];
+	struct stat ds;
+	uint32_t owner;
 	size_t len;
-	int fd;
 
 	if (!slash) {
 		say_once("ftidxd publishes no copy (no state directory of its own, or older "
@@ -183,18 +221,28 @@ static int open_published(const struct ftidx_status *st, const char *name, int f
 		say_once("a module came or went, and ftidxd's copy is not current yet");
 		return -1;
 	}
+	/* a relative path would be the caller's working directory's */
+	if (published[0] != '/' || ftidx_status_daemon_uid(st, &owner) < 0) {
+		say_once("ftidxd does not say where its copy is and whose it is (older than 0.5)");
+		return -1;
+	}
 	len = (size_t)(slash - published);
-	if (len >= sizeof(dir) ||
-	    snprintf(copy, sizeof(copy), "%.*s/%s", (int)len, published, name) >= (int)sizeof(copy))
+	if (len == 0 || len >= sizeof(dir))
 		return -1;
 	memcpy(dir, published, len);
 	dir[len] = '\0';
-	fd = real_openat()(AT_FDCWD, copy, flags | O_NOFOLLOW);
-	if (fd >= 0 && stamp_generation(dir) != ftidx_status_number(st, FTIDX_STAT_GENERATION)) {
+	dirfd = real_openat()(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd < 0)
+		return -1;
+	if (fstat(dirfd, &ds) == 0 && ftidxds(&ds, owner, "the directory", dir))
+		fd = open_ftidxds(dirfd, dir, name, flags, owner);
+	if (fd >= 0 &&
+	    stamp_generation(dirfd, dir, owner) != ftidx_status_number(st, FTIDX_STAT_GENERATION)) {
 		say_once("ftidxd's copy is of another map than the kernel's now");
 		close(fd);
 		fd = -1;
 	}
+	close(dirfd);
 	return fd;
 }
 
@@ -202,7 +250,7 @@ static int open_published(const struct ftidx_status *st, const char *name, int f
  * The published copy of the list @path names, opened with @flags, when
  * @path is the kernel's list and the copy is current; else -1.
  */
-static int open_copy_locked(const char *path, int flags)
+static int find_copy(const char *path, int flags)
 {
 	struct ftidx_status *st;
 	const char *name;
@@ -220,16 +268,14 @@ static int open_copy_locked(const char *path, int flags)
 	return fd;
 }
 
-/* open_copy_locked(), leaving errno as it was either way. */
+/* find_copy(), leaving errno as it was either way. */
 static int open_copy(const char *path, int flags)
 {
 	int saved = errno, fd;
 
 	if (!path || !real_openat())
 		return -1;
-	pthread_mutex_lock(&ask_lock);
-	fd = open_copy_locked(path, flags);
-	pthread_mutex_unlock(&ask_lock);
+	fd = find_copy(path, flags);
 	errno = saved;
 	return fd;
 }

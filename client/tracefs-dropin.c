@@ -22,7 +22,19 @@
  * When ftidxd cannot be reached, refuses the caller the right to write,
  * or is asked for TRACEFS_FL_FUTURE (a pattern kept by the kernel for a
  * module not yet loaded, which ftidxd refuses), the calls go to the real
- * libtracefs instead, and that is said once on standard error.
+ * libtracefs instead, with the caller's own flags, and that is said once
+ * on standard error.
+ *
+ * A program may run for hours: ftidxd drops it when idle, or restarts.
+ * libftidx connects again at the next call, and refuses a write pinned to
+ * a generation on a connection it had to open for that write (a restarted
+ * daemon counts generations from 1 again): the batch is then matched
+ * again on the map of the daemon there, read anew whenever the connection
+ * was opened again. A daemon gone for good sends the call to libtracefs,
+ * as at start, and the next call tries ftidxd again. After fork(), the
+ * child's first call connects anew (libftidx checks the pid), and the
+ * lock is never left held in the child: fork() waits for a call in flight
+ * in another thread (pthread_atfork()).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -59,9 +71,11 @@ struct batch {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t watch_forks_once = PTHREAD_ONCE_INIT;
 static struct batch *batches;
 static struct ftidx *conn;
 static struct ftidx_result *map; /* every line, placeholders too, by index */
+static unsigned map_reconnects;  /* ftidx_reconnects(conn) when @map was read */
 static uint32_t *by_name;          /* positions in @map, by name, ignoring case */
 static bool said_fallback, said_future, said_placeholders;
 static bool denied; /* ftidxd refused this program a write: libtracefs from now on */
@@ -147,7 +161,8 @@ static int load_map(bool refresh)
 	size_t n;
 	int r;
 
-	if (map && !refresh)
+	/* a map read on an earlier connection may be another daemon's */
+	if (map && conn && !refresh && ftidx_reconnects(conn) == map_reconnects)
 		return 0;
 	if (!conn) {
 		r = ftidx_connect(NULL, &conn);
@@ -160,6 +175,7 @@ static int load_map(bool refresh)
 	r = ftidx_list(conn, FTIDX_LIST_WITH_PLACEHOLDERS, NULL, &map);
 	if (r < 0)
 		return r;
+	map_reconnects = ftidx_reconnects(conn);
 	n = ftidx_result_count(map);
 	by_name = malloc(sizeof(*by_name) * (n ? n : 1));
 	if (!by_name) {
@@ -368,30 +384,44 @@ static int add_call(struct batch *b, struct call *call)
 	return 0;
 }
 
+/* Whether @r says ftidxd was not there to answer: it could not be
+ * reached, or hung up (-ECONNABORTED: after the write went out, which
+ * libtracefs then makes for certain). For an instance, -ENOENT is the
+ * daemon's answer; else its socket is gone. */
+static bool daemon_gone(int r, const struct batch *b)
+{
+	return r == -ECONNREFUSED || r == -ECONNRESET || r == -EPIPE || r == -ENOTCONN ||
+	       r == -ECONNABORTED || (r == -ENOENT && !b->instance);
+}
+
 /* Commit @b, which ends with @call (if it has a filter): through ftidxd,
- * or, when ftidxd will not write for this caller, through libtracefs with
- * the caller's own rights. libtracefs's return value. */
+ * or, when ftidxd will not write for this caller or is gone, through
+ * libtracefs with the caller's own rights and flags. libtracefs's return
+ * value, and errno as libtracefs leaves it: 0 after a success. */
 static int commit_or_fall_back(struct batch *b, struct call *call)
 {
-	int r = commit(b), ret = 0;
+	int r = commit(b), ret = 0, err = 0;
 
-	if (r == -EACCES || r == -EPERM) {
-		struct call last = { NULL, NULL, 0 };
-
+	if (r == -EACCES || r == -EPERM || daemon_gone(r, b)) {
 		b->calls.len -= call->filter ? sizeof(struct call) : 0;
-		denied = true;
-		conn = ftidx_unref(conn); /* the daemon hung up after refusing */
-		map = ftidx_result_free(map);
-		ret = fall_back(b, call->filter ? call : &last);
+		if (r == -EACCES || r == -EPERM) {
+			denied = true;
+			conn = ftidx_unref(conn); /* the daemon hung up after refusing */
+			map = ftidx_result_free(map);
+		}
+		/* @call as made: a reset alone is a reset for libtracefs too */
+		ret = fall_back(b, call);
+		err = errno;
 		if (call->filter) {
 			free(call->filter);
 			free(call->module);
 		}
 	} else if (r < 0) {
-		errno = -r;
+		err = -r;
 		ret = -1;
 	}
 	batch_end(b);
+	errno = err;
 	return ret;
 }
 
@@ -434,6 +464,23 @@ static int update_locked(int file, struct tracefs_instance *instance, const char
 	return cont ? 0 : commit_or_fall_back(b, &call);
 }
 
+/* fork() takes the lock first, so that the child never inherits it held
+ * by a thread it does not have: fork() waits for a call in flight. */
+static void before_fork(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void after_fork(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+static void watch_forks(void)
+{
+	pthread_atfork(before_fork, after_fork, after_fork);
+}
+
 static int update(int file, struct tracefs_instance *instance, const char *filter,
 		  const char *module, unsigned int flags)
 {
@@ -443,6 +490,7 @@ static int update(int file, struct tracefs_instance *instance, const char *filte
 		errno = EINVAL;
 		return 1;
 	}
+	pthread_once(&watch_forks_once, watch_forks);
 	pthread_mutex_lock(&lock);
 	ret = update_locked(file, instance, filter, module, flags);
 	pthread_mutex_unlock(&lock);

@@ -380,6 +380,7 @@ static int start_service(const struct config *cf, struct service **svc)
 	service_publish_set_group(*svc, cf->limits.access.has_write_group
 						? cf->limits.access.write_group
 						: (gid_t)-1);
+	service_publish_set_private(*svc, cf->limits.access.others_denied);
 	r = hits_remove_orphans();
 	if (r > 0)
 		log_info("removed %d hit-count instance%s left by an ftidxd that died", r,

@@ -39,7 +39,33 @@ static char *strip_addresses(const char *text, size_t len, size_t *out_len)
 	return out;
 }
 
-int publish_list(int dirfd, const struct map *m, const struct publish_stamp *st, gid_t addrs_gid)
+/* Replace @name for root and @gid alone: 0640 and @gid's, or 0600 without
+ * a group, or when the group cannot be given (the service runs without
+ * CAP_CHOWN: ftidxd.service), which sets *@root_only. Never everyone's. */
+static int replace_private(int dirfd, const char *name, const char *data, size_t len, gid_t gid,
+			   bool *root_only)
+{
+	int r = dirfile_replace(dirfd, name, data, len, gid != (gid_t)-1 ? 0640 : 0600, gid, false);
+
+	if (r == -EPERM && gid != (gid_t)-1) {
+		r = dirfile_replace(dirfd, name, data, len, 0600, (gid_t)-1, false);
+		*root_only = *root_only || r == 0;
+	}
+	return r;
+}
+
+/* Replace @name for whoever may list: everyone, or with @others_denied
+ * root and @gid alone. */
+static int replace_list(int dirfd, const char *name, const char *data, size_t len, gid_t gid,
+			bool others_denied, bool *root_only)
+{
+	if (others_denied)
+		return replace_private(dirfd, name, data, len, gid, root_only);
+	return dirfile_replace(dirfd, name, data, len, 0644, (gid_t)-1, false);
+}
+
+int publish_list(int dirfd, const struct map *m, const struct publish_stamp *st, gid_t gid,
+		 bool others_denied)
 {
 	_cleanup_free_ char *plain = NULL, *text = NULL;
 	bool root_only = false;
@@ -54,28 +80,21 @@ int publish_list(int dirfd, const struct map *m, const struct publish_stamp *st,
 		plain = strip_addresses(text, len, &plain_len);
 		if (!plain)
 			return -ENOMEM;
-		r = dirfile_replace(dirfd, PUBLISH_ADDRS, text, len,
-				    addrs_gid != (gid_t)-1 ? 0640 : 0600, addrs_gid, false);
-		/* the service runs without CAP_CHOWN (ftidxd.service): then
-		 * root alone reads them, never everyone */
-		if (r == -EPERM && addrs_gid != (gid_t)-1) {
-			r = dirfile_replace(dirfd, PUBLISH_ADDRS, text, len, 0600, (gid_t)-1,
-					    false);
-			root_only = r == 0;
-		}
+		r = replace_private(dirfd, PUBLISH_ADDRS, text, len, gid, &root_only);
 		if (r == 0)
-			r = dirfile_replace(dirfd, PUBLISH_LIST, plain, plain_len, 0644, (gid_t)-1,
-					    false);
+			r = replace_list(dirfd, PUBLISH_LIST, plain, plain_len, gid, others_denied,
+					 &root_only);
 	} else {
 		r = unlinkat(dirfd, PUBLISH_ADDRS, 0) < 0 && errno != ENOENT ? negative_errno() : 0;
 		if (r == 0)
-			r = dirfile_replace(dirfd, PUBLISH_LIST, text, len, 0644, (gid_t)-1, false);
+			r = replace_list(dirfd, PUBLISH_LIST, text, len, gid, others_denied,
+					 &root_only);
 	}
 	if (r < 0)
 		return r;
 	n = snprintf(stamp, sizeof(stamp), "generation %" PRIu64 "\nrecords %" PRIu32
 			 "\nmodules %016" PRIx64 "\n",
 		     st->generation, map_size(m), st->modules_fingerprint);
-	r = dirfile_replace(dirfd, PUBLISH_STAMP, stamp, (size_t)n, 0644, (gid_t)-1, false);
+	r = replace_list(dirfd, PUBLISH_STAMP, stamp, (size_t)n, gid, others_denied, &root_only);
 	return r < 0 ? r : root_only;
 }

@@ -7,10 +7,13 @@
  * it writes a copy beside its socket after every map it reads, byte for
  * byte the kernel's file at that map's generation:
  *
- *   available_filter_functions         mode 0644
+ *   available_filter_functions         mode 0644; under --others deny, 0640
+ *                                      and the write group's (0600 without
+ *                                      one), as LIST is theirs alone then
  *   available_filter_functions_addrs   mode 0640, the write group's (0600
  *                                      without one): addresses defeat KASLR
- *   available_filter_functions.stamp   which map they are (below)
+ *   available_filter_functions.stamp   which map they are (below), with
+ *                                      the list's mode
  *
  * Each is replaced whole (dirfile.h), the stamp last. The stamp reads
  *
@@ -23,6 +26,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -38,8 +42,10 @@ struct publish_stamp {
 };
 
 /* Write @m's copies into the directory @dirfd, which no one else may
- * write (intent_open_dir()); @addrs_gid: the group that may read the
- * addresses, or (gid_t)-1. A map without addresses removes an old copy of
- * them. 0; 1 when the addresses could not be given to @addrs_gid (no
- * CAP_CHOWN) and are root's alone; or -errno. */
-int publish_list(int dirfd, const struct map *m, const struct publish_stamp *st, gid_t addrs_gid);
+ * write (intent_open_dir()); @gid: the write group, which may read the
+ * addresses (and with @others_denied the list), or (gid_t)-1. A map
+ * without addresses removes an old copy of them. 0; 1 when what was meant
+ * for @gid could not be given to it (no CAP_CHOWN) and is root's alone;
+ * or -errno. */
+int publish_list(int dirfd, const struct map *m, const struct publish_stamp *st, gid_t gid,
+		 bool others_denied);

@@ -26,6 +26,7 @@ struct publish_job {
 	atomic_bool done;
 	int dirfd;
 	gid_t gid;
+	bool others_denied;
 	struct map *map; /* a reference */
 	struct publish_stamp stamp;
 	int result;
@@ -37,7 +38,7 @@ static void *publish_worker(void *ctx)
 	struct publish_job *job = ctx;
 	uint64_t one = 1;
 
-	job->result = publish_list(job->dirfd, job->map, &job->stamp, job->gid);
+	job->result = publish_list(job->dirfd, job->map, &job->stamp, job->gid, job->others_denied);
 	atomic_store(&job->done, true);
 	if (write(job->completion_fd, &one, sizeof(one)) < 0)
 		log_error("cannot tell the loop the function list is published: %s",
@@ -60,6 +61,7 @@ void service_publish_soon(struct service *s)
 	*job = (struct publish_job){
 		.dirfd = s->publish_fd,
 		.gid = s->publish_gid,
+		.others_denied = s->publish_private,
 		.map = map_ref(s->map),
 		.stamp = { s->generation, s->modules_fp },
 		.completion_fd = s->completion_fd,
@@ -89,8 +91,10 @@ void service_publish_complete(struct service *s)
 		s->publish_failed = true;
 	} else {
 		if (job->result == 1 && !s->publish_root_only)
-			log_warn("the published addresses are root's alone: without CAP_CHOWN, "
-				 "ftidxd cannot give them to the write group");
+			log_warn("the published %s root's alone: without CAP_CHOWN, ftidxd cannot "
+				 "give them to the write group",
+				 s->publish_private ? "list, its stamp and its addresses are"
+						    : "addresses are");
 		s->publish_root_only = job->result == 1;
 		s->published_generation = job->stamp.generation;
 		s->publish_failed = false;
@@ -123,6 +127,17 @@ void service_publish_set_dir(struct service *s, int dirfd)
 	if (dirfd >= 0 && fstat(dirfd, &dir) == 0 && stat(tracing_dir(), &tracing) == 0 &&
 	    dir.st_dev == tracing.st_dev && dir.st_ino == tracing.st_ino)
 		s->publish_fd = -1;
+	/* others may not list: no copy an earlier run left for everyone stays
+	 * until this one's is written */
+	if (s->publish_fd >= 0 && s->publish_private) {
+		unlinkat(s->publish_fd, PUBLISH_STAMP, 0);
+		unlinkat(s->publish_fd, PUBLISH_LIST, 0);
+	}
+}
+
+void service_publish_set_private(struct service *s, bool others_denied)
+{
+	s->publish_private = others_denied;
 }
 
 void service_publish_set_group(struct service *s, gid_t gid)

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct service;
@@ -22,5 +23,9 @@ void service_publish_shutdown(struct service *s);
 void service_publish_set_dir(struct service *s, int dirfd);
 /* The group that may read the addresses, or (gid_t)-1: root only. */
 void service_publish_set_group(struct service *s, gid_t gid);
+/* Others may not list (--others deny): the list is published for root
+ * and the write group alone, as the addresses are. Before the directory
+ * is set. */
+void service_publish_set_private(struct service *s, bool others_denied);
 /* The path of the published list, or "" when nothing is published. */
 const char *service_published_path(const struct service *s);

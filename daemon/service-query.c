@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kernel-rules.h"
 #include "macro.h"
@@ -92,6 +93,8 @@ static int reply_status(struct service *s, uint32_t id, struct proto_buf *out)
 	rep.match_rules_how = s->rules_how;
 	rep.recovery = s->recovery;
 	rep.published = service_published_path(s);
+	/* the owner of the published copy, which readers check it against */
+	rep.daemon_uid = (uint32_t)geteuid();
 	return proto_encode_reply(out, id, &rep);
 }
 

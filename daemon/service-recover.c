@@ -472,6 +472,24 @@ void service_recover_start(struct service *s)
 	intent_deinit(&in);
 }
 
+/* @dir as an absolute path, into @out: the published copy's path goes to
+ * clients, whose working directory is not ftidxd's. 0 or -errno. */
+static int absolute_dir(const char *dir, char *out, size_t size)
+{
+	char cwd[4096];
+
+	if (dir[0] == '/')
+		return (size_t)snprintf(out, size, "%s", dir) < size ? 0 : -ENAMETOOLONG;
+	if (!getcwd(cwd, sizeof(cwd)))
+		return negative_errno();
+	/* "./state" reads better as "state" */
+	while (dir[0] == '.' && dir[1] == '/')
+		dir += 2;
+	return (size_t)snprintf(out, size, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", dir) < size
+		       ? 0
+		       : -ENAMETOOLONG;
+}
+
 int service_recover_set_dir(struct service *s, const char *dir)
 {
 	const char *why = "";
@@ -482,8 +500,14 @@ int service_recover_set_dir(struct service *s, const char *dir)
 	if (s->state_fd >= 0)
 		close(s->state_fd);
 	s->state_fd = s->publish_fd = -1;
-	snprintf(s->state_dir, sizeof(s->state_dir), "%s", dir ? dir : intent_default_dir());
-	r = intent_open_dir(s->state_dir, &fd, &why);
+	dir = dir ? dir : intent_default_dir();
+	r = absolute_dir(dir, s->state_dir, sizeof(s->state_dir));
+	if (r < 0) {
+		snprintf(s->state_dir, sizeof(s->state_dir), "%s", dir);
+		why = "its absolute path cannot be known";
+	} else {
+		r = intent_open_dir(s->state_dir, &fd, &why);
+	}
 	if (r < 0) {
 		/* better no crash safety than a record anyone could have made */
 		snprintf(s->recovery, sizeof(s->recovery),

@@ -116,6 +116,8 @@ struct service {
 	bool publish_failed;           /* the last write failed (said once) */
 	bool publish_root_only;        /* addresses kept from the write group (said once) */
 	gid_t publish_gid;             /* may read the addresses, or (gid_t)-1 */
+	bool publish_private;          /* --others deny: the list too is root's and
+					  publish_gid's alone */
 };
 
 /*

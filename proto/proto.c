@@ -417,7 +417,7 @@ struct codec {
 	 * peer skips bytes at the end of a body), taken from a sender of
 	 * @late_since on */
 	int (*put_late)(struct proto_buf *b, const void *msg);
-	void (*get_late)(struct reader *r, void *msg, int *err);
+	void (*get_late)(struct reader *r, void *msg, uint16_t version, int *err);
 	uint16_t late_since;
 };
 
@@ -454,7 +454,7 @@ static void get_message(struct reader *r, const struct codec *c, void *msg, uint
 		c->get_rest(r, msg, version, err);
 	get_fields(r, c->tail, c->n_tail, msg, version);
 	if (c->get_late && version >= c->late_since && !r->why)
-		c->get_late(r, msg, err);
+		c->get_late(r, msg, version, err);
 	if (c->check && !r->why)
 		c->check(r, msg, why);
 }
@@ -974,7 +974,8 @@ static void get_status_rest(struct reader *r, void *msg, uint16_t version _unuse
 	}
 }
 
-/* Version 3: per filter, what the kernel lists there beside functions. */
+/* Version 3: per filter, what the kernel lists there beside functions;
+ * version 4: the uid ftidxd runs as. */
 static int put_status_late(struct proto_buf *b, const void *msg)
 {
 	const struct proto_reply *rep = msg;
@@ -983,10 +984,11 @@ static int put_status_late(struct proto_buf *b, const void *msg)
 		proto_put_u32(b, rep->filters[i].probes);
 		proto_put_u32(b, rep->filters[i].module_patterns);
 	}
+	proto_put_u32(b, rep->daemon_uid);
 	return 0;
 }
 
-static void get_status_late(struct reader *r, void *msg, int *err _unused_)
+static void get_status_late(struct reader *r, void *msg, uint16_t version, int *err _unused_)
 {
 	struct proto_reply *rep = msg;
 
@@ -994,6 +996,8 @@ static void get_status_late(struct reader *r, void *msg, int *err _unused_)
 		rep->filters[i].probes = get_u32(r);
 		rep->filters[i].module_patterns = get_u32(r);
 	}
+	if (version >= 4 && !r->why)
+		rep->daemon_uid = get_u32(r);
 }
 
 static void check_status(struct reader *r, void *msg, const char **why _unused_)
@@ -1276,7 +1280,8 @@ int proto_decode_reply(uint16_t version, uint16_t type, const void *body, size_t
 
 	*rep = (struct proto_reply){ .message = "", .tracing_dir = "", .kernel_release = "",
 				     .daemon_version = "", .match_rules = "", .match_rules_how = "",
-				     .recovery = "", .published = "", .session_instance = "" };
+				     .recovery = "", .published = "", .session_instance = "",
+				     .daemon_uid = FTIDX_UID_UNKNOWN };
 	if (!(type & FTIDX_MSG_REPLY)) {
 		*why = "not a reply";
 		return -EBADMSG;

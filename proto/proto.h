@@ -26,7 +26,9 @@
  *   3 (ftidx 0.4): per filter in STATUS replies, the probes and module
  *      patterns the kernel lists beside its functions; the path of the
  *      published function list.
- *   4 (ftidx 0.5): filter sessions (docs/filter-sessions.md): SESSION and
+ *   4 (ftidx 0.5): the uid ftidxd runs as at the end of STATUS replies,
+ *      so that a reader of the published copy can tell it is ftidxd's.
+ *      Filter sessions (docs/filter-sessions.md): SESSION and
  *      SESSION_SYNC, and on a session's own socket SESSION_WRITE and
  *      SESSION_STATE.
  */
@@ -155,6 +157,8 @@ _Static_assert(sizeof(struct proto_step) == 12, "step layout");
 #define FTIDX_ROLE_READ 0  /* queries only */
 #define FTIDX_ROLE_WRITE 1 /* filters, hit counts and addresses too */
 
+#define FTIDX_UID_UNKNOWN 0xffffffffu
+
 /* STATUS flags */
 #define FTIDX_STATUS_ADDRESSES 0x1u /* the kernel lists addresses (6.5+) */
 #define FTIDX_STATUS_TRACEFS 0x2u   /* the directory is a real tracefs */
@@ -243,6 +247,9 @@ struct proto_reply {
 				 or "" */
 	const char *published; /* version 3: the published copy of the function
 				  list, or "" (STATUS) */
+	/* version 4 (STATUS): the uid ftidxd runs as, which owns the published
+	 * copy; FTIDX_UID_UNKNOWN from an older daemon */
+	uint32_t daemon_uid;
 
 	/* RESOLVE and FILTER: per token, the sets, and why tokens failed */
 	struct proto_item *items;

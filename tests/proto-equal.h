@@ -81,6 +81,7 @@ static inline bool proto_reply_equal(const struct proto_reply *a, const struct p
 		    a->distinct_names != b->distinct_names || a->status_flags != b->status_flags ||
 		    a->clients != b->clients || a->build_ns != b->build_ns ||
 		    a->built_at_ns != b->built_at_ns || a->n_filters != b->n_filters ||
+		    a->daemon_uid != b->daemon_uid ||
 		    !proto_eq_str(a->tracing_dir, b->tracing_dir) ||
 		    !proto_eq_str(a->kernel_release, b->kernel_release) ||
 		    !proto_eq_str(a->daemon_version, b->daemon_version) ||

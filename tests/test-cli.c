@@ -109,7 +109,7 @@ static void test_cli_0_3(struct harness *h)
 	CHECK_EQ_INT(run_cli(h, "remove-instance inst", NULL, out, sizeof(out)), 1);
 	CHECK_EQ_INT(run_cli(h, "remove-instance ../inst", NULL, out, sizeof(out)), 2);
 	CHECK_EQ_INT(run_cli(h, "version", NULL, out, sizeof(out)), 0);
-	CHECK(strstr(out, "daemon:          ftidxd " FTIDX_VERSION " (protocol 4)") != NULL);
+	CHECK(strstr(out, "daemon:          ftidxd " FTIDX_VERSION " (protocol " STRINGIFY(FTIDX_PROTO_VERSION) ")") != NULL);
 	CHECK(strstr(out, "may change filters") != NULL);
 	CHECK_EQ_INT(run_cli(h, "--json version", NULL, out, sizeof(out)), 0);
 	CHECK(strstr(out, "\"may_write\":true") && strstr(out, "\"change-files\""));

@@ -139,13 +139,17 @@ check "... set_ftrace_filter holding the lines the patterns select" \
 		"$(grep -En '^(vfs_r|type_show( |$))' "$fixture" | cut -d: -f1 | tr '\n' ' ')" ]
 check "... and set_ftrace_notrace the line of vfs_read" \
 	[ "$(indices "$tracefs/set_ftrace_notrace")" = "$(grep -nx vfs_read "$fixture" | cut -d: -f1) " ]
+cp "$tracefs/set_ftrace_filter" "$stage/filter.before"
+cp "$tracefs/set_ftrace_notrace" "$stage/notrace.before"
 out=$(FTIDX_SOCKET=$stage/ftidxd.sock LD_LIBRARY_PATH=$(dirname "$lib") \
 	"$stage/ftidx-filters" type_show -n no_such_function 2>&1)
 rc=$?
 check "... a refused pattern fails the request" [ "$rc" = 1 ]
 check "... and is named" grep -q '^no_such_function: matches no function' <<<"$out"
-check "... so the filter still holds the first request's" \
-	[ "$(tr ' ' '\n' <"$tracefs/set_ftrace_notrace" | grep -c .)" = 1 ]
+check "... so set_ftrace_filter still holds the first request's" \
+	cmp -s "$tracefs/set_ftrace_filter" "$stage/filter.before"
+check "... and so does set_ftrace_notrace" \
+	cmp -s "$tracefs/set_ftrace_notrace" "$stage/notrace.before"
 kill "$daemon" 2>/dev/null
 wait "$daemon" 2>/dev/null
 

@@ -5,6 +5,9 @@
  * matching rules a stand-in directory states, and libftidx's own
  * contract.
  */
+#include <fcntl.h>
+#include <poll.h>
+
 #include "integration.h"
 
 static void test_resolve(struct harness *h)
@@ -539,6 +542,389 @@ static void test_same_count_reorder(const char *fixture_text, size_t len)
 	free(moved);
 }
 
+/* ---- reconnecting (libftidx 0.5) --------------------------------------- */
+
+/* Wait up to 10 s until the daemon has hung up @c's socket (its idle
+ * timeout); whether it did. */
+static bool hung_up_soon(struct ftidx *c)
+{
+	struct pollfd pfd = { .fd = ftidx_get_fd(c), .events = POLLRDHUP };
+
+	return poll(&pfd, 1, 10000) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP));
+}
+
+/* What the stand-in below does besides relaying. */
+struct proxy_plan {
+	int drops;   /* read the first this many requests whole, hang up unanswered */
+	bool stall;  /* never answer the first request; leave its connection open */
+	int word_at; /* >= 0: after this many replies on a connection, send an
+			ERROR frame of @word (its last word) and hang up */
+	int word;
+};
+
+/* Send an ERROR frame of @status to @fd. */
+static void send_error(int fd, int status)
+{
+	struct proto_reply rep = { .type = FTIDX_MSG_ERROR, .status = status, .message = "bye" };
+	struct proto_buf b;
+
+	proto_buf_init(&b);
+	if (proto_encode_reply(&b, 0, &rep) == 0 && send(fd, b.data, b.len, MSG_NOSIGNAL) < 0)
+		perror("proxy");
+	proto_buf_deinit(&b);
+}
+
+/*
+ * A stand-in for ftidxd between libftidx and the real daemon at
+ * @upstream: it relays every frame, and does what @plan says besides. It
+ * writes each request's type to @log as it reads it. Listens at @path;
+ * returns its pid.
+ */
+static pid_t lossy_proxy(const char *path, const char *upstream, struct proxy_plan plan, int log)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	pid_t pid;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 8) < 0) {
+		perror("proxy");
+		exit(1);
+	}
+	pid = fork();
+	if (pid != 0) {
+		close(lfd);
+		return pid;
+	}
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;) {
+		static uint8_t body[1 << 20];
+		int cfd = accept(lfd, NULL, NULL), ufd = -1, replies = 0;
+		struct ftidx_frame_header hdr;
+
+		while (cfd >= 0 && replies == plan.word_at) {
+			send_error(cfd, plan.word);
+			close(cfd);
+			cfd = -1;
+		}
+		while (cfd >= 0 && recv(cfd, &hdr, sizeof(hdr), MSG_WAITALL) == sizeof(hdr) &&
+		       hdr.length <= sizeof(body) &&
+		       recv(cfd, body, hdr.length, MSG_WAITALL) == (ssize_t)hdr.length) {
+			uint8_t type = (uint8_t)hdr.type;
+
+			if (write(log, &type, 1) != 1)
+				_exit(1);
+			if (plan.stall) {
+				plan.stall = false;
+				cfd = -1; /* left open, never answered */
+				break;
+			}
+			if (plan.drops > 0) {
+				plan.drops--;
+				break;
+			}
+			if (ufd < 0) {
+				struct sockaddr_un ua = { .sun_family = AF_UNIX };
+
+				snprintf(ua.sun_path, sizeof(ua.sun_path), "%s", upstream);
+				ufd = socket(AF_UNIX, SOCK_STREAM, 0);
+				if (connect(ufd, (struct sockaddr *)&ua, sizeof(ua)) < 0)
+					_exit(1);
+			}
+			if (send(ufd, &hdr, sizeof(hdr), MSG_NOSIGNAL) != sizeof(hdr) ||
+			    send(ufd, body, hdr.length, MSG_NOSIGNAL) != (ssize_t)hdr.length ||
+			    recv(ufd, &hdr, sizeof(hdr), MSG_WAITALL) != sizeof(hdr) ||
+			    hdr.length > sizeof(body) ||
+			    recv(ufd, body, hdr.length, MSG_WAITALL) != (ssize_t)hdr.length ||
+			    send(cfd, &hdr, sizeof(hdr), MSG_NOSIGNAL) != sizeof(hdr) ||
+			    send(cfd, body, hdr.length, MSG_NOSIGNAL) != (ssize_t)hdr.length)
+				break;
+			if (++replies == plan.word_at) {
+				send_error(cfd, plan.word);
+				break;
+			}
+		}
+		if (cfd >= 0)
+			close(cfd);
+		if (ufd >= 0)
+			close(ufd);
+	}
+}
+
+/* The request types the proxy read since the last look, as a string of
+ * their numbers ("55": two FILTERs). */
+static void proxy_log(int log, char *out, size_t size)
+{
+	size_t n = 0;
+	uint8_t t;
+
+	while (n + 4 < size && read(log, &t, 1) == 1)
+		n += (size_t)snprintf(out + n, size - n, "%u", t);
+	out[n] = '\0';
+}
+
+/* The daemon closes idle connections: the next call of each opens a new
+ * one, on the same descriptor number, whatever kind of call it is. */
+static void idle_drops(struct harness *h)
+{
+	const char *pats[] = { "vfs_read" };
+	struct ftidx *read = connect_or_die(h), *write = connect_or_die(h),
+		     *pinned = connect_or_die(h), *loop = connect_or_die(h);
+	struct ftidx *all[] = { read, write, pinned, loop };
+	struct ftidx_request *rq = NULL;
+	struct ftidx_result *r = NULL;
+	int fd = ftidx_get_fd(loop), rc;
+	char *before, *after;
+	uint64_t gen;
+
+	CHECK_EQ_INT(ftidx_resolve(pinned, pats, 1, 0, &r), 0);
+	gen = ftidx_result_generation(r);
+	r = ftidx_result_free(r);
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+		struct ftidx_status *st = NULL;
+
+		CHECK_EQ_INT(ftidx_status(all[i], &st), 0);
+		ftidx_status_free(st);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		CHECK(hung_up_soon(all[i]));
+
+	/* a read */
+	CHECK_EQ_INT(ftidx_resolve(read, pats, 1, 0, &r), 0);
+	CHECK_EQ_INT(r ? ftidx_result_count(r) : 0, 1);
+	CHECK_EQ_INT(ftidx_reconnects(read), 1);
+	r = ftidx_result_free(r);
+	/* a write */
+	fake_write(h->dir, "set_ftrace_filter", "", 0);
+	CHECK_EQ_INT(ftidx_filter(write, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, pats, 1, NULL), 0);
+	check_filter(h, "set_ftrace_filter", want_vfs_read, 1);
+	CHECK_EQ_INT(ftidx_reconnects(write), 1);
+	/* a write pinned to a generation read before the drop is not sent:
+	 * the daemon there could be a new one, with generations from 1 again */
+	fake_write(h->dir, "set_ftrace_filter", "", 0);
+	before = file_bytes(h, "set_ftrace_filter");
+	CHECK_EQ_INT(ftidx_filter(pinned, FTIDX_SET, FTIDX_FILTER, NULL, 0, gen, pats, 1, NULL),
+		     -ESTALE);
+	CHECK(strstr(ftidx_error_message(pinned), "resolve again") != NULL);
+	after = file_bytes(h, "set_ftrace_filter");
+	CHECK_EQ_STR(after, before);
+	free(after);
+	free(before);
+	/* resolved again, on the new connection, it goes */
+	CHECK_EQ_INT(ftidx_resolve(pinned, pats, 1, 0, &r), 0);
+	CHECK_EQ_INT(r ? ftidx_filter_indices(pinned, FTIDX_SET, FTIDX_FILTER, NULL, 0,
+					      ftidx_result_generation(r), ftidx_result_indices(r),
+					      1, NULL)
+		       : -1,
+		     0);
+	r = ftidx_result_free(r);
+	check_filter(h, "set_ftrace_filter", want_vfs_read, 1);
+	CHECK_EQ_INT(ftidx_reconnects(pinned), 1);
+	/* a poll loop's request: the same descriptor number to poll */
+	fake_write(h->dir, "set_ftrace_filter", "", 0);
+	CHECK_EQ_INT(ftidx_request_new(&rq), 0);
+	CHECK_EQ_INT(ftidx_request_add_tokens(rq, pats, 1), 0);
+	CHECK_EQ_INT(ftidx_request_send(loop, rq), 0);
+	CHECK_EQ_INT(ftidx_get_fd(loop), fd);
+	while ((rc = ftidx_process(loop)) == 0) {
+		struct pollfd pfd = { .fd = fd, .events = (short)ftidx_get_events(loop) };
+
+		if (poll(&pfd, 1, 10000) != 1)
+			break;
+	}
+	CHECK_EQ_INT(rc, 1);
+	CHECK_EQ_INT(ftidx_request_collect(loop, &r), 0);
+	r = ftidx_result_free(r);
+	check_filter(h, "set_ftrace_filter", want_vfs_read, 1);
+	CHECK_EQ_INT(ftidx_get_fd(loop), fd);
+	CHECK_EQ_INT(ftidx_reconnects(loop), 1);
+	ftidx_request_free(rq);
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		ftidx_unref(all[i]);
+	fake_write(h->dir, "set_ftrace_filter", "", 0);
+}
+
+/* A restarted daemon is reached by the next call; one that is gone is an
+ * error of that call only, and the one after reaches it once it is back. */
+static void restarts(struct harness *h, const char *const *args)
+{
+	struct ftidx *c = connect_or_die(h);
+	struct ftidx_status *st = NULL;
+	pid_t first = h->pid;
+
+	CHECK_EQ_INT(ftidx_status(c, &st), 0);
+	st = ftidx_status_free(st);
+	CHECK_EQ_INT(harness_stop(h), 0);
+	harness_start(h, daemon_path, args);
+	ftidx_unref(connect_or_die(h)); /* past the moment between bind() and listen() */
+	CHECK(h->pid != first);
+	CHECK_EQ_INT(ftidx_status(c, &st), 0);
+	st = ftidx_status_free(st);
+	CHECK_EQ_INT(ftidx_reconnects(c), 1);
+	CHECK_EQ_INT(harness_stop(h), 0);
+	/* gone: the socket's path went with it */
+	CHECK_EQ_INT(ftidx_status(c, &st), -ENOENT);
+	CHECK(strstr(ftidx_error_message(c), "cannot connect to ftidxd") != NULL);
+	CHECK_EQ_INT(ftidx_status(c, &st), -ENOENT);
+	harness_start(h, daemon_path, args);
+	ftidx_unref(connect_or_die(h));
+	CHECK_EQ_INT(ftidx_status(c, &st), 0);
+	ftidx_status_free(st);
+	CHECK_EQ_INT(ftidx_reconnects(c), 2);
+	ftidx_unref(c);
+}
+
+/* A reply lost on the way: a read is asked again, a write or a hit count
+ * is never sent twice and says its reply was lost; a connection a
+ * timeout left out of step is opened anew by the next call. */
+static void lost_replies(struct harness *h)
+{
+	const char *pats[] = { "vfs_read" };
+	struct ftidx_result *r = NULL;
+	struct ftidx_hits *hits = NULL;
+	struct ftidx *c;
+	char proxy[256], seen[64];
+	int log[2];
+	pid_t pid;
+
+	snprintf(proxy, sizeof(proxy), "%s/proxy.sock", h->dir);
+	CHECK_EQ_INT(pipe2(log, O_NONBLOCK | O_CLOEXEC), 0);
+
+	/* a read: asked once more, on a new connection */
+	pid = lossy_proxy(proxy, h->socket, (struct proxy_plan){ .drops = 1, .word_at = -1 }, log[1]);
+	CHECK_EQ_INT(ftidx_connect(proxy, &c), 0);
+	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0, &r), 0);
+	CHECK_EQ_INT(r ? ftidx_result_count(r) : 0, 1);
+	r = ftidx_result_free(r);
+	proxy_log(log[0], seen, sizeof(seen));
+	CHECK_EQ_STR(seen, "22");
+	CHECK_EQ_INT(ftidx_reconnects(c), 1);
+	ftidx_unref(c);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	/* a write: its own error, sent once */
+	pid = lossy_proxy(proxy, h->socket, (struct proxy_plan){ .drops = 2, .word_at = -1 }, log[1]);
+	CHECK_EQ_INT(ftidx_connect(proxy, &c), 0);
+	CHECK_EQ_INT(ftidx_filter(c, FTIDX_SET, FTIDX_FILTER, NULL, 0, 0, pats, 1, NULL),
+		     -ECONNABORTED);
+	CHECK(strstr(ftidx_error_message(c), "may or may not have been made") != NULL);
+	proxy_log(log[0], seen, sizeof(seen));
+	CHECK_EQ_STR(seen, "5");
+	/* ...and a hit count */
+	CHECK_EQ_INT(ftidx_hits(c, NULL, 1, &hits), -ECONNABORTED);
+	CHECK(hits == NULL);
+	CHECK(strstr(ftidx_error_message(c), "counts are lost") != NULL);
+	proxy_log(log[0], seen, sizeof(seen));
+	CHECK_EQ_STR(seen, "6");
+	/* the next call is served, on a new connection */
+	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0, &r), 0);
+	r = ftidx_result_free(r);
+	proxy_log(log[0], seen, sizeof(seen));
+	CHECK_EQ_STR(seen, "2");
+	ftidx_unref(c);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	/* a timeout: the next call does not fail for ever */
+	pid = lossy_proxy(proxy, h->socket, (struct proxy_plan){ .stall = true, .word_at = -1 },
+			  log[1]);
+	CHECK_EQ_INT(ftidx_connect(proxy, &c), 0);
+	ftidx_set_timeout(c, 300);
+	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0, &r), -ETIMEDOUT);
+	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0, &r), 0);
+	CHECK_EQ_INT(r ? ftidx_result_count(r) : 0, 1);
+	r = ftidx_result_free(r);
+	ftidx_unref(c);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	/* a daemon's last word (an ERROR frame) before it hangs up, between
+	 * two calls: the next call goes out on a new connection */
+	pid = lossy_proxy(proxy, h->socket, (struct proxy_plan){ .word_at = 1, .word = ETIMEDOUT },
+			  log[1]);
+	CHECK_EQ_INT(ftidx_connect(proxy, &c), 0);
+	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0, &r), 0);
+	r = ftidx_result_free(r);
+	harness_sleep_ms(100); /* the word is sent after the reply */
+	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0, &r), 0);
+	r = ftidx_result_free(r);
+	CHECK_EQ_INT(ftidx_reconnects(c), 1);
+	ftidx_unref(c);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	/* ...but a refusal on a connection never answered before (too many
+	 * clients) is that call's reply, not a reason to connect again */
+	pid = lossy_proxy(proxy, h->socket, (struct proxy_plan){ .word_at = 0, .word = EUSERS },
+			  log[1]);
+	CHECK_EQ_INT(ftidx_connect(proxy, &c), 0);
+	harness_sleep_ms(100);
+	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0, &r), -EUSERS);
+	CHECK_EQ_INT(ftidx_reconnects(c), 0);
+	r = ftidx_result_free(r);
+	ftidx_unref(c);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	proxy_log(log[0], seen, sizeof(seen));
+	close(log[0]);
+	close(log[1]);
+	unlink(proxy);
+}
+
+/* A child after fork() asks on a connection of its own, and the parent's
+ * stays in step. */
+static void forked_child(struct harness *h)
+{
+	const char *pats[] = { "vfs_read" };
+	struct ftidx *c = connect_or_die(h);
+	struct ftidx_status *st = NULL;
+	struct ftidx_result *r = NULL;
+	int status = -1;
+	pid_t pid;
+
+	CHECK_EQ_INT(ftidx_status(c, &st), 0);
+	CHECK_EQ_INT(st ? st->clients : 0, 1);
+	st = ftidx_status_free(st);
+	pid = fork();
+	if (pid == 0) {
+		int bad = 0;
+
+		/* the daemon counts the parent's connection and the child's */
+		bad += ftidx_status(c, &st) != 0 || st->clients != 2;
+		ftidx_status_free(st);
+		bad += ftidx_reconnects(c) != 1;
+		bad += ftidx_resolve(c, pats, 1, 0, &r) != 0;
+		ftidx_result_free(r);
+		_exit(bad);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_EQ_INT(ftidx_resolve(c, pats, 1, 0, &r), 0);
+	CHECK_EQ_INT(r ? ftidx_result_count(r) : 0, 1);
+	ftidx_result_free(r);
+	CHECK_EQ_INT(ftidx_reconnects(c), 0);
+	ftidx_unref(c);
+}
+
+/* libftidx's reconnection rules, on a daemon that drops clients idle for
+ * a second. */
+static void test_reconnect(const char *fixture_text, size_t len)
+{
+	static const char *const args[] = { "--idle-timeout", "1", NULL };
+	struct harness hr;
+
+	harness_tracefs(&hr, fixture_text, len);
+	harness_start(&hr, daemon_path, args);
+	forked_child(&hr);
+	lost_replies(&hr);
+	idle_drops(&hr);
+	restarts(&hr, args);
+	CHECK_EQ_INT(harness_stop(&hr), 0);
+	harness_cleanup(&hr);
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -565,6 +951,7 @@ int main(int argc, char **argv)
 	text = test_read_file(path, &len);
 	test_stated_rules(text, len);
 	test_same_count_reorder(text, len);
+	test_reconnect(text, len);
 	free(text);
 	free(lines);
 	return test_finish("test-library");

@@ -336,7 +336,7 @@ static void test_replies(void)
 		  .published = "/run/ftidx/available_filter_functions",
 		  .module_entries = 51, .distinct_names = 36000, .status_flags = FTIDX_STATUS_TRACEFS,
 		  .clients = 4, .build_ns = 12345678, .built_at_ns = 1700000000000000000ull,
-		  .filters = filters, .n_filters = 2 },
+		  .filters = filters, .n_filters = 2, .daemon_uid = 65534 },
 		{ .type = FTIDX_MSG_RESOLVE, .status = EINVAL, .generation = 3, .message = "1 of 3",
 		  .items = items, .n_items = 3, .n_failed = 1, .enable = enable, .n_enable = 3,
 		  .disable = disable, .n_disable = 1, .reasons = reasons, .lines = lines,
@@ -468,9 +468,12 @@ static void test_version_3(void)
 
 	proto_buf_init(&b);
 	CHECK_EQ_INT(proto_encode_reply(&b, 1, &in), 0);
+	/* as a version 3 daemon sent it: without version 4's uid */
+	b.len -= 4;
 	CHECK_EQ_INT(proto_decode_reply(3, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
 					b.len - 16, &rep, &why),
 		     0);
+	CHECK_EQ_INT(rep.daemon_uid, FTIDX_UID_UNKNOWN);
 	CHECK_EQ_INT(rep.filters[0].probes, 1);
 	CHECK_EQ_INT(rep.filters[0].module_patterns, 2);
 	CHECK_EQ_STR(rep.published, "/run/ftidx/available_filter_functions");
@@ -486,6 +489,37 @@ static void test_version_3(void)
 	/* ...and from a version 3 daemon, cut short, it is refused */
 	CHECK_EQ_INT(proto_decode_reply(3, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
 					b.len - 16 - 8, &rep, &why),
+		     -EBADMSG);
+	proto_reply_deinit(&rep);
+	proto_buf_deinit(&b);
+}
+
+/*
+ * Version 4's addition: the uid ftidxd runs as, at the very end of
+ * STATUS. A version 3 client skips it (bytes at the end of a later
+ * version's frame); a version 4 reply cut short is refused.
+ */
+static void test_version_4(void)
+{
+	struct proto_filter_state filters[] = { { "i", FTIDX_FILE_NOTRACE, FTIDX_HOLDS_NO, 3, 1, 2 } };
+	struct proto_reply in = { .type = FTIDX_MSG_STATUS, .message = "", .tracing_dir = "",
+				  .kernel_release = "", .daemon_version = "", .match_rules = "",
+				  .match_rules_how = "", .recovery = "", .published = PUBLISHED,
+				  .filters = filters, .n_filters = 1, .daemon_uid = 0 },
+			   rep;
+	struct proto_buf b;
+	const char *why;
+
+	proto_buf_init(&b);
+	CHECK_EQ_INT(proto_encode_reply(&b, 1, &in), 0);
+	CHECK_EQ_INT(proto_decode_reply(4, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
+					b.len - 16, &rep, &why),
+		     0);
+	CHECK_EQ_INT(rep.daemon_uid, 0); /* root's, not "unknown" */
+	CHECK_EQ_INT(rep.filters[0].module_patterns, 2);
+	proto_reply_deinit(&rep);
+	CHECK_EQ_INT(proto_decode_reply(4, FTIDX_MSG_STATUS | FTIDX_MSG_REPLY, b.data + 16,
+					b.len - 16 - 4, &rep, &why),
 		     -EBADMSG);
 	proto_reply_deinit(&rep);
 	proto_buf_deinit(&b);
@@ -626,6 +660,7 @@ int main(void)
 	test_type_names();
 	test_version_2();
 	test_version_3();
+	test_version_4();
 	test_requests();
 	test_bad_requests();
 	test_replies();

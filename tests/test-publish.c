@@ -3,8 +3,9 @@
  * The published function list on the real fixtures: byte for byte the
  * kernel's file (placeholders in a module's block included), the plain
  * list from the _addrs text where the kernel has one, modes that keep
- * addresses from everyone else, the stamp, and a planted file where the
- * copy is made that is never written through.
+ * addresses from everyone else (and the list too, when others may not
+ * list), the stamp, and a planted file where the copy is made that is
+ * never written through.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -74,7 +75,7 @@ static void publishes_the_kernels_text(const char *fixtures)
 							       : -1,
 		     0);
 	close(openat(dirfd_, PUBLISH_ADDRS, O_WRONLY | O_CREAT, 0600));
-	CHECK_EQ_INT(publish_list(dirfd_, m, &st, (gid_t)-1), 0);
+	CHECK_EQ_INT(publish_list(dirfd_, m, &st, (gid_t)-1, false), 0);
 	got = read_published(PUBLISH_LIST, &got_len);
 	CHECK_EQ_INT(got_len, want_len);
 	CHECK(got_len == want_len && memcmp(got, want, want_len) == 0);
@@ -106,7 +107,7 @@ static void publishes_addresses_apart(const char *fixtures)
 		CHECK_EQ_INT(map_new_from_buffer(&m, copy, addrs_len, true), 0);
 	}
 	/* addresses: root's alone without a write group */
-	CHECK_EQ_INT(publish_list(dirfd_, m, &st, (gid_t)-1), 0);
+	CHECK_EQ_INT(publish_list(dirfd_, m, &st, (gid_t)-1, false), 0);
 	got = read_published(PUBLISH_ADDRS, &got_len);
 	CHECK(got_len == addrs_len && memcmp(got, addrs, addrs_len) == 0);
 	free(got);
@@ -116,7 +117,7 @@ static void publishes_addresses_apart(const char *fixtures)
 	CHECK(got_len == plain_len && memcmp(got, plain, plain_len) == 0);
 	free(got);
 	/* ...and the write group's too with one */
-	CHECK_EQ_INT(publish_list(dirfd_, m, &st, getgid()), 0);
+	CHECK_EQ_INT(publish_list(dirfd_, m, &st, getgid(), false), 0);
 	CHECK_EQ_INT(mode_of(PUBLISH_ADDRS), 0640);
 	free(plain);
 	free(addrs);
@@ -150,13 +151,63 @@ static void addresses_without_chown(const char *fixtures)
 		if (syscall(SYS_capset, &h, d) < 0)
 			_exit(2);
 		/* a group this process is not in */
-		_exit(publish_list(dirfd_, m, &st, getgid() + 4242) == 1 ? 0 : 1);
+		_exit(publish_list(dirfd_, m, &st, getgid() + 4242, false) == 1 ? 0 : 1);
 	}
 	waitpid(pid, &status, 0);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CHECK_EQ_INT(mode_of(PUBLISH_ADDRS), 0600);
 	CHECK_EQ_INT(mode_of(PUBLISH_LIST), 0644);
 	free(plain);
+	map_free(m);
+}
+
+/* Under --others deny, LIST is root's and the write group's alone: so is
+ * the copy, and its stamp (which says how long the list is). */
+static gid_t group_of(const char *name)
+{
+	struct stat st;
+
+	return fstatat(dirfd_, name, &st, 0) == 0 ? st.st_gid : (gid_t)-1;
+}
+
+static void others_denied(const char *fixtures)
+{
+	struct publish_stamp st = { 11, 4 };
+	struct map *m = fixture_map(fixtures, "debian-6.1-base.txt");
+	int status = -1;
+	pid_t pid;
+
+	/* with a write group: 0640, the group's */
+	CHECK_EQ_INT(publish_list(dirfd_, m, &st, getgid(), true), 0);
+	CHECK_EQ_INT(mode_of(PUBLISH_LIST), 0640);
+	CHECK_EQ_INT(mode_of(PUBLISH_STAMP), 0640);
+	CHECK_EQ_INT(group_of(PUBLISH_LIST), getgid());
+	CHECK_EQ_INT(group_of(PUBLISH_STAMP), getgid());
+	/* without one: root's alone */
+	CHECK_EQ_INT(publish_list(dirfd_, m, &st, (gid_t)-1, true), 0);
+	CHECK_EQ_INT(mode_of(PUBLISH_LIST), 0600);
+	CHECK_EQ_INT(mode_of(PUBLISH_STAMP), 0600);
+	/* a group it cannot give them to (no CAP_CHOWN): root's alone, said */
+	pid = fork();
+	if (pid == 0) {
+		struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct d[2];
+
+		if (syscall(SYS_capget, &h, d) < 0)
+			_exit(2);
+		d[0].effective &= ~(1u << CAP_CHOWN);
+		if (syscall(SYS_capset, &h, d) < 0)
+			_exit(2);
+		_exit(publish_list(dirfd_, m, &st, getgid() + 4242, true) == 1 ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_EQ_INT(mode_of(PUBLISH_LIST), 0600);
+	CHECK_EQ_INT(mode_of(PUBLISH_STAMP), 0600);
+	/* others may list again: everyone's again */
+	CHECK_EQ_INT(publish_list(dirfd_, m, &st, getgid(), false), 0);
+	CHECK_EQ_INT(mode_of(PUBLISH_LIST), 0644);
+	CHECK_EQ_INT(mode_of(PUBLISH_STAMP), 0644);
 	map_free(m);
 }
 
@@ -173,7 +224,7 @@ static void planted_link_not_followed(const char *fixtures)
 	snprintf(link, sizeof(link), "%s/" PUBLISH_LIST ".new", dir);
 	close(open(victim, O_WRONLY | O_CREAT | O_TRUNC, 0600));
 	CHECK_EQ_INT(symlink(victim, link), 0);
-	CHECK_EQ_INT(publish_list(dirfd_, m, &st, (gid_t)-1), 0);
+	CHECK_EQ_INT(publish_list(dirfd_, m, &st, (gid_t)-1, false), 0);
 	text = test_read_file(victim, &len);
 	CHECK_EQ_INT(len, 0);
 	CHECK_EQ_INT(faccessat(dirfd_, PUBLISH_LIST ".new", F_OK, AT_SYMLINK_NOFOLLOW), -1);
@@ -194,6 +245,7 @@ int main(int argc, char **argv)
 	publishes_the_kernels_text(fixtures);
 	publishes_addresses_apart(fixtures);
 	addresses_without_chown(fixtures);
+	others_denied(fixtures);
 	planted_link_not_followed(fixtures);
 	close(dirfd_);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

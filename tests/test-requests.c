@@ -45,7 +45,7 @@ static void test_capabilities(struct harness *h)
 	/* the test runs as root or as the daemon's user */
 	CHECK(caps & FTIDX_CAN_WRITE);
 	CHECK_EQ_STR(ftidx_daemon_version(c), FTIDX_VERSION);
-	CHECK_EQ_INT(ftidx_protocol_version(c), 4);
+	CHECK_EQ_INT(ftidx_protocol_version(c), FTIDX_PROTO_VERSION);
 	CHECK_EQ_INT(ftidx_query_capabilities(c, &again), 0);
 	CHECK(again == caps);
 	ftidx_unref(c);

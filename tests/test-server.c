@@ -307,6 +307,31 @@ static void test_stalling_client(struct harness *h, const char *fixture_text, si
 	harness_cleanup(&hb);
 }
 
+/*
+ * --write-timeout: a client that leaves its replies unread for that long
+ * is closed, and one that reads them in time is not. Under a 1 s timeout,
+ * a staller is gone within a few seconds (not the 30 s default, nor
+ * never), while the daemon keeps serving.
+ */
+static void test_write_timeout(const char *fixture_text, size_t len)
+{
+	const char *extra[] = { "--write-timeout", "1", NULL };
+	struct harness hw;
+	int fd;
+
+	harness_tracefs(&hw, fixture_text, len);
+	harness_start(&hw, daemon_path, extra);
+	CHECK_EQ_INT(stall(&hw, &fd, 300), 300);
+	/* nothing read for 3 s: three times the timeout */
+	harness_sleep_ms(3000);
+	CHECK(dropped(fd));
+	close(fd);
+	test_status(&hw);
+	CHECK(harness_alive(&hw));
+	CHECK_EQ_INT(harness_stop(&hw), 0);
+	harness_cleanup(&hw);
+}
+
 /* A client that falls behind and then reads gets every reply, in order:
  * the requests held back while its replies piled up are not lost. */
 static void test_slow_reader(struct harness *h)
@@ -810,6 +835,7 @@ int main(int argc, char **argv)
 	CHECK(harness_alive(&h));
 	CHECK_EQ_INT(harness_stop(&h), 0);
 	test_idle_timeout(text, len);
+	test_write_timeout(text, len);
 	test_max_clients(text, len);
 	test_socket_appears_listening(text, len);
 	{

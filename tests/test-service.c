@@ -22,10 +22,8 @@
 
 #include "clock.h"
 #include "fake-tracefs.h"
-#include "fixture-map.h"
 #include "intent.h"
 #include "macro.h"
-#include "map.h"
 #include "proto.h"
 #include "service.h"
 #include "service-map.h"
@@ -53,7 +51,7 @@ static int state_fd(void)
 #define FILES 5
 
 struct kernel {
-	struct map *m;
+	struct klines *m;
 	bool *committed_of[FILES], *pending_of[FILES];
 	uint32_t swap_at;  /* at this index token: rmmod loop, then refuse it */
 	const char *after; /* the fixture after the swap */
@@ -82,7 +80,79 @@ struct kernel {
 
 static struct kernel model;
 
-static struct map *load_fixture(const char *name)
+/*
+ * The model's own reading of a fixture: its lines, each a name and the
+ * module in brackets after it, if any. Not map.c's: what the service is
+ * judged against must not come from the code under test.
+ */
+struct klines {
+	size_t n;
+	char *text;
+	char **name, **module; /* per index, 1-based; module NULL in vmlinux */
+};
+
+static struct klines *kl_new(char *text, size_t len)
+{
+	struct klines *k = calloc(1, sizeof(*k));
+	size_t cap = 1;
+
+	for (size_t i = 0; i < len; i++)
+		cap += text[i] == '\n';
+	k->text = text;
+	k->name = calloc(cap + 1, sizeof(char *));
+	k->module = calloc(cap + 1, sizeof(char *));
+	for (char *line = text, *end; line < text + len && *line; line = end + 1) {
+		char *sp, *close;
+
+		end = strchr(line, '\n');
+		if (!end)
+			end = line + strlen(line);
+		*end = '\0';
+		k->n++;
+		k->name[k->n] = line;
+		sp = strchr(line, ' ');
+		if (sp && sp[1] == '[' && (close = strchr(sp, ']'))) {
+			*sp = '\0';
+			*close = '\0';
+			k->module[k->n] = sp + 2;
+		}
+		if (end == text + len)
+			break;
+	}
+	return k;
+}
+
+static uint32_t kl_size(const struct klines *k)
+{
+	return (uint32_t)k->n;
+}
+
+static const char *kl_name(const struct klines *k, uint32_t i)
+{
+	return k->name[i];
+}
+
+static size_t kl_name_len(const struct klines *k, uint32_t i)
+{
+	return strlen(k->name[i]);
+}
+
+static const char *kl_module(const struct klines *k, uint32_t i)
+{
+	return k->module[i];
+}
+
+static void kl_free(struct klines *k)
+{
+	if (!k)
+		return;
+	free(k->text);
+	free(k->name);
+	free(k->module);
+	free(k);
+}
+
+static struct klines *load_fixture(const char *name)
 {
 	char path[4096];
 	size_t len;
@@ -93,23 +163,22 @@ static struct map *load_fixture(const char *name)
 	fake_write(dir, "available_filter_functions", text, len);
 	snprintf(info, sizeof(info), "%lu pages:1 groups: 1\n", count_lines(text, len));
 	fake_write(dir, "dyn_ftrace_total_info", info, strlen(info));
-	free(text);
-	return fixture_map(fixtures, name);
+	return kl_new(text, len);
 }
 
 /* Index @i of @from as an index of @to: the same text, the same rank among
  * the lines of that text, or 0 when that line went away. */
-static uint32_t same_line(const struct map *from, uint32_t i, const struct map *to)
+static uint32_t same_line(const struct klines *from, uint32_t i, const struct klines *to)
 {
-	const char *name = map_name(from, i), *mod = map_module(from, i);
-	size_t len = map_name_len(from, i), rank = 0;
+	const char *name = kl_name(from, i), *mod = kl_module(from, i);
+	size_t len = kl_name_len(from, i), rank = 0;
 
 	for (uint32_t k = 1; k < i; k++)
-		rank += map_name_len(from, k) == len && !memcmp(map_name(from, k), name, len) &&
-			(map_module(from, k) ? mod && !strcmp(map_module(from, k), mod) : !mod);
-	for (uint32_t k = 1; k <= map_size(to); k++) {
-		bool same = map_name_len(to, k) == len && !memcmp(map_name(to, k), name, len) &&
-			    (map_module(to, k) ? mod && !strcmp(map_module(to, k), mod) : !mod);
+		rank += kl_name_len(from, k) == len && !memcmp(kl_name(from, k), name, len) &&
+			(kl_module(from, k) ? mod && !strcmp(kl_module(from, k), mod) : !mod);
+	for (uint32_t k = 1; k <= kl_size(to); k++) {
+		bool same = kl_name_len(to, k) == len && !memcmp(kl_name(to, k), name, len) &&
+			    (kl_module(to, k) ? mod && !strcmp(kl_module(to, k), mod) : !mod);
 
 		if (same && rank-- == 0)
 			return k;
@@ -117,11 +186,11 @@ static uint32_t same_line(const struct map *from, uint32_t i, const struct map *
 	return 0;
 }
 
-static bool *translate(const bool *set, const struct map *from, const struct map *to)
+static bool *translate(const bool *set, const struct klines *from, const struct klines *to)
 {
-	bool *v = calloc(map_size(to) + 1, 1);
+	bool *v = calloc(kl_size(to) + 1, 1);
 
-	for (uint32_t i = 1; i <= map_size(from); i++) {
+	for (uint32_t i = 1; i <= kl_size(from); i++) {
 		uint32_t k = set[i] ? same_line(from, i, to) : 0;
 
 		if (k)
@@ -133,7 +202,7 @@ static bool *translate(const bool *set, const struct map *from, const struct map
 /* rmmod loop: the lines after loop's move down. */
 static void swap_map(void)
 {
-	struct map *next = load_fixture(model.after);
+	struct klines *next = load_fixture(model.after);
 
 	for (int f = 1; f < FILES; f++) {
 		bool *c = translate(model.committed_of[f], model.m, next);
@@ -144,7 +213,7 @@ static void swap_map(void)
 		model.committed_of[f] = c;
 		model.pending_of[f] = p;
 	}
-	map_free(model.m);
+	kl_free(model.m);
 	model.m = next;
 	model.swap_at = 0;
 }
@@ -154,8 +223,8 @@ static void model_start(const char *fixture)
 	model.real_fd = -1;
 	model.m = load_fixture(fixture);
 	for (int f = 1; f < FILES; f++) {
-		model.committed_of[f] = calloc(map_size(model.m) + 1, 1);
-		model.pending_of[f] = calloc(map_size(model.m) + 1, 1);
+		model.committed_of[f] = calloc(kl_size(model.m) + 1, 1);
+		model.pending_of[f] = calloc(kl_size(model.m) + 1, 1);
 	}
 }
 
@@ -165,7 +234,7 @@ static void model_end(void)
 		free(model.committed_of[f]);
 		free(model.pending_of[f]);
 	}
-	map_free(model.m);
+	kl_free(model.m);
 	model = (struct kernel){ 0 };
 }
 
@@ -184,9 +253,9 @@ static int k_open(void *ctx _unused_, const char *instance _unused_, const char 
 	if (f < 0)
 		return f;
 	if (flags & O_TRUNC)
-		memset(model.pending_of[f], 0, map_size(model.m) + 1);
+		memset(model.pending_of[f], 0, kl_size(model.m) + 1);
 	else
-		memcpy(model.pending_of[f], model.committed_of[f], map_size(model.m) + 1);
+		memcpy(model.pending_of[f], model.committed_of[f], kl_size(model.m) + 1);
 	if (f == FTIDX_FILE_FILTER) {
 		char path[128];
 
@@ -233,11 +302,11 @@ static ssize_t k_write(void *ctx _unused_, int fd, const char *buf, size_t len)
 		char info[64];
 
 		/* records are appended: the indices written stay what they were */
-		snprintf(info, sizeof(info), "%u pages:1 groups: 1\n", map_size(model.m) + 1);
+		snprintf(info, sizeof(info), "%u pages:1 groups: 1\n", kl_size(model.m) + 1);
 		fake_write(dir, "dyn_ftrace_total_info", info, strlen(info));
 		model.load_at = 0;
 	}
-	if (idx == 0 || idx > map_size(model.m) || (fd == model.refuse_file && idx == model.refuse_at))
+	if (idx == 0 || idx > kl_size(model.m) || (fd == model.refuse_file && idx == model.refuse_at))
 		return -EINVAL;
 	model.pending_of[fd][idx] = !neg;
 	if (fd == FTIDX_FILE_FILTER && model.real_fd >= 0)
@@ -251,7 +320,7 @@ static ssize_t k_write(void *ctx _unused_, int fd, const char *buf, size_t len)
 
 static int k_close(void *ctx _unused_, int fd)
 {
-	memcpy(model.committed_of[fd], model.pending_of[fd], map_size(model.m) + 1);
+	memcpy(model.committed_of[fd], model.pending_of[fd], kl_size(model.m) + 1);
 	if (fd == FTIDX_FILE_FILTER)
 		model.pattern = model.pattern_pending;
 	if (fd == FTIDX_FILE_FILTER && model.real_fd >= 0) {
@@ -274,16 +343,16 @@ static int k_read(void *ctx _unused_, const char *instance _unused_, const char 
 	s = malloc(cap);
 
 	s[0] = '\0';
-	for (uint32_t i = 1; i <= map_size(model.m); i++) {
+	for (uint32_t i = 1; i <= kl_size(model.m); i++) {
 		char line[700];
 		int l;
 
 		if (!model.committed_of[f][i])
 			continue;
-		l = snprintf(line, sizeof(line), "%s%s%s%s\n", map_name(model.m, i),
-			     map_module(model.m, i) ? " [" : "",
-			     map_module(model.m, i) ? map_module(model.m, i) : "",
-			     map_module(model.m, i) ? "]" : "");
+		l = snprintf(line, sizeof(line), "%s%s%s%s\n", kl_name(model.m, i),
+			     kl_module(model.m, i) ? " [" : "",
+			     kl_module(model.m, i) ? kl_module(model.m, i) : "",
+			     kl_module(model.m, i) ? "]" : "");
 		while (n + (size_t)l + 1 > cap)
 			s = realloc(s, cap *= 2);
 		memcpy(s + n, line, (size_t)l + 1);
@@ -335,10 +404,10 @@ static int filter(struct service *s, uint16_t op, const char **tokens, uint32_t 
 }
 
 /* The k-th (0-based) line named @name in @m. */
-static uint32_t nth(const struct map *m, const char *name, size_t k)
+static uint32_t nth(const struct klines *m, const char *name, size_t k)
 {
-	for (uint32_t i = 1; i <= map_size(m); i++)
-		if (map_name_len(m, i) == strlen(name) && !memcmp(map_name(m, i), name, strlen(name)) &&
+	for (uint32_t i = 1; i <= kl_size(m); i++)
+		if (kl_name_len(m, i) == strlen(name) && !memcmp(kl_name(m, i), name, strlen(name)) &&
 		    k-- == 0)
 			return i;
 	return 0;
@@ -348,7 +417,7 @@ static size_t enabled_in(uint16_t file)
 {
 	size_t n = 0;
 
-	for (uint32_t i = 1; i <= map_size(model.m); i++)
+	for (uint32_t i = 1; i <= kl_size(model.m); i++)
 		n += model.committed_of[file][i];
 	return n;
 }
@@ -377,7 +446,7 @@ static void restore_after_module_change(void)
 	t4 = nth(model.m, "type_show", 3);
 	t9 = nth(model.m, "type_show", 8);
 	lo = nth(model.m, "lo_release", 0);
-	CHECK(t4 && t9 && lo && map_module(model.m, lo));
+	CHECK(t4 && t9 && lo && kl_module(model.m, lo));
 	snprintf(a, sizeof(a), "%u", t4);
 	snprintf(b, sizeof(b), "%u", t9);
 	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, set, 2), 0);
@@ -387,7 +456,7 @@ static void restore_after_module_change(void)
 	snprintf(c, sizeof(c), "%u", lo);
 	model.swap_at = lo;
 	CHECK_EQ_INT(filter(s, FTIDX_OP_ADD, add, 2), EINVAL);
-	CHECK_EQ_INT(map_size(model.m), 38261);
+	CHECK_EQ_INT(kl_size(model.m), 38261);
 	/* type_show's lines are core lines: the same indices in both maps */
 	CHECK_EQ_INT(nth(model.m, "type_show", 3), t4);
 	CHECK(model.committed[t4] && model.committed[t9]);
@@ -684,7 +753,7 @@ static bool holds_names(uint16_t f, const char *const *names, size_t n)
 
 static void enable_only(uint16_t f, const char *const *names, size_t n)
 {
-	memset(model.committed_of[f], 0, map_size(model.m) + 1);
+	memset(model.committed_of[f], 0, kl_size(model.m) + 1);
 	for (size_t i = 0; i < n; i++)
 		model.committed_of[f][nth(model.m, names[i], 0)] = true;
 }
@@ -770,7 +839,7 @@ static void fenced_writes(void)
 	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, a, 2), 0);
 	CHECK_EQ_INT(model.reads, 1);
 	CHECK(holds_names(FTIDX_FILE_FILTER, a, 2));
-	map_free(load_fixture("debian-6.1-loop-dummy.txt")); /* the count as it was */
+	kl_free(load_fixture("debian-6.1-loop-dummy.txt")); /* the count as it was */
 
 	/* --verify=full: read before and after, every time */
 	service_set_verify_full(s, true);
@@ -785,10 +854,10 @@ static void fenced_writes(void)
 }
 
 /* The first line of module @mod in @m. */
-static uint32_t first_of_module(const struct map *m, const char *mod)
+static uint32_t first_of_module(const struct klines *m, const char *mod)
 {
-	for (uint32_t i = 1; i <= map_size(m); i++)
-		if (map_module(m, i) && strcmp(map_module(m, i), mod) == 0)
+	for (uint32_t i = 1; i <= kl_size(m); i++)
+		if (kl_module(m, i) && strcmp(kl_module(m, i), mod) == 0)
 			return i;
 	return 0;
 }
@@ -819,7 +888,7 @@ static void unload_during_write(void)
 	model.swap_at = nth(model.m, "vfs_read", 0);
 	model.swap_takes = true;
 	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, names, 2), 0);
-	CHECK_EQ_INT(map_size(model.m), 38261);
+	CHECK_EQ_INT(kl_size(model.m), 38261);
 	CHECK(holds_names(FTIDX_FILE_FILTER, names, 2));
 	CHECK_EQ_INT(service_map_generation(s), 2);
 	service_free(s);
@@ -831,14 +900,14 @@ static void unload_during_write(void)
 	CHECK_EQ_INT(service_new(&s, &model_io), 0);
 	lo = first_of_module(model.m, "loop");
 	CHECK(lo > 0 && lo <= 38261); /* in range of the map without loop */
-	snprintf(loop_fn, sizeof(loop_fn), "%.*s", (int)map_name_len(model.m, lo),
-		 map_name(model.m, lo));
+	snprintf(loop_fn, sizeof(loop_fn), "%.*s", (int)kl_name_len(model.m, lo),
+		 kl_name(model.m, lo));
 	with_loop[1] = loop_fn;
 	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, names, 1), 0);
 	model.swap_at = nth(model.m, "vfs_read", 0);
 	model.swap_takes = true;
 	CHECK_EQ_INT(filter(s, FTIDX_OP_SET, with_loop, 2), EINVAL);
-	CHECK_EQ_INT(map_size(model.m), 38261);
+	CHECK_EQ_INT(kl_size(model.m), 38261);
 	/* the filter as it was: vfs_read, and none of dummy's functions */
 	CHECK(holds_names(FTIDX_FILE_FILTER, names, 1));
 	CHECK_EQ_INT(service_map_generation(s), 2);
@@ -1046,7 +1115,7 @@ static void published_only_when_current(void)
 
 	/* a module goes: a map read now is stale, and is not published */
 	service_map_changed(s);
-	map_free(load_fixture("debian-6.1-dummy-only.txt"));
+	kl_free(load_fixture("debian-6.1-dummy-only.txt"));
 	CHECK_EQ_INT(service_map_refresh(s, true), 0);
 	pfd = (struct pollfd){ .fd = service_completion_fd(s), .events = POLLIN };
 	CHECK_EQ_INT(poll(&pfd, 1, 300), 0);
@@ -1079,7 +1148,7 @@ static void published_only_when_current(void)
 		snprintf(blocker, sizeof(blocker), "%s/available_filter_functions.new/x", state);
 		close(open(blocker, O_WRONLY | O_CREAT, 0600));
 		service_map_changed(s);
-		map_free(load_fixture("debian-6.1-loop-dummy.txt"));
+		kl_free(load_fixture("debian-6.1-loop-dummy.txt"));
 		CHECK_EQ_INT(service_map_rebuild(s), 0);
 		complete_one(s); /* the rebuild */
 		complete_one(s); /* the copy, which fails */
@@ -1090,7 +1159,7 @@ static void published_only_when_current(void)
 		rmdir(blocker);
 	}
 	service_free(s);
-	map_free(load_fixture("debian-6.1-loop-dummy.txt"));
+	kl_free(load_fixture("debian-6.1-loop-dummy.txt"));
 	model_end();
 }
 

@@ -131,7 +131,8 @@ if [ -z "$summary" ]; then
 	exit 1
 fi
 echo "systemd: $summary"
+# a guest that judged nothing did not pass
 case "$summary" in
-*" 0 failed"*) exit 0 ;;
+[1-9]*" passed, 0 failed"*) exit 0 ;;
 *) exit 1 ;;
 esac

@@ -200,13 +200,25 @@ case "$arch" in
 arm64) qemu=(qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on) console=ttyAMA0 ;;
 *) qemu=(qemu-system-x86_64 -cpu max) console=ttyS0 ;;
 esac
-timeout --foreground "$timeout_s" "${qemu[@]}" \
-	-accel tcg -m "$memory" -smp "$cpus" -nographic -no-reboot \
-	-kernel "$kernel" -initrd "$work/initramfs.img" \
-	-append "console=$console quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000} ftidx.crash=${FTIDX_VM_CRASH:-0} ftidx.fixture=${FTIDX_VM_FIXTURE:+1} ftidx.manyspeed=${FTIDX_VM_MANY_SPEED:-0} ftidx.writers=$writers" \
-	</dev/null 2>&1 |
-	stdbuf -oL tr -d '\r' | tee "$log"
-qemu_status=${PIPESTATUS[0]}
+# Under TCG with two vCPUs, the kernel can oops on an int3 it no longer
+# expects while it patches its own text at boot (static keys): a vCPU
+# runs a translation made before the patch, emulation's fault (seen on
+# 7.2, in sched_clock_cpu, before init ran). A guest that panics before
+# /init has said a word is booted again, at most twice; a panic once
+# ftidx's run began fails the test as before.
+for boot in 1 2 3; do
+	timeout --foreground "$timeout_s" "${qemu[@]}" \
+		-accel tcg -m "$memory" -smp "$cpus" -nographic -no-reboot \
+		-kernel "$kernel" -initrd "$work/initramfs.img" \
+		-append "console=$console quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000} ftidx.crash=${FTIDX_VM_CRASH:-0} ftidx.fixture=${FTIDX_VM_FIXTURE:+1} ftidx.manyspeed=${FTIDX_VM_MANY_SPEED:-0} ftidx.writers=$writers" \
+		</dev/null 2>&1 |
+		stdbuf -oL tr -d '\r' | tee "$log"
+	qemu_status=${PIPESTATUS[0]}
+	grep -q "Kernel panic" "$log" && ! grep -q "^VM: kernel " "$log" && [ "$boot" -lt 3 ] || break
+	mv "$log" "$log.boot$boot"
+	echo "vm: the kernel panicked while booting, before /init ran (TCG): booting again" \
+		"(its console: $log.boot$boot)"
+done
 set -e
 if [ -n "${FTIDX_VM_FIXTURE:-}" ]; then
 	sed -n 's/^VM-FIXTURE: //p' "$log" | base64 -d | gunzip >"$FTIDX_VM_FIXTURE"
@@ -226,7 +238,7 @@ if ! grep -q "^VM-EXIT: 0$" "$log"; then
 	exit 1
 fi
 if [ "$mode" != demo ] && [ "$mode" != modules ] &&
-	! grep -qE "^VM-SUMMARY: [0-9]+ passed, 0 failed$" "$log"; then
+	! grep -qE "^VM-SUMMARY: [1-9][0-9]* passed, 0 failed$" "$log"; then
 	echo "vm: FAIL: no clean summary"
 	exit 1
 fi

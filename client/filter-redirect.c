@@ -277,12 +277,24 @@ static int move_high(int fd)
 	return high;
 }
 
-static bool ctl_valid_locked(void)
+/* Under @ctl_lock: whether the connection is this process's (a child's
+ * copy of its parent's is the parent's). */
+static bool ctl_ours_locked(void)
 {
 	struct stat st;
 
 	return ctl_fd >= 0 && ctl_pid == getpid() && fstat(ctl_fd, &st) == 0 &&
 	       st.st_dev == ctl_dev && st.st_ino == ctl_ino;
+}
+
+/* Under @ctl_lock: whether it is ours and still open at ftidxd's end:
+ * an idle client is dropped after a while, and ftidxd may restart (with
+ * no request in flight, nothing is there to read). */
+static bool ctl_valid_locked(void)
+{
+	struct pollfd p = { .fd = ctl_fd, .events = POLLIN | POLLRDHUP };
+
+	return ctl_ours_locked() && poll(&p, 1, 0) == 0;
 }
 
 /* Under @ctl_lock: a connection of this process's to ftidxd, or -1. */
@@ -297,7 +309,10 @@ static int ctl_connect_locked(void)
 
 	if (ctl_valid_locked())
 		return ctl_fd;
-	/* a child's copy of its parent's is the parent's: left alone */
+	/* ours but gone at ftidxd's end: closed; a child's copy of its
+	 * parent's is the parent's: left alone */
+	if (ctl_ours_locked())
+		sys_close(ctl_fd);
 	ctl_fd = -1;
 	if (!path || !path[0])
 		path = FTIDX_DEFAULT_SOCKET;

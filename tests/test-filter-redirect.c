@@ -160,6 +160,18 @@ static int writer(const char *what, const char *path)
 		printf("vfs_open\n");
 		exit(0);
 	}
+	if (!strcmp(what, "idle")) {
+		/* the drop-in's connection outlives ftidxd dropping it as idle */
+		int fd = open_trunc(path);
+
+		if (write(fd, "tcp_sendmsg\n", 12) != 12 || close(fd) != 0)
+			return 13;
+		harness_sleep_ms(2500);
+		fd = open(path, O_WRONLY | O_APPEND);
+		if (fd < 0 || write(fd, "vfs_read\n", 9) != 9 || close(fd) != 0)
+			return 14;
+		return 0;
+	}
 	if (!strcmp(what, "lseek")) {
 		int fd = open_trunc(path);
 
@@ -606,6 +618,35 @@ static void test_writer(struct harness *h)
 	ran_free(&r);
 }
 
+/* A program whose connection ftidxd drops as idle is served on. */
+static void test_idle(void)
+{
+	static const char *const idle[] = { "--idle-timeout", "1", NULL };
+	char path[256], self[4096];
+	const char *argv[] = { self, "--writer", "idle", path, NULL };
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	struct harness h2;
+	struct ran r;
+	size_t len;
+	char *data;
+
+	self[n > 0 ? n : 0] = '\0';
+	snprintf(path, sizeof(path), "%s/debian-6.1-loop-dummy.txt", fixtures);
+	data = test_read_file(path, &len);
+	harness_tracefs(&h2, data, len);
+	free(data);
+	harness_start(&h2, daemon_path, idle);
+	snprintf(path, sizeof(path), "%s/set_ftrace_filter", h2.dir);
+	r = run(&h2, h2.socket, argv);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_EQ_STR(r.err, "");
+	CHECK(served(&h2, "set_ftrace_filter"));
+	CHECK_HOLDS(&h2, "set_ftrace_filter", "tcp_sendmsg vfs_read");
+	ran_free(&r);
+	CHECK_EQ_INT(harness_stop(&h2), 0);
+	harness_cleanup(&h2);
+}
+
 /* ftidx exec says so when the program it runs is one no preload reaches. */
 static void test_exec_static(struct harness *h)
 {
@@ -872,6 +913,7 @@ int main(int argc, char **argv)
 	test_shell(&h, "/bin/bash");
 	test_shell(&h, "/bin/dash");
 	test_writer(&h);
+	test_idle();
 	test_exec_static(&h);
 	test_python(&h);
 	CHECK(harness_alive(&h));

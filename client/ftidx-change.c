@@ -217,6 +217,7 @@ int cmd_version(struct cli *cli, int argc, char **argv)
 		{ FTIDX_CAN_READ_MAP, "read-map" },
 		{ FTIDX_CAN_PROGRESS, "progress" },
 		{ FTIDX_CAN_SHOW, "show" },
+		{ FTIDX_CAN_SESSIONS, "sessions" },
 	};
 	const char *daemon;
 	uint64_t have = 0;

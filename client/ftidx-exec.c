@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "elf-preload.h"
 #include "ftidx-cli.h"
 #include "ftidx.h"
 #include "macro.h"
@@ -54,6 +55,27 @@ static const char *find_dropin(char *buf, size_t size)
 	return dropin_beside_binary(buf, size) ? buf : FTIDX_PRELOAD_PATH;
 }
 
+/* Whether @name, as execvp() would find it on $PATH, is reached by the
+ * preload (what cannot be found is taken as reached: execvp() says why). */
+static bool reached(const char *name)
+{
+	const char *path = getenv("PATH");
+	char full[4096];
+
+	if (strchr(name, '/'))
+		return elf_preload_reaches(name, 0);
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t len = strcspn(p, ":");
+
+		if (snprintf(full, sizeof(full), "%.*s/%s", (int)len, len ? p : ".", name) <
+			    (int)sizeof(full) &&
+		    access(full, X_OK) == 0)
+			return elf_preload_reaches(full, 0);
+		p += len + (p[len] == ':');
+	}
+	return true;
+}
+
 /*
  * Run a program with the libtracefs drop-in preloaded: its calls to
  * tracefs_function_filter() and tracefs_function_notrace() go through
@@ -88,6 +110,10 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 		return cli_error(cli, EXIT_DAEMON, ENOMEM, "out of memory");
 	}
 	free(preload);
+	if (!reached(argv[1]))
+		fprintf(stderr, "ftidx exec: %s is linked statically (or for another machine): no "
+				"preload reaches it, and it runs as it would without ftidx\n",
+			argv[1]);
 	/* what ftidx printed so far goes before the program's */
 	fflush(stdout);
 	execvp(argv[1], argv + 1);

@@ -587,6 +587,8 @@ int ftidx_remove_instance(struct ftidx *c, const char *instance);
 #define FTIDX_CAN_READ_MAP 0x80ull       /* ftidx_set_read_map(), ftidx_result_map_behind() (0.5) */
 #define FTIDX_CAN_PROGRESS 0x100ull      /* ftidx_set_progress() from the daemon (since 0.5) */
 #define FTIDX_CAN_SHOW 0x200ull          /* ftidx_show(), ftidx_instances() (since 0.5) */
+/* The filter sessions of "ftidx exec" (docs/filter-sessions.md). Since: 0.5 */
+#define FTIDX_CAN_SESSIONS 0x400ull
 #define FTIDX_CAN_WRITE (1ull << 63)     /* this client may change filters */
 
 /*

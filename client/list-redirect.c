@@ -50,6 +50,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "filter-redirect.h"
 #include "ftidx.h"
 #include "macro.h"
 
@@ -289,6 +290,9 @@ static int redirect_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	int fd = -1;
 
+	/* writes of the filter files: filter-redirect.c */
+	if (filter_redirect_open(dirfd, path, flags, &fd))
+		return fd;
 	/* a relative path counts from the working directory only: the
 	 * kernel's list is named by its whole path */
 	if (path && (path[0] == '/' || dirfd == AT_FDCWD))
@@ -299,7 +303,9 @@ static int redirect_openat(int dirfd, const char *path, int flags, mode_t mode)
 		errno = ENOSYS;
 		return -1;
 	}
-	return real_openat()(dirfd, path, flags, mode);
+	fd = real_openat()(dirfd, path, flags, mode);
+	filter_redirect_opened(fd);
+	return fd;
 }
 
 _public_ int open(const char *path, int flags, ...)
@@ -386,7 +392,11 @@ static FILE *redirect_fopen(const char *path, const char *mode, _Atomic(void *) 
 {
 	FILE *(*real)(const char *, const char *);
 	int flags = read_flags(mode), fd = -1;
+	FILE *written;
 
+	/* writes of the filter files: filter-redirect.c */
+	if (filter_redirect_fopen(path, mode, &written))
+		return written;
 	if (flags >= 0)
 		fd = open_copy(path, flags);
 	if (fd >= 0) {

@@ -74,6 +74,8 @@ bool access_allows(enum access_role role, unsigned type)
 	case FTIDX_MSG_LIST:
 	case FTIDX_MSG_VERSION:
 	case FTIDX_MSG_CANCEL:
+	/* waiting for others' sessions to be committed changes nothing */
+	case FTIDX_MSG_SESSION_SYNC:
 		return true;
 	default:
 		return false;

@@ -48,6 +48,7 @@
 #include "server.h"
 #include "service.h"
 #include "service-reply.h"
+#include "sessions.h"
 #include "turns.h"
 
 struct client {
@@ -86,6 +87,7 @@ struct server {
 	struct event *blocked_timeout; /* ...whom a timer queues again */
 	uint64_t worst_ns;        /* the longest the loop spent in one callback */
 	struct event *turn;       /* a timer of 0: run the queue */
+	struct sessions *sessions; /* filter sessions (sessions.h) */
 };
 
 #define SERVER_IO_CHUNK (1 << 20)
@@ -151,6 +153,8 @@ static void client_free(struct client *c)
 		client_end_job(c);
 	else if (c->waiting)
 		service_forget(srv->svc, c);
+	if (srv->sessions)
+		sessions_forget(srv->sessions, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -540,6 +544,85 @@ static void client_drop_request(struct client *c)
 }
 
 /*
+ * Send @frame to @c with socket @fd (consumed) passed along its first
+ * byte, where nothing else is on its way to @c: 0, or -errno when nothing
+ * could be sent.
+ */
+static int send_with_fd(struct client *c, struct proto_buf *frame, int fd)
+{
+	struct evbuffer *output = bufferevent_get_output(c->bev);
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov = { frame->data, frame->len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	ssize_t n;
+
+	memset(control.buf, 0, sizeof(control.buf));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	if (evbuffer_get_length(output) > 0) {
+		close(fd);
+		return -EBUSY;
+	}
+	do
+		n = sendmsg(bufferevent_getfd(c->bev), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	n = n < 0 ? negative_errno() : n;
+	close(fd);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n < frame->len && evbuffer_add(output, frame->data + n, frame->len - (size_t)n) < 0)
+		client_close_when_sent(c);
+	return 0;
+}
+
+/* A session's socket that could not be handed over: the session goes
+ * uncommitted, and its client is told. */
+static void session_not_passed(struct client *c, uint32_t id, uint64_t session, int err)
+{
+	struct proto_buf frame;
+
+	sessions_discard(c->srv->sessions, session);
+	proto_buf_init(&frame);
+	if (service_reply_plain(c->srv->svc, FTIDX_MSG_SESSION, id, -err,
+				err == -EBUSY ? "a session is handed over only when no other answer "
+						"is on its way"
+					      : "cannot pass the session's socket",
+				&frame) == 0)
+		client_send(c, &frame);
+	proto_buf_deinit(&frame);
+}
+
+/* SESSION: its socket goes with the answer, now or once the earlier
+ * sessions of the file are committed. */
+static int answer_session(struct client *c, const struct ftidx_frame_header *h,
+			  const struct proto_request *req, struct proto_buf *frame)
+{
+	uint64_t session;
+	int fd, r;
+
+	r = sessions_open(c->srv->sessions, c, h->id, c->role, c->uid, req, frame, &fd, &session);
+	if (r == SESSIONS_LATER) {
+		client_wait(c);
+		return 1;
+	}
+	if (r < 0 || fd < 0)
+		return r < 0 ? r : 1;
+	r = send_with_fd(c, frame, fd);
+	proto_buf_deinit(frame);
+	proto_buf_init(frame);
+	if (r < 0)
+		session_not_passed(c, h->id, session, r);
+	return 1;
+}
+
+/*
  * Answer decoded request @req of frame @h now, if that costs nothing:
  * refusals, CANCEL, VERSION. 1 when answered (a frame in @frame unless
  * there is nothing to send), 0 when the request is for the service, or
@@ -581,6 +664,19 @@ static int answer_now(struct client *c, const struct ftidx_frame_header *h,
 	}
 	if (req->type == FTIDX_MSG_VERSION) {
 		r = service_reply_version(svc, h->id, c->role == ACCESS_WRITE, frame);
+		return r < 0 ? r : 1;
+	}
+	if (req->type == FTIDX_MSG_SESSION_WRITE || req->type == FTIDX_MSG_SESSION_STATE) {
+		r = service_reply_plain(svc, req->type, h->id, EINVAL,
+					"sent on a session's own socket only", frame);
+		return r < 0 ? r : 1;
+	}
+	if (req->type == FTIDX_MSG_SESSION)
+		return answer_session(c, h, req, frame);
+	if (req->type == FTIDX_MSG_SESSION_SYNC) {
+		r = sessions_sync(c->srv->sessions, c, h->id, req, frame);
+		if (r == SESSIONS_LATER)
+			client_wait(c);
 		return r < 0 ? r : 1;
 	}
 	return 0;
@@ -853,6 +949,35 @@ static struct client *client_new(struct server *srv, int fd, enum access_role ro
 	return c;
 }
 
+/* The sessions' commits come in as a client of the session's owner. */
+static int adopt_client(void *ctx, int fd, enum access_role role, uid_t uid)
+{
+	struct reqlog_peer peer;
+
+	/* (the socket's other end is ftidxd's own: the log names the
+	 * session's owner by uid) */
+	reqlog_peer_init(&peer, fd, uid, role == ACCESS_WRITE);
+	return client_new(ctx, fd, role, &peer) ? 0 : -ENOMEM;
+}
+
+/* A SESSION or SESSION_SYNC answered once the commits it waited for are
+ * done. */
+static void deliver_session(void *ctx _unused_, void *requester, struct proto_buf *frame, int fd,
+			    uint64_t session)
+{
+	struct client *c = requester;
+	struct ftidx_frame_header h;
+	int r;
+
+	if (fd < 0) {
+		client_send(c, frame);
+	} else if ((r = send_with_fd(c, frame, fd)) < 0) {
+		memcpy(&h, frame->data, sizeof(h));
+		session_not_passed(c, h.id, session, r);
+	}
+	client_resume(c);
+}
+
 static void on_accept(struct evconnlistener *l _unused_, evutil_socket_t fd,
 		      struct sockaddr *addr _unused_, int len _unused_, void *ctx)
 {
@@ -904,9 +1029,12 @@ int server_new(struct server **out, struct event_base *base, int fd, struct serv
 	}
 	srv->completion = event_new(base, service_completion_fd(svc), EV_READ | EV_PERSIST,
 				    on_completion, srv);
+	srv->sessions = sessions_new(base, svc,
+				     &(struct sessions_hooks){ adopt_client, deliver_session, srv },
+				     srv->limits.memory_budget);
 	srv->turn = evtimer_new(base, on_turn, srv);
 	srv->blocked_timeout = evtimer_new(base, on_blocked_timeout, srv);
-	if (!srv->completion || !srv->turn || !srv->blocked_timeout ||
+	if (!srv->completion || !srv->turn || !srv->blocked_timeout || !srv->sessions ||
 	    event_add(srv->completion, NULL) < 0)
 		goto fail;
 	/* Backlog 0: the socket is listening already (ours, or systemd's). */
@@ -928,6 +1056,8 @@ struct server *server_free(struct server *srv)
 {
 	if (!srv)
 		return NULL;
+	/* the sessions' commits are clients too */
+	srv->sessions = sessions_free(srv->sessions);
 	while (srv->clients)
 		client_free(srv->clients);
 	if (srv->listener)

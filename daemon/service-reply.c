@@ -32,6 +32,7 @@ int service_reply_version(struct service *s, uint32_t id, bool may_write, struct
 		.capabilities = FTIDX_CAP_CHANGE | FTIDX_CAP_PER_TOKEN | FTIDX_CAP_CANCEL |
 				FTIDX_CAP_REMOVE_INSTANCE | FTIDX_CAP_LIST_ADDRESSES |
 				FTIDX_CAP_ALLOW_EMPTY | FTIDX_CAP_READ_MAP | FTIDX_CAP_PROGRESS |
+				FTIDX_CAP_SESSIONS |
 				(s->completion_fd >= 0 ? FTIDX_CAP_SHOW : 0) |
 				(s->real_tracefs && s->completion_fd >= 0 ? FTIDX_CAP_HITS : 0),
 		.daemon_version = FTIDX_VERSION,

@@ -265,6 +265,10 @@ const char *proto_type_name(uint16_t type)
 		[FTIDX_MSG_PROGRESS] = "PROGRESS",
 		[FTIDX_MSG_SHOW] = "SHOW",
 		[FTIDX_MSG_INSTANCES] = "INSTANCES",
+		[FTIDX_MSG_SESSION] = "SESSION",
+		[FTIDX_MSG_SESSION_SYNC] = "SESSION_SYNC",
+		[FTIDX_MSG_SESSION_WRITE] = "SESSION_WRITE",
+		[FTIDX_MSG_SESSION_STATE] = "SESSION_STATE",
 	};
 
 	type &= (uint16_t)~FTIDX_MSG_REPLY;
@@ -693,6 +697,86 @@ static void check_remove_instance(struct reader *r, void *msg, const char **why)
 	check_instance(r, req->instance, why);
 }
 
+/* ---- version 4: filter sessions ---- */
+
+static void check_session_file(struct reader *r, uint16_t file)
+{
+	if (file < FTIDX_FILE_FILTER || file > FTIDX_FILE_GRAPH_NOTRACE)
+		unsupported(r, "unknown filter file");
+}
+
+static void check_session(struct reader *r, void *msg, const char **why)
+{
+	const struct proto_request *req = msg;
+
+	if (req->flags & ~FTIDX_SESSION_TRUNCATE)
+		unsupported(r, "unknown SESSION flags");
+	check_session_file(r, req->file);
+	check_instance(r, req->instance, why);
+}
+
+static void check_session_sync(struct reader *r, void *msg, const char **why)
+{
+	const struct proto_request *req = msg;
+
+	if (req->flags & ~FTIDX_SYNC_FILE)
+		unsupported(r, "unknown SESSION_SYNC flags");
+	if (req->flags & FTIDX_SYNC_FILE) {
+		check_session_file(r, req->file);
+		check_instance(r, req->instance, why);
+	} else if (!req->session) {
+		fail(r, "no session named");
+	}
+}
+
+static int put_session_bytes(struct proto_buf *b, const void *msg)
+{
+	const struct proto_request *req = msg;
+
+	proto_put_u32(b, req->n_bytes);
+	proto_put_bytes(b, req->bytes, req->n_bytes);
+	return 0;
+}
+
+static void get_session_bytes(struct reader *r, void *msg, uint16_t version _unused_,
+			      int *err _unused_)
+{
+	struct proto_request *req = msg;
+
+	req->n_bytes = get_count(r, 1, FTIDX_SESSION_WRITE_MAX);
+	if (r->why)
+		return;
+	if (!req->n_bytes) {
+		fail(r, "a write of nothing");
+		return;
+	}
+	req->bytes = r->p;
+	r->p += req->n_bytes;
+}
+
+static void check_session_write(struct reader *r, void *msg, const char **why _unused_)
+{
+	const struct proto_request *req = msg;
+
+	if (req->flags & ~FTIDX_WRITE_NO_REPLY)
+		unsupported(r, "unknown SESSION_WRITE flags");
+}
+
+static void check_session_state(struct reader *r, void *msg, const char **why _unused_)
+{
+	const struct proto_request *req = msg;
+
+	if (req->flags & ~(FTIDX_STATE_TAKE_ERROR | FTIDX_STATE_TO_KERNEL))
+		unsupported(r, "unknown SESSION_STATE flags");
+}
+
+static const struct field session_fields[] = { REQ_U32(flags), REQ_U16(file),
+					       REQ_STR(instance, FTIDX_INSTANCE_MAX) };
+static const struct field session_sync_fields[] = { REQ_U64(session), REQ_U32(flags),
+						    REQ_U16(file),
+						    REQ_STR(instance, FTIDX_INSTANCE_MAX) };
+static const struct field flags_fields[] = { REQ_U32(flags) };
+
 static const struct field resolve_fields[] = { REQ_U32(flags) };
 static const struct field list_fields[] = { REQ_U32(flags), REQ_STR(module, FTIDX_TOKEN_MAX) };
 static const struct field filter_fields[] = {
@@ -707,7 +791,6 @@ static const struct field cancel_fields[] = { REQ_U32(target) };
 static const struct field instance_fields[] = { REQ_STR(instance, FTIDX_INSTANCE_MAX) };
 static const struct field show_fields[] = { REQ_U16(file), REQ_U32(flags),
 					    REQ_STR(instance, FTIDX_INSTANCE_MAX) };
-static const struct field flags_fields[] = { REQ_U32(flags) };
 
 static const struct codec requests[] = {
 	{ FTIDX_MSG_STATUS, NO_FIELDS, NULL, NULL, NO_FIELDS, check_read_only, put_read_flags,
@@ -729,6 +812,14 @@ static const struct codec requests[] = {
 	{ FTIDX_MSG_SHOW, FIELDS(show_fields), NULL, NULL, NO_FIELDS, check_show, NO_LATE },
 	{ FTIDX_MSG_INSTANCES, FIELDS(flags_fields), NULL, NULL, NO_FIELDS, check_instances,
 	  NO_LATE },
+	{ FTIDX_MSG_SESSION, FIELDS(session_fields), NULL, NULL, NO_FIELDS, check_session,
+	  NO_LATE },
+	{ FTIDX_MSG_SESSION_SYNC, FIELDS(session_sync_fields), NULL, NULL, NO_FIELDS,
+	  check_session_sync, NO_LATE },
+	{ FTIDX_MSG_SESSION_WRITE, FIELDS(flags_fields), put_session_bytes, get_session_bytes,
+	  NO_FIELDS, check_session_write, NO_LATE },
+	{ FTIDX_MSG_SESSION_STATE, FIELDS(flags_fields), NULL, NULL, NO_FIELDS,
+	  check_session_state, NO_LATE },
 };
 
 int proto_encode_request(struct proto_buf *b, uint32_t id, const struct proto_request *req)
@@ -1266,6 +1357,65 @@ static void get_instances(struct reader *r, void *msg, uint16_t version _unused_
 	rep->lines = get_strs(r, rep->n_lines, FTIDX_INSTANCE_MAX, err);
 }
 
+/* ---- version 4: filter sessions ---- */
+
+static int put_steps(struct proto_buf *b, const void *msg)
+{
+	const struct proto_reply *rep = msg;
+
+	proto_put_u32(b, rep->n_steps);
+	proto_put_bytes(b, rep->steps, sizeof(*rep->steps) * rep->n_steps);
+	return 0;
+}
+
+static void get_steps(struct reader *r, void *msg, uint16_t version _unused_, int *err)
+{
+	struct proto_reply *rep = msg;
+
+	rep->n_steps = get_count(r, sizeof(struct proto_step), FTIDX_SESSION_STEPS_MAX);
+	rep->steps = get_array(r, rep->n_steps, sizeof(struct proto_step), err);
+}
+
+/* What a write() returns: bytes it took of at most FTIDX_SESSION_WRITE_MAX,
+ * or -errno. */
+static bool write_result_valid(int32_t result)
+{
+	return result >= -4095 && result <= (int32_t)FTIDX_SESSION_WRITE_MAX;
+}
+
+static void check_session_write_reply(struct reader *r, void *msg, const char **why _unused_)
+{
+	const struct proto_reply *rep = msg;
+
+	if (!write_result_valid(rep->result))
+		fail(r, "a write's result out of range");
+	for (uint32_t i = 0; i < rep->n_steps && !r->why; i++) {
+		const struct proto_step *st = &rep->steps[i];
+
+		if (st->flags & ~FTIDX_STEP_AT_END)
+			fail(r, "unknown step flags");
+		else if (!st->len || st->len > FTIDX_SESSION_WRITE_MAX ||
+			 !write_result_valid(st->result) ||
+			 (st->result >= 0 && (uint32_t)st->result != st->len))
+			fail(r, "a step out of range");
+	}
+}
+
+static void check_session_state_reply(struct reader *r, void *msg, const char **why)
+{
+	const struct proto_reply *rep = msg;
+
+	if (rep->session_flags & ~FTIDX_SESSION_TRUNCATE)
+		fail(r, "unknown session flags");
+	if (rep->status == 0 && (rep->session_file < FTIDX_FILE_FILTER ||
+				 rep->session_file > FTIDX_FILE_GRAPH_NOTRACE))
+		fail(r, "unknown filter file");
+	if (rep->session_instance[0] && !proto_instance_name_valid(rep->session_instance, why))
+		fail(r, *why);
+	if (rep->raw_error > 4095)
+		fail(r, "an error out of range");
+}
+
 /* What every reply starts with. */
 static const struct field reply_fields[] = {
 	REP_U32(status), ZERO32, REP_U64(generation), REP_STR(message, FTIDX_FRAME_MAX, 1),
@@ -1293,6 +1443,13 @@ static const struct field hits_head[] = { REP_U32(enabled) };
 static const struct field progress_fields[] = { REP_U32(stage), REP_U32(done), REP_U32(total),
 						REP_U64(elapsed_ns) };
 static const struct field show_head[] = { REP_U16(holds), ZERO16, REP_U32(ours) };
+static const struct field session_reply_fields[] = { REP_U64(session) };
+static const struct field session_sync_reply_fields[] = { REP_U32(committed) };
+static const struct field session_write_reply_fields[] = { REP_U32(result) };
+static const struct field session_state_reply_fields[] = {
+	REP_U64(session), REP_U32(session_flags), REP_U16(session_file),
+	REP_STR(session_instance, FTIDX_INSTANCE_MAX, 4), REP_U32(raw_error),
+};
 
 static const struct codec replies[] = {
 	{ FTIDX_MSG_ERROR, NO_FIELDS, NULL, NULL, NO_FIELDS, NULL, NO_LATE },
@@ -1316,6 +1473,13 @@ static const struct codec replies[] = {
 	{ FTIDX_MSG_SHOW, FIELDS(show_head), put_shown, get_shown, NO_FIELDS, check_shown,
 	  NO_LATE },
 	{ FTIDX_MSG_INSTANCES, NO_FIELDS, put_instances, get_instances, NO_FIELDS, NULL, NO_LATE },
+	{ FTIDX_MSG_SESSION, FIELDS(session_reply_fields), NULL, NULL, NO_FIELDS, NULL, NO_LATE },
+	{ FTIDX_MSG_SESSION_SYNC, FIELDS(session_sync_reply_fields), NULL, NULL, NO_FIELDS, NULL,
+	  NO_LATE },
+	{ FTIDX_MSG_SESSION_WRITE, FIELDS(session_write_reply_fields), put_steps, get_steps,
+	  NO_FIELDS, check_session_write_reply, NO_LATE },
+	{ FTIDX_MSG_SESSION_STATE, FIELDS(session_state_reply_fields), NULL, NULL, NO_FIELDS,
+	  check_session_state_reply, NO_LATE },
 };
 
 int proto_encode_reply(struct proto_buf *b, uint32_t id, const struct proto_reply *rep)
@@ -1341,6 +1505,7 @@ int proto_decode_reply(uint16_t version, uint16_t type, const void *body, size_t
 	*rep = (struct proto_reply){ .message = "", .tracing_dir = "", .kernel_release = "",
 				     .daemon_version = "", .match_rules = "", .match_rules_how = "",
 				     .recovery = "", .published = "", .socket_path = "",
+				     .session_instance = "",
 				     .daemon_uid = FTIDX_UID_UNKNOWN };
 	if (!(type & FTIDX_MSG_REPLY)) {
 		*why = "not a reply";
@@ -1393,6 +1558,7 @@ void proto_reply_deinit(struct proto_reply *rep)
 	free(rep->addresses);
 	free(rep->token_sets);
 	free(rep->token_set_start);
+	free(rep->steps);
 	for (uint32_t k = 0; rep->changes && k < rep->n_changes; k++) {
 		free(rep->changes[k].enable);
 		free(rep->changes[k].disable);

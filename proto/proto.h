@@ -37,7 +37,9 @@
  *      that generation, the daemon's pid, start time, uptime and socket;
  *      at the end of FILTER and CHANGE replies, per file written, what it
  *      held before and holds after; SHOW (a filter file as it is) and
- *      INSTANCES (the tracing instances).
+ *      INSTANCES (the tracing instances). Filter sessions
+ *      (docs/filter-sessions.md): SESSION and SESSION_SYNC, and on a
+ *      session's own socket SESSION_WRITE and SESSION_STATE.
  */
 #pragma once
 
@@ -85,6 +87,11 @@ enum ftidx_msg_type {
 	FTIDX_MSG_PROGRESS = 11,
 	FTIDX_MSG_SHOW = 12,           /* version 4: a filter file as it is */
 	FTIDX_MSG_INSTANCES = 13,      /* version 4: the tracing instances */
+	/* version 4: filter sessions (docs/filter-sessions.md) */
+	FTIDX_MSG_SESSION = 14,       /* open one; its socket comes with the reply */
+	FTIDX_MSG_SESSION_SYNC = 15,  /* wait for sessions at their end to be committed */
+	FTIDX_MSG_SESSION_WRITE = 16, /* on a session's socket only: one write() */
+	FTIDX_MSG_SESSION_STATE = 17, /* on a session's socket only: what it is */
 	FTIDX_MSG_ERROR = 0x7fff, /* reply to a frame that could not be decoded */
 	FTIDX_MSG_REPLY = 0x8000, /* flag on every reply type */
 };
@@ -161,7 +168,41 @@ enum ftidx_filter_file {
 #define FTIDX_CAP_READ_MAP 0x80u       /* version 4: FTIDX_READ_*, FTIDX_MAP_BEHIND */
 #define FTIDX_CAP_PROGRESS 0x100u      /* version 4: FTIDX_REQ_PROGRESS */
 #define FTIDX_CAP_SHOW 0x200u          /* version 4: SHOW and INSTANCES */
-#define FTIDX_CAPS_KNOWN 0x3ffu
+#define FTIDX_CAP_SESSIONS 0x400u       /* version 4: filter sessions */
+#define FTIDX_CAPS_KNOWN 0x7ffu
+
+/*
+ * Filter sessions (version 4). A SESSION request opens one on a filter
+ * file of an instance; the reply carries its id, and the session's socket
+ * (a SOCK_SEQPACKET socket passed with SCM_RIGHTS along the reply's
+ * bytes). A SESSION_SYNC waits until sessions that have reached their end
+ * (every reference to their socket closed) are committed. SESSION_WRITE
+ * and SESSION_STATE are sent on the session's socket itself, each with a
+ * socket for the reply attached; a message without one is bytes written
+ * from inside libc.
+ */
+#define FTIDX_SESSION_TRUNCATE 0x1u  /* SESSION: opened with O_TRUNC */
+#define FTIDX_SYNC_FILE 0x1u         /* SESSION_SYNC: every session of the file,
+					not one session */
+#define FTIDX_WRITE_NO_REPLY 0x1u    /* SESSION_WRITE: predicted, nothing to answer */
+#define FTIDX_STATE_TAKE_ERROR 0x1u  /* SESSION_STATE: hand over (and forget) the
+					first error of the raw writes */
+#define FTIDX_STATE_TO_KERNEL 0x2u   /* SESSION_STATE: hand the session to the
+					kernel, and pass its open file with the
+					reply (for a program that execs one a
+					preload does not reach) */
+#define FTIDX_SESSION_WRITE_MAX (64u << 10) /* bytes in one SESSION_WRITE */
+#define FTIDX_SESSION_STEPS_MAX 4096u       /* predictions in one reply */
+#define FTIDX_STEP_AT_END 0x1u /* the step's outcome needs the buffer to end there */
+
+/* SESSION_WRITE's reply: what a write() of the next @len bytes of the
+ * buffer would return, when the program retries with the rest. */
+struct proto_step {
+	uint32_t len;   /* bytes the write() reads */
+	int32_t result; /* what it returns: @len, or -errno */
+	uint32_t flags; /* FTIDX_STEP_* */
+};
+_Static_assert(sizeof(struct proto_step) == 12, "step layout");
 
 /* VERSION: what the asking client may do. */
 #define FTIDX_ROLE_READ 0  /* queries only */
@@ -198,6 +239,9 @@ struct proto_request {
 	uint32_t n_indices;
 	uint32_t seconds;      /* HITS: how long to count, 1..FTIDX_HITS_MAX_SECONDS */
 	uint32_t target;       /* CANCEL: the id of the request to cut short */
+	uint64_t session;      /* SESSION_SYNC: the session (0 with FTIDX_SYNC_FILE) */
+	const uint8_t *bytes;  /* SESSION_WRITE: what was written */
+	uint32_t n_bytes;
 	/* CHANGE: one per file, each file at most once; a decoded FILTER has
 	 * its one change here too */
 	struct proto_change changes[FTIDX_CHANGES_MAX];
@@ -338,6 +382,22 @@ struct proto_reply {
 
 	/* INSTANCES: the names in @lines, per name FTIDX_INSTANCE_* */
 	uint32_t *instance_flags;
+	/* SESSION, SESSION_STATE (version 4): the session */
+	uint64_t session;
+	/* SESSION_STATE: its file, flags (FTIDX_SESSION_*) and instance, and
+	 * the first error of the writes made without a frame since it was
+	 * last taken (0: none) */
+	uint16_t session_file;
+	uint32_t session_flags;
+	const char *session_instance;
+	uint32_t raw_error;
+	/* SESSION_WRITE: what the write() returns (bytes taken, or -errno),
+	 * then the retries of the rest of the buffer, predicted */
+	int32_t result;
+	struct proto_step *steps;
+	uint32_t n_steps;
+	/* SESSION_SYNC: the commits it waited for */
+	uint32_t committed;
 
 	/* HITS: functions traced, records counted, records the kernel lost;
 	 * per function that fired: indices (0: ambiguous), counts, lines */

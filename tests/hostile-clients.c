@@ -16,9 +16,15 @@
  *       N connections each send one RESOLVE of COUNT distinct globs that
  *       each cost a scan of every line ("*LETTERS*e?*"), and read what
  *       comes back. Prints how many were answered.
+ *   hostile-clients SOCKET sessions N BYTES SECONDS
+ *       One connection opens N filter sessions of set_ftrace_filter
+ *       (appending) and writes BYTES of names to each, as libc would
+ *       (plain messages), keeping them open. Prints how many were opened
+ *       and how many refused.
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +232,68 @@ static int globs(const char *path, int n, int count, int seconds)
 	return 0;
 }
 
+/* One SESSION on @fd: the session's socket, or -1 (refused). */
+static int open_session(int fd, uint32_t id)
+{
+	struct proto_request req = { .type = FTIDX_MSG_SESSION, .file = FTIDX_FILE_FILTER,
+				     .instance = "" };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct ftidx_frame_header h;
+	struct iovec iov = { &h, sizeof(h) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	static char body[1 << 16];
+	struct proto_buf b;
+	int session = -1;
+
+	proto_buf_init(&b);
+	if (proto_encode_request(&b, id, &req) < 0 || send_all(fd, b.data, b.len) < 0 ||
+	    recvmsg(fd, &msg, MSG_WAITALL) != (ssize_t)sizeof(h) || h.length > sizeof(body) ||
+	    recv(fd, body, h.length, MSG_WAITALL) != (ssize_t)h.length) {
+		proto_buf_deinit(&b);
+		return -1;
+	}
+	proto_buf_deinit(&b);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_type == SCM_RIGHTS)
+			memcpy(&session, CMSG_DATA(c), sizeof(int));
+	return session;
+}
+
+static int sessions(const char *path, int n, size_t bytes, int seconds)
+{
+	int fd = connect_to(path), opened = 0, *fds = calloc((size_t)n, sizeof(int));
+	static char names[60000];
+	size_t len = 0;
+
+	/* one name, over and over: each a token a session keeps */
+	while (len + 9 < sizeof(names)) {
+		memcpy(names + len, "vfs_read ", 9);
+		len += 9;
+	}
+	if (fd < 0 || !fds)
+		return 1;
+	for (int i = 0; i < n; i++) {
+		fds[i] = open_session(fd, (uint32_t)i + 1);
+		opened += fds[i] >= 0;
+		for (size_t sent = 0; fds[i] >= 0 && sent < bytes; sent += len)
+			if (send(fds[i], names, len, MSG_NOSIGNAL) < 0)
+				break;
+	}
+	printf("sessions: %d asked, %d opened, %d refused\n", n, opened, n - opened);
+	fflush(stdout);
+	sleep((unsigned)seconds);
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 2 ? argv[2] : "";
@@ -237,8 +305,11 @@ int main(int argc, char **argv)
 			       strtoul(argv[5], NULL, 10), atoi(argv[6]));
 	if (strcmp(mode, "globs") == 0 && argc == 6)
 		return globs(argv[1], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+	if (strcmp(mode, "sessions") == 0 && argc == 6)
+		return sessions(argv[1], atoi(argv[3]), strtoul(argv[4], NULL, 10), atoi(argv[5]));
 	fprintf(stderr, "usage: hostile-clients SOCKET stall SENDERS HOLDERS REQUESTS SECONDS\n"
 			"       hostile-clients SOCKET declare N BYTES SENT SECONDS\n"
-			"       hostile-clients SOCKET globs N COUNT SECONDS\n");
+			"       hostile-clients SOCKET globs N COUNT SECONDS\n"
+			"       hostile-clients SOCKET sessions N BYTES SECONDS\n");
 	return 2;
 }

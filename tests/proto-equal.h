@@ -33,7 +33,9 @@ static inline bool proto_request_equal(const struct proto_request *a, const stru
 {
 	if (a->type != b->type || a->flags != b->flags || a->generation != b->generation ||
 	    a->op != b->op || a->file != b->file || a->seconds != b->seconds ||
-	    a->n_tokens != b->n_tokens || a->n_indices != b->n_indices || a->target != b->target)
+	    a->n_tokens != b->n_tokens || a->n_indices != b->n_indices || a->target != b->target ||
+	    a->session != b->session || a->n_bytes != b->n_bytes ||
+	    !proto_eq_mem(a->bytes, b->bytes, a->n_bytes))
 		return false;
 	if (a->type == FTIDX_MSG_CHANGE &&
 	    (a->n_changes != b->n_changes ||
@@ -162,6 +164,17 @@ static inline bool proto_reply_equal(const struct proto_reply *a, const struct p
 		       proto_eq_mem(a->indices, b->indices, sizeof(*a->indices) * a->n_lines) &&
 		       proto_eq_mem(a->counts, b->counts, sizeof(*a->counts) * a->n_lines) &&
 		       proto_eq_strs(a->lines, b->lines, a->n_lines);
+	case FTIDX_MSG_SESSION:
+		return a->session == b->session;
+	case FTIDX_MSG_SESSION_SYNC:
+		return a->committed == b->committed;
+	case FTIDX_MSG_SESSION_WRITE:
+		return a->result == b->result && a->n_steps == b->n_steps &&
+		       proto_eq_mem(a->steps, b->steps, sizeof(*a->steps) * a->n_steps);
+	case FTIDX_MSG_SESSION_STATE:
+		return a->session == b->session && a->session_flags == b->session_flags &&
+		       a->session_file == b->session_file && a->raw_error == b->raw_error &&
+		       proto_eq_str(a->session_instance, b->session_instance);
 	default:
 		return true;
 	}

@@ -292,6 +292,45 @@ if ! ldd "$daemon" | grep -q libasan; then
 	check "... and ftidxd's RSS stayed under 160 MiB" [ "$peak" -lt $((160 * 1024)) ]
 fi
 
+# Filter sessions (the drop-in's, docs/filter-sessions.md). Whoever may
+# not open a filter file for writing may not write it through ftidxd
+# either; a user who may, but is not in the write group, writes the
+# kernel's file, said once; a member who may is served. A member's
+# sessions are bounded, and root's are served beside them.
+start "$dir/sessions.sock" --write-group 4242
+f=$dir/set_ftrace_filter
+# a sanitized drop-in preloaded into a program that is not
+san=
+ldd "$dropin" | grep -q libasan && san=verify_asan_link_order=0:detect_leaks=0
+dropped() { env ASAN_OPTIONS=$san LD_PRELOAD="$dropin" FTIDX_SOCKET="$dir/sessions.sock" "$@"; }
+: >"$f"
+err=$(nobody env ASAN_OPTIONS=$san LD_PRELOAD="$dropin" FTIDX_SOCKET="$dir/sessions.sock" bash -c "echo vfs_read >$f" 2>&1)
+check "sessions: a user who may not open the file for writing is refused (exit 1)" [ "$?" = 1 ]
+check "... by the kernel" grep -q "Permission denied" <<<"$err"
+check "... and the filter is unchanged" [ ! -s "$f" ]
+chmod 666 "$f"
+err=$(nobody env ASAN_OPTIONS=$san LD_PRELOAD="$dropin" FTIDX_SOCKET="$dir/sessions.sock" bash -c "echo vfs_read >$f; echo vfs_write >>$f" 2>&1)
+check "sessions: a user who may write the file, not in the write group, writes the kernel's (exit 0)" [ "$?" = 0 ]
+check "... said once" [ "$(grep -c '^ftidx: writing set_ftrace_filter through the kernel' <<<"$err")" = 1 ]
+check "... the kernel's file took it as written" [ "$(tr '\n' ' ' <"$f")" = "vfs_read vfs_write " ]
+member env ASAN_OPTIONS=$san LD_PRELOAD="$dropin" FTIDX_SOCKET="$dir/sessions.sock" bash -c "echo vfs_read >$f" 2>"$dir/member.err"
+check "sessions: a member of the write group who may write the file is served (exit 0)" [ "$?" = 0 ]
+check "... by index" grep -qx "12408" "$f"
+member "$hostile_clients" "$dir/sessions.sock" sessions 200 60000 30 >"$dir/sessions.out" 2>&1 &
+sessions_pid=$!
+check "sessions: a member opens sessions until refused" wait_for_line "$dir/sessions.out" "asked"
+cat "$dir/sessions.out"
+check "... 128 of 200: the limit per user" grep -q "200 asked, 128 opened, 72 refused" "$dir/sessions.out"
+timed dropped bash -c "echo vfs_write >$f"
+echo "test-access: beside a member's 128 sessions, root's echo took $ms ms (exit $rc)"
+check "... root is served beside them" [ "$rc" = 0 ]
+check "... within 1 s" [ "$ms" -lt 1000 ]
+check "... by index" grep -qx "12412" "$f"
+kill "$sessions_pid" 2>/dev/null
+wait "$sessions_pid" 2>/dev/null
+chmod 644 "$f"
+: >"$f"
+
 # A state directory others can write must not steer root's writes. nobody
 # plants a well-formed record in a world-writable directory, saying the
 # filter held vfs_write and schedule before a write of vfs_read, and a

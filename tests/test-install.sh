@@ -59,9 +59,9 @@ check "zsh completion installed" test -f "$root/share/zsh/vendor-completions/_ft
 check "fish completion installed" test -f "$root/share/fish/vendor_completions.d/ftidx.fish"
 dropin=$(find "$root" -path '*/ftidx/libftidx-tracefs.so' | head -n 1)
 check "the libtracefs drop-in installed in \$libdir/ftidx" test -n "$dropin"
-check "... exporting libtracefs's two filter functions, the opens of the function list, and nothing else" \
+check "... exporting libtracefs's two filter functions, the opens of the function list, the calls of the filter sessions, and nothing else" \
 	[ "$(nm -D --defined-only "$dropin" | awk '$2 == "T" {print $3}' | LC_ALL=C sort | tr '\n' ' ')" = \
-		"__open64_2 __open_2 __openat64_2 __openat_2 fopen fopen64 open open64 openat openat64 tracefs_function_filter tracefs_function_notrace " ]
+		"__open64_2 __open_2 __openat64_2 __openat_2 close dup dup2 dup3 execve fclose fcntl fcntl64 fflush fopen fopen64 lseek lseek64 open open64 openat openat64 tracefs_function_filter tracefs_function_notrace write writev " ]
 check "... needing no more than libc (a preload reaches every child)" \
 	[ "$(readelf -d "$dropin" | grep -c NEEDED)" = 1 ]
 check "ftidx exec preloads it from there" \

@@ -44,6 +44,14 @@ static struct proto_request requests[] = {
 	  .n_tokens = 1 },
 	{ .type = FTIDX_MSG_SHOW, .file = FTIDX_FILE_GRAPH, .instance = "inst" },
 	{ .type = FTIDX_MSG_INSTANCES },
+	/* version 4: filter sessions */
+	{ .type = FTIDX_MSG_SESSION, .flags = FTIDX_SESSION_TRUNCATE, .file = FTIDX_FILE_GRAPH,
+	  .instance = "inst" },
+	{ .type = FTIDX_MSG_SESSION_SYNC, .session = 1ull << 40 },
+	{ .type = FTIDX_MSG_SESSION_SYNC, .flags = FTIDX_SYNC_FILE, .file = FTIDX_FILE_NOTRACE },
+	{ .type = FTIDX_MSG_SESSION_WRITE, .flags = FTIDX_WRITE_NO_REPLY,
+	  .bytes = (const uint8_t *)"vfs_read\0 x\n", .n_bytes = 13 },
+	{ .type = FTIDX_MSG_SESSION_STATE, .flags = FTIDX_STATE_TAKE_ERROR },
 };
 
 static void check_truncations_refused(uint16_t type, const uint8_t *body, size_t len, bool reply)
@@ -216,6 +224,53 @@ static void test_bad_requests(void)
 		}
 	}
 
+	/* version 4: sessions with a bad file, flags of a later version, a
+	 * sync that names nothing, writes of nothing or of too much, and a
+	 * write's reply whose steps do not add up */
+	{
+		static uint8_t bytes[FTIDX_SESSION_WRITE_MAX + 1];
+		const struct {
+			struct proto_request req;
+			int expect;
+		} bad[] = {
+			{ { .type = FTIDX_MSG_SESSION, .file = 9 }, -EOPNOTSUPP },
+			{ { .type = FTIDX_MSG_SESSION, .file = 1, .flags = 2 }, -EOPNOTSUPP },
+			{ { .type = FTIDX_MSG_SESSION, .file = 1, .instance = "../x" }, -EBADMSG },
+			{ { .type = FTIDX_MSG_SESSION_SYNC }, -EBADMSG },
+			{ { .type = FTIDX_MSG_SESSION_SYNC, .flags = FTIDX_SYNC_FILE, .file = 5 },
+			  -EOPNOTSUPP },
+			{ { .type = FTIDX_MSG_SESSION_WRITE, .bytes = bytes, .n_bytes = 0 }, -EBADMSG },
+			{ { .type = FTIDX_MSG_SESSION_WRITE, .bytes = bytes,
+			    .n_bytes = FTIDX_SESSION_WRITE_MAX + 1 },
+			  -EBADMSG },
+			{ { .type = FTIDX_MSG_SESSION_WRITE, .flags = 4, .bytes = bytes, .n_bytes = 1 },
+			  -EOPNOTSUPP },
+			{ { .type = FTIDX_MSG_SESSION_STATE, .flags = 4 }, -EOPNOTSUPP },
+		};
+		struct proto_step steps[] = { { 3, 2, 0 } };
+		struct proto_reply wrong = { .type = FTIDX_MSG_SESSION_WRITE, .message = "",
+					     .result = 1, .steps = steps, .n_steps = 1 }, out;
+		struct proto_buf b;
+
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+			proto_buf_init(&b);
+			CHECK_EQ_INT(proto_encode_request(&b, 1, &bad[i].req), 0);
+			CHECK_EQ_INT(proto_decode_request(FTIDX_PROTO_VERSION, bad[i].req.type,
+							  b.data + 16, b.len - 16, &req, &why),
+				     bad[i].expect);
+			proto_request_deinit(&req);
+			proto_buf_deinit(&b);
+		}
+		proto_buf_init(&b);
+		CHECK_EQ_INT(proto_encode_reply(&b, 1, &wrong), 0);
+		CHECK_EQ_INT(proto_decode_reply(FTIDX_PROTO_VERSION,
+						FTIDX_MSG_SESSION_WRITE | FTIDX_MSG_REPLY, b.data + 16,
+						b.len - 16, &out, &why),
+			     -EBADMSG);
+		proto_reply_deinit(&out);
+		proto_buf_deinit(&b);
+	}
+
 	/* a token longer than the limit is the daemon's to refuse, on its own:
 	 * the frame is fine */
 	{
@@ -278,6 +333,7 @@ static void test_replies(void)
 	};
 	/* per token: {4, 9}, nothing (refused), {11} */
 	uint32_t sets[] = { 4, 9, 11 }, set_start[] = { 0, 2, 2, 3 };
+	struct proto_step steps[] = { { 4, 4, 0 }, { 7, -EINVAL, 0 }, { 2, 2, FTIDX_STEP_AT_END } };
 	struct proto_change_result changes[] = {
 		{ FTIDX_OP_SET, FTIDX_FILE_FILTER, 3, enable, disable, 3, 1 },
 		{ FTIDX_OP_CLEAR, FTIDX_FILE_NOTRACE, 1, NULL, NULL, 0, 0 },
@@ -339,6 +395,16 @@ static void test_replies(void)
 		{ .type = FTIDX_MSG_SHOW, .message = "", .holds = FTIDX_HOLDS_NOT_WRITTEN },
 		{ .type = FTIDX_MSG_INSTANCES, .message = "", .instance_flags = instance_flags,
 		  .lines = lines, .n_lines = 3 },
+		/* version 4: filter sessions */
+		{ .type = FTIDX_MSG_SESSION, .message = "", .session = 77 },
+		{ .type = FTIDX_MSG_SESSION, .status = EUSERS, .message = "too many" },
+		{ .type = FTIDX_MSG_SESSION_SYNC, .message = "", .committed = 3 },
+		{ .type = FTIDX_MSG_SESSION_WRITE, .message = "", .result = 9, .steps = steps,
+		  .n_steps = 3 },
+		{ .type = FTIDX_MSG_SESSION_WRITE, .message = "", .result = -EINVAL },
+		{ .type = FTIDX_MSG_SESSION_STATE, .message = "", .session = 5,
+		  .session_flags = FTIDX_SESSION_TRUNCATE, .session_file = FTIDX_FILE_GRAPH_NOTRACE,
+		  .session_instance = "inst", .raw_error = EINVAL },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
@@ -784,8 +850,8 @@ static void test_type_names(void)
 	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_VERSION | FTIDX_MSG_REPLY), "VERSION");
 	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_ERROR), "ERROR");
 	CHECK_EQ_STR(proto_type_name(0), "?");
-	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_INSTANCES + 1), "?");
-	for (uint16_t t = FTIDX_MSG_STATUS; t <= FTIDX_MSG_PROGRESS; t++)
+	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_SESSION_STATE + 1), "?");
+	for (uint16_t t = FTIDX_MSG_STATUS; t <= FTIDX_MSG_SESSION_STATE; t++)
 		CHECK(strcmp(proto_type_name(t), "?") != 0);
 	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_SHOW), "SHOW");
 	CHECK_EQ_STR(proto_type_name(FTIDX_MSG_INSTANCES), "INSTANCES");

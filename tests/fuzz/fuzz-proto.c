@@ -84,6 +84,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FTIDX_MSG_LIST,   FTIDX_MSG_FILTER,  FTIDX_MSG_HITS,
 		FTIDX_MSG_CHANGE, FTIDX_MSG_CANCEL,  FTIDX_MSG_REMOVE_INSTANCE,
 		FTIDX_MSG_VERSION, FTIDX_MSG_ERROR, FTIDX_MSG_PROGRESS,
+		/* version 4 */
+		FTIDX_MSG_SHOW, FTIDX_MSG_INSTANCES,
+		FTIDX_MSG_SESSION, FTIDX_MSG_SESSION_SYNC, FTIDX_MSG_SESSION_WRITE,
+		FTIDX_MSG_SESSION_STATE,
 	};
 	const size_t n_types = sizeof(types) / sizeof(types[0]);
 	struct proto_request req = { 0 };

@@ -159,6 +159,17 @@ fetch_trace_cmd() {
 	tracecmd_root=$cached_root
 }
 
+# Debian's perf (linux-perf) and the libraries it is linked with, not
+# installed: sets perf_root (its usr/bin/perf). Its python and perl
+# libraries come without their modules, which perf ftrace never loads.
+fetch_perf() {
+	cached_debs perf usr/bin/perf linux-perf libopencsd1 libdw1 libelf1 libunwind8 libslang2 \
+		libperl5.36 libpython3.11 libnuma1 libbabeltrace1 libcap2 libzstd1 liblzma5 zlib1g \
+		libstdc++6 libgcc-s1 libbz2-1.0 libcrypt1 libexpat1 libuuid1 libglib2.0-0 \
+		libpcre2-8-0 || return 1
+	perf_root=$cached_root
+}
+
 # Debian's bpftrace and bcc tools, with what they need to run (LLVM,
 # clang's libraries, python3): sets bpftools_root.
 fetch_bpf_tools() {

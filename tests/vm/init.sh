@@ -17,6 +17,8 @@ mode=$(sed -n 's/.*ftidx\.mode=\([a-z]*\).*/\1/p' /proc/cmdline)
 churn=$(sed -n 's/.*ftidx\.churn=\([0-9]*\).*/\1/p' /proc/cmdline)
 churn_s=$(sed -n 's/.*ftidx\.churn_s=\([0-9]*\).*/\1/p' /proc/cmdline)
 crash=$(sed -n 's/.*ftidx\.crash=\([0-9]*\).*/\1/p' /proc/cmdline)
+# the test mode's writers of the filter files (vm-writers.c), unless 0
+export FTIDX_VM_WRITERS=$(sed -n 's/.*ftidx\.writers=\([0-9]*\).*/\1/p' /proc/cmdline)
 echo "VM: kernel $(uname -r), mode ${mode:-none}"
 
 # The speed runs log where each request's time goes.
@@ -41,6 +43,7 @@ speed) ftidx-vm speed; status=$? ;;
 share) ftidx-vm share; status=$? ;;
 judge) ftidx-vm judge ${churn:-100} ${churn_s:-0}; status=$? ;;
 readers) ftidx-vm readers; status=$? ;;
+writers) ftidx-vm writers; status=$? ;;
 bpf)
 	# the many modules first, as a machine has them after boot
 	while read -r m; do insmod "/modules/many/$m.ko" 2>/dev/null; done </modules/many/order

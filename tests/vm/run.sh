@@ -7,7 +7,7 @@
 # few modules; run MODE inside; judge from the serial console.
 #
 #   run.sh MODE BUILD_DIR     MODE: test, speed, demo, many, modules, share,
-#                             readers or bpf
+#                             readers, writers or bpf
 #
 # "many" boots a guest shaped like users' machines: ftidxd first, then
 # the modules of modules-many.txt (FTIDX_VM_MODULE_LIST names another
@@ -27,6 +27,9 @@
 # FTIDX_VM_FIXTURE=FILE (many): the guest's available_filter_functions at
 # the end of the run goes there (how tests/fixtures/*-many.txt was made).
 # FTIDX_VM_MANY_SPEED=1 (many): the speed table on that map too.
+# FTIDX_VM_WRITERS=0 (test): without the writers of the filter files
+# (vm-writers.c: bash, dash, cat, perf and a C program, plainly and
+# through "ftidx exec"), which need Debian's perf in the guest.
 # Fails on a failed check, a kernel panic, a missing summary or a timeout
 # (FTIDX_VM_TIMEOUT seconds, default 2400, under meson's 2700: room for a
 # host twice as slow as the one where the longest run took 20 minutes).
@@ -38,6 +41,7 @@ mode=${1:?mode}
 build=$(cd "${2:?build dir}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 timeout_s=${FTIDX_VM_TIMEOUT:-2400}
+writers=${FTIDX_VM_WRITERS:-1}
 
 guest_tag=vm
 . "$here/../lib/guest.sh"
@@ -140,7 +144,33 @@ add_bpf_tools() {
 	rm -rf "$root"/usr/share/{doc,man,locale,info}
 	memory=3072 compress=cat
 }
+# Debian's bash, dash and cat (busybox's are static: a preload cannot
+# reach them) and Debian's perf, with the libraries they are linked with,
+# for the writers of the filter files (vm-writers.c): in /opt/debian.
+add_writers() {
+	local bin lib dest libpath
+	fetch_perf || skip "cannot download Debian's perf"
+	libpath=$perf_root/usr/lib/x86_64-linux-gnu:$perf_root/lib/x86_64-linux-gnu
+	mkdir -p "$root/opt/debian"
+	cp /bin/bash /bin/dash /bin/cat "$root/opt/debian/"
+	cp "$perf_root/usr/bin/perf" "$root/opt/debian/perf"
+	for bin in /bin/bash /bin/dash /bin/cat "$perf_root/usr/bin/perf"; do
+		LD_LIBRARY_PATH=$libpath ldd "$bin" | awk '/=> \// {print $3}' | while read -r lib; do
+			case "$lib" in
+			"$perf_root"/*) dest=/lib/x86_64-linux-gnu/$(basename "$lib") ;;
+			*) dest=$lib ;;
+			esac
+			mkdir -p "$root$(dirname "$dest")"
+			[ -e "$root$dest" ] || cp -L "$lib" "$root$dest"
+		done
+	done
+}
 case "$mode" in
+test | writers)
+	# FTIDX_VM_WRITERS=0: the test mode without them (6.12: its
+	# minutes go to the kernels the issue names, 6.1 and the newest)
+	[ "$arch" = arm64 ] || [ "$mode$writers" = test0 ] || add_writers
+	;;
 bpf)
 	add_bpf_tools
 	copy_module_set "${FTIDX_VM_MODULE_LIST:-$here/modules-many.txt}" "$root/modules/many"
@@ -183,7 +213,7 @@ for boot in 1 2 3; do
 	timeout --foreground "$timeout_s" "${qemu[@]}" \
 		-accel tcg -m "$memory" -smp "$cpus" -nographic -no-reboot \
 		-kernel "$kernel" -initrd "$work/initramfs.img" \
-		-append "console=$console quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000} ftidx.churn_s=${FTIDX_VM_CHURN_S:-0} ftidx.crash=${FTIDX_VM_CRASH:-0} ftidx.fixture=${FTIDX_VM_FIXTURE:+1} ftidx.manyspeed=${FTIDX_VM_MANY_SPEED:-0}" \
+		-append "console=$console quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000} ftidx.churn_s=${FTIDX_VM_CHURN_S:-0} ftidx.crash=${FTIDX_VM_CRASH:-0} ftidx.fixture=${FTIDX_VM_FIXTURE:+1} ftidx.manyspeed=${FTIDX_VM_MANY_SPEED:-0} ftidx.writers=$writers" \
 		</dev/null 2>&1 |
 		stdbuf -oL tr -d '\r' | tee "$log"
 	qemu_status=${PIPESTATUS[0]}

@@ -370,6 +370,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (strcmp(mode, "read-list") == 0) /* a reader, run by list_readers() */
 		return argc > 2 ? read_list(argv[2]) : 2;
+	if (strcmp(mode, "write") == 0) /* a writer, run by writers() */
+		return argc > 2 ? write_case(argv[2]) : 2;
 	if (ftidx_connect(NULL, &first) < 0) {
 		printf("VM: FAIL cannot connect to ftidxd\nVM-SUMMARY: 0 passed, 1 failed\n");
 		return 1;
@@ -389,6 +391,8 @@ int main(int argc, char **argv)
 		r = bpf_tools();
 	else if (strcmp(mode, "readers") == 0)
 		list_readers(), r = 0; /* likewise */
+	else if (strcmp(mode, "writers") == 0)
+		writers(), r = 0; /* likewise */
 	else
 		r = run_tests(argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 1000,
 			      argc > 4 ? (unsigned)strtoul(argv[4], NULL, 10) : 0,

@@ -137,6 +137,12 @@ void stall_start(void);
 void stall_phase(const char *name);
 void stall_report(void);
 
+/* Every writer of the filter files (bash, dash, cat, perf ftrace, a C
+ * program), plainly and under "ftidx exec" (vm-writers.c); the C
+ * program is "ftidx-vm write CASE". */
+void writers(void);
+int write_case(const char *what);
+
 /* The modes: the judge (vm-judge.c) and the speed table (vm-speed.c).
  * The churn races module changes for @churn_s seconds, with at least
  * @churn_requests requests however long they take. */

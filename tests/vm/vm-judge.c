@@ -1430,7 +1430,7 @@ out:
 	kclear(T "/set_ftrace_filter");
 }
 
-/* How the running kernel lists its functions: the figures of the README's
+/* How the running kernel lists its functions: the figures of docs/figures.md's
  * kernel table. */
 static void kernel_shape(void)
 {

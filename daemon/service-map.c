@@ -26,6 +26,7 @@
  * yields to the requests being answered meanwhile.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@
 #include "log.h"
 #include "map.h"
 #include "modules.h"
+#include "generations.h"
 #include "service-jobs.h"
 #include "service-map.h"
 #include "service-publish.h"
@@ -104,6 +106,40 @@ static int map_is_current(struct service *s, bool *current)
 	return r;
 }
 
+/* Before any reply carries the new number (the swap is on the loop, and
+ * replies follow it). */
+static void service_map_save_generation(struct service *s)
+{
+	int r;
+
+	if (s->state_fd < 0)
+		return;
+	r = generations_save(s->state_fd, s->generation);
+	if (r < 0 && !s->generation_save_failed)
+		log_warn("cannot keep the map generation in %s (%s): a daemon started after this one "
+			 "may number its maps as this one did",
+			 s->state_dir, strerror(-r));
+	s->generation_save_failed = r < 0;
+}
+
+void service_map_continue_generations(struct service *s)
+{
+	uint64_t last = 0;
+	int r = generations_load(s->state_fd, &last);
+
+	if (r < 0 && r != -ENOENT)
+		log_warn("the map generation kept in %s is not used (%s): numbering goes on from %" PRIu64,
+			 s->state_dir, strerror(-r), s->generation);
+	/* past every number the daemons before handed out on this directory */
+	if (r == 0 && last >= s->generation) {
+		s->generation = last + 1;
+		log_info("map generation %" PRIu64 ", after the %" PRIu64 " a daemon before this one "
+			 "reached",
+			 s->generation, last);
+	}
+	service_map_save_generation(s);
+}
+
 bool service_map_swap(struct service *s, struct map *m, uint64_t fingerprint)
 {
 	s->modules_fp = fingerprint;
@@ -116,6 +152,7 @@ bool service_map_swap(struct service *s, struct map *m, uint64_t fingerprint)
 	map_free(s->map);
 	s->map = m;
 	s->generation++;
+	service_map_save_generation(s);
 	s->built_at_ns = clock_ns(CLOCK_REALTIME);
 	/* Indices of the old map mean nothing in the new one. */
 	service_written_free_all(s);

@@ -25,6 +25,11 @@ int service_map_fence(struct service *s);
 /* Put @m (consumed), read with module list @fingerprint, in service: a
  * new generation unless it is the same text as the map in service. */
 bool service_map_swap(struct service *s, struct map *m, uint64_t fingerprint);
+
+/* Once the state directory is ftidxd's (state_fd): the map's generation
+ * goes on past the last one a daemon saved there, and is saved there at
+ * every new map from now on. */
+void service_map_continue_generations(struct service *s);
 /* Rebuild off the loop, unless one is under way: 0 or -errno. */
 int service_map_rebuild(struct service *s);
 /* A finished rebuild's map, swapped in (on the loop). */

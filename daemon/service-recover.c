@@ -540,6 +540,7 @@ int service_recover_set_dir(struct service *s, const char *dir)
 		return r;
 	}
 	s->state_fd = fd;
+	service_map_continue_generations(s);
 	/* the map read at start, beside the socket for tools that read it */
 	s->published_generation = s->publish_tried_generation = 0;
 	service_publish_set_dir(s, fd);

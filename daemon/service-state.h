@@ -115,6 +115,7 @@ struct service {
 	int state_fd;              /* that directory, or -1: no crash safety */
 	int state_lock_fd;         /* its lock, held while the service lives, or -1 */
 	bool intent_failed;        /* the last one could not be saved (said once) */
+	bool generation_save_failed; /* likewise the map generation (generations.h) */
 	char recovery[512];        /* what recovery at start found and did, for STATUS */
 	atomic_uint_fast64_t last_write_ns; /* CLOCK_MONOTONIC of the last one */
 	int completion_fd;         /* eventfd: deferred work is done */

@@ -767,14 +767,20 @@ static void restarts(struct harness *h, const char *const *args)
 	struct ftidx *c = connect_or_die(h);
 	struct ftidx_status *st = NULL;
 	pid_t first = h->pid;
+	uint64_t before = 0;
 
 	CHECK_EQ_INT(ftidx_status(c, &st), 0);
+	before = st ? st->generation : 0;
 	st = ftidx_status_free(st);
 	CHECK_EQ_INT(harness_stop(h), 0);
 	harness_start(h, daemon_path, args);
 	ftidx_unref(connect_or_die(h)); /* past the moment between bind() and listen() */
 	CHECK(h->pid != first);
 	CHECK_EQ_INT(ftidx_status(c, &st), 0);
+	/* the new daemon on the same state directory numbers its map past
+	 * every generation the old one handed out: a generation a client
+	 * kept names no map of the new daemon */
+	CHECK(st && st->generation > before);
 	st = ftidx_status_free(st);
 	CHECK_EQ_INT(ftidx_reconnects(c), 1);
 	CHECK_EQ_INT(harness_stop(h), 0);

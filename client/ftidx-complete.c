@@ -11,7 +11,8 @@
  *   modules WORD      module names
  *   instances WORD    the tracing instances (root and the write group)
  *
- * A completion must not keep a shell waiting: the daemon gets 3 s.
+ * A completion must not keep a shell waiting: the daemon gets 3 s, and is
+ * not waited for to read the kernel's functions anew.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -25,6 +26,20 @@
 #include "macro.h"
 
 #define COMPLETE_TIMEOUT_MS 3000
+
+/* The daemon, asked as a completion may ask it: from the map it has, at
+ * once, and without progress lines on the terminal being completed on. */
+static int connect_for_completion(struct cli *cli)
+{
+	int r = connect_daemon(cli);
+
+	if (r != EXIT_OK)
+		return r;
+	ftidx_set_timeout(cli->c, COMPLETE_TIMEOUT_MS);
+	ftidx_set_read_map(cli->c, FTIDX_READ_MAP_LAST);
+	ftidx_set_progress(cli->c, NULL, NULL);
+	return EXIT_OK;
+}
 
 static bool begins(const char *s, const char *prefix)
 {
@@ -54,11 +69,10 @@ static int complete_lines(struct cli *cli, const char *pattern, bool module, con
 	struct ftidx_result *res = NULL;
 	struct growbuf words = {0};
 	size_t n;
-	int r = connect_daemon(cli);
+	int r = connect_for_completion(cli);
 
 	if (r != EXIT_OK)
 		return r;
-	ftidx_set_timeout(cli->c, COMPLETE_TIMEOUT_MS);
 	/* matching nothing is no error here: nothing to offer */
 	if (ftidx_resolve(cli->c, &pattern, 1, FTIDX_RESOLVE_WITH_LINES, &res) < 0) {
 		ftidx_result_free(res);
@@ -127,11 +141,10 @@ static int complete_modules(struct cli *cli, const char *word)
 static int complete_instances(struct cli *cli, const char *word)
 {
 	struct ftidx_result *res = NULL;
-	int r = connect_daemon(cli);
+	int r = connect_for_completion(cli);
 
 	if (r != EXIT_OK)
 		return r;
-	ftidx_set_timeout(cli->c, COMPLETE_TIMEOUT_MS);
 	if (ftidx_instances(cli->c, &res) == 0)
 		for (size_t i = 0; i < ftidx_result_count(res); i++)
 			if (begins(ftidx_result_line(res, i), word))

@@ -80,6 +80,7 @@ int cmd_hits(struct cli *cli, int argc, char **argv)
 	if (r != EXIT_OK)
 		return r;
 	r = ftidx_hits(cli->c, instance, (unsigned)seconds, &h);
+	progress_done(cli);
 	if (r < 0)
 		return report_failure(cli, r, NULL, NULL);
 	if (cli->json)

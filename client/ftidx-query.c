@@ -369,7 +369,11 @@ static void print_selected(struct cli *cli, const struct ftidx_result *all,
 	size_t n_want = ftidx_result_count(sel), k = 0, shown = 0;
 
 	if (cli->json)
-		printf("{\"generation\":%" PRIu64 ",\"functions\":[", ftidx_result_generation(all));
+		printf("{\"generation\":%" PRIu64 ",\"behind\":%s,\"newest_generation\":%" PRIu64
+		       ",\"functions\":[",
+		       ftidx_result_generation(all),
+		       ftidx_result_map_behind(all) || ftidx_result_map_behind(sel) ? "true" : "false",
+		       ftidx_result_newest_generation(all));
 	for (size_t i = 0; i < ftidx_result_count(all) && k < n_want; i++) {
 		uint32_t index = ftidx_result_index(all, i);
 		uint64_t address = ftidx_result_address(all, i);
@@ -436,12 +440,20 @@ static int list_patterns(struct cli *cli, unsigned flags, const char *module, in
 			  &sel);
 	if (r == 0 && (flags & FTIDX_LIST_WITH_ADDRESSES))
 		r = ftidx_list(cli->c, FTIDX_LIST_WITH_ADDRESSES, NULL, &all);
-	if (r < 0)
+	progress_done(cli);
+	if (r < 0) {
 		status = report_failure(cli, r, sel, &pats);
-	else if (all)
-		print_selected(cli, all, sel, true);
-	else
-		print_lines(cli, sel, false);
+		/* as resolve: what matched nothing may be a module the map
+		 * has not seen */
+		if (sel && !all && status == EXIT_REFUSED && check_behind(cli, sel) == EXIT_BEHIND)
+			status = EXIT_BEHIND;
+	} else {
+		if (all)
+			print_selected(cli, all, sel, true);
+		else
+			print_lines(cli, sel, false);
+		status = check_behind(cli, all && ftidx_result_map_behind(all) ? all : sel);
+	}
 	ftidx_result_free(sel);
 	ftidx_result_free(all);
 	strv_free(&pats);

@@ -157,6 +157,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	if (r != EXIT_OK)
 		return r;
 	r = ftidx_show(cli->c, instance, file, &res);
+	progress_done(cli);
 	if (r == -EINVAL && !res)
 		return cli_error(cli, EXIT_USAGE, 0, "%s", ftidx_error_message(cli->c));
 	if (r < 0) {

@@ -845,6 +845,9 @@ static void commit_send(struct session *se)
 	struct proto_request req = {
 		.type = FTIDX_MSG_FILTER,
 		.op = se->n_tokens ? (se->truncate ? FTIDX_OP_SET : FTIDX_OP_ADD) : FTIDX_OP_CLEAR,
+		/* the program's own writes leave the filter as the kernel
+		 * would, empty too ('!f' appended removing the last one) */
+		.flags = FTIDX_FILTER_ALLOW_EMPTY,
 		.file = se->file,
 		.instance = se->instance,
 		.n_tokens = se->n_tokens,

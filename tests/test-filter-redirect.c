@@ -396,6 +396,16 @@ static void test_shell(struct harness *h, const char *sh)
 	CHECK_EQ_INT(r.status, 0);
 	CHECK_HOLDS(h, "set_ftrace_filter", "vfs_write tcp_sendmsg vfs_open");
 	ran_free(&r);
+	/* an append that removes the last function leaves the filter empty,
+	 * as the kernel does: a program's own write is not refused for it */
+	snprintf(script, sizeof(script),
+		 "echo vfs_read > %1$s/set_ftrace_filter && echo '!vfs_read' >> "
+		 "%1$s/set_ftrace_filter",
+		 h->dir);
+	r = shell(h, sh, script);
+	CHECK_EQ_INT(r.status, 0);
+	CHECK_HOLDS(h, "set_ftrace_filter", "");
+	ran_free(&r);
 
 	/* a name that matches nothing: the write fails, what came before it
 	 * stays, and the shell says so */

@@ -947,6 +947,12 @@ static void cli_of_a_changed_kernel(struct harness *h, const char *base, size_t 
 	CHECK_EQ_INT(run_cli_err(h, "--last-map resolve dummy_xmit", out, sizeof(out)), 4);
 	CHECK_EQ_INT(run_cli(h, "--json --last-map list --module loop", NULL, out, sizeof(out)), 4);
 	CHECK(strncmp(out, "{\"generation\":2,\"behind\":true,", 30) == 0);
+	/* list's patterns are a resolve too */
+	CHECK_EQ_INT(run_cli_err(h, "--last-map list vfs_read", out, sizeof(out)), 4);
+	CHECK(strstr(out, "warning: answered from map generation 2, which is behind") != NULL);
+	CHECK(strstr(out, "\tvfs_read\n") != NULL);
+	CHECK_EQ_INT(run_cli(h, "--json --last-map list vfs_read", NULL, out, sizeof(out)), 4);
+	CHECK(strncmp(out, "{\"generation\":2,\"behind\":true,", 30) == 0);
 	/* by default: the kernel's map, waited for */
 	CHECK_EQ_INT(run_cli_err(h, "resolve dummy_xmit", out, sizeof(out)), 1);
 	CHECK(strstr(out, "matches no function") != NULL && !strstr(out, "warning"));
@@ -956,6 +962,10 @@ static void cli_of_a_changed_kernel(struct harness *h, const char *base, size_t 
 	kernel_settled(h, feeder, base, base_len);
 
 	feeder = kernel_changes(h, text, len, 4000);
+	/* a completion answers at once from the map there is, and writes
+	 * nothing on the terminal it completes on */
+	CHECK_EQ_INT(run_cli_on_tty(h, "__complete functions vfs_rea", out, sizeof(out)), 0);
+	CHECK_EQ_STR(out, "");
 	CHECK_EQ_INT(run_cli_err(h, "--timeout 1 resolve dummy_xmit", out, sizeof(out)), 5);
 	CHECK(strstr(out, "no answer from ftidxd within 1 s (--timeout)") != NULL);
 	CHECK_EQ_INT(run_cli_on_tty(h, "resolve dummy_xmit", out, sizeof(out)), 0);

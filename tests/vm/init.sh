@@ -52,7 +52,8 @@ bpf)
 	;;
 many)
 	# the speed table on that map too, where run.sh asks for it
-	ftidx-vm many $(sed -n 's/.*ftidx\.manyspeed=\(1\).*/speed/p' /proc/cmdline)
+	ftidx-vm many $(sed -n 's/.*ftidx\.manyspeed=\(1\).*/speed/p' /proc/cmdline) \
+		$(sed -n 's/.*ftidx\.manytools=\(0\).*/notools/p' /proc/cmdline)
 	status=$?
 	# the kernel's list as it is now, for a fixture (run.sh unpacks it)
 	if grep -q "ftidx.fixture=1" /proc/cmdline; then

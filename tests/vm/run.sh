@@ -27,6 +27,7 @@
 # FTIDX_VM_FIXTURE=FILE (many): the guest's available_filter_functions at
 # the end of the run goes there (how tests/fixtures/*-many.txt was made).
 # FTIDX_VM_MANY_SPEED=1 (many): the speed table on that map too.
+# FTIDX_VM_MANY_TOOLS=0 (many): without Debian's bpftrace and bcc tools.
 # FTIDX_VM_WRITERS=0 (test): without the writers of the filter files
 # (vm-writers.c: bash, dash, cat, perf and a C program, plainly and
 # through "ftidx exec"), which need Debian's perf in the guest.
@@ -177,7 +178,7 @@ bpf)
 	cpus=2
 	;;
 many | modules)
-	if [ "$mode" = many ]; then
+	if [ "$mode" = many ] && [ "${FTIDX_VM_MANY_TOOLS:-1}" != 0 ]; then
 		add_bpf_tools
 	fi
 	copy_module_set "${FTIDX_VM_MODULE_LIST:-$here/modules-many.txt}" "$root/modules/many"
@@ -213,7 +214,7 @@ for boot in 1 2 3; do
 	timeout --foreground "$timeout_s" "${qemu[@]}" \
 		-accel tcg -m "$memory" -smp "$cpus" -nographic -no-reboot \
 		-kernel "$kernel" -initrd "$work/initramfs.img" \
-		-append "console=$console quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000} ftidx.churn_s=${FTIDX_VM_CHURN_S:-0} ftidx.crash=${FTIDX_VM_CRASH:-0} ftidx.fixture=${FTIDX_VM_FIXTURE:+1} ftidx.manyspeed=${FTIDX_VM_MANY_SPEED:-0} ftidx.writers=$writers" \
+		-append "console=$console quiet panic=-1 ftidx.mode=$mode ftidx.churn=${FTIDX_VM_CHURN:-1000} ftidx.churn_s=${FTIDX_VM_CHURN_S:-0} ftidx.crash=${FTIDX_VM_CRASH:-0} ftidx.fixture=${FTIDX_VM_FIXTURE:+1} ftidx.manyspeed=${FTIDX_VM_MANY_SPEED:-0} ftidx.manytools=${FTIDX_VM_MANY_TOOLS:-1} ftidx.writers=$writers" \
 		</dev/null 2>&1 |
 		stdbuf -oL tr -d '\r' | tee "$log"
 	qemu_status=${PIPESTATUS[0]}

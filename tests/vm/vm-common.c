@@ -381,7 +381,15 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "speed") == 0)
 		r = run_speed(30);
 	else if (strcmp(mode, "many") == 0)
-		r = run_many(argc > 2 && strcmp(argv[2], "speed") == 0);
+	{
+		bool speed = false, tools = true;
+
+		for (int i = 2; i < argc; i++) {
+			speed |= strcmp(argv[i], "speed") == 0;
+			tools &= strcmp(argv[i], "notools") != 0;
+		}
+		r = run_many(speed, tools);
+	}
 	else if (strcmp(mode, "share") == 0)
 		sharing(), r = 0; /* the judge runs it too; alone, for a quick look */
 	else if (strcmp(mode, "judge") == 0)

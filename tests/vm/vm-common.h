@@ -155,4 +155,4 @@ int run_judge(unsigned churn_requests, unsigned churn_s);
 int run_speed(unsigned samples);
 /* The many-modules guest (vm-many.c), with the speed table on its map if
  * @speed. */
-int run_many(bool speed);
+int run_many(bool speed, bool tools);

@@ -96,7 +96,7 @@ static int second_daemon(struct harness *h, const char *daemon, const char *sock
 		execl(daemon, daemon, "--tracefs", h->dir, "--socket", socket, (char *)NULL);
 		_exit(127);
 	}
-	return harness_wait_exit(pid, 5000);
+	return harness_wait_exit(pid, 15000);
 }
 
 static void test_activated(struct harness *h, const char *daemon)
@@ -144,7 +144,7 @@ static void test_activated(struct harness *h, const char *daemon)
 
 	kill(pid, SIGTERM);
 	CHECK_EQ_STR(next_notification(fd), "STOPPING=1");
-	CHECK_EQ_INT(harness_wait_exit(pid, 5000), 0);
+	CHECK_EQ_INT(harness_wait_exit(pid, 15000), 0);
 	/* The socket is its owner's to remove, as systemd would keep it. */
 	CHECK(stat(h->socket, &sb) == 0 && S_ISSOCK(sb.st_mode));
 	close(fd);
@@ -167,7 +167,7 @@ static void test_two_sockets(struct harness *h, const char *daemon)
 	pid = start(h, daemon, notify, second, err);
 	CHECK(harness_wait_socket(h));
 	close(harness_connect(h)); /* the connection that starts it */
-	CHECK_EQ_INT(harness_wait_exit(pid, 5000), 1);
+	CHECK_EQ_INT(harness_wait_exit(pid, 15000), 1);
 	text = test_read_file(err, &len);
 	CHECK(strstr(text, "takes exactly one") != NULL);
 	free(text);

@@ -505,7 +505,7 @@ static int daemon_exit_status(const char *tracefs, const char *socket, const cha
 		      "--state-dir", state, (char *)NULL);
 		_exit(127);
 	}
-	status = harness_wait_exit(pid, 5000);
+	status = harness_wait_exit(pid, 15000);
 	text = test_read_file(path, &n);
 	snprintf(log, size, "%s", text);
 	free(text);

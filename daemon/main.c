@@ -486,6 +486,7 @@ int main(int argc, char **argv)
 	struct server *srv = NULL;
 	struct uevent_watch *watch = NULL;
 	bool activated = false;
+	sigset_t held;
 	int r, fd, status = 1;
 
 	/* Replies are large and short-lived: allocate them outside the heap so
@@ -499,6 +500,15 @@ int main(int argc, char **argv)
 	if (!cf.socket)
 		cf.socket = getenv("FTIDX_SOCKET") ? getenv("FTIDX_SOCKET") : DEFAULT_SOCKET;
 	signal(SIGPIPE, SIG_IGN);
+	/* A stop or reload asked while the map is read, or between the
+	 * socket's rename into place and the loop's signal events, waits for
+	 * them: otherwise it would kill the daemon, a client already
+	 * connected, its socket left behind. */
+	sigemptyset(&held);
+	sigaddset(&held, SIGTERM);
+	sigaddset(&held, SIGINT);
+	sigaddset(&held, SIGHUP);
+	sigprocmask(SIG_BLOCK, &held, NULL);
 
 	if (refuse_live_socket(&cf) < 0 || start_service(&cf, &svc) < 0 ||
 	    (fd = open_socket(&cf, &activated)) < 0)
@@ -511,6 +521,8 @@ int main(int argc, char **argv)
 		log_error("cannot set up the event loop");
 		goto out;
 	}
+	/* (one that came meanwhile is handled by the loop now) */
+	sigprocmask(SIG_UNBLOCK, &held, NULL);
 	r = uevent_watch_new(&watch, base, svc);
 	if (r < 0)
 		log_warn("no module uevents (%s): module changes are seen at the next request",

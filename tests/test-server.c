@@ -513,6 +513,50 @@ static int daemon_exit_status(const char *tracefs, const char *socket, const cha
 }
 
 /*
+ * A stop asked while the daemon starts (here: while it waits to read the
+ * kernel's list, a FIFO that the test fills after the signal) is a clean
+ * stop once it serves: exit 0, its socket removed. (Before, the signal
+ * killed it: no cleanup, and so between the socket's rename into place
+ * and the loop's signal events, with a client connected already.)
+ */
+static void test_stop_while_starting(const char *fixture_text, size_t len)
+{
+	char list[256], log[256];
+	struct harness h;
+	struct stat st;
+	pid_t pid;
+	int fd;
+
+	harness_tracefs(&h, fixture_text, len);
+	snprintf(list, sizeof(list), "%s/available_filter_functions", h.dir);
+	snprintf(log, sizeof(log), "%s/starting.log", h.dir);
+	CHECK(unlink(list) == 0 && mkfifo(list, 0600) == 0);
+	pid = fork();
+	if (pid == 0) {
+		int lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		dup2(lfd, 2);
+		execl(daemon_path, daemon_path, "--tracefs", h.dir, "--socket", h.socket,
+		      "--state-dir", h.state, (char *)NULL);
+		_exit(127);
+	}
+	harness_sleep_ms(300);
+	kill(pid, SIGTERM);
+	/* (the daemon holds the FIFO open for reading by now; one the signal
+	 * killed leaves a write to it an EPIPE) */
+	signal(SIGPIPE, SIG_IGN);
+	fd = open(list, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	CHECK(fd >= 0 && fcntl(fd, F_SETFL, 0) == 0 &&
+	      write(fd, fixture_text, len) == (ssize_t)len);
+	if (fd >= 0)
+		close(fd);
+	signal(SIGPIPE, SIG_DFL);
+	CHECK_EQ_INT(harness_wait_exit(pid, 15000), 0);
+	CHECK(lstat(h.socket, &st) < 0 && errno == ENOENT);
+	harness_cleanup(&h);
+}
+
+/*
  * One daemon per socket, one per state directory: a second ftidxd given
  * a socket a live one answers on is refused, and so is one given a live
  * one's state directory (it would trust the same intent record); each
@@ -1143,6 +1187,7 @@ int main(int argc, char **argv)
 	test_write_timeout(text, len);
 	test_max_clients(text, len);
 	test_socket_appears_listening(text, len);
+	test_stop_while_starting(text, len);
 	test_second_daemon(text, len);
 	{
 		char base_path[4096];

@@ -186,7 +186,9 @@ static void placeholders(void)
 		rc = ftidx_filter(conn(), by_index ? FTIDX_ADD : FTIDX_SET, FTIDX_FILTER, NULL, 0,
 				  0, tok, 1, &r);
 		per_token = r ? ftidx_result_token_error(r, 0, &why) : 0;
-		result(rc == -EINVAL && per_token == -EPERM, "placeholder by %s refused: %s",
+		/* refused as a placeholder, in words a user can act on */
+		result(rc == -EINVAL && per_token == -EPERM && strstr(why, "placeholder"),
+		       "placeholder by %s refused as one: %s",
 		       by_index ? "index" : "name", why);
 		ftidx_result_free(r);
 	}

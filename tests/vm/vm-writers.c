@@ -187,6 +187,12 @@ static void shells(void)
 			 "; echo vfs_open >> " F "'",
 			 shell);
 		both_ways(sh ? "dash: >, >> and !" : "bash: >, >> and !", cmd, NULL, NULL);
+		/* the kernel lets a program's own writes leave the filter empty
+		 * (a session's commit asks for it) */
+		snprintf(cmd, sizeof(cmd),
+			 "%s -c 'echo vfs_read > " F "; echo \"!vfs_read\" >> " F "'", shell);
+		both_ways(sh ? "dash: a ! that empties the filter" : "bash: a ! that empties the filter",
+			  cmd, NULL, NULL);
 		snprintf(cmd, sizeof(cmd), "%s -c 'echo vfs_read no_such_function_xyz vfs_write > " F "'",
 			 shell);
 		both_ways(sh ? "dash: a name that matches nothing in the middle"

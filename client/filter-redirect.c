@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "elf-preload.h"
+#include "fdpass.h"
 #include "filter-redirect.h"
 #include "ftidx.h"
 #include "macro.h"
@@ -493,24 +494,11 @@ static int marker(void)
 /* Send @frame on session socket @fd with descriptor @pass attached. */
 static int send_frame(int fd, const struct proto_buf *frame, int pass)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct iovec iov = { frame->data, frame->len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			      .msg_controllen = sizeof(control.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
 	ssize_t n;
 
-	memset(control.buf, 0, sizeof(control.buf));
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &pass, sizeof(int));
 	for (;;) {
-		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-		if (n >= 0 || errno != EAGAIN)
+		n = fdpass_send(fd, frame->data, frame->len, pass, MSG_NOSIGNAL);
+		if (n != -EAGAIN)
 			break;
 		/* a program that made its descriptor non-blocking */
 		poll(&(struct pollfd){ .fd = fd, .events = POLLOUT }, 1, -1);

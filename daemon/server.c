@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fdpass.h"
 #include "log.h"
 #include "macro.h"
 #include "reqlog.h"
@@ -551,29 +552,14 @@ static void client_drop_request(struct client *c)
 static int send_with_fd(struct client *c, struct proto_buf *frame, int fd)
 {
 	struct evbuffer *output = bufferevent_get_output(c->bev);
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct iovec iov = { frame->data, frame->len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			      .msg_controllen = sizeof(control.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
 	ssize_t n;
 
-	memset(control.buf, 0, sizeof(control.buf));
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 	if (evbuffer_get_length(output) > 0) {
 		close(fd);
 		return -EBUSY;
 	}
-	do
-		n = sendmsg(bufferevent_getfd(c->bev), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	n = n < 0 ? negative_errno() : n;
+	n = fdpass_send(bufferevent_getfd(c->bev), frame->data, frame->len, fd,
+			MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
 	if (n < 0)
 		return (int)n;

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fdpass.h"
 #include "filter-parser.h"
 #include "growbuf.h"
 #include "log.h"
@@ -368,28 +369,13 @@ static uint32_t predict(struct session *se, const char *buf, size_t n, struct pr
  * it is not -1. */
 static void reply_passing(int fd, struct proto_buf *frame, int pass)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct iovec iov = { frame->data, frame->len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
+	ssize_t n;
 
 	if (frame->failed)
 		return;
-	if (pass >= 0) {
-		memset(control.buf, 0, sizeof(control.buf));
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &pass, sizeof(int));
-	}
-	if (sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		log_debug("a session's answer could not be sent: %s", strerror(errno));
+	n = fdpass_send(fd, frame->data, frame->len, pass, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0)
+		log_debug("a session's answer could not be sent: %s", strerror((int)-n));
 }
 
 static void reply(int fd, struct proto_buf *frame)

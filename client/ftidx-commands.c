@@ -51,27 +51,28 @@ static const struct cli_option show_opts[] = {
     {0},
 };
 
+/* What a change may do beside its patterns: set, add, remove, clear and
+ * change. */
+/* clang-format off */
+#define CHANGE_OPTIONS                                                                             \
+	{"create", 'c', NULL, "create the instance if it does not exist", 'c'},                    \
+	{"generation", 0, "N", "refuse if the map changed since generation N (ftidx status)",      \
+	 OPT_GENERATION},                                                                          \
+	{"allow-empty", 0, NULL,                                                                   \
+	 "let it leave set_ftrace_filter or set_graph_function empty, which traces every "         \
+	 "function (else refused)",                                                                \
+	 OPT_ALLOW_EMPTY}
+/* clang-format on */
+
 static const struct cli_option filter_opts[] = {
     FILE_OPTIONS,
-    {"create", 'c', NULL, "create the instance if it does not exist", 'c'},
-    {"generation", 0, "N", "refuse if the map changed since generation N (ftidx status)",
-     OPT_GENERATION},
-    {"allow-empty", 0, NULL,
-     "let it leave set_ftrace_filter or set_graph_function empty, which traces every "
-     "function (else refused)",
-     OPT_ALLOW_EMPTY},
+    CHANGE_OPTIONS,
     {0},
 };
 
 static const struct cli_option change_opts[] = {
     {"instance", 'i', "NAME", "instances/NAME instead of the top level", 'i'},
-    {"create", 'c', NULL, "create the instance if it does not exist", 'c'},
-    {"generation", 0, "N", "refuse if the map changed since generation N (ftidx status)",
-     OPT_GENERATION},
-    {"allow-empty", 0, NULL,
-     "let it leave set_ftrace_filter or set_graph_function empty, which traces every "
-     "function (else refused)",
-     OPT_ALLOW_EMPTY},
+    CHANGE_OPTIONS,
     {0},
 };
 
@@ -141,7 +142,7 @@ const struct command cli_commands[] = {
      "it held and what it holds now.\n\n" PATTERNS_HELP},
     {"clear", cmd_clear, "[OPTION]...", "empty the filter (the tracer then traces everything)",
      filter_opts, "Empties the filter: the tracer then traces every function.\n"},
-    {"change", cmd_change, "[-i NAME] [-c] [--generation N] FILE=OP PATTERN...",
+    {"change", cmd_change, "[-i NAME] [-c] [--generation N] [--allow-empty] FILE=OP PATTERN...",
      "change several filter files of one instance, all or none", change_opts,
      "Changes several filter files of one instance at once: every file changes, or\n"
      "none does. FILE=OP begins each file's patterns: FILE is filter, notrace, graph or\n"

@@ -382,7 +382,7 @@ int report_failure(struct cli *cli, int r, const struct ftidx_result *res, struc
 	progress_done(cli);
 	/* the daemon was reached, and may be working on it still */
 	if (r == -ETIMEDOUT)
-		return cli_error(cli, EXIT_TIMEOUT, 0,
+		return cli_error(cli, EXIT_TIMEOUT, ETIMEDOUT,
 				 "no answer from ftidxd within %ld s (--timeout); it may still be "
 				 "working on the request",
 				 cli->timeout_s >= 0 ? cli->timeout_s : 120);

@@ -1016,13 +1016,15 @@ static void cli_of_a_changed_kernel(struct harness *h, const char *base, size_t 
 	CHECK_EQ_INT(run_cli_err(h, "list --path", out, sizeof(out)), 0);
 	kernel_settled(h, feeder, base, base_len);
 
-	feeder = kernel_changes(h, text, len, 4000);
+	feeder = kernel_changes(h, text, len, 5000);
 	/* a completion answers at once from the map there is, and writes
 	 * nothing on the terminal it completes on */
 	CHECK_EQ_INT(run_cli_on_tty(h, "__complete functions vfs_rea", out, sizeof(out)), 0);
 	CHECK_EQ_STR(out, "");
 	CHECK_EQ_INT(run_cli_err(h, "--timeout 1 resolve dummy_xmit", out, sizeof(out)), 5);
 	CHECK(strstr(out, "no answer from ftidxd within 1 s (--timeout)") != NULL);
+	CHECK_EQ_INT(run_cli(h, "--json --timeout 1 resolve dummy_xmit", NULL, out, sizeof(out)), 5);
+	CHECK(strstr(out, "{\"error\":{\"exit\":5,\"errno\":\"ETIMEDOUT\"") != NULL);
 	CHECK_EQ_INT(run_cli_on_tty(h, "resolve dummy_xmit", out, sizeof(out)), 0);
 	printf("on a terminal, while the map is read anew: %s\n", out);
 	CHECK(strstr(out, "ftidx: 1 s: the kernel's functions changed (a module came or went): "

@@ -590,10 +590,12 @@ static void session_not_passed(struct client *c, uint32_t id, uint64_t session, 
 static int answer_session(struct client *c, const struct ftidx_frame_header *h,
 			  const struct proto_request *req, struct proto_buf *frame)
 {
+	struct session_owner owner = { .role = c->role, .uid = c->uid, .pid = c->peer.pid };
 	uint64_t session;
 	int fd, r;
 
-	r = sessions_open(c->srv->sessions, c, h->id, c->role, c->uid, req, frame, &fd, &session);
+	snprintf(owner.comm, sizeof(owner.comm), "%s", c->peer.comm);
+	r = sessions_open(c->srv->sessions, c, h->id, &owner, req, frame, &fd, &session);
 	if (r == SESSIONS_LATER) {
 		client_wait(c);
 		return 1;
@@ -935,15 +937,15 @@ static struct client *client_new(struct server *srv, int fd, enum access_role ro
 	return c;
 }
 
-/* The sessions' commits come in as a client of the session's owner. */
-static int adopt_client(void *ctx, int fd, enum access_role role, uid_t uid)
+/* The sessions' commits come in as a client of the session's owner, and
+ * the log names the program that opened it, not ftidxd. */
+static int adopt_client(void *ctx, int fd, const struct session_owner *owner)
 {
-	struct reqlog_peer peer;
+	struct reqlog_peer peer = { .uid = owner->uid, .pid = owner->pid,
+				    .writer = owner->role == ACCESS_WRITE };
 
-	/* (the socket's other end is ftidxd's own: the log names the
-	 * session's owner by uid) */
-	reqlog_peer_init(&peer, fd, uid, role == ACCESS_WRITE);
-	return client_new(ctx, fd, role, &peer) ? 0 : -ENOMEM;
+	snprintf(peer.comm, sizeof(peer.comm), "%s", owner->comm);
+	return client_new(ctx, fd, owner->role, &peer) ? 0 : -ENOMEM;
 }
 
 /* A SESSION or SESSION_SYNC answered once the commits it waited for are

@@ -70,8 +70,7 @@ struct session {
 	struct event *ev;
 	struct event *resume; /* plain bytes left: a timer of 0, so that the
 				 loop polls everyone's sockets first */
-	enum access_role role;
-	uid_t uid;
+	struct session_owner owner;
 	uint16_t file;
 	bool truncate;
 	char instance[FTIDX_INSTANCE_MAX + 1];
@@ -106,8 +105,7 @@ struct waiter {
 	size_t n;
 	uint32_t committed;
 	/* SESSION: the session to open once they are */
-	enum access_role role;
-	uid_t uid;
+	struct session_owner owner;
 	uint16_t file;
 	uint32_t flags;
 	char instance[FTIDX_INSTANCE_MAX + 1];
@@ -147,7 +145,7 @@ static size_t count_of_user(const struct sessions *ss, uid_t uid)
 	size_t n = 0;
 
 	for (const struct session *se = ss->list; se; se = se->next)
-		n += se->uid == uid && !se->ended;
+		n += se->owner.uid == uid && !se->ended;
 	return n;
 }
 
@@ -257,7 +255,7 @@ static size_t bytes_of_user(const struct sessions *ss, uid_t uid)
 	size_t n = 0;
 
 	for (const struct session *se = ss->list; se; se = se->next)
-		n += se->uid == uid ? se->tokens.len : 0;
+		n += se->owner.uid == uid ? se->tokens.len : 0;
 	return n;
 }
 
@@ -275,7 +273,7 @@ static bool keep(struct session *se, const char *token)
 	if (se->n_tokens >= SESSION_MAX_TOKENS || se->tokens.len + len > SESSION_MAX_BYTES ||
 	    ss->bytes + len > ss->budget)
 		return false;
-	if (ss->bytes + len > ss->budget / 2 && bytes_of_user(ss, se->uid) + len > ss->budget / 2)
+	if (ss->bytes + len > ss->budget / 2 && bytes_of_user(ss, se->owner.uid) + len > ss->budget / 2)
 		return false;
 	growbuf_append(&se->tokens, token, len);
 	if (se->tokens.failed) {
@@ -874,7 +872,7 @@ static void commit_send(struct session *se)
 	bufferevent_write(se->commit, frame.data, frame.len);
 	bufferevent_enable(se->commit, EV_READ | EV_WRITE);
 	proto_buf_deinit(&frame);
-	if (ss->hooks.adopt(ss->hooks.ctx, sv[0], se->role, se->uid) < 0) {
+	if (ss->hooks.adopt(ss->hooks.ctx, sv[0], &se->owner) < 0) {
 		log_error("session %llu: cannot commit: out of memory", (unsigned long long)se->id);
 		bufferevent_free(se->commit);
 		se->commit = NULL;
@@ -939,7 +937,7 @@ static int encode_open_reply(struct sessions *ss, uint32_t id, uint64_t session,
 
 /* A new session of @file of @instance: its id, and the program's end of
  * its socket in *@fd; or -errno with *@why. */
-static int create(struct sessions *ss, enum access_role role, uid_t uid, uint16_t file,
+static int create(struct sessions *ss, const struct session_owner *owner, uint16_t file,
 		  uint32_t flags, const char *instance, uint64_t *id, int *fd, const char **why)
 {
 	struct session *se;
@@ -950,7 +948,7 @@ static int create(struct sessions *ss, enum access_role role, uid_t uid, uint16_
 		*why = "too many filter sessions open";
 		return -EUSERS;
 	}
-	if (count_of_user(ss, uid) >= SESSIONS_PER_USER) {
+	if (count_of_user(ss, owner->uid) >= SESSIONS_PER_USER) {
 		*why = "too many filter sessions open by this user";
 		return -EUSERS;
 	}
@@ -981,8 +979,7 @@ static int create(struct sessions *ss, enum access_role role, uid_t uid, uint16_
 	se->ss = ss;
 	se->id = ++ss->next_id;
 	se->fd = sv[0];
-	se->role = role;
-	se->uid = uid;
+	se->owner = *owner;
 	se->file = file;
 	se->truncate = flags & FTIDX_SESSION_TRUNCATE;
 	se->kernel_fd = -1;
@@ -993,9 +990,10 @@ static int create(struct sessions *ss, enum access_role role, uid_t uid, uint16_
 	ss->n++;
 	*id = se->id;
 	*fd = sv[1];
-	log_debug("session %llu: %s%s%s%s opened by uid %u%s", (unsigned long long)se->id,
-		  instance[0] ? "instances/" : "", instance, instance[0] ? "/" : "",
-		  writer_file_name(file), (unsigned)uid, se->truncate ? ", truncating" : "");
+	log_debug("session %llu: %s%s%s%s opened by uid %u pid %ld (%s)%s",
+		  (unsigned long long)se->id, instance[0] ? "instances/" : "", instance,
+		  instance[0] ? "/" : "", writer_file_name(file), (unsigned)owner->uid,
+		  (long)owner->pid, owner->comm, se->truncate ? ", truncating" : "");
 	return 0;
 }
 
@@ -1062,7 +1060,7 @@ static void answer(struct sessions *ss, struct waiter *w)
 
 		r = proto_encode_reply(&frame, w->id, &rep);
 	} else {
-		r = create(ss, w->role, w->uid, w->file, w->flags, w->instance, &id, &fd, &why);
+		r = create(ss, &w->owner, w->file, w->flags, w->instance, &id, &fd, &why);
 		r = encode_open_reply(ss, w->id, id, r < 0 ? -r : 0, why, &frame);
 	}
 	if (r == 0)
@@ -1110,12 +1108,12 @@ static int wait_for(struct sessions *ss, struct waiter *proto_w, struct wait_on 
 	return SESSIONS_LATER;
 }
 
-int sessions_open(struct sessions *ss, void *requester, uint32_t id, enum access_role role,
-		  uid_t uid, const struct proto_request *req, struct proto_buf *out, int *fd,
-		  uint64_t *session)
+int sessions_open(struct sessions *ss, void *requester, uint32_t id,
+		  const struct session_owner *owner, const struct proto_request *req,
+		  struct proto_buf *out, int *fd, uint64_t *session)
 {
 	struct waiter w = { .type = FTIDX_MSG_SESSION, .requester = requester, .id = id,
-			    .role = role, .uid = uid, .file = req->file, .flags = req->flags };
+			    .owner = *owner, .file = req->file, .flags = req->flags };
 	const char *why = NULL;
 	struct wait_on *on;
 	ssize_t n;
@@ -1132,7 +1130,7 @@ int sessions_open(struct sessions *ss, void *requester, uint32_t id, enum access
 		snprintf(w.instance, sizeof(w.instance), "%s", req->instance);
 		return wait_for(ss, &w, on, (size_t)n);
 	}
-	r = create(ss, role, uid, req->file, req->flags, req->instance, session, fd, &why);
+	r = create(ss, owner, req->file, req->flags, req->instance, session, fd, &why);
 	return encode_open_reply(ss, id, *session, r < 0 ? -r : 0, why, out);
 }
 

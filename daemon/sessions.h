@@ -26,9 +26,18 @@ struct event_base;
 struct service;
 struct sessions;
 
+/* Who opened a session: its commit is a request of theirs, and the log
+ * names them, not ftidxd. */
+struct session_owner {
+	enum access_role role;
+	uid_t uid;
+	pid_t pid;     /* 0: unknown */
+	char comm[17]; /* as the log names a client */
+};
+
 struct sessions_hooks {
-	/* Serve connected socket @fd (consumed) as a client of @role and @uid. */
-	int (*adopt)(void *ctx, int fd, enum access_role role, uid_t uid);
+	/* Serve connected socket @fd (consumed) as a client of @owner. */
+	int (*adopt)(void *ctx, int fd, const struct session_owner *owner);
 	/* The deferred answer @frame for @requester, with the socket @fd
 	 * (consumed) of session @session to pass along, or -1. A socket that
 	 * cannot be passed is for the hook to discard (sessions_discard()). */
@@ -51,15 +60,15 @@ struct sessions *sessions_new(struct event_base *base, struct service *svc,
 struct sessions *sessions_free(struct sessions *ss);
 
 /*
- * SESSION @req (id @id) from @requester, a client of @role and @uid: 0
+ * SESSION @req (id @id) from @requester, a client @owner: 0
  * with the reply in @out and the socket of session *@session to pass with
  * it in *@fd (or -1 on a refusal), or SESSIONS_LATER when earlier
  * sessions of the file are being committed: the answer comes through the
  * deliver hook once they are. -ENOMEM.
  */
-int sessions_open(struct sessions *ss, void *requester, uint32_t id, enum access_role role,
-		  uid_t uid, const struct proto_request *req, struct proto_buf *out, int *fd,
-		  uint64_t *session);
+int sessions_open(struct sessions *ss, void *requester, uint32_t id,
+		  const struct session_owner *owner, const struct proto_request *req,
+		  struct proto_buf *out, int *fd, uint64_t *session);
 
 /* The socket of session @session could not be handed over: it goes,
  * uncommitted. */

@@ -316,6 +316,10 @@ check "... the kernel's file took it as written" [ "$(tr '\n' ' ' <"$f")" = "vfs
 member env ASAN_OPTIONS=$san LD_PRELOAD="$dropin" FTIDX_SOCKET="$dir/sessions.sock" bash -c "echo vfs_read >$f" 2>"$dir/member.err"
 check "sessions: a member of the write group who may write the file is served (exit 0)" [ "$?" = 0 ]
 check "... by index" grep -qx "12408" "$f"
+# the commit is the member's request, and the log names the program that
+# wrote, not ftidxd
+check "... and the log names the member's bash as the writer" \
+	grep -q "uid 65534 pid [0-9]* (bash): FILTER" "$dir/sessions.sock.log"
 member "$hostile_clients" "$dir/sessions.sock" sessions 200 60000 30 >"$dir/sessions.out" 2>&1 &
 sessions_pid=$!
 check "sessions: a member opens sessions until refused" wait_for_line "$dir/sessions.out" "asked"

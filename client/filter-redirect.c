@@ -380,10 +380,7 @@ static int read_frame(int fd, uint8_t **buf, size_t *len, int *passed, bool cloe
 			continue;
 		if (n <= 0)
 			return -1;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-			    c->cmsg_len == CMSG_LEN(sizeof(int)) && *passed < 0)
-				memcpy(passed, CMSG_DATA(c), sizeof(int));
+		fdpass_received(&msg, passed);
 		got += (size_t)n;
 	}
 	if (h.magic != FTIDX_PROTO_MAGIC || h.length > FTIDX_FRAME_MAX ||
@@ -555,13 +552,10 @@ static int ask_session(int fd, const struct proto_request *req, uint8_t **buf,
 				n = recvmsg(sv[0], &msg, MSG_CMSG_CLOEXEC);
 			while (n < 0 && errno == EINTR);
 		}
-		for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c;
-		     c = CMSG_NXTHDR(&msg, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-			    c->cmsg_len == CMSG_LEN(sizeof(int)) && got < 0)
-				memcpy(&got, CMSG_DATA(c), sizeof(int));
-		if (n > 0)
+		if (n > 0) {
+			fdpass_received(&msg, &got);
 			r = decode(*buf, (size_t)n, req->type, rep);
+		}
 	}
 	if (passed && r == 0)
 		*passed = got;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * One message with a descriptor attached (SCM_RIGHTS): how ftidxd hands a
- * filter session's socket to a client, and how both ends of a session
- * send a frame with the socket its answer goes to. Shared by ftidxd and
- * the drop-in, which needs nothing but libc.
+ * One message with a descriptor attached (SCM_RIGHTS), sent or taken:
+ * how ftidxd hands a filter session's socket to a client, and how both
+ * ends of a session send a frame with the socket its answer goes to.
+ * Shared by ftidxd and the drop-in, which needs nothing but libc.
  */
 #pragma once
 
@@ -42,4 +42,14 @@ static inline ssize_t fdpass_send(int sock, const void *data, size_t len, int fd
 		n = sendmsg(sock, &msg, flags);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
+}
+
+/* The first single descriptor that received message @msg carries, into
+ * *@fd unless it holds one already (>= 0). */
+static inline void fdpass_received(struct msghdr *msg, int *fd)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c && *fd < 0; c = CMSG_NXTHDR(msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
 }

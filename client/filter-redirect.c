@@ -56,6 +56,7 @@
 #include "ftidx.h"
 #include "macro.h"
 #include "proto.h"
+#include "real-symbol.h"
 
 /* Descriptors below this are remembered by kind, a byte each; above, a
  * descriptor is looked at on every write. */
@@ -111,22 +112,11 @@ static bool said;
 
 /* ---- libc's own functions ----------------------------------------------- */
 
-static void *real(_Atomic(void *) *slot, const char *name)
-{
-	void *fn = atomic_load_explicit(slot, memory_order_acquire);
-
-	if (!fn) {
-		fn = dlsym(RTLD_NEXT, name);
-		atomic_store_explicit(slot, fn, memory_order_release);
-	}
-	return fn;
-}
-
 #define REAL(type, name)                                                                         \
 	static _Atomic(void *) real_##name##_slot;                                               \
 	static type real_##name(void)                                                            \
 	{                                                                                        \
-		return (type)real(&real_##name##_slot, #name);                                   \
+		return (type)real_symbol(&real_##name##_slot, #name);                            \
 	}
 
 typedef ssize_t (*write_fn)(int, const void *, size_t);

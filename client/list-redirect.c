@@ -53,6 +53,7 @@
 #include "filter-redirect.h"
 #include "ftidx.h"
 #include "macro.h"
+#include "real-symbol.h"
 
 #define LIST_NAME "available_filter_functions"
 #define STAMP_NAME LIST_NAME ".stamp"
@@ -64,19 +65,6 @@ typedef int (*openat_fn)(int, const char *, int, ...);
 static _Atomic(struct ftidx *) ask_conn; /* kept for the next open */
 static atomic_bool said_why;
 
-/* libc's own @name, looked up once into @slot: fopen() and openat() are
- * called often enough that a dlsym() on each would cost every program
- * run under the drop-in. */
-static void *real_symbol(_Atomic(void *) *slot, const char *name)
-{
-	void *fn = atomic_load_explicit(slot, memory_order_acquire);
-
-	if (!fn) {
-		fn = dlsym(RTLD_NEXT, name);
-		atomic_store_explicit(slot, fn, memory_order_release);
-	}
-	return fn;
-}
 
 static _Atomic(void *) real_openat_fn, real_fopen_fn, real_fopen64_fn;
 

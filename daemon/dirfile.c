@@ -4,7 +4,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,4 +58,58 @@ int dirfile_replace(int dirfd, const char *name, const void *data, size_t len, m
 	if (r < 0)
 		unlinkat(dirfd, tmp, 0);
 	return r;
+}
+
+bool dirfile_trusted(const struct stat *st, const char **why)
+{
+	if (st->st_uid != geteuid()) {
+		*why = "it belongs to another user";
+		return false;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		*why = "its group or others may write it";
+		return false;
+	}
+	return true;
+}
+
+int dirfile_read(int dirfd, const char *name, size_t max, char **text, size_t *len,
+		 const char **why)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	ssize_t n;
+
+	*text = NULL;
+	*len = 0;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP) {
+		*why = "it is a symbolic link";
+		return -EBADMSG;
+	}
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode)) {
+		*why = "it is not a regular file";
+		return -EBADMSG;
+	}
+	if (!dirfile_trusted(&st, why))
+		return -EBADMSG;
+	if ((uint64_t)st.st_size > max) {
+		*why = "it is too large";
+		return -EBADMSG;
+	}
+	*text = malloc((size_t)st.st_size + 1);
+	if (!*text)
+		return -ENOMEM;
+	n = read(fd, *text, (size_t)st.st_size);
+	if (n != st.st_size) {
+		free(*text);
+		*text = NULL;
+		*why = "it could not be read whole";
+		return -EBADMSG;
+	}
+	(*text)[n] = '\0';
+	*len = (size_t)n;
+	return 0;
 }

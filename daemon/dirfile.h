@@ -19,3 +19,19 @@
  */
 int dirfile_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
 		    gid_t gid, bool durable);
+
+struct stat;
+
+/* Whether a file of the directory, as @st says, is ftidxd's alone: owned
+ * by the uid it runs as, and no one else may write it; *@why if not. */
+bool dirfile_trusted(const struct stat *st, const char **why);
+
+/*
+ * @name of the directory @dirfd, whole, into *@text (malloc'd, NUL
+ * ended; its length in *@len) when it is a regular file, not a link,
+ * trusted (dirfile_trusted()) and at most @max bytes. 0; -ENOENT when
+ * there is none; -EBADMSG with *@why when it cannot be trusted or read
+ * whole; -ENOMEM, or another -errno.
+ */
+int dirfile_read(int dirfd, const char *name, size_t max, char **text, size_t *len,
+		 const char **why);

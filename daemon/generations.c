@@ -1,11 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "dirfile.h"
 #include "generations.h"
@@ -13,31 +9,17 @@
 
 #define GENERATIONS_FILE "generation"
 
-int generations_load(int dirfd, uint64_t *out)
+int generations_load(int dirfd, uint64_t *out, const char **why)
 {
-	char text[64];
-	struct stat st;
-	ssize_t n;
-	int fd, r = 0;
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r = dirfile_read(dirfd, GENERATIONS_FILE, 64, &text, &len, why);
 
-	fd = openat(dirfd, GENERATIONS_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return negative_errno();
-	/* (the directory is ftidxd's own; the file must be too) */
-	if (fstat(fd, &st) < 0)
-		r = negative_errno();
-	else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0022))
-		r = -EPERM;
-	n = r < 0 ? -1 : read(fd, text, sizeof(text) - 1);
-	if (r == 0 && n < 0)
-		r = negative_errno();
-	close(fd);
-	if (r < 0)
-		return r;
-	text[n] = '\0';
-	if (sscanf(text, "generation %" SCNu64 "\n", out) != 1)
-		return -EBADMSG;
-	return 0;
+	if (r == 0 && sscanf(text, "generation %" SCNu64 "\n", out) != 1) {
+		*why = "it does not say 'generation N'";
+		r = -EBADMSG;
+	}
+	return r;
 }
 
 int generations_save(int dirfd, uint64_t generation)

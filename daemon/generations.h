@@ -12,8 +12,9 @@
 #include <stdint.h>
 
 /* The generation saved in directory @dirfd: 0 and *@out, -ENOENT when
- * none was, or another -errno (a file not ftidxd's, malformed). */
-int generations_load(int dirfd, uint64_t *out);
+ * none was, -EBADMSG with *@why (a file not ftidxd's, malformed), or
+ * another -errno. */
+int generations_load(int dirfd, uint64_t *out, const char **why);
 
 /* Save @generation in @dirfd (replaced whole): 0 or -errno. */
 int generations_save(int dirfd, uint64_t generation);

@@ -307,19 +307,6 @@ const char *intent_default_dir(void)
 
 /* Whether @st is owned by this process's user and writable by no one
  * else; *@why says why not. */
-static bool trusted(const struct stat *st, const char **why)
-{
-	if (st->st_uid != geteuid()) {
-		*why = "it belongs to another user";
-		return false;
-	}
-	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		*why = "its group or others may write it";
-		return false;
-	}
-	return true;
-}
-
 int intent_open_dir(const char *dir, int *out, const char **why)
 {
 	_cleanup_close_ int fd = -1;
@@ -345,7 +332,7 @@ int intent_open_dir(const char *dir, int *out, const char **why)
 	}
 	if (fstat(fd, &st) < 0)
 		return negative_errno();
-	if (!trusted(&st, why))
+	if (!dirfile_trusted(&st, why))
 		return -EPERM;
 	if (faccessat(fd, ".", W_OK, AT_EACCESS) < 0) {
 		*why = "it is not writable";
@@ -402,42 +389,13 @@ int intent_save_text(int dirfd, const char *text, size_t len)
 
 int intent_load(int dirfd, struct intent *out, const char **why)
 {
-	_cleanup_close_ int fd = -1;
-	struct stat st;
 	char *text;
-	ssize_t n;
+	size_t len;
+	int r;
 
 	*out = (struct intent){ 0 };
-	fd = openat(dirfd, INTENT_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 && errno == ELOOP) {
-		*why = "the record is a symbolic link";
-		return -EBADMSG;
-	}
-	if (fd < 0)
-		return negative_errno();
-	if (fstat(fd, &st) < 0)
-		return negative_errno();
-	if (!S_ISREG(st.st_mode)) {
-		*why = "the record is not a regular file";
-		return -EBADMSG;
-	}
-	if (!trusted(&st, why))
-		return -EBADMSG;
-	if (st.st_size > (off_t)1 << 30) {
-		*why = "the record is too large";
-		return -EBADMSG;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	if (!text)
-		return -ENOMEM;
-	n = read(fd, text, (size_t)st.st_size);
-	if (n != st.st_size) {
-		free(text);
-		*why = "the record could not be read whole";
-		return -EBADMSG;
-	}
-	text[n] = '\0';
-	return intent_parse(text, (size_t)n, out, why);
+	r = dirfile_read(dirfd, INTENT_FILE, (size_t)1 << 30, &text, &len, why);
+	return r < 0 ? r : intent_parse(text, len, out, why);
 }
 
 int intent_remove(int dirfd)

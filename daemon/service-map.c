@@ -124,12 +124,13 @@ static void service_map_save_generation(struct service *s)
 
 void service_map_continue_generations(struct service *s)
 {
+	const char *why = "";
 	uint64_t last = 0;
-	int r = generations_load(s->state_fd, &last);
+	int r = generations_load(s->state_fd, &last, &why);
 
 	if (r < 0 && r != -ENOENT)
 		log_warn("the map generation kept in %s is not used (%s): numbering goes on from %" PRIu64,
-			 s->state_dir, strerror(-r), s->generation);
+			 s->state_dir, r == -EBADMSG ? why : strerror(-r), s->generation);
 	/* past every number the daemons before handed out on this directory */
 	if (r == 0 && last >= s->generation) {
 		s->generation = last + 1;
